@@ -1,0 +1,604 @@
+// Causal multi-head softmax attention, forward and backward, flash style.
+//
+// Shapes (C = H·Dh, head h owns channels [h·Dh, (h+1)·Dh) of q, k and v):
+//   qkv  (B, T, 3C)   q = [.., 0:C], k = [.., C:2C], v = [.., 2C:3C]
+//   out  (B, T, C)    lse (B, H, T) = log Σ_{u≤t} exp(q_t·k_u / √Dh)
+//   dout (B, T, C)    dqkv (B, T, 3C), accumulated (+=)
+//
+// Why hand-written: the addon has no BLAS and no OpenMP, and the obvious
+// implementation (scores as a T×T matrix per head, softmax, matmul) spends its
+// time moving that matrix through memory. Here nothing T×T exists; the largest
+// temporaries are 64×64 tiles in per-thread scratch.
+//
+// Blocking. Queries and keys are cut into blocks of kBlock = 64 rows; the
+// causal mask lets query block qb see key blocks 0..qb only, and only the
+// diagonal block (kb == qb) needs masking inside.
+//
+// Every tile is stored "query-minor": keys (or head channels) down the rows,
+// the 64 queries of the block along a row. Then all per-query softmax
+// bookkeeping (running max, exp, sums, rescaling) is elementwise vector work
+// across a row, and every product in both passes has a single shape,
+//     C[r, :] (+)= Σ_k A(r, k) · B[k, :]          (gemm_tile below)
+// B's rows are contiguous vectors, A's scalars are broadcast and can be read
+// from qkv in place through two strides. So K and V are never copied, only
+// Q (and in the backward dO) get repacked, and any Dh works unpadded.
+//
+// Forward: one work item = (b, h, query block). It walks key blocks 0..qb:
+//   S^T = K_kb · (Q_qb/√Dh)^T            (nk × 64)      score_tile
+//   mask the diagonal block                              mask_future
+//   online softmax: m, l per query, P^T = exp(S^T − m)   online_softmax_update
+//   O^T = O^T·α + V_kb^T · P^T           (Dh × 64)      accumulate_values
+// then out = O / l, lse = m + log l. Work items are issued longest first (late
+// query blocks see more keys) so the pool's dynamic hand-out balances the
+// causal triangle.
+//
+// Backward: one work item = (b, h), which owns that head's slice of dq, dk
+// and dv, so there are no write races. It packs Q^T, Q, dO^T, dO, lse and
+// D = rowsum(dO ⊙ O) once, then for each key block kb keeps dK, dV tiles and
+// walks the query blocks qb ≥ kb (backward_tile):
+//   P^T  = exp(S^T − lse)            dP^T = V_kb · dO_qb^T
+//   dS^T = P^T ⊙ (dP^T − D)
+//   dV  += P^T · dO_qb     dK += dS^T · Q_qb/√Dh     dQ^T += K_kb^T · dS^T
+// dQ^T is a (Dh × T) per-thread accumulator added into dqkv at the end.
+//
+// Threading contract: called from one thread at a time (the pool is not
+// re-entrant). Scratch is thread_local, 64-byte aligned, grown on demand and
+// reused, so steady-state calls do not allocate. No pointer into the caller's
+// buffers is kept after a call returns.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <new>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+// GCC 12 reports a false -Wmaybe-uninitialized inside the AVX-512 headers
+// (_mm512_undefined_ps); silence it for the header's own lines only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+#include "kernels.h"
+
+namespace hsm {
+namespace HSM_ISA {
+namespace {
+
+// ---------------------------------------------------------------------------
+// A minimal vector type per ISA: kW floats, plus the exp the softmax needs.
+//
+// exp(x): clamp, x = n·ln2 + r with |r| ≤ ln2/2, degree-7 Taylor polynomial
+// for e^r (truncation error < 6e-9), scale by 2^n. Inputs below kExpLo give
+// exactly 0 (this is how masked scores and α = exp(−inf) become 0).
+// ---------------------------------------------------------------------------
+constexpr float kExpLo = -86.0f;  // e^-86 ≈ 4e-38: keeps 2^n normal
+constexpr float kExpHi = 88.0f;
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f;  // ln 2 split so n·kLn2Hi is exact
+constexpr float kLn2Lo = -2.12194440e-4f;
+constexpr float kC2 = 1.0f / 2, kC3 = 1.0f / 6, kC4 = 1.0f / 24, kC5 = 1.0f / 120,
+                kC6 = 1.0f / 720, kC7 = 1.0f / 5040;
+
+#if defined(__AVX512F__)
+constexpr int kW = 16;
+constexpr int kR = 6;   // micro-tile rows
+constexpr int kNV = 4;  // micro-tile width in vectors: 6×4 zmm accumulators
+using vf = __m512;
+inline vf vload(const float* p) { return _mm512_loadu_ps(p); }
+inline void vstore(float* p, vf x) { _mm512_storeu_ps(p, x); }
+inline vf vset(float x) { return _mm512_set1_ps(x); }
+inline vf vzero() { return _mm512_setzero_ps(); }
+inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
+inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+inline vf vmax(vf a, vf b) { return _mm512_max_ps(a, b); }
+inline vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+inline vf vexp(vf x) {
+  const vf xc = _mm512_max_ps(_mm512_min_ps(x, vset(kExpHi)), vset(kExpLo));
+  const vf n = _mm512_roundscale_ps(_mm512_mul_ps(xc, vset(kLog2e)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  vf r = _mm512_fnmadd_ps(n, vset(kLn2Hi), xc);
+  r = _mm512_fnmadd_ps(n, vset(kLn2Lo), r);
+  vf p = vfma(vset(kC7), r, vset(kC6));
+  p = vfma(p, r, vset(kC5));
+  p = vfma(p, r, vset(kC4));
+  p = vfma(p, r, vset(kC3));
+  p = vfma(p, r, vset(kC2));
+  p = vfma(p, r, vset(1.0f));
+  p = vfma(p, r, vset(1.0f));
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, vset(kExpLo), _CMP_GE_OQ);
+  return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(p, n));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+constexpr int kW = 8;
+constexpr int kR = 6;   // 6×2 ymm accumulators
+constexpr int kNV = 2;
+using vf = __m256;
+inline vf vload(const float* p) { return _mm256_loadu_ps(p); }
+inline void vstore(float* p, vf x) { _mm256_storeu_ps(p, x); }
+inline vf vset(float x) { return _mm256_set1_ps(x); }
+inline vf vzero() { return _mm256_setzero_ps(); }
+inline vf vadd(vf a, vf b) { return _mm256_add_ps(a, b); }
+inline vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+inline vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+inline vf vmax(vf a, vf b) { return _mm256_max_ps(a, b); }
+inline vf vfma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+inline vf vexp(vf x) {
+  const vf xc = _mm256_max_ps(_mm256_min_ps(x, vset(kExpHi)), vset(kExpLo));
+  const vf n = _mm256_round_ps(_mm256_mul_ps(xc, vset(kLog2e)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  vf r = _mm256_fnmadd_ps(n, vset(kLn2Hi), xc);
+  r = _mm256_fnmadd_ps(n, vset(kLn2Lo), r);
+  vf p = vfma(vset(kC7), r, vset(kC6));
+  p = vfma(p, r, vset(kC5));
+  p = vfma(p, r, vset(kC4));
+  p = vfma(p, r, vset(kC3));
+  p = vfma(p, r, vset(kC2));
+  p = vfma(p, r, vset(1.0f));
+  p = vfma(p, r, vset(1.0f));
+  const __m256i e = _mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const vf keep = _mm256_cmp_ps(x, vset(kExpLo), _CMP_GE_OQ);
+  return _mm256_and_ps(keep, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+#else
+// Portable: a 4-float struct whose loops the compiler maps onto whatever
+// 128-bit SIMD the target has (SSE2 on x86-64).
+constexpr int kW = 4;
+constexpr int kR = 6;  // 6×2 accumulators = 12 xmm
+constexpr int kNV = 2;
+struct vf {
+  float x[kW];
+};
+inline vf vload(const float* p) {
+  vf r;
+  for (int i = 0; i < kW; ++i) r.x[i] = p[i];
+  return r;
+}
+inline void vstore(float* p, vf a) {
+  for (int i = 0; i < kW; ++i) p[i] = a.x[i];
+}
+inline vf vset(float s) {
+  vf r;
+  for (int i = 0; i < kW; ++i) r.x[i] = s;
+  return r;
+}
+inline vf vzero() { return vset(0.0f); }
+#define HSM_ATTN_LANEWISE(name, expr)         \
+  inline vf name(vf a, vf b) {                \
+    vf r;                                     \
+    for (int i = 0; i < kW; ++i) r.x[i] = expr; \
+    return r;                                 \
+  }
+HSM_ATTN_LANEWISE(vadd, a.x[i] + b.x[i])
+HSM_ATTN_LANEWISE(vsub, a.x[i] - b.x[i])
+HSM_ATTN_LANEWISE(vmul, a.x[i] * b.x[i])
+HSM_ATTN_LANEWISE(vmax, a.x[i] > b.x[i] ? a.x[i] : b.x[i])
+#undef HSM_ATTN_LANEWISE
+inline vf vfma(vf a, vf b, vf c) {
+  vf r;
+  for (int i = 0; i < kW; ++i) r.x[i] = a.x[i] * b.x[i] + c.x[i];
+  return r;
+}
+inline float exp_lane(float x) {
+  const float xc = std::min(std::max(x, kExpLo), kExpHi);
+  // Round to nearest via the 1.5·2^23 trick (exact for |t| < 2^22).
+  const float t = xc * kLog2e;
+  const float n = (t + 12582912.0f) - 12582912.0f;
+  float r = xc - n * kLn2Hi;
+  r = r - n * kLn2Lo;
+  float p = kC7 * r + kC6;
+  p = p * r + kC5;
+  p = p * r + kC4;
+  p = p * r + kC3;
+  p = p * r + kC2;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return x >= kExpLo ? p * scale : 0.0f;
+}
+inline vf vexp(vf a) {
+  vf r;
+  for (int i = 0; i < kW; ++i) r.x[i] = exp_lane(a.x[i]);
+  return r;
+}
+#endif
+
+constexpr int kBlock = 64;  // queries per query block = keys per key block
+static_assert(kBlock % (kW * kNV) == 0, "a block row must be whole micro-tiles");
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// ---------------------------------------------------------------------------
+// The one product shape: C[r, v·kW ..] (+)= Σ_{k<K} A[r·ars + k·aks] · B[k·bs + v·kW ..]
+// A is any strided R×K view (row-major, column-major or straight into qkv),
+// B has contiguous rows, C is row-major with stride cs.
+// ---------------------------------------------------------------------------
+struct GemmArgs {
+  const float* a;
+  ptrdiff_t ars, aks;  // A(r, k) = a[r·ars + k·aks]
+  const float* b;
+  ptrdiff_t bs;        // B(k, :) = b + k·bs
+  float* c;
+  ptrdiff_t cs;        // C(r, :) = c + r·cs
+};
+
+// Register tile: R rows × NV vectors of C, accumulated over all K.
+template <int R, int NV, bool kAccumulate>
+inline void micro_tile(int K, const float* a, ptrdiff_t ars, ptrdiff_t aks, const float* b,
+                       ptrdiff_t bs, float* c, ptrdiff_t cs) {
+  vf acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = kAccumulate ? vload(c + r * cs + v * kW) : vzero();
+  for (int k = 0; k < K; ++k) {
+    vf bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = vload(b + v * kW);
+    for (int r = 0; r < R; ++r) {
+      const vf ar = vset(a[r * ars]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = vfma(ar, bv[v], acc[r][v]);
+    }
+    a += aks;
+    b += bs;
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) vstore(c + r * cs + v * kW, acc[r][v]);
+}
+
+// Compile-time dispatch of a ragged edge tile (rows ≤ kR, nv ≤ kNV).
+template <bool kAcc, int R, int NV = kNV>
+inline void edge_tile_nv(int nv, int K, const GemmArgs& g, ptrdiff_t m0, int v0) {
+  if constexpr (NV > 1) {
+    if (nv < NV) return edge_tile_nv<kAcc, R, NV - 1>(nv, K, g, m0, v0);
+  }
+  micro_tile<R, NV, kAcc>(K, g.a + m0 * g.ars, g.ars, g.aks, g.b + v0 * kW, g.bs,
+                          g.c + m0 * g.cs + v0 * kW, g.cs);
+}
+template <bool kAcc, int R = kR>
+inline void edge_tile(int rows, int nv, int K, const GemmArgs& g, ptrdiff_t m0, int v0) {
+  if constexpr (R > 1) {
+    if (rows < R) return edge_tile<kAcc, R - 1>(rows, nv, K, g, m0, v0);
+  }
+  edge_tile_nv<kAcc, R>(nv, K, g, m0, v0);
+}
+
+// C (M × N) (+)= A (M × K) · B (K × N); N a multiple of kW.
+template <bool kAcc>
+void gemm_tile(int M, int N, int K, const GemmArgs& g) {
+  const int nvec = N / kW;
+  for (int v0 = 0; v0 < nvec; v0 += kNV) {
+    const int nv = std::min(kNV, nvec - v0);
+    int m0 = 0;
+    if (nv == kNV) {
+      for (; m0 + kR <= M; m0 += kR)
+        micro_tile<kR, kNV, kAcc>(K, g.a + m0 * g.ars, g.ars, g.aks, g.b + v0 * kW, g.bs,
+                                  g.c + m0 * g.cs + v0 * kW, g.cs);
+    }
+    for (; m0 < M; m0 += kR) edge_tile<kAcc>(std::min(kR, M - m0), nv, K, g, m0, v0);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Per-thread scratch: one 64-byte aligned buffer, grown on demand, never shrunk.
+// ---------------------------------------------------------------------------
+class Scratch {
+ public:
+  ~Scratch() { release(); }
+  float* get(size_t n) {
+    if (n > cap_) {
+      release();
+      cap_ = std::max(n, cap_ + cap_ / 2);
+      data_ = static_cast<float*>(::operator new(cap_ * sizeof(float), std::align_val_t(64)));
+    }
+    return data_;
+  }
+
+ private:
+  void release() {
+    if (data_) ::operator delete(data_, std::align_val_t(64));
+    data_ = nullptr;
+  }
+  float* data_ = nullptr;
+  size_t cap_ = 0;
+};
+
+// Carves consecutive 64-byte aligned regions out of one buffer.
+struct Carver {
+  float* p;
+  float* take(size_t n) {
+    float* r = p;
+    p += (n + 15) / 16 * 16;
+    return r;
+  }
+  static size_t size(size_t n) { return (n + 15) / 16 * 16; }
+};
+
+thread_local Scratch tls_scratch;
+
+inline size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+// ---------------------------------------------------------------------------
+// Shared tile steps. A "block tile" is kBlock columns wide (one per query).
+// ---------------------------------------------------------------------------
+
+// qt (Dh × ldt) ← columns [0, nq) of rows src[i·ld ..] scaled, transposed;
+// columns [nq, ncols) zeroed.
+void pack_transposed(float* qt, ptrdiff_t ldt, const float* src, ptrdiff_t ld, int nq, int ncols,
+                     int dh, float scale) {
+  for (int d = 0; d < dh; ++d) {
+    float* row = qt + d * ldt;
+    for (int i = 0; i < nq; ++i) row[i] = src[i * ld + d] * scale;
+    for (int i = nq; i < ncols; ++i) row[i] = 0.0f;
+  }
+}
+
+// S^T (nk × kBlock) = K_block (nk × Dh, rows ld apart) · Q^T (Dh × kBlock, rows ldq apart).
+inline void score_tile(float* st, const float* k, ptrdiff_t ld, int nk, const float* qt,
+                       ptrdiff_t ldq, int dh) {
+  gemm_tile<false>(nk, kBlock, dh, GemmArgs{k, ld, 1, qt, ldq, st, kBlock});
+}
+
+// Diagonal block: key j sees only queries i ≥ j; set S^T[j][i < j] to fill.
+inline void mask_future(float* st, int nk, float fill) {
+  for (int j = 1; j < nk; ++j) std::fill(st + j * kBlock, st + j * kBlock + j, fill);
+}
+
+// Online softmax over one key block, per query column i:
+//   m' = max(m, max_j S[j][i]),  α = exp(m − m'),  P[j][i] = exp(S[j][i] − m')
+//   l' = l·α + Σ_j P[j][i]
+// S^T is overwritten with P^T; α is returned for rescaling the output.
+void online_softmax_update(float* st, int nk, float* m, float* l, float* alpha) {
+  for (int c = 0; c < kBlock; c += kW) {
+    const vf m_old = vload(m + c);
+    vf mx = m_old;
+    for (int j = 0; j < nk; ++j) mx = vmax(mx, vload(st + j * kBlock + c));
+    vf sum = vzero();
+    for (int j = 0; j < nk; ++j) {
+      const vf p = vexp(vsub(vload(st + j * kBlock + c), mx));
+      vstore(st + j * kBlock + c, p);
+      sum = vadd(sum, p);
+    }
+    const vf a = vexp(vsub(m_old, mx));
+    vstore(alpha + c, a);
+    vstore(l + c, vfma(vload(l + c), a, sum));
+    vstore(m + c, mx);
+  }
+}
+
+// O^T (Dh × kBlock) ← O^T · diag(α)
+inline void rescale_output(float* ot, int dh, const float* alpha) {
+  for (int c = 0; c < kBlock; c += kW) {
+    const vf a = vload(alpha + c);
+    for (int d = 0; d < dh; ++d) vstore(ot + d * kBlock + c, vmul(vload(ot + d * kBlock + c), a));
+  }
+}
+
+// O^T (Dh × kBlock) += V_block^T · P^T, with V_block (nk × Dh, rows ld apart).
+inline void accumulate_values(float* ot, const float* v, ptrdiff_t ld, int nk, const float* pt,
+                              int dh) {
+  gemm_tile<true>(dh, kBlock, nk, GemmArgs{v, 1, ld, pt, kBlock, ot, kBlock});
+}
+
+// ---------------------------------------------------------------------------
+// Forward
+// ---------------------------------------------------------------------------
+struct Dims {
+  ptrdiff_t B, T, H, Dh, C, ld3;  // ld3 = 3C: row stride of qkv
+  int nblocks;                    // ceil(T / kBlock)
+  float scale;                    // 1/√Dh
+};
+
+Dims make_dims(const AttentionShape& s) {
+  Dims d;
+  d.B = s.b;
+  d.T = s.t;
+  d.H = s.h;
+  d.Dh = s.dh;
+  d.C = s.h * s.dh;
+  d.ld3 = 3 * d.C;
+  d.nblocks = static_cast<int>((s.t + kBlock - 1) / kBlock);
+  d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.dh)));
+  return d;
+}
+
+// One query block of one head: out[b, q0:q0+nq, h·Dh:(h+1)·Dh], lse[b, h, q0:q0+nq].
+void forward_block(const float* qkv, float* out, float* lse, const Dims& D, ptrdiff_t b,
+                   ptrdiff_t h, int qb) {
+  const int dh = static_cast<int>(D.Dh);
+  const ptrdiff_t q0 = static_cast<ptrdiff_t>(qb) * kBlock;
+  const int nq = static_cast<int>(std::min<ptrdiff_t>(kBlock, D.T - q0));
+  const float* base = qkv + b * D.T * D.ld3 + h * D.Dh;  // q[b, 0, head h]
+
+  const size_t tile = static_cast<size_t>(kBlock) * kBlock, dtile = static_cast<size_t>(dh) * kBlock;
+  Carver cv{tls_scratch.get(2 * Carver::size(dtile) + Carver::size(tile) + 3 * Carver::size(kBlock))};
+  float* qt = cv.take(dtile);    // (Q_qb / √Dh)^T   Dh × kBlock
+  float* ot = cv.take(dtile);    // unnormalized O^T Dh × kBlock
+  float* st = cv.take(tile);     // S^T then P^T     kBlock × kBlock
+  float* m = cv.take(kBlock);    // running max per query
+  float* l = cv.take(kBlock);    // running sum per query
+  float* alpha = cv.take(kBlock);
+
+  pack_transposed(qt, kBlock, base + q0 * D.ld3, D.ld3, nq, kBlock, dh, D.scale);
+  std::fill(ot, ot + dtile, 0.0f);
+  std::fill(m, m + kBlock, kNegInf);
+  std::fill(l, l + kBlock, 0.0f);
+
+  for (int kb = 0; kb <= qb; ++kb) {
+    const ptrdiff_t k0 = static_cast<ptrdiff_t>(kb) * kBlock;
+    const int nk = static_cast<int>(std::min<ptrdiff_t>(kBlock, D.T - k0));
+    const float* kblk = base + k0 * D.ld3 + D.C;
+    const float* vblk = base + k0 * D.ld3 + 2 * D.C;
+    score_tile(st, kblk, D.ld3, nk, qt, kBlock, dh);
+    if (kb == qb) mask_future(st, nk, kNegInf);
+    online_softmax_update(st, nk, m, l, alpha);
+    if (kb > 0) rescale_output(ot, dh, alpha);
+    accumulate_values(ot, vblk, D.ld3, nk, st, dh);
+  }
+
+  float* orow = out + (b * D.T + q0) * D.C + h * D.Dh;
+  float* lrow = lse + (b * D.H + h) * D.T + q0;
+  for (int i = 0; i < nq; ++i) {
+    const float inv = 1.0f / l[i];
+    for (int d = 0; d < dh; ++d) orow[i * D.C + d] = ot[d * kBlock + i] * inv;
+    lrow[i] = m[i] + std::log(l[i]);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Backward
+// ---------------------------------------------------------------------------
+
+// Per-(b, h) packed operands, all padded to Tp = nblocks·kBlock columns/rows.
+struct BackwardPack {
+  ptrdiff_t Tp, Dhp;
+  float* qt;   // (Q/√Dh)^T  Dh × Tp
+  float* qp;   // Q/√Dh      Tp × Dhp
+  float* dot;  // dO^T       Dh × Tp
+  float* dop;  // dO         Tp × Dhp
+  float* lse;  // Tp
+  float* dsum; // D = rowsum(dO ⊙ O), Tp
+  float* dqt;  // dQ^T accumulator (unscaled), Dh × Tp
+  float* pt;   // P^T tile   kBlock × kBlock
+  float* dst;  // dP^T then dS^T tile
+  float* dk;   // dK tile    kBlock × Dhp
+  float* dv;   // dV tile    kBlock × Dhp
+};
+
+// One (key block, query block) pair: updates the dK, dV tiles and dQ^T.
+// S^T, P^T, dS^T live only in this call's tiles.
+void backward_tile(const BackwardPack& p, const float* kblk, const float* vblk, ptrdiff_t ld,
+                   int nk, ptrdiff_t q0, int nq, bool diagonal, int dh) {
+  const int dhp = static_cast<int>(p.Dhp);
+  // P^T = exp(S^T − lse); masked entries become exp(−inf) = 0.
+  score_tile(p.pt, kblk, ld, nk, p.qt + q0, p.Tp, dh);
+  if (diagonal) mask_future(p.pt, nk, kNegInf);
+  for (int j = 0; j < nk; ++j) {
+    float* row = p.pt + j * kBlock;
+    for (int c = 0; c < kBlock; c += kW)
+      vstore(row + c, vexp(vsub(vload(row + c), vload(p.lse + q0 + c))));
+  }
+  // dP^T = V_kb · dO_qb^T, then dS^T = P^T ⊙ (dP^T − D).
+  score_tile(p.dst, vblk, ld, nk, p.dot + q0, p.Tp, dh);
+  for (int j = 0; j < nk; ++j) {
+    float* ds = p.dst + j * kBlock;
+    const float* pr = p.pt + j * kBlock;
+    for (int c = 0; c < kBlock; c += kW)
+      vstore(ds + c, vmul(vload(pr + c), vsub(vload(ds + c), vload(p.dsum + q0 + c))));
+  }
+  // dV += P^T · dO_qb,  dK += dS^T · Q_qb/√Dh   (nk × Dhp, inner dim = queries)
+  gemm_tile<true>(nk, dhp, nq, GemmArgs{p.pt, kBlock, 1, p.dop + q0 * p.Dhp, p.Dhp, p.dv, p.Dhp});
+  gemm_tile<true>(nk, dhp, nq, GemmArgs{p.dst, kBlock, 1, p.qp + q0 * p.Dhp, p.Dhp, p.dk, p.Dhp});
+  // dQ^T[:, qb] += K_kb^T · dS^T   (Dh × kBlock, inner dim = keys)
+  gemm_tile<true>(dh, kBlock, nk, GemmArgs{kblk, 1, ld, p.dst, kBlock, p.dqt + q0, p.Tp});
+}
+
+void backward_head(const float* qkv, const float* out, const float* lse, const float* dout,
+                   float* dqkv, const Dims& D, ptrdiff_t b, ptrdiff_t h) {
+  const int dh = static_cast<int>(D.Dh);
+  const ptrdiff_t T = D.T, C = D.C, ld3 = D.ld3;
+  BackwardPack p;
+  p.Tp = static_cast<ptrdiff_t>(D.nblocks) * kBlock;
+  p.Dhp = static_cast<ptrdiff_t>(round_up(static_cast<size_t>(dh), kW));
+  const size_t big = static_cast<size_t>(p.Tp) * std::max<ptrdiff_t>(dh, p.Dhp);
+  const size_t tile = static_cast<size_t>(kBlock) * kBlock;
+  const size_t dtile = static_cast<size_t>(kBlock) * p.Dhp;
+  Carver cv{tls_scratch.get(5 * Carver::size(big) + 2 * Carver::size(p.Tp) + 2 * Carver::size(tile) +
+                            2 * Carver::size(dtile))};
+  p.qt = cv.take(big);
+  p.qp = cv.take(big);
+  p.dot = cv.take(big);
+  p.dop = cv.take(big);
+  p.dqt = cv.take(big);
+  p.lse = cv.take(p.Tp);
+  p.dsum = cv.take(p.Tp);
+  p.pt = cv.take(tile);
+  p.dst = cv.take(tile);
+  p.dk = cv.take(dtile);
+  p.dv = cv.take(dtile);
+
+  const float* qh = qkv + b * T * ld3 + h * dh;     // q[b, 0, head h]; k at +C, v at +2C
+  const float* oh = out + b * T * C + h * dh;
+  const float* doh = dout + b * T * C + h * dh;
+  float* dqh = dqkv + b * T * ld3 + h * dh;
+
+  // Pack Q and dO both ways, lse and D; zero the padding.
+  const int Ti = static_cast<int>(T), Tpi = static_cast<int>(p.Tp);
+  pack_transposed(p.qt, p.Tp, qh, ld3, Ti, Tpi, dh, D.scale);
+  pack_transposed(p.dot, p.Tp, doh, C, Ti, Tpi, dh, 1.0f);
+  std::fill(p.qp, p.qp + p.Tp * p.Dhp, 0.0f);
+  std::fill(p.dop, p.dop + p.Tp * p.Dhp, 0.0f);
+  std::fill(p.dqt, p.dqt + dh * p.Tp, 0.0f);
+  for (ptrdiff_t t = 0; t < p.Tp; ++t) {
+    if (t < T) {
+      double acc = 0.0;
+      for (int d = 0; d < dh; ++d) {
+        p.qp[t * p.Dhp + d] = qh[t * ld3 + d] * D.scale;
+        p.dop[t * p.Dhp + d] = doh[t * C + d];
+        acc += static_cast<double>(doh[t * C + d]) * oh[t * C + d];
+      }
+      p.dsum[t] = static_cast<float>(acc);
+      p.lse[t] = lse[(b * D.H + h) * T + t];
+    } else {
+      p.dsum[t] = 0.0f;
+      p.lse[t] = 0.0f;
+    }
+  }
+
+  for (int kb = 0; kb < D.nblocks; ++kb) {
+    const ptrdiff_t k0 = static_cast<ptrdiff_t>(kb) * kBlock;
+    const int nk = static_cast<int>(std::min<ptrdiff_t>(kBlock, T - k0));
+    const float* kblk = qh + k0 * ld3 + C;
+    const float* vblk = qh + k0 * ld3 + 2 * C;
+    std::fill(p.dk, p.dk + dtile, 0.0f);
+    std::fill(p.dv, p.dv + dtile, 0.0f);
+    for (int qb = kb; qb < D.nblocks; ++qb) {
+      const ptrdiff_t q0 = static_cast<ptrdiff_t>(qb) * kBlock;
+      const int nq = static_cast<int>(std::min<ptrdiff_t>(kBlock, T - q0));
+      backward_tile(p, kblk, vblk, ld3, nk, q0, nq, qb == kb, dh);
+    }
+    for (int j = 0; j < nk; ++j) {
+      float* dkr = dqh + (k0 + j) * ld3 + C;
+      float* dvr = dqh + (k0 + j) * ld3 + 2 * C;
+      for (int d = 0; d < dh; ++d) {
+        dkr[d] += p.dk[j * p.Dhp + d];
+        dvr[d] += p.dv[j * p.Dhp + d];
+      }
+    }
+  }
+  for (ptrdiff_t t = 0; t < T; ++t)
+    for (int d = 0; d < dh; ++d) dqh[t * ld3 + d] += p.dqt[d * p.Tp + t] * D.scale;
+}
+
+}  // namespace
+
+void attention_forward(const float* qkv, float* out, float* lse, const AttentionShape& s) {
+  if (s.b <= 0 || s.t <= 0 || s.h <= 0 || s.dh <= 0) return;
+  const Dims D = make_dims(s);
+  const ptrdiff_t heads = D.B * D.H;
+  // Task i: query block nblocks−1 − i / heads (longest first), head i % heads.
+  parallel_tasks(heads * D.nblocks, [&](int64_t task) {
+    const int qb = D.nblocks - 1 - static_cast<int>(task / heads);
+    const ptrdiff_t bh = task % heads;
+    forward_block(qkv, out, lse, D, bh / D.H, bh % D.H, qb);
+  });
+}
+
+void attention_backward(const float* qkv, const float* out, const float* lse, const float* dout,
+                        float* dqkv, const AttentionShape& s) {
+  if (s.b <= 0 || s.t <= 0 || s.h <= 0 || s.dh <= 0) return;
+  const Dims D = make_dims(s);
+  parallel_tasks(D.B * D.H, [&](int64_t bh) {
+    backward_head(qkv, out, lse, dout, dqkv, D, bh / D.H, bh % D.H);
+  });
+}
+
+}  // namespace HSM_ISA
+}  // namespace hsm

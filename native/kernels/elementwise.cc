@@ -1,0 +1,169 @@
+// Elementwise kernels: plain loops written so the compiler vectorizes them
+// for each ISA build; large arrays are split across the thread pool.
+#include "fast_math.h"
+#include "kernels.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace hsm {
+namespace HSM_ISA {
+namespace {
+
+constexpr int64_t kGrain = 1 << 15;  // elements per task below which threading does not pay
+
+// Runs fn(begin, end) over [0, n) in parallel chunks of at least kGrain.
+template <class F>
+void for_range(int64_t n, F&& fn) {
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) { fn(b, e); });
+}
+
+constexpr float kGeluC = 0.7978845608028654f;  // √(2/π)
+constexpr float kGeluA = 0.044715f;
+
+// Per-task scratch for column reductions (Σ over rows), reused across calls.
+float* column_scratch(int64_t size) {
+  static std::vector<float> buf;
+  if (static_cast<int64_t>(buf.size()) < size) buf.resize(size);
+  return buf.data();
+}
+
+// dst[i] += Σ_o src[o·inner + i]: split rows over tasks, then reduce the partial sums.
+void column_sums(const float* src, float* dst, int64_t outer, int64_t inner) {
+  const int64_t tasks = std::min<int64_t>(num_threads(), std::max<int64_t>(1, outer * inner / kGrain));
+  if (tasks <= 1) {
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* row = src + o * inner;
+      for (int64_t i = 0; i < inner; ++i) dst[i] += row[i];
+    }
+    return;
+  }
+  float* partial = column_scratch(tasks * inner);
+  parallel_tasks(tasks, [&](int64_t t) {
+    float* acc = partial + t * inner;
+    for (int64_t i = 0; i < inner; ++i) acc[i] = 0.0f;
+    for (int64_t o = outer * t / tasks; o < outer * (t + 1) / tasks; ++o) {
+      const float* row = src + o * inner;
+      for (int64_t i = 0; i < inner; ++i) acc[i] += row[i];
+    }
+  });
+  for (int64_t t = 0; t < tasks; ++t)
+    for (int64_t i = 0; i < inner; ++i) dst[i] += partial[t * inner + i];
+}
+
+}  // namespace
+
+void add_forward(const float* a, const float* b, float* out, int64_t outer, int64_t inner) {
+  parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      const float* ar = a + o * inner;
+      float* orow = out + o * inner;
+      for (int64_t i = 0; i < inner; ++i) orow[i] = ar[i] + b[i];
+    }
+  });
+}
+
+void add_backward(const float* dy, float* da, float* db, int64_t outer, int64_t inner) {
+  if (da) for_range(outer * inner, [&](int64_t s, int64_t e) {
+    for (int64_t k = s; k < e; ++k) da[k] += dy[k];
+  });
+  if (db) column_sums(dy, db, outer, inner);
+}
+
+void mul_forward(const float* a, const float* b, float* out, int64_t outer, int64_t inner) {
+  parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      const float* ar = a + o * inner;
+      float* orow = out + o * inner;
+      for (int64_t i = 0; i < inner; ++i) orow[i] = ar[i] * b[i];
+    }
+  });
+}
+
+void mul_backward(const float* a, const float* b, const float* dy, float* da, float* db, int64_t outer, int64_t inner) {
+  if (da) parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      const float* g = dy + o * inner;
+      float* d = da + o * inner;
+      for (int64_t i = 0; i < inner; ++i) d[i] += g[i] * b[i];
+    }
+  });
+  if (db) {
+    // Σ_o dy ⊙ a: serial per column block keeps it simple; db is small (a bias-like vector).
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* g = dy + o * inner;
+      const float* ar = a + o * inner;
+      for (int64_t i = 0; i < inner; ++i) db[i] += g[i] * ar[i];
+    }
+  }
+}
+
+void scale(const float* x, float alpha, float* out, int64_t n) {
+  for_range(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) out[i] = alpha * x[i];
+  });
+}
+
+void axpy(float alpha, const float* x, float* y, int64_t n) {
+  for_range(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) y[i] += alpha * x[i];
+  });
+}
+
+void gelu_forward(const float* x, float* y, int64_t n) {
+  for_range(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      const float v = x[i];
+      y[i] = 0.5f * v * (1.0f + fast_tanhf(kGeluC * (v + kGeluA * v * v * v)));
+    }
+  });
+}
+
+void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
+  for_range(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      const float v = x[i];
+      const float th = fast_tanhf(kGeluC * (v + kGeluA * v * v * v));
+      const float dudx = kGeluC * (1.0f + 3.0f * kGeluA * v * v);
+      dx[i] += dy[i] * (0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * dudx);
+    }
+  });
+}
+
+void sigmoid_forward(const float* x, float* y, int64_t n) {
+  for_range(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) y[i] = 1.0f / (1.0f + fast_expf(-x[i]));
+  });
+}
+
+void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n) {
+  for_range(n, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+  });
+}
+
+// Sums in double: gradient norms over millions of elements must not lose digits.
+double sum_squares(const float* x, int64_t n) {
+  double total = 0;
+  for (int64_t s = 0; s < n; s += 4096) {
+    const int64_t e = std::min<int64_t>(n, s + 4096);
+    float block = 0;
+    for (int64_t i = s; i < e; ++i) block += x[i] * x[i];
+    total += block;
+  }
+  return total;
+}
+
+double sum(const float* x, int64_t n) {
+  double total = 0;
+  for (int64_t s = 0; s < n; s += 4096) {
+    const int64_t e = std::min<int64_t>(n, s + 4096);
+    float block = 0;
+    for (int64_t i = s; i < e; ++i) block += x[i];
+    total += block;
+  }
+  return total;
+}
+
+}  // namespace HSM_ISA
+}  // namespace hsm

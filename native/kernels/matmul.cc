@@ -1,0 +1,490 @@
+// Single-precision GEMM: C[b] (+)= op(A[b]) · op(B[b]), row-major, batched.
+//
+// Why hand-written: the addon is built by node-gyp with no system libraries,
+// so there is no BLAS to call. This file is a compact BLIS-style GEMM.
+//
+// Blocking scheme (per thread, over its piece of C):
+//
+//   for jc in N step NC            B block  KC×NC  packed into NR-wide panels
+//     for pc in K step KC          (lives in L2 while A blocks stream past)
+//       pack op(B)[pc:pc+KC, jc:jc+NC]  -> Bp  [NC/NR][KC][NR]
+//       for ic in M step MC
+//         pack op(A)[ic:ic+MC, pc:pc+KC] -> Ap  [MC/MR][KC][MR]
+//         for jr in NC step NR      one B micro-panel (KC×NR) stays in L1
+//           for ir in MC step MR    A micro-panels stream from L2
+//             micro_kernel: C[MR×NR] (+)= Ap panel · Bp panel
+//
+// Packing absorbs both transposes, so one micro-kernel serves all four
+// layouts; ragged edges are zero-padded in the packed panels and written back
+// with masked (AVX-512) or scratch-tile (AVX2 / generic) stores.
+//
+// Micro-kernels (register tile MR×NR, accumulators kept in registers):
+//   AVX-512  12×32: 24 zmm accumulators, 2 B vectors, A broadcast per row
+//   AVX2      6×16: 12 ymm accumulators, 2 B vectors, A broadcast per row
+//   generic   6×8 : plain loops the compiler vectorizes with SSE2
+//
+// Threads: the batch × (M or N split) pieces are spread over hsm's pool;
+// every thread has its own packing buffers (thread_local, 64-byte aligned,
+// grown on demand and reused across calls). Tiny products take a direct
+// loop with no packing and no thread wake-up.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+#if defined(__SSE2__) || defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "kernels.h"
+
+namespace hsm {
+namespace HSM_ISA {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int MR = 12;
+constexpr int NR = 32;
+#elif defined(__AVX2__) && defined(__FMA__)
+constexpr int MR = 6;
+constexpr int NR = 16;
+#else
+constexpr int MR = 6;
+constexpr int NR = 8;
+#endif
+
+// Cache blocking. KC: depth of one packed panel pair (B micro-panel KC×NR
+// must sit in L1). MC×KC: the packed A block (L2). KC×NC: the packed B block.
+constexpr int64_t KC_MAX = 256;
+constexpr int64_t MC_MAX = 16 * MR;
+constexpr int64_t NC_MAX = 1024;
+
+// Products below this many multiply-adds go through the direct loop.
+constexpr int64_t DIRECT_MACS = 32 * 1024;
+// Products below this many multiply-adds never wake the thread pool.
+constexpr int64_t PARALLEL_MACS = 512 * 1024;
+// Batched items below this size are never split across threads.
+constexpr int64_t PER_ITEM_MACS = 8 * 1024 * 1024;
+
+// op(X) of one batch item as a view: element (r, c) of the logical matrix is
+// p[r * rs + c * cs]. For a row-major R×C matrix rs = C, cs = 1; for a
+// transposed one rs = 1, cs = R.
+struct View {
+  const float* p;
+  int64_t rs, cs;
+  const float* at(int64_t r, int64_t c) const { return p + r * rs + c * cs; }
+};
+
+// ---------------------------------------------------------------------------
+// Packing. Both packed operands use the same layout: panels of width W
+// (W = MR for A, NR for B), each panel stored k-major: dst[k * W + lane].
+// A source either has the panel's lanes contiguous for each k ("direct") or
+// has each lane's k-run contiguous ("transposed", needs a transpose).
+
+// dst[k*W + l] = src[k*ld + l] for l < lanes, 0 for lanes <= l < W.
+template <int W>
+void pack_direct(const float* src, int64_t ld, int lanes, int64_t kc, float* dst) {
+  if (lanes == W) {
+    for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * W, src + k * ld, sizeof(float) * W);
+    return;
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    int l = 0;
+    for (; l < lanes; ++l) dst[k * W + l] = src[k * ld + l];
+    for (; l < W; ++l) dst[k * W + l] = 0.0f;
+  }
+}
+
+// dst[k*W + l] = src[l*ld + k] for l < lanes, 0 for lanes <= l < W.
+// Full groups of four lanes are moved with 4×4 SSE transposes.
+template <int W>
+void pack_transposed(const float* src, int64_t ld, int lanes, int64_t kc, float* dst) {
+  int l = 0;
+#if defined(__SSE2__)
+  const int64_t kc4 = kc & ~int64_t(3);
+  for (; l + 4 <= lanes; l += 4) {
+    const float* s0 = src + (l + 0) * ld;
+    const float* s1 = src + (l + 1) * ld;
+    const float* s2 = src + (l + 2) * ld;
+    const float* s3 = src + (l + 3) * ld;
+    float* d = dst + l;
+    int64_t k = 0;
+    for (; k < kc4; k += 4) {
+      __m128 r0 = _mm_loadu_ps(s0 + k), r1 = _mm_loadu_ps(s1 + k);
+      __m128 r2 = _mm_loadu_ps(s2 + k), r3 = _mm_loadu_ps(s3 + k);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(d + (k + 0) * W, r0);
+      _mm_storeu_ps(d + (k + 1) * W, r1);
+      _mm_storeu_ps(d + (k + 2) * W, r2);
+      _mm_storeu_ps(d + (k + 3) * W, r3);
+    }
+    for (; k < kc; ++k) {
+      d[k * W + 0] = s0[k];
+      d[k * W + 1] = s1[k];
+      d[k * W + 2] = s2[k];
+      d[k * W + 3] = s3[k];
+    }
+  }
+#endif
+  for (; l < lanes; ++l)
+    for (int64_t k = 0; k < kc; ++k) dst[k * W + l] = src[l * ld + k];
+  for (; l < W; ++l)
+    for (int64_t k = 0; k < kc; ++k) dst[k * W + l] = 0.0f;
+}
+
+// Packs rows [i0, i0+mc) × depth [k0, k0+kc) of op(A) into MR-wide panels.
+void pack_a(const View& a, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
+  for (int64_t i = 0; i < mc; i += MR, dst += MR * kc) {
+    const int lanes = static_cast<int>(std::min<int64_t>(MR, mc - i));
+    const float* src = a.at(i0 + i, k0);
+    if (a.cs == 1) pack_transposed<MR>(src, a.rs, lanes, kc, dst);
+    else pack_direct<MR>(src, a.cs, lanes, kc, dst);
+  }
+}
+
+// Packs depth [k0, k0+kc) × columns [j0, j0+nc) of op(B) into NR-wide panels.
+void pack_b(const View& b, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
+  for (int64_t j = 0; j < nc; j += NR, dst += NR * kc) {
+    const int lanes = static_cast<int>(std::min<int64_t>(NR, nc - j));
+    const float* src = b.at(k0, j0 + j);
+    if (b.cs == 1) pack_direct<NR>(src, b.rs, lanes, kc, dst);
+    else pack_transposed<NR>(src, b.cs, lanes, kc, dst);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Micro-kernels: C[mr×nr] (+)= a[kc×MR]ᵀ-panel · b[kc×NR]-panel, where only
+// the top-left mr×nr (mr <= MR, nr <= NR) of the register tile is written.
+// add = false stores, add = true accumulates into C.
+
+#if defined(__AVX512F__)
+
+void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                  int mr, int nr, bool add) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+      float* ci = c + i * ldc;
+      if (add) {
+        acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(ci));
+        acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(ci + 16));
+      }
+      _mm512_storeu_ps(ci, acc[i][0]);
+      _mm512_storeu_ps(ci + 16, acc[i][1]);
+    }
+    return;
+  }
+  // Ragged tile: lane masks for the two 16-wide halves of each row.
+  const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
+  const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF)
+                       : nr > 16 ? __mmask16((1u << (nr - 16)) - 1)
+                                 : __mmask16(0);
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i) {
+    if (i >= mr) break;
+    float* ci = c + i * ldc;
+    if (add) {
+      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(m0, ci));
+      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(m1, ci + 16));
+    }
+    _mm512_mask_storeu_ps(ci, m0, acc[i][0]);
+    _mm512_mask_storeu_ps(ci + 16, m1, acc[i][1]);
+  }
+}
+
+#else  // AVX2 or generic: full-tile compute, scratch tile for ragged edges.
+
+// Writes the top-left mr×nr of a full MR×NR tile held in `tile`.
+void write_back_partial(const float* tile, float* c, int64_t ldc, int mr, int nr, bool add) {
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) {
+      float v = tile[i * NR + j];
+      c[i * ldc + j] = add ? c[i * ldc + j] + v : v;
+    }
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                  int mr, int nr, bool add) {
+  __m256 acc[MR][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
+    const __m256 b0 = _mm256_load_ps(b);
+    const __m256 b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      float* ci = c + i * ldc;
+      if (add) {
+        acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(ci));
+        acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(ci + 8));
+      }
+      _mm256_storeu_ps(ci, acc[i][0]);
+      _mm256_storeu_ps(ci + 8, acc[i][1]);
+    }
+    return;
+  }
+  alignas(64) float tile[MR * NR];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) {
+    _mm256_store_ps(tile + i * NR, acc[i][0]);
+    _mm256_store_ps(tile + i * NR + 8, acc[i][1]);
+  }
+  write_back_partial(tile, c, ldc, mr, nr, add);
+}
+
+#else  // generic
+
+void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                  int mr, int nr, bool add) {
+  alignas(64) float tile[MR * NR] = {};
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR)
+    for (int i = 0; i < MR; ++i) {
+      const float ai = a[i];
+      for (int j = 0; j < NR; ++j) tile[i * NR + j] += ai * b[j];
+    }
+  write_back_partial(tile, c, ldc, mr, nr, add);
+}
+
+#endif
+#endif
+
+// ---------------------------------------------------------------------------
+// Per-thread packing buffers: 64-byte aligned, grown on demand, kept for the
+// thread's lifetime so steady-state calls never allocate.
+
+class PackBuffer {
+ public:
+  PackBuffer() = default;
+  PackBuffer(const PackBuffer&) = delete;
+  PackBuffer& operator=(const PackBuffer&) = delete;
+  ~PackBuffer() { release(); }
+
+  float* get(size_t floats) {
+    if (floats > cap_) {
+      release();
+      p_ = static_cast<float*>(::operator new(floats * sizeof(float), std::align_val_t(64)));
+      cap_ = floats;
+    }
+    return p_;
+  }
+
+ private:
+  void release() {
+    if (p_) ::operator delete(p_, std::align_val_t(64));
+    p_ = nullptr;
+    cap_ = 0;
+  }
+  float* p_ = nullptr;
+  size_t cap_ = 0;
+};
+
+struct Workspace {
+  PackBuffer a, b;
+};
+
+Workspace& workspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
+
+// ---------------------------------------------------------------------------
+// Blocked driver. One call handles one C matrix in "rounds": a round is one
+// (jc, pc) pair, i.e. an NC-wide, KC-deep slab. Its B block is packed once
+// into a buffer shared by all threads; the C rows are then cut into row
+// blocks ("tasks"), each packing its own A block into a thread-local buffer
+// and sweeping the whole NC width. Tasks are handed out dynamically, so a
+// core slowed by other work simply takes fewer of them.
+
+struct Problem {
+  View a, b;
+  float* c;
+  int64_t m, k, n;
+  bool accumulate;
+};
+
+// Row-block task: C[i0:i0+mc, jc:jc+nc] (+)= Ap · Bp, with Bp already packed.
+void compute_block(const Problem& p, const float* bp, int64_t jc, int64_t nc, int64_t pc,
+                   int64_t kc, int64_t i0, int64_t mc, float* ap) {
+  pack_a(p.a, i0, mc, pc, kc, ap);
+  const bool add = p.accumulate || pc > 0;
+  float* c = p.c + i0 * p.n + jc;
+  for (int64_t jr = 0; jr < nc; jr += NR) {  // B micro-panel stays in L1 ...
+    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+    const float* bpanel = bp + jr * kc;
+    for (int64_t ir = 0; ir < mc; ir += MR) {  // ... while A panels stream from L2
+      const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+      micro_kernel(kc, ap + ir * kc, bpanel, c + ir * p.n + jr, p.n, mr, nr, add);
+    }
+  }
+}
+
+// How one matrix is cut: K into equal blocks of <= KC_MAX (no tiny tail), N
+// into NC-wide slabs, M into row blocks of mc_step rows.
+struct Plan {
+  int64_t kc_step, nc_step, mc_step;
+};
+
+Plan make_plan(int64_t m, int64_t k, int64_t n, int64_t threads) {
+  Plan plan;
+  plan.kc_step = ceil_div(k, ceil_div(k, KC_MAX));
+  plan.nc_step = std::min(NC_MAX, round_up(n, NR));
+  // Row blocks: at most MC_MAX rows, but small enough that every thread gets
+  // several blocks per round (dynamic balancing needs slack).
+  const int64_t m_tiles = ceil_div(m, MR);
+  const int64_t want_blocks = threads > 1 ? 4 * threads : 1;
+  const int64_t tiles_per_block =
+      std::max<int64_t>(1, std::min(MC_MAX / MR, ceil_div(m_tiles, want_blocks)));
+  plan.mc_step = tiles_per_block * MR;
+  return plan;
+}
+
+// Runs fn(t) for t in [0, n): on the pool when `parallel`, else inline.
+template <typename Fn>
+void run_tasks(bool parallel, int64_t n, const Fn& fn) {
+  if (parallel) {
+    hsm::parallel_tasks(n, [&](int64_t t) { fn(t); });
+  } else {
+    for (int64_t t = 0; t < n; ++t) fn(t);
+  }
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Panels of B packed by one packing task.
+constexpr int64_t B_PANELS_PER_TASK = 4;
+
+void gemm(const Problem& p, bool parallel) {
+  const Plan plan = make_plan(p.m, p.k, p.n, parallel ? hsm::num_threads() : 1);
+  float* bp = workspace().b.get(static_cast<size_t>(plan.kc_step * plan.nc_step));
+  const int64_t row_blocks = ceil_div(p.m, plan.mc_step);
+
+  for (int64_t jc = 0; jc < p.n; jc += plan.nc_step) {
+    const int64_t nc = std::min(plan.nc_step, p.n - jc);
+    const int64_t pack_tasks = ceil_div(ceil_div(nc, NR), B_PANELS_PER_TASK);
+    for (int64_t pc = 0; pc < p.k; pc += plan.kc_step) {
+      const int64_t kc = std::min(plan.kc_step, p.k - pc);
+      // Tasks [0, pack_tasks) pack B; the rest compute row blocks once every
+      // packing task is done. The pool hands tasks out in order, so the
+      // packing tasks are always claimed (by running threads) first.
+      std::atomic<int64_t> packed{0};
+      run_tasks(parallel, pack_tasks + row_blocks, [&](int64_t t) {
+        if (t < pack_tasks) {
+          const int64_t j = t * B_PANELS_PER_TASK * NR;
+          pack_b(p.b, pc, kc, jc + j, std::min(B_PANELS_PER_TASK * NR, nc - j), bp + j * kc);
+          packed.fetch_add(1, std::memory_order_release);
+          return;
+        }
+        while (packed.load(std::memory_order_acquire) < pack_tasks) cpu_relax();
+        const int64_t i0 = (t - pack_tasks) * plan.mc_step;
+        const int64_t mc = std::min(plan.mc_step, p.m - i0);
+        float* ap = workspace().a.get(static_cast<size_t>(plan.kc_step * plan.mc_step));
+        compute_block(p, bp, jc, nc, pc, kc, i0, mc, ap);
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Direct path for tiny products: no packing, no threads.
+
+void gemm_direct(const Problem& p) {
+  const View& a = p.a;
+  const View& b = p.b;
+  for (int64_t i = 0; i < p.m; ++i) {
+    float* ci = p.c + i * p.n;
+    if (!p.accumulate) std::fill(ci, ci + p.n, 0.0f);
+    if (b.cs == 1) {  // rows of op(B) contiguous: axpy over each row
+      for (int64_t q = 0; q < p.k; ++q) {
+        const float aiq = *a.at(i, q);
+        const float* bq = b.at(q, 0);
+        for (int64_t j = 0; j < p.n; ++j) ci[j] += aiq * bq[j];
+      }
+    } else {  // columns of op(B) contiguous: dot products
+      for (int64_t j = 0; j < p.n; ++j) {
+        const float* bj = b.at(0, j);
+        float s = 0.0f;
+        for (int64_t q = 0; q < p.k; ++q) s += *a.at(i, q) * bj[q];
+        ci[j] += s;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void matmul(const MatmulArgs& args) {
+  const int64_t m = args.m, k = args.k, n = args.n, batch = args.batch;
+  if (m <= 0 || n <= 0 || batch <= 0) return;
+
+  if (k <= 0) {  // empty sum: C = 0, or unchanged when accumulating
+    if (args.accumulate) return;
+    for (int64_t bi = 0; bi < batch; ++bi)
+      std::fill(args.c + bi * args.stride_c, args.c + bi * args.stride_c + m * n, 0.0f);
+    return;
+  }
+
+  auto problem = [&](int64_t bi) {
+    const float* a = args.a + bi * args.stride_a;
+    const float* b = args.b + bi * args.stride_b;
+    return Problem{args.trans_a ? View{a, 1, m} : View{a, k, 1},
+                   args.trans_b ? View{b, 1, k} : View{b, n, 1},
+                   args.c + bi * args.stride_c,
+                   m, k, n, args.accumulate};
+  };
+
+  const int64_t macs = m * n * k;
+  if (macs <= DIRECT_MACS) {
+    for (int64_t bi = 0; bi < batch; ++bi) gemm_direct(problem(bi));
+    return;
+  }
+
+  const int threads = macs * batch >= PARALLEL_MACS ? hsm::num_threads() : 1;
+  // Many independent items: one whole matrix per task. Otherwise (few items,
+  // or stride_c == 0 where all items update the same C in order) the threads
+  // share each matrix.
+  const bool per_item = threads > 1 && args.stride_c != 0 && batch >= 2 * threads &&
+                        (batch % threads == 0 || macs < PER_ITEM_MACS);
+  if (per_item) {
+    hsm::parallel_tasks(batch, [&](int64_t bi) { gemm(problem(bi), false); });
+    return;
+  }
+  for (int64_t bi = 0; bi < batch; ++bi) gemm(problem(bi), threads > 1);
+}
+
+}  // namespace HSM_ISA
+}  // namespace hsm

@@ -1,0 +1,153 @@
+// Row-wise kernels: LayerNorm, softmax and fused softmax cross-entropy.
+// Rows are independent, so they are split across the thread pool; per-row
+// loops are written to vectorize.
+#include "fast_math.h"
+#include "kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace hsm {
+namespace HSM_ISA {
+namespace {
+
+// Rows per task so that each task has at least ~32K elements of work.
+int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, cols)); }
+
+float row_max(const float* x, int64_t c) {
+  float m = x[0];
+  for (int64_t i = 1; i < c; ++i) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+// log Σ exp(x_i), max-shifted.
+float row_logsumexp(const float* x, int64_t c) {
+  const float m = row_max(x, c);
+  float s = 0;
+  for (int64_t i = 0; i < c; ++i) s += fast_expf(x[i] - m);
+  return m + std::log(s);
+}
+
+}  // namespace
+
+void layer_norm_forward(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd,
+                        int64_t n, int64_t c, float eps) {
+  parallel_for(n, row_grain(c), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * c;
+      float* yr = y + r * c;
+      float mu = 0;
+      for (int64_t i = 0; i < c; ++i) mu += xr[i];
+      mu /= static_cast<float>(c);
+      float var = 0;
+      for (int64_t i = 0; i < c; ++i) var += (xr[i] - mu) * (xr[i] - mu);
+      var /= static_cast<float>(c);
+      const float rs = 1.0f / std::sqrt(var + eps);
+      for (int64_t i = 0; i < c; ++i) yr[i] = (xr[i] - mu) * rs * w[i] + b[i];
+      mean[r] = mu;
+      rstd[r] = rs;
+    }
+  });
+}
+
+// dx = rstd·(g − mean(g) − x̂·mean(g⊙x̂)) with g = dy⊙w; dw += Σ dy⊙x̂; db += Σ dy.
+// dw and db are summed per task in scratch rows, then reduced, so tasks never race.
+void layer_norm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* dy,
+                         float* dx, float* dw, float* db, int64_t n, int64_t c) {
+  const int64_t tasks = std::min<int64_t>(num_threads(), std::max<int64_t>(1, n / row_grain(c)));
+  static std::vector<float> scratch;
+  if (static_cast<int64_t>(scratch.size()) < tasks * 2 * c) scratch.resize(tasks * 2 * c);
+  float* partial = scratch.data();
+  parallel_tasks(tasks, [&](int64_t t) {
+    float* pw = partial + t * 2 * c;
+    float* pb = pw + c;
+    for (int64_t i = 0; i < 2 * c; ++i) pw[i] = 0.0f;
+    for (int64_t r = n * t / tasks; r < n * (t + 1) / tasks; ++r) {
+      const float* xr = x + r * c;
+      const float* g = dy + r * c;
+      const float mu = mean[r], rs = rstd[r];
+      float g_mean = 0, gx_mean = 0;
+      for (int64_t i = 0; i < c; ++i) {
+        const float xh = (xr[i] - mu) * rs;
+        const float gw = g[i] * w[i];
+        g_mean += gw;
+        gx_mean += gw * xh;
+        pw[i] += g[i] * xh;
+        pb[i] += g[i];
+      }
+      g_mean /= static_cast<float>(c);
+      gx_mean /= static_cast<float>(c);
+      if (dx) {
+        float* d = dx + r * c;
+        for (int64_t i = 0; i < c; ++i) {
+          const float xh = (xr[i] - mu) * rs;
+          d[i] += rs * (g[i] * w[i] - g_mean - xh * gx_mean);
+        }
+      }
+    }
+  });
+  for (int64_t t = 0; t < tasks; ++t) {
+    const float* pw = partial + t * 2 * c;
+    if (dw) for (int64_t i = 0; i < c; ++i) dw[i] += pw[i];
+    if (db) for (int64_t i = 0; i < c; ++i) db[i] += pw[c + i];
+  }
+}
+
+void softmax_forward(const float* x, float* y, int64_t n, int64_t c) {
+  parallel_for(n, row_grain(c), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * c;
+      float* yr = y + r * c;
+      const float m = row_max(xr, c);
+      float s = 0;
+      for (int64_t i = 0; i < c; ++i) {
+        yr[i] = fast_expf(xr[i] - m);
+        s += yr[i];
+      }
+      const float inv = 1.0f / s;
+      for (int64_t i = 0; i < c; ++i) yr[i] *= inv;
+    }
+  });
+}
+
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t n, int64_t c) {
+  parallel_for(n, row_grain(c), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* yr = y + r * c;
+      const float* g = dy + r * c;
+      float* d = dx + r * c;
+      float dot = 0;
+      for (int64_t i = 0; i < c; ++i) dot += g[i] * yr[i];
+      for (int64_t i = 0; i < c; ++i) d[i] += yr[i] * (g[i] - dot);
+    }
+  });
+}
+
+void cross_entropy_forward(const float* logits, const int32_t* targets, float* lse, float* losses, int64_t n, int64_t v) {
+  parallel_for(n, row_grain(v), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = logits + r * v;
+      const float l = row_logsumexp(row, v);
+      lse[r] = l;
+      losses[r] = targets[r] < 0 ? 0.0f : l - row[targets[r]];
+    }
+  });
+}
+
+void cross_entropy_backward(const float* logits, const int32_t* targets, const float* lse, float* dlogits, float scale,
+                            int64_t n, int64_t v) {
+  parallel_for(n, row_grain(v), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      if (targets[r] < 0) continue;
+      const float* row = logits + r * v;
+      float* d = dlogits + r * v;
+      const float l = lse[r];
+      for (int64_t i = 0; i < v; ++i) d[i] += scale * fast_expf(row[i] - l);
+      d[targets[r]] -= scale;
+    }
+  });
+}
+
+}  // namespace HSM_ISA
+}  // namespace hsm

@@ -1,0 +1,157 @@
+#include "threadpool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace hsm {
+namespace {
+
+int default_threads() {
+  if (const char* env = std::getenv("HSM_THREADS")) {
+    int n = std::atoi(env);
+    if (n >= 1) return n;
+  }
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc == 0 ? 1 : static_cast<int>(hc);
+}
+
+class Pool {
+ public:
+  Pool() : threads_(default_threads()) {}
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+      generation_.fetch_add(1);
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+
+  int threads() const { return threads_; }
+  void set_threads(int n) { threads_ = std::max(1, n); }
+
+  void run(int64_t n_tasks, const std::function<void(int64_t)>& fn) {
+    const int want = static_cast<int>(std::min<int64_t>(threads_, n_tasks));
+    if (want <= 1 || in_parallel_ || in_parallel_worker()) {
+      for (int64_t t = 0; t < n_tasks; ++t) fn(t);
+      return;
+    }
+    ensure_workers(want - 1);
+    job_ = &fn;
+    n_tasks_ = n_tasks;
+    next_task_.store(0);
+    active_workers_ = want - 1;
+    pending_.store(want - 1);
+    in_parallel_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    drain();
+    in_parallel_ = false;
+    // Wait for the workers to leave drain(); they finish within one task.
+    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    job_ = nullptr;
+  }
+
+ private:
+  void ensure_workers(int n) {
+    while (static_cast<int>(workers_.size()) < n) {
+      // The worker must compare against the generation *before* this run's
+      // bump: reading it inside the new thread could already see the bump and
+      // then sleep through the very job it was created for.
+      const int id = static_cast<int>(workers_.size());
+      const uint64_t seen = generation_.load();
+      workers_.emplace_back([this, id, seen] { worker_loop(id, seen); });
+    }
+  }
+
+  void drain() {
+    for (;;) {
+      int64_t t = next_task_.fetch_add(1, std::memory_order_relaxed);
+      if (t >= n_tasks_) break;
+      (*job_)(t);
+    }
+  }
+
+  void worker_loop(int id, uint64_t seen) {
+    for (;;) {
+      // Spin briefly: consecutive kernels arrive microseconds apart.
+      int spins = 0;
+      while (generation_.load(std::memory_order_acquire) == seen && spins < 20000) {
+        ++spins;
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+      }
+      if (generation_.load(std::memory_order_acquire) == seen) {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return generation_.load() != seen; });
+      }
+      seen = generation_.load(std::memory_order_acquire);
+      if (stopping_) return;
+      if (id < active_workers_) {
+        in_parallel_worker() = true;
+        drain();
+        in_parallel_worker() = false;
+        pending_.fetch_sub(1, std::memory_order_release);
+      }
+    }
+  }
+
+  static bool& in_parallel_worker() {
+    thread_local bool flag = false;
+    return flag;
+  }
+
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int64_t> next_task_{0};
+  std::atomic<int> pending_{0};
+  const std::function<void(int64_t)>* job_ = nullptr;
+  int64_t n_tasks_ = 0;
+  int active_workers_ = 0;
+  bool stopping_ = false;
+  bool in_parallel_ = false;
+};
+
+Pool& pool() {
+  static Pool p;
+  return p;
+}
+
+}  // namespace
+
+int num_threads() { return pool().threads(); }
+void set_num_threads(int n) { pool().set_threads(n); }
+
+void parallel_tasks(int64_t n_tasks, const std::function<void(int64_t)>& fn) {
+  if (n_tasks <= 0) return;
+  pool().run(n_tasks, fn);
+}
+
+void parallel_for(int64_t n, int64_t min_chunk,
+                  const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  int64_t chunks = std::min<int64_t>(num_threads(), std::max<int64_t>(1, n / std::max<int64_t>(1, min_chunk)));
+  if (chunks <= 1) {
+    fn(0, n);
+    return;
+  }
+  parallel_tasks(chunks, [&](int64_t c) {
+    int64_t begin = n * c / chunks, end = n * (c + 1) / chunks;
+    if (begin < end) fn(begin, end);
+  });
+}
+
+}  // namespace hsm

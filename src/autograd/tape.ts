@@ -1,0 +1,105 @@
+import type { FloatArray } from '../backend/kernels.js';
+import { BufferPool, type DType } from '../tensor/buffer-pool.js';
+import { shapeSize, Tensor, type Shape } from '../tensor/tensor.js';
+
+interface Node {
+  output: Tensor;
+  backward: () => void;
+}
+
+let current: Tape | null = null;
+
+/** The tape that is recording now, if any. */
+export function activeTape(): Tape | null {
+  return current;
+}
+
+/**
+ * Reverse-mode autograd, recorded as a list of closures.
+ *
+ * Usage for one training step:
+ *   const loss = tape.record(() => model.loss(batch));   // forward, recorded
+ *   tape.backward(loss);                                  // gradients into parameters
+ *   optimizer.step(); tape.release();                     // buffers back to the pool
+ *
+ * Every op writes its forward result into a tensor from this tape's pool and
+ * pushes a closure that turns the output's gradient into its inputs'
+ * gradients. Ops only record when some input requires a gradient.
+ */
+export class Tape {
+  private nodes: Node[] = [];
+  private temporaries: Tensor[] = [];
+  readonly pool: BufferPool;
+
+  constructor(pool: BufferPool = new BufferPool()) {
+    this.pool = pool;
+  }
+
+  /** Runs fn with this tape recording (tapes do not nest). */
+  record<T>(fn: () => T): T {
+    if (current) throw new Error('a tape is already recording');
+    current = this;
+    try {
+      return fn();
+    } finally {
+      current = null;
+    }
+  }
+
+  /** Called by ops: remember how to push output's gradient back to its inputs. */
+  push(output: Tensor, backward: () => void): void {
+    output.requiresGrad = true;
+    this.nodes.push({ output, backward });
+  }
+
+  newTensor(shape: Shape, dtype: DType, zero: boolean): Tensor {
+    const t = new Tensor(this.pool.acquire(dtype, shapeSize(shape), zero), shape);
+    t.pooledBy = this;
+    this.temporaries.push(t);
+    return t;
+  }
+
+  allocGrad(t: Tensor): FloatArray {
+    return this.pool.acquire(t.dtype, t.size, true);
+  }
+
+  /** Back-propagates from a scalar loss (seed gradient 1, or `seed` if given). */
+  backward(loss: Tensor, seed?: FloatArray): void {
+    const g = loss.ensureGrad();
+    if (seed) g.set(seed);
+    else if (loss.size === 1) g[0] += 1;
+    else throw new Error(`backward() from a tensor of shape [${loss.shape.join(', ')}] needs a seed gradient`);
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i];
+      if (node.output.grad) node.backward();
+    }
+  }
+
+  /** Returns every temporary buffer to the pool; the tape can record again. */
+  release(): void {
+    for (const t of this.temporaries) {
+      this.pool.release(t.data);
+      if (t.grad) this.pool.release(t.grad);
+      t.grad = null;
+      t.data = RELEASED;
+    }
+    this.temporaries = [];
+    this.nodes = [];
+  }
+
+  get size(): number {
+    return this.nodes.length;
+  }
+}
+
+const RELEASED = new Float32Array(0);
+
+/** Whether an op on these inputs must be recorded. */
+export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
+  return current !== null && inputs.some((t) => t?.requiresGrad);
+}
+
+/** The gradient buffer to accumulate into, or null when t needs none. */
+export function gradOf(t: Tensor | null | undefined): FloatArray | null {
+  return t && t.requiresGrad ? t.ensureGrad() : null;
+}

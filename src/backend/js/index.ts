@@ -1,0 +1,19 @@
+import type { Kernels } from '../kernels.js';
+import { attentionBackward, attentionForward } from './attention.js';
+import * as elementwise from './elementwise.js';
+import * as indexing from './indexing.js';
+import { matmul } from './matmul.js';
+import * as normalization from './normalization.js';
+import { adamw } from './optimizer.js';
+
+/** The reference backend: plain TypeScript, float32 or float64, runs anywhere. */
+export const jsKernels: Kernels = {
+  name: 'js',
+  matmul,
+  attentionForward,
+  attentionBackward,
+  ...normalization,
+  ...elementwise,
+  ...indexing,
+  adamw,
+};

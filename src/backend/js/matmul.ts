@@ -1,0 +1,33 @@
+import type { FloatArray, MatmulOptions } from '../kernels.js';
+
+/**
+ * Reference matmul: C (M×N) (+)= op(A)·op(B), batched with strides.
+ * Plain loops ordered i-p-j so the inner loop walks C and B rows contiguously.
+ */
+export function matmul(
+  a: FloatArray, b: FloatArray, c: FloatArray, m: number, k: number, n: number, opts: MatmulOptions = {},
+): void {
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  const batch = opts.batch ?? 1;
+  const strideA = opts.strideA ?? m * k;
+  const strideB = opts.strideB ?? k * n;
+  const strideC = opts.strideC ?? m * n;
+  for (let bi = 0; bi < batch; bi++) {
+    const oa = bi * strideA, ob = bi * strideB, oc = bi * strideC;
+    if (!opts.accumulate) c.fill(0, oc, oc + m * n);
+    for (let i = 0; i < m; i++) {
+      const ci = oc + i * n;
+      for (let p = 0; p < k; p++) {
+        const av = transA ? a[oa + p * m + i] : a[oa + i * k + p];
+        if (av === 0) continue;
+        if (transB) {
+          for (let j = 0; j < n; j++) c[ci + j] += av * b[ob + j * k + p];
+        } else {
+          const bp = ob + p * n;
+          for (let j = 0; j < n; j++) c[ci + j] += av * b[bp + j];
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The kernel interface: the one contract every backend implements.
+ *
+ * Kernels work on flat typed arrays with explicit sizes; they know nothing of
+ * tensors or autograd. Conventions shared by all of them:
+ * - row-major, contiguous storage; shapes are given in the comments;
+ * - forward kernels overwrite their outputs;
+ * - backward kernels ACCUMULATE (+=) into gradient buffers, so a tensor used
+ *   twice simply receives both contributions; a gradient argument that is
+ *   `null` is not wanted and is skipped;
+ * - `FloatArray` is Float32Array in normal use; the `js` backend also runs on
+ *   Float64Array so gradient checks can use float64 finite differences.
+ */
+export type FloatArray = Float32Array | Float64Array;
+
+export interface MatmulOptions {
+  transA?: boolean; // A is stored K×M and used as its transpose
+  transB?: boolean; // B is stored N×K and used as its transpose
+  accumulate?: boolean; // C += op(A)·op(B) instead of C = …
+  batch?: number; // number of independent products (default 1)
+  strideA?: number; // elements between batch items of A (0 broadcasts)
+  strideB?: number;
+  strideC?: number;
+}
+
+/** Hyper-parameters of one fused AdamW step (PyTorch's torch.optim.AdamW semantics). */
+export interface AdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number; // decoupled: p -= lr·wd·p before the Adam update
+  gradScale: number; // multiplies the gradient first (global-norm clipping)
+  step: number; // 1-based step count, for bias correction
+}
+
+export interface Kernels {
+  readonly name: string;
+
+  /** C (M×N) (+)= op(A) (M×K) · op(B) (K×N), optionally batched with strides. */
+  matmul(a: FloatArray, b: FloatArray, c: FloatArray, m: number, k: number, n: number, opts?: MatmulOptions): void;
+
+  /**
+   * Causal multi-head softmax attention on packed qkv (B, T, 3C) → out (B, T, C),
+   * head h owning channels [h·Dh, (h+1)·Dh) of q, k and v; lse (B, H, T) keeps
+   * each row's log-sum-exp of the scaled scores for the backward pass.
+   */
+  attentionForward(qkv: FloatArray, out: FloatArray, lse: FloatArray, b: number, t: number, h: number, dh: number): void;
+  /** dqkv (B, T, 3C) += ∂loss/∂qkv given dout (B, T, C). */
+  attentionBackward(
+    qkv: FloatArray, out: FloatArray, lse: FloatArray, dout: FloatArray, dqkv: FloatArray,
+    b: number, t: number, h: number, dh: number,
+  ): void;
+
+  /** y (N, C) = (x − mean) · rstd · w + b per row; writes mean (N) and rstd (N). */
+  layerNormForward(
+    x: FloatArray, w: FloatArray, bias: FloatArray, y: FloatArray, mean: FloatArray, rstd: FloatArray,
+    n: number, c: number, eps: number,
+  ): void;
+  layerNormBackward(
+    x: FloatArray, w: FloatArray, mean: FloatArray, rstd: FloatArray, dy: FloatArray,
+    dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null, n: number, c: number,
+  ): void;
+
+  /** out[o·inner + i] = a[o·inner + i] + b[i] (b broadcast over `outer` rows; inner = a.length when same shape). */
+  addForward(a: FloatArray, b: FloatArray, out: FloatArray, outer: number, inner: number): void;
+  /** da += dy; db[i] += Σ_o dy[o·inner + i]. */
+  addBackward(dy: FloatArray, da: FloatArray | null, db: FloatArray | null, outer: number, inner: number): void;
+  /** out[o·inner + i] = a[o·inner + i] · b[i]. */
+  mulForward(a: FloatArray, b: FloatArray, out: FloatArray, outer: number, inner: number): void;
+  /** da += dy ⊙ b; db[i] += Σ_o dy ⊙ a. */
+  mulBackward(
+    a: FloatArray, b: FloatArray, dy: FloatArray, da: FloatArray | null, db: FloatArray | null,
+    outer: number, inner: number,
+  ): void;
+  /** out = alpha · x */
+  scale(x: FloatArray, alpha: number, out: FloatArray, n: number): void;
+  /** y += alpha · x */
+  axpy(alpha: number, x: FloatArray, y: FloatArray, n: number): void;
+
+  /** GELU, tanh approximation (GPT-2's). */
+  geluForward(x: FloatArray, y: FloatArray, n: number): void;
+  geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number): void;
+  sigmoidForward(x: FloatArray, y: FloatArray, n: number): void;
+  /** dx += dy · y · (1 − y), from the forward's output y. */
+  sigmoidBackward(y: FloatArray, dy: FloatArray, dx: FloatArray, n: number): void;
+
+  /** Row softmax: y (N, C). */
+  softmaxForward(x: FloatArray, y: FloatArray, n: number, c: number): void;
+  /** dx += y ⊙ (dy − Σ dy ⊙ y) per row. */
+  softmaxBackward(y: FloatArray, dy: FloatArray, dx: FloatArray, n: number, c: number): void;
+
+  /**
+   * Softmax cross-entropy per row of logits (N, V) against targets (N; −1 = ignored):
+   * writes lse (N) and losses (N, 0 where ignored).
+   */
+  crossEntropyForward(logits: FloatArray, targets: Int32Array, lse: FloatArray, losses: FloatArray, n: number, v: number): void;
+  /** dlogits += scale · (softmax(logits) − onehot(target)) on rows whose target is not −1. */
+  crossEntropyBackward(
+    logits: FloatArray, targets: Int32Array, lse: FloatArray, dlogits: FloatArray, scale: number, n: number, v: number,
+  ): void;
+
+  /** out (N, C) = weight[idx[n]] (weight V×C). Indices are checked by the caller. */
+  embeddingForward(weight: FloatArray, idx: Int32Array, out: FloatArray, n: number, c: number): void;
+  /** dweight[idx[n]] += dout[n] (scatter-add). */
+  embeddingBackward(idx: Int32Array, dout: FloatArray, dweight: FloatArray, n: number, c: number): void;
+
+  /** HSM's shifted read: y[b, t] = x[b, t − s] for t ≥ s, else 0 (x, y: B×T×C). */
+  shiftForward(x: FloatArray, y: FloatArray, b: number, t: number, c: number, s: number): void;
+  /** dx[b, t − s] += dy[b, t]. */
+  shiftBackward(dy: FloatArray, dx: FloatArray, b: number, t: number, c: number, s: number): void;
+
+  /** Σ x² (in float64), for global gradient norms. */
+  sumSquares(x: FloatArray, n: number): number;
+  /** Σ x (in float64). */
+  sum(x: FloatArray, n: number): number;
+  /** One fused AdamW update of a parameter, in place on param, m and v. */
+  adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, n: number, h: AdamWStep): void;
+}

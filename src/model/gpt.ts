@@ -1,0 +1,88 @@
+import { add, causalAttention, crossEntropy, embedding, gelu, layerNorm, linear, matmul, rows } from '../ops/index.js';
+import type { DType } from '../tensor/buffer-pool.js';
+import { Rng } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { init, ParameterStore } from './parameters.js';
+
+/** GPT-2 style configuration (nanoGPT's names and defaults). */
+export interface GPTConfig {
+  vocabSize: number;
+  blockSize: number; // maximum context length
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  lnEps?: number; // 1e-5
+}
+
+/**
+ * The GPT-2 baseline of HSM.md §5: learned positions, pre-LN blocks of causal
+ * multi-head attention and a GELU MLP of width 4d, output head tied to the
+ * token embedding. Mirrors nanoGPT's model.py; parameter names match it so
+ * checkpoints and the PyTorch reference line up.
+ */
+export class GPT {
+  readonly params: ParameterStore;
+  private readonly eps: number;
+
+  constructor(readonly config: GPTConfig, opts: { seed?: number; dtype?: DType } = {}) {
+    const { vocabSize: V, blockSize, nLayer: L, nEmbd: C, nHead } = config;
+    if (C % nHead !== 0) throw new Error(`nEmbd ${C} must be divisible by nHead ${nHead}`);
+    this.eps = config.lnEps ?? 1e-5;
+    const rng = new Rng(opts.seed ?? 1337);
+    const ps = (this.params = new ParameterStore(opts.dtype ?? 'float32'));
+    const w = init.normal(rng, 0.02);
+    const wProj = init.normal(rng, 0.02 / Math.sqrt(2 * L)); // GPT-2's scaled init of residual projections
+    ps.add('wte.weight', [V, C], w);
+    ps.add('wpe.weight', [blockSize, C], w);
+    for (let l = 0; l < L; l++) {
+      const h = `h.${l}`;
+      ps.add(`${h}.ln_1.weight`, [C], init.ones());
+      ps.add(`${h}.ln_1.bias`, [C], init.zeros());
+      ps.add(`${h}.attn.c_attn.weight`, [3 * C, C], w);
+      ps.add(`${h}.attn.c_attn.bias`, [3 * C], init.zeros());
+      ps.add(`${h}.attn.c_proj.weight`, [C, C], wProj);
+      ps.add(`${h}.attn.c_proj.bias`, [C], init.zeros());
+      ps.add(`${h}.ln_2.weight`, [C], init.ones());
+      ps.add(`${h}.ln_2.bias`, [C], init.zeros());
+      ps.add(`${h}.mlp.c_fc.weight`, [4 * C, C], w);
+      ps.add(`${h}.mlp.c_fc.bias`, [4 * C], init.zeros());
+      ps.add(`${h}.mlp.c_proj.weight`, [C, 4 * C], wProj);
+      ps.add(`${h}.mlp.c_proj.bias`, [C], init.zeros());
+    }
+    ps.add('ln_f.weight', [C], init.ones());
+    ps.add('ln_f.bias', [C], init.zeros());
+  }
+
+  private p(name: string): Tensor {
+    return this.params.get(name);
+  }
+
+  /** idx (B·T token ids, row-major B×T) → logits (B, T, V). */
+  forward(idx: Int32Array, B: number, T: number): Tensor {
+    const { blockSize, nLayer, nHead } = this.config;
+    if (T > blockSize) throw new Error(`sequence length ${T} exceeds the model's context ${blockSize}`);
+    if (idx.length !== B * T) throw new Error(`expected ${B}×${T} token ids, got ${idx.length}`);
+    // x (B, T, C) = token embedding + position embedding of rows 0..T−1
+    let x = add(embedding(this.p('wte.weight'), idx, [B, T]), rows(this.p('wpe.weight'), 0, T));
+    for (let l = 0; l < nLayer; l++) {
+      const h = `h.${l}`;
+      // x = x + attn(ln_1(x))
+      const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.p(`${h}.ln_1.bias`), this.eps);
+      const qkv = linear(a, this.p(`${h}.attn.c_attn.weight`), this.p(`${h}.attn.c_attn.bias`)); // (B, T, 3C)
+      const y = causalAttention(qkv, nHead); // (B, T, C)
+      x = add(x, linear(y, this.p(`${h}.attn.c_proj.weight`), this.p(`${h}.attn.c_proj.bias`)));
+      // x = x + mlp(ln_2(x))
+      const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.p(`${h}.ln_2.bias`), this.eps);
+      const hidden = gelu(linear(m, this.p(`${h}.mlp.c_fc.weight`), this.p(`${h}.mlp.c_fc.bias`))); // (B, T, 4C)
+      x = add(x, linear(hidden, this.p(`${h}.mlp.c_proj.weight`), this.p(`${h}.mlp.c_proj.bias`)));
+    }
+    const xf = layerNorm(x, this.p('ln_f.weight'), this.p('ln_f.bias'), this.eps);
+    // Tied output head: logits = xf · wteᵀ
+    return matmul(xf, this.p('wte.weight'), { transB: true });
+  }
+
+  /** Mean next-token cross-entropy of idx against targets (both B×T). */
+  loss(idx: Int32Array, targets: Int32Array, B: number, T: number): Tensor {
+    return crossEntropy(this.forward(idx, B, T), targets);
+  }
+}

@@ -1,0 +1,64 @@
+import { kernels } from '../backend/index.js';
+import { activeTape, gradOf, needsGrad } from '../autograd/tape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { broadcastSuffix, sameDtype } from './util.js';
+
+/** a + b, with b equal to a's trailing dimensions (a bias, a position table) or the same shape. */
+export function add(a: Tensor, b: Tensor): Tensor {
+  sameDtype('add', a, b);
+  const { outer, inner } = broadcastSuffix('add', a, b);
+  const out = Tensor.empty(a.shape, a.dtype);
+  kernels().addForward(a.data, b.data, out.data, outer, inner);
+  if (needsGrad(a, b)) {
+    activeTape()!.push(out, () => kernels().addBackward(out.grad!, gradOf(a), gradOf(b), outer, inner));
+  }
+  return out;
+}
+
+/** a ⊙ b, with b equal to a's trailing dimensions or the same shape. */
+export function mul(a: Tensor, b: Tensor): Tensor {
+  sameDtype('mul', a, b);
+  const { outer, inner } = broadcastSuffix('mul', a, b);
+  const out = Tensor.empty(a.shape, a.dtype);
+  kernels().mulForward(a.data, b.data, out.data, outer, inner);
+  if (needsGrad(a, b)) {
+    activeTape()!.push(out, () => kernels().mulBackward(a.data, b.data, out.grad!, gradOf(a), gradOf(b), outer, inner));
+  }
+  return out;
+}
+
+/** alpha · x for a constant alpha. */
+export function scale(x: Tensor, alpha: number): Tensor {
+  const out = Tensor.empty(x.shape, x.dtype);
+  kernels().scale(x.data, alpha, out.data, x.size);
+  if (needsGrad(x)) activeTape()!.push(out, () => kernels().axpy(alpha, out.grad!, x.ensureGrad(), x.size));
+  return out;
+}
+
+/** GELU with GPT-2's tanh approximation. */
+export function gelu(x: Tensor): Tensor {
+  const out = Tensor.empty(x.shape, x.dtype);
+  kernels().geluForward(x.data, out.data, x.size);
+  if (needsGrad(x)) activeTape()!.push(out, () => kernels().geluBackward(x.data, out.grad!, x.ensureGrad(), x.size));
+  return out;
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  const out = Tensor.empty(x.shape, x.dtype);
+  kernels().sigmoidForward(x.data, out.data, x.size);
+  if (needsGrad(x)) activeTape()!.push(out, () => kernels().sigmoidBackward(out.data, out.grad!, x.ensureGrad(), x.size));
+  return out;
+}
+
+/** Σ of all elements, as a one-element tensor. */
+export function sum(x: Tensor): Tensor {
+  const out = Tensor.empty([1], x.dtype);
+  out.data[0] = kernels().sum(x.data, x.size);
+  if (needsGrad(x)) {
+    activeTape()!.push(out, () => {
+      const g = x.ensureGrad(), dy = out.grad![0];
+      for (let i = 0; i < g.length; i++) g[i] += dy;
+    });
+  }
+  return out;
+}

@@ -1,0 +1,32 @@
+import { kernels } from '../backend/index.js';
+import { activeTape, gradOf, needsGrad } from '../autograd/tape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { fmt, sameDtype } from './util.js';
+
+/** LayerNorm over the last dimension: x (…, C), weight and bias (C). */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  sameDtype('layerNorm', x, weight, bias);
+  const C = x.shape[x.ndim - 1];
+  if (weight.size !== C || bias.size !== C) {
+    throw new Error(`layerNorm: weight ${fmt(weight.shape)} and bias ${fmt(bias.shape)} must have ${C} elements for input ${fmt(x.shape)}`);
+  }
+  const N = x.size / C;
+  const out = Tensor.empty(x.shape, x.dtype);
+  const mean = Tensor.empty([N], x.dtype), rstd = Tensor.empty([N], x.dtype);
+  kernels().layerNormForward(x.data, weight.data, bias.data, out.data, mean.data, rstd.data, N, C, eps);
+  if (needsGrad(x, weight, bias)) {
+    activeTape()!.push(out, () =>
+      kernels().layerNormBackward(x.data, weight.data, mean.data, rstd.data, out.grad!, gradOf(x), gradOf(weight), gradOf(bias), N, C),
+    );
+  }
+  return out;
+}
+
+/** Softmax over the last dimension. */
+export function softmax(x: Tensor): Tensor {
+  const C = x.shape[x.ndim - 1], N = x.size / C;
+  const out = Tensor.empty(x.shape, x.dtype);
+  kernels().softmaxForward(x.data, out.data, N, C);
+  if (needsGrad(x)) activeTape()!.push(out, () => kernels().softmaxBackward(out.data, out.grad!, x.ensureGrad(), N, C));
+  return out;
+}

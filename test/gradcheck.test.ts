@@ -1,0 +1,61 @@
+// Float64 finite-difference gradient checks for every differentiable op.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  add, causalAttention, crossEntropy, embedding, gelu, layerNorm, linear, matmul, mul, rows, scale, shift, sigmoid,
+  softmax, sum,
+} from '../src/ops/index.js';
+import { Rng } from '../src/tensor/random.js';
+import { gradCheck, randomInts, randomTensor } from './helpers.js';
+
+const TOL = 1e-6;
+const rng = new Rng(42);
+const r = (...shape: number[]) => randomTensor(rng, shape);
+
+function check(name: string, f: Parameters<typeof gradCheck>[0], inputs: ReturnType<typeof r>[]): void {
+  test(`grad ${name}`, () => {
+    const err = gradCheck(f, inputs);
+    assert.ok(err < TOL, `${name}: relative gradient error ${err.toExponential(2)} exceeds ${TOL}`);
+  });
+}
+
+check('add same shape', ([a, b]) => add(a, b), [r(3, 5), r(3, 5)]);
+check('add broadcast bias', ([a, b]) => add(a, b), [r(2, 3, 5), r(5)]);
+check('add broadcast rows', ([a, b]) => add(a, b), [r(2, 3, 5), r(3, 5)]);
+check('mul same shape', ([a, b]) => mul(a, b), [r(4, 3), r(4, 3)]);
+check('mul broadcast', ([a, b]) => mul(a, b), [r(2, 4, 3), r(3)]);
+check('mul scalar tensor', ([a, b]) => mul(a, b), [r(2, 4, 3), r(1)]);
+check('scale', ([a]) => scale(a, -0.7), [r(3, 4)]);
+check('gelu', ([a]) => gelu(a), [randomTensor(rng, [40], 'float64', 3)]);
+check('sigmoid', ([a]) => sigmoid(a), [randomTensor(rng, [40], 'float64', 3)]);
+check('sum', ([a]) => sum(a), [r(3, 7)]);
+
+for (const transA of [false, true]) {
+  for (const transB of [false, true]) {
+    const tag = `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;
+    const aShape = transA ? [5, 3] : [3, 5], bShape = transB ? [4, 5] : [5, 4];
+    check(`matmul ${tag}`, ([a, b]) => matmul(a, b, { transA, transB }), [r(...aShape), r(...bShape)]);
+    check(`matmul batched ${tag}`, ([a, b]) => matmul(a, b, { transA, transB }), [r(2, ...aShape), r(2, ...bShape)]);
+    check(`matmul shared-B ${tag}`, ([a, b]) => matmul(a, b, { transA, transB }), [r(3, ...aShape), r(...bShape)]);
+  }
+}
+check('linear with bias', ([x, w, b]) => linear(x, w, b), [r(2, 3, 5), r(4, 5), r(4)]);
+check('linear without bias', ([x, w]) => linear(x, w), [r(6, 5), r(3, 5)]);
+check('layerNorm', ([x, w, b]) => layerNorm(x, w, b), [r(2, 3, 7), r(7), r(7)]);
+check('softmax', ([x]) => softmax(x), [randomTensor(rng, [4, 9], 'float64', 2)]);
+for (const [B, T, H, Dh] of [[1, 1, 1, 1], [2, 5, 2, 3], [1, 9, 3, 4]]) {
+  check(`causalAttention B${B} T${T} H${H} Dh${Dh}`, ([qkv]) => causalAttention(qkv, H), [r(B, T, 3 * H * Dh)]);
+}
+{
+  const targets = randomInts(rng, 6, 7);
+  targets[2] = -1; // an ignored row must get no gradient and not count in the mean
+  check('crossEntropy (with an ignored row)', ([x]) => crossEntropy(x, targets), [randomTensor(rng, [2, 3, 7], 'float64', 2)]);
+}
+{
+  const idx = Int32Array.from([2, 0, 2, 4, 1, 2]); // repeated rows test the scatter-add
+  check('embedding', ([w]) => embedding(w, idx, [2, 3]), [r(5, 4)]);
+}
+check('rows', ([x]) => rows(x, 1, 3), [r(6, 4)]);
+for (const s of [0, 1, 3, 7, 9]) check(`shift s=${s}`, ([x]) => shift(x, s), [r(2, 7, 3)]);
+check('reshape view shares gradients', ([x, w]) => linear(x.reshape([6, 4]), w), [r(2, 3, 4), r(5, 4)]);
+check('composition reuses an input', ([x]) => mul(gelu(x), add(x, x)), [r(3, 4)]);

@@ -1,0 +1,152 @@
+// Every native kernel against the js reference on random inputs, odd sizes included.
+// Runs on the ISA this CPU picks; test/native-isa.test.ts reruns it with HSM_ISA=avx2 and generic.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsKernels, nativeBackend, type FloatArray, type Kernels } from '../src/backend/index.js';
+import { nativeLoadError } from '../src/backend/native.js';
+import { Rng } from '../src/tensor/random.js';
+import { relError } from './helpers.js';
+
+const native = nativeBackend();
+const skip = native ? false : `native addon not available: ${nativeLoadError()}`;
+if (!native && process.env.CI) throw new Error(`CI must build the native addon: ${nativeLoadError()}`);
+
+const rng = new Rng(2024);
+const SIZES = [1, 3, 17, 65, 257];
+const pick = (xs: number[]): number => xs[rng.int(xs.length)];
+const rand = (n: number, scale = 1): Float32Array => {
+  const a = new Float32Array(n);
+  rng.fillNormal(a, scale);
+  return a;
+};
+const ints = (n: number, max: number): Int32Array => Int32Array.from({ length: n }, () => rng.int(max));
+
+/** Runs fn on both backends with copies of the same inputs; compares every output array. */
+function compare(label: string, inputs: FloatArray[], outputs: number[], fn: (k: Kernels, arrays: FloatArray[]) => void, tol = 1e-5): void {
+  const run = (k: Kernels): FloatArray[] => {
+    const arrays = inputs.map((a) => Float32Array.from(a));
+    fn(k, arrays);
+    return outputs.map((i) => arrays[i]);
+  };
+  const want = run(jsKernels), got = run(native!);
+  outputs.forEach((_, j) => {
+    const err = relError(got[j], want[j]);
+    assert.ok(err <= tol, `${label}: output ${outputs[j]} differs from js by ${err.toExponential(2)} (tolerance ${tol})`);
+  });
+}
+
+test('native matmul equals js: all transposes, accumulate, batch, odd sizes', { skip }, () => {
+  for (let trial = 0; trial < 40; trial++) {
+    const m = pick(SIZES), k = pick(SIZES), n = pick(SIZES);
+    const transA = rng.int(2) === 1, transB = rng.int(2) === 1, accumulate = rng.int(2) === 1;
+    const batch = pick([1, 1, 3]);
+    const shareB = batch > 1 && rng.int(2) === 1;
+    const opts = { transA, transB, accumulate, batch, strideA: m * k, strideB: shareB ? 0 : k * n, strideC: m * n };
+    const label = `matmul ${m}x${k}x${n} tA=${transA} tB=${transB} acc=${accumulate} batch=${batch} sharedB=${shareB}`;
+    compare(label, [rand(batch * m * k), rand((shareB ? 1 : batch) * k * n), rand(batch * m * n)], [2],
+      (K, [a, b, c]) => K.matmul(a, b, c, m, k, n, opts), 1e-5);
+  }
+});
+
+test('native matmul at training shapes (blocked path)', { skip }, () => {
+  for (const [m, k, n, transA, transB] of [[512, 256, 768, false, true], [256, 512, 192, true, false], [300, 129, 520, false, false]] as const) {
+    compare(`matmul ${m}x${k}x${n}`, [rand(m * k), rand(k * n), rand(m * n)], [2],
+      (K, [a, b, c]) => K.matmul(a, b, c, m, k, n, { transA, transB, accumulate: true }), 1e-5);
+  }
+});
+
+test('native attention forward and backward equal js', { skip }, () => {
+  const shapes = [[1, 1, 1, 1], [2, 3, 1, 3], [1, 17, 2, 17], [2, 65, 3, 16], [1, 257, 1, 64], [1, 70, 2, 65], [2, 129, 4, 64]];
+  for (const [B, T, H, Dh] of shapes) {
+    const C = H * Dh;
+    const qkv = rand(B * T * 3 * C, 1.5), dout = rand(B * T * C), dqkv = rand(B * T * 3 * C);
+    const label = `attention B${B} T${T} H${H} Dh${Dh}`;
+    compare(label, [qkv, new Float32Array(B * T * C), new Float32Array(B * H * T), dout, dqkv], [1, 2, 4], (K, [q, o, l, d, dq]) => {
+      K.attentionForward(q, o, l, B, T, H, Dh);
+      K.attentionBackward(q, o, l, d, dq, B, T, H, Dh);
+    }, 1e-4);
+  }
+});
+
+test('native row kernels equal js: layerNorm, softmax, cross-entropy', { skip }, () => {
+  for (const n of SIZES) {
+    for (const c of SIZES) {
+      const label = `${n}x${c}`;
+      compare(`layerNorm ${label}`, [rand(n * c, 2), rand(c), rand(c), new Float32Array(n * c), new Float32Array(n), new Float32Array(n), rand(n * c), rand(n * c), rand(c), rand(c)],
+        [3, 4, 5, 7, 8, 9], (K, [x, w, b, y, mu, rs, dy, dx, dw, db]) => {
+          K.layerNormForward(x, w, b, y, mu, rs, n, c, 1e-5);
+          K.layerNormBackward(x, w, mu, rs, dy, dx, dw, db, n, c);
+        }, 1e-4);
+      compare(`softmax ${label}`, [rand(n * c, 3), new Float32Array(n * c), rand(n * c), rand(n * c)], [1, 3], (K, [x, y, dy, dx]) => {
+        K.softmaxForward(x, y, n, c);
+        K.softmaxBackward(y, dy, dx, n, c);
+      }, 1e-5);
+      const targets = ints(n, c);
+      if (n > 1) targets[0] = -1;
+      compare(`crossEntropy ${label}`, [rand(n * c, 3), new Float32Array(n), new Float32Array(n), rand(n * c)], [1, 2, 3], (K, [x, lse, losses, dx]) => {
+        K.crossEntropyForward(x, targets, lse, losses, n, c);
+        K.crossEntropyBackward(x, targets, lse, dx, 0.37, n, c);
+      }, 1e-5);
+    }
+  }
+});
+
+test('native elementwise kernels equal js', { skip }, () => {
+  for (const outer of [1, 3, 65, 1031]) {
+    for (const inner of [1, 17, 257]) {
+      const n = outer * inner, label = `${outer}x${inner}`;
+      compare(`add ${label}`, [rand(n), rand(inner), new Float32Array(n), rand(n), rand(n), rand(inner)], [2, 4, 5], (K, [a, b, o, dy, da, db]) => {
+        K.addForward(a, b, o, outer, inner);
+        K.addBackward(dy, da, db, outer, inner);
+      }, 1e-5);
+      compare(`mul ${label}`, [rand(n), rand(inner), new Float32Array(n), rand(n), rand(n), rand(inner)], [2, 4, 5], (K, [a, b, o, dy, da, db]) => {
+        K.mulForward(a, b, o, outer, inner);
+        K.mulBackward(a, b, dy, da, db, outer, inner);
+      }, 1e-5);
+      compare(`gelu ${label}`, [rand(n, 4), new Float32Array(n), rand(n), rand(n)], [1, 3], (K, [x, y, dy, dx]) => {
+        K.geluForward(x, y, n);
+        K.geluBackward(x, dy, dx, n);
+      }, 1e-5);
+      compare(`sigmoid ${label}`, [rand(n, 6), new Float32Array(n), rand(n), rand(n)], [1, 3], (K, [x, y, dy, dx]) => {
+        K.sigmoidForward(x, y, n);
+        K.sigmoidBackward(y, dy, dx, n);
+      }, 1e-5);
+      compare(`scale/axpy ${label}`, [rand(n), new Float32Array(n), rand(n)], [1, 2], (K, [x, o, y]) => {
+        K.scale(x, -1.25, o, n);
+        K.axpy(0.5, x, y, n);
+      }, 1e-6);
+      const x = rand(n);
+      assert.ok(Math.abs(native!.sum(x, n) - jsKernels.sum(x, n)) <= 1e-5 * Math.sqrt(n), `sum ${label}`);
+      assert.ok(Math.abs(native!.sumSquares(x, n) / jsKernels.sumSquares(x, n) - 1) <= 1e-5, `sumSquares ${label}`);
+    }
+  }
+});
+
+test('native embedding, shift and AdamW equal js', { skip }, () => {
+  for (const c of SIZES) {
+    const V = 11, n = pick([1, 17, 300]);
+    const idx = ints(n, V);
+    compare(`embedding n${n} c${c}`, [rand(V * c), new Float32Array(n * c), rand(n * c), rand(V * c)], [1, 3], (K, [w, o, dout, dw]) => {
+      K.embeddingForward(w, idx, o, n, c);
+      K.embeddingBackward(idx, dout, dw, n, c);
+    }, 1e-5);
+    for (const s of [0, 1, 2, 5, 40]) {
+      const B = 2, T = 17;
+      compare(`shift c${c} s${s}`, [rand(B * T * c), rand(B * T * c), rand(B * T * c), rand(B * T * c)], [1, 3], (K, [x, y, dy, dx]) => {
+        K.shiftForward(x, y, B, T, c, s);
+        K.shiftBackward(dy, dx, B, T, c, s);
+      }, 0);
+    }
+    const n2 = c * 129;
+    compare(`adamw n${n2}`, [rand(n2), rand(n2), rand(n2, 0.01), rand(n2, 0.01).map(Math.abs)], [0, 2, 3], (K, [p, g, m, v]) => {
+      for (let step = 1; step <= 3; step++) {
+        K.adamw(p, g, m, v, n2, { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradScale: 0.8, step });
+      }
+    }, 1e-5);
+  }
+});
+
+test('native kernels reject short buffers instead of reading past them', { skip }, () => {
+  assert.throws(() => native!.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2, 2), /C has 3 elements/);
+  assert.throws(() => native!.geluForward(new Float32Array(2), new Float32Array(8), 8), /x has 2 elements/);
+});
