@@ -326,8 +326,20 @@ thread_local Scratch tls_scratch;
 inline size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 // ---------------------------------------------------------------------------
-// Shared tile steps. A "block tile" is kBlock columns wide (one per query).
+// Shared tile steps. A "block tile" is kBlock columns wide (one per query);
+// its rows are the nk keys of a key block (or the Dh channels of a head).
+//
+// Diagonal tiles (key block == query block) are cut into strips of kStrip
+// keys. Strip s can only meet queries i ≥ s·kStrip, so every step below works
+// on the "live" part {(j, i) : strip(j) ≤ strip(i)} only and skips the rest;
+// inside the live part the entries with j > i are masked. This saves about
+// 40% of the work of a diagonal tile. Off-diagonal tiles are fully live.
 // ---------------------------------------------------------------------------
+constexpr int kStrip = 16;
+static_assert(kStrip % kW == 0 && kBlock % kStrip == 0, "strips must be whole vectors");
+
+// First live column of key row j.
+inline int live_from(int j, bool diagonal) { return diagonal ? j / kStrip * kStrip : 0; }
 
 // qt (Dh × ldt) ← columns [0, nq) of rows src[i·ld ..] scaled, transposed;
 // columns [nq, ncols) zeroed.
@@ -340,28 +352,36 @@ void pack_transposed(float* qt, ptrdiff_t ldt, const float* src, ptrdiff_t ld, i
   }
 }
 
-// S^T (nk × kBlock) = K_block (nk × Dh, rows ld apart) · Q^T (Dh × kBlock, rows ldq apart).
-inline void score_tile(float* st, const float* k, ptrdiff_t ld, int nk, const float* qt,
-                       ptrdiff_t ldq, int dh) {
-  gemm_tile<false>(nk, kBlock, dh, GemmArgs{k, ld, 1, qt, ldq, st, kBlock});
-}
-
-// Diagonal block: key j sees only queries i ≥ j; set S^T[j][i < j] to fill.
-inline void mask_future(float* st, int nk, float fill) {
-  for (int j = 1; j < nk; ++j) std::fill(st + j * kBlock, st + j * kBlock + j, fill);
+// S^T (nk × kBlock) = X_block · Q^T: X_block (nk × Dh, rows ld apart) is K for
+// scores or V for dP^T; Q^T (Dh × kBlock, rows ldq apart). Diagonal tiles also
+// get the causal mask: S^T[j][i] = −inf for i < j.
+void score_tile(float* st, const float* x, ptrdiff_t ld, int nk, const float* qt, ptrdiff_t ldq,
+                int dh, bool diagonal) {
+  if (!diagonal) {
+    gemm_tile<false>(nk, kBlock, dh, GemmArgs{x, ld, 1, qt, ldq, st, kBlock});
+    return;
+  }
+  for (int s0 = 0; s0 < nk; s0 += kStrip) {
+    const int rows = std::min(kStrip, nk - s0);
+    float* c = st + s0 * kBlock + s0;
+    gemm_tile<false>(rows, kBlock - s0, dh, GemmArgs{x + s0 * ld, ld, 1, qt + s0, ldq, c, kBlock});
+    for (int r = 1; r < rows; ++r) std::fill(c + r * kBlock, c + r * kBlock + r, kNegInf);
+  }
 }
 
 // Online softmax over one key block, per query column i:
 //   m' = max(m, max_j S[j][i]),  α = exp(m − m'),  P[j][i] = exp(S[j][i] − m')
 //   l' = l·α + Σ_j P[j][i]
-// S^T is overwritten with P^T; α is returned for rescaling the output.
-void online_softmax_update(float* st, int nk, float* m, float* l, float* alpha) {
+// S^T is overwritten with P^T (live part); α is returned for rescaling O.
+void online_softmax_update(float* st, int nk, bool diagonal, float* m, float* l, float* alpha) {
   for (int c = 0; c < kBlock; c += kW) {
+    // Live rows of this column vector: all, or the strips up to its own.
+    const int rows = diagonal ? std::min(nk, (c / kStrip + 1) * kStrip) : nk;
     const vf m_old = vload(m + c);
     vf mx = m_old;
-    for (int j = 0; j < nk; ++j) mx = vmax(mx, vload(st + j * kBlock + c));
+    for (int j = 0; j < rows; ++j) mx = vmax(mx, vload(st + j * kBlock + c));
     vf sum = vzero();
-    for (int j = 0; j < nk; ++j) {
+    for (int j = 0; j < rows; ++j) {
       const vf p = vexp(vsub(vload(st + j * kBlock + c), mx));
       vstore(st + j * kBlock + c, p);
       sum = vadd(sum, p);
@@ -374,17 +394,40 @@ void online_softmax_update(float* st, int nk, float* m, float* l, float* alpha) 
 }
 
 // O^T (Dh × kBlock) ← O^T · diag(α)
-inline void rescale_output(float* ot, int dh, const float* alpha) {
+void rescale_output(float* ot, int dh, const float* alpha) {
   for (int c = 0; c < kBlock; c += kW) {
     const vf a = vload(alpha + c);
     for (int d = 0; d < dh; ++d) vstore(ot + d * kBlock + c, vmul(vload(ot + d * kBlock + c), a));
   }
 }
 
-// O^T (Dh × kBlock) += V_block^T · P^T, with V_block (nk × Dh, rows ld apart).
-inline void accumulate_values(float* ot, const float* v, ptrdiff_t ld, int nk, const float* pt,
-                              int dh) {
-  gemm_tile<true>(dh, kBlock, nk, GemmArgs{v, 1, ld, pt, kBlock, ot, kBlock});
+// Y^T (Dh × kBlock, rows ldy apart) += X_block^T · W^T, X_block (nk × Dh, rows
+// ld apart), W^T (nk × kBlock): O^T += V^T·P^T in the forward, dQ^T += K^T·dS^T
+// in the backward. The inner dimension is keys, so on a diagonal tile key
+// strip s only feeds query columns ≥ s·kStrip.
+void accumulate_keys(float* yt, ptrdiff_t ldy, const float* x, ptrdiff_t ld, int nk,
+                     const float* wt, int dh, bool diagonal) {
+  if (!diagonal) {
+    gemm_tile<true>(dh, kBlock, nk, GemmArgs{x, 1, ld, wt, kBlock, yt, ldy});
+    return;
+  }
+  for (int s0 = 0; s0 < nk; s0 += kStrip)
+    gemm_tile<true>(dh, kBlock - s0, std::min(kStrip, nk - s0),
+                    GemmArgs{x + s0 * ld, 1, ld, wt + s0 * kBlock + s0, kBlock, yt + s0, ldy});
+}
+
+// Y (nk × Dhp) += W^T (nk × kBlock) · X (nq × Dhp): dV += P^T·dO and
+// dK += dS^T·Q in the backward. The inner dimension is queries, so on a
+// diagonal tile key strip s only reads queries ≥ s·kStrip.
+void accumulate_queries(float* y, const float* wt, int nk, const float* x, int nq, int dhp,
+                        bool diagonal) {
+  if (!diagonal) {
+    gemm_tile<true>(nk, dhp, nq, GemmArgs{wt, kBlock, 1, x, dhp, y, dhp});
+    return;
+  }
+  for (int s0 = 0; s0 < nk; s0 += kStrip)
+    gemm_tile<true>(std::min(kStrip, nk - s0), dhp, nq - s0,
+                    GemmArgs{wt + s0 * kBlock + s0, kBlock, 1, x + s0 * dhp, dhp, y + s0 * dhp, dhp});
 }
 
 // ---------------------------------------------------------------------------
@@ -436,11 +479,11 @@ void forward_block(const float* qkv, float* out, float* lse, const Dims& D, ptrd
     const int nk = static_cast<int>(std::min<ptrdiff_t>(kBlock, D.T - k0));
     const float* kblk = base + k0 * D.ld3 + D.C;
     const float* vblk = base + k0 * D.ld3 + 2 * D.C;
-    score_tile(st, kblk, D.ld3, nk, qt, kBlock, dh);
-    if (kb == qb) mask_future(st, nk, kNegInf);
-    online_softmax_update(st, nk, m, l, alpha);
+    const bool diagonal = kb == qb;
+    score_tile(st, kblk, D.ld3, nk, qt, kBlock, dh, diagonal);
+    online_softmax_update(st, nk, diagonal, m, l, alpha);
     if (kb > 0) rescale_output(ot, dh, alpha);
-    accumulate_values(ot, vblk, D.ld3, nk, st, dh);
+    accumulate_keys(ot, kBlock, vblk, D.ld3, nk, st, dh, diagonal);
   }
 
   float* orow = out + (b * D.T + q0) * D.C + h * D.Dh;
@@ -477,27 +520,25 @@ struct BackwardPack {
 void backward_tile(const BackwardPack& p, const float* kblk, const float* vblk, ptrdiff_t ld,
                    int nk, ptrdiff_t q0, int nq, bool diagonal, int dh) {
   const int dhp = static_cast<int>(p.Dhp);
-  // P^T = exp(S^T − lse); masked entries become exp(−inf) = 0.
-  score_tile(p.pt, kblk, ld, nk, p.qt + q0, p.Tp, dh);
-  if (diagonal) mask_future(p.pt, nk, kNegInf);
+  // P^T = exp(S^T − lse)   (masked entries: exp(−inf) = 0)
+  score_tile(p.pt, kblk, ld, nk, p.qt + q0, p.Tp, dh, diagonal);
   for (int j = 0; j < nk; ++j) {
     float* row = p.pt + j * kBlock;
-    for (int c = 0; c < kBlock; c += kW)
+    for (int c = live_from(j, diagonal); c < kBlock; c += kW)
       vstore(row + c, vexp(vsub(vload(row + c), vload(p.lse + q0 + c))));
   }
-  // dP^T = V_kb · dO_qb^T, then dS^T = P^T ⊙ (dP^T − D).
-  score_tile(p.dst, vblk, ld, nk, p.dot + q0, p.Tp, dh);
+  // dP^T = V_kb · dO_qb^T, then dS^T = P^T ⊙ (dP^T − D)
+  score_tile(p.dst, vblk, ld, nk, p.dot + q0, p.Tp, dh, diagonal);
   for (int j = 0; j < nk; ++j) {
     float* ds = p.dst + j * kBlock;
     const float* pr = p.pt + j * kBlock;
-    for (int c = 0; c < kBlock; c += kW)
+    for (int c = live_from(j, diagonal); c < kBlock; c += kW)
       vstore(ds + c, vmul(vload(pr + c), vsub(vload(ds + c), vload(p.dsum + q0 + c))));
   }
-  // dV += P^T · dO_qb,  dK += dS^T · Q_qb/√Dh   (nk × Dhp, inner dim = queries)
-  gemm_tile<true>(nk, dhp, nq, GemmArgs{p.pt, kBlock, 1, p.dop + q0 * p.Dhp, p.Dhp, p.dv, p.Dhp});
-  gemm_tile<true>(nk, dhp, nq, GemmArgs{p.dst, kBlock, 1, p.qp + q0 * p.Dhp, p.Dhp, p.dk, p.Dhp});
-  // dQ^T[:, qb] += K_kb^T · dS^T   (Dh × kBlock, inner dim = keys)
-  gemm_tile<true>(dh, kBlock, nk, GemmArgs{kblk, 1, ld, p.dst, kBlock, p.dqt + q0, p.Tp});
+  // dV += P^T · dO_qb,  dK += dS^T · Q_qb/√Dh,  dQ^T[:, qb] += K_kb^T · dS^T
+  accumulate_queries(p.dv, p.pt, nk, p.dop + q0 * p.Dhp, nq, dhp, diagonal);
+  accumulate_queries(p.dk, p.dst, nk, p.qp + q0 * p.Dhp, nq, dhp, diagonal);
+  accumulate_keys(p.dqt + q0, p.Tp, kblk, ld, nk, p.dst, dh, diagonal);
 }
 
 void backward_head(const float* qkv, const float* out, const float* lse, const float* dout,

@@ -1,0 +1,126 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { jsKernels, nativeBackend, type Kernels } from '../backend/index.js';
+import { Rng } from '../tensor/random.js';
+import { gflops, measure } from './timing.js';
+
+/** One JSON Lines record of `hsm bench kernels`. */
+export interface KernelRecord {
+  bench: 'kernels';
+  op: string;
+  backend: string;
+  threads: number;
+  shape: string;
+  gflops: number;
+  ms: number;
+  median_ms?: number;
+  reps?: number;
+  [extra: string]: unknown;
+}
+
+export const MATMUL_SHAPES: [number, number, number][] = [
+  [4096, 256, 768], [4096, 768, 256], [4096, 256, 256], [1024, 1024, 1024], [256, 256, 256],
+];
+export const ATTENTION_SHAPE = { b: 8, h: 4, t: 256, dh: 64 };
+
+function randomArray(rng: Rng, n: number): Float32Array {
+  const a = new Float32Array(n);
+  rng.fillNormal(a);
+  return a;
+}
+
+function matmulRecord(K: Kernels, threads: number, [m, k, n]: number[], budgetMs: number, variant = ''): KernelRecord {
+  const rng = new Rng(1);
+  const transA = variant === 'At', transB = variant === 'Bt';
+  const a = randomArray(rng, m * k), b = randomArray(rng, k * n), c = new Float32Array(m * n);
+  const t = measure(() => K.matmul(a, b, c, m, k, n, { transA, transB }), { budgetMs, minReps: K.name === 'js' ? 1 : 3 });
+  return {
+    bench: 'kernels', op: variant ? `matmul_${variant}` : 'matmul', backend: K.name, threads, shape: `${m}x${k}x${n}`,
+    gflops: gflops(2 * m * k * n, t.bestMs), ms: t.bestMs, median_ms: t.medianMs, reps: t.reps,
+  };
+}
+
+/** Forward FLOPs counted as 4·B·H·T²·Dh (the dense, non-causal count PyTorch comparisons use); backward as 2.5× that. */
+function attentionRecords(K: Kernels, threads: number, budgetMs: number): KernelRecord[] {
+  const { b, h, t, dh } = ATTENTION_SHAPE;
+  const C = h * dh, rng = new Rng(2);
+  const qkv = randomArray(rng, b * t * 3 * C), out = new Float32Array(b * t * C), lse = new Float32Array(b * h * t);
+  const dout = randomArray(rng, b * t * C), dqkv = new Float32Array(b * t * 3 * C);
+  const flops = 4 * b * h * t * t * dh;
+  const shape = `B${b}xH${h}xT${t}xD${dh}`;
+  const opts = { budgetMs, minReps: K.name === 'js' ? 1 : 3 };
+  const fwd = measure(() => K.attentionForward(qkv, out, lse, b, t, h, dh), opts);
+  const bwd = measure(() => K.attentionBackward(qkv, out, lse, dout, dqkv, b, t, h, dh), opts);
+  return [
+    { bench: 'kernels', op: 'attention_forward', backend: K.name, threads, shape, gflops: gflops(flops, fwd.bestMs), ms: fwd.bestMs, median_ms: fwd.medianMs, reps: fwd.reps, flop_count: '4*B*H*T^2*D' },
+    { bench: 'kernels', op: 'attention_backward', backend: K.name, threads, shape, gflops: gflops(2.5 * flops, bwd.bestMs), ms: bwd.bestMs, median_ms: bwd.medianMs, reps: bwd.reps, flop_count: '10*B*H*T^2*D' },
+  ];
+}
+
+/** numpy.matmul timings from Debian's python3-numpy (OpenBLAS), or a reason why there are none. */
+function numpyRecords(threads: number, shapes: number[][]): KernelRecord[] | string {
+  const script = fileURLToPath(new URL('../../../tools/bench_numpy_matmul.py', import.meta.url));
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const { OPENBLAS_CORETYPE: _c, OPENBLAS_L2_SIZE: _l, ...env } = process.env;
+  const run = spawnSync(python, [script, String(threads), ...shapes.map((s) => s.join('x'))], {
+    env: { ...env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) return (run.stderr || run.error?.message || 'python3 failed').trim().split('\n').pop()!;
+  return run.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as KernelRecord);
+}
+
+export interface KernelBenchOptions {
+  budgetMs?: number;
+  threads?: number[];
+  includeJs?: boolean;
+  numpy?: boolean;
+  emit: (record: Record<string, unknown>) => void;
+}
+
+/** Runs the kernel benchmark, emitting one record per measurement, then the ratios to numpy. */
+export function benchKernels(opts: KernelBenchOptions): void {
+  const budget = opts.budgetMs ?? 1500;
+  const native = nativeBackend();
+  const threadCounts = opts.threads ?? [1, 2];
+  const ours = new Map<string, number>();
+  if (native) {
+    const initial = native.threads();
+    for (const threads of threadCounts) {
+      native.setThreads(threads);
+      for (const shape of MATMUL_SHAPES) {
+        const r = matmulRecord(native, threads, shape, budget);
+        ours.set(`${threads}:${r.shape}`, r.gflops);
+        opts.emit({ ...r, isa: native.isa });
+      }
+      // The transposed forms training uses: x·Wᵀ (forward) and dYᵀ·X (weight gradient).
+      opts.emit({ ...matmulRecord(native, threads, [4096, 256, 768], budget, 'Bt'), isa: native.isa });
+      opts.emit({ ...matmulRecord(native, threads, [768, 4096, 256], budget, 'At'), isa: native.isa });
+      for (const r of attentionRecords(native, threads, budget)) opts.emit({ ...r, isa: native.isa });
+    }
+    native.setThreads(initial);
+  } else {
+    opts.emit({ bench: 'kernels', note: 'native backend unavailable; only js measured' });
+  }
+  if (opts.includeJs ?? true) {
+    opts.emit(matmulRecord(jsKernels, 1, [256, 256, 256], budget));
+    for (const r of attentionRecords(jsKernels, 1, budget)) opts.emit(r);
+  }
+  if ((opts.numpy ?? true) && native) {
+    for (const threads of threadCounts) {
+      const records = numpyRecords(threads, MATMUL_SHAPES);
+      if (typeof records === 'string') {
+        opts.emit({ bench: 'kernels', note: `numpy comparison skipped: ${records}` });
+        break;
+      }
+      for (const r of records) {
+        opts.emit(r);
+        const mine = ours.get(`${threads}:${r.shape}`);
+        if (mine !== undefined) {
+          opts.emit({ bench: 'kernels', op: 'matmul', shape: r.shape, threads, ratio: mine / r.gflops, ratio_of: 'native/numpy' });
+        }
+      }
+    }
+  }
+}
