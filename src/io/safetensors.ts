@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic.js';
 
 /**
- * Reads the safetensors format (an 8-byte little-endian header length, a JSON
+ * Reads and writes the safetensors format (an 8-byte little-endian header length, a JSON
  * header, then raw little-endian tensor bytes). Hand-written because it is a
  * page of code and the npm packages for it target browsers or Hugging Face hubs.
  */
@@ -59,4 +60,37 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
 
 export function readSafetensors(path: string): SafeTensorsFile {
   return parseSafetensors(readFileSync(path), path);
+}
+
+const DTYPE_OF = (data: SafeTensorArray): SafeTensor['dtype'] =>
+  data instanceof Float64Array ? 'F64' : data instanceof Int32Array ? 'I32' : 'F32';
+
+/** Serialises tensors (in the given order) and string metadata to safetensors bytes. */
+export function serializeSafetensors(
+  tensors: Iterable<[string, { shape: readonly number[]; data: SafeTensorArray }]>,
+  metadata: Record<string, string> = {},
+): Uint8Array[] {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  const blobs: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, { shape, data }] of tensors) {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    header[name] = { dtype: DTYPE_OF(data), shape: [...shape], data_offsets: [offset, offset + bytes.length] };
+    blobs.push(bytes);
+    offset += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8); // align the data to 8 bytes
+  const head = new Uint8Array(8);
+  new DataView(head.buffer).setBigUint64(0, BigInt(Buffer.byteLength(json)), true);
+  return [head, Buffer.from(json, 'utf8'), ...blobs];
+}
+
+/** Writes a safetensors file atomically (temporary file + rename). */
+export function writeSafetensors(
+  path: string,
+  tensors: Iterable<[string, { shape: readonly number[]; data: SafeTensorArray }]>,
+  metadata: Record<string, string> = {},
+): void {
+  writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }

@@ -1,7 +1,8 @@
 import { add, causalAttention, crossEntropy, embedding, gelu, layerNorm, linear, matmul, rows } from '../ops/index.js';
 import type { DType } from '../tensor/buffer-pool.js';
 import { Rng } from '../tensor/random.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { attendCached, KVCache } from './kv-cache.js';
 import { init, ParameterStore } from './parameters.js';
 
 /** GPT-2 style configuration (nanoGPT's names and defaults). */
@@ -57,28 +58,74 @@ export class GPT {
     return this.params.get(name);
   }
 
-  /** idx (B·T token ids, row-major B×T) → logits (B, T, V). */
-  forward(idx: Int32Array, B: number, T: number): Tensor {
+  /**
+   * idx (B·T token ids, row-major B×T) → logits (B, T, V).
+   * With a cache (B must be 1), the keys and values of positions 0..T−1 are
+   * stored in it: the prompt's "prefill" before token-by-token decoding.
+   */
+  forward(idx: Int32Array, B: number, T: number, cache?: KVCache): Tensor {
     const { blockSize, nLayer, nHead } = this.config;
     if (T > blockSize) throw new Error(`sequence length ${T} exceeds the model's context ${blockSize}`);
     if (idx.length !== B * T) throw new Error(`expected ${B}×${T} token ids, got ${idx.length}`);
     // x (B, T, C) = token embedding + position embedding of rows 0..T−1
     let x = add(embedding(this.p('wte.weight'), idx, [B, T]), rows(this.p('wpe.weight'), 0, T));
     for (let l = 0; l < nLayer; l++) {
-      const h = `h.${l}`;
-      // x = x + attn(ln_1(x))
-      const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.p(`${h}.ln_1.bias`), this.eps);
-      const qkv = linear(a, this.p(`${h}.attn.c_attn.weight`), this.p(`${h}.attn.c_attn.bias`)); // (B, T, 3C)
-      const y = causalAttention(qkv, nHead); // (B, T, C)
-      x = add(x, linear(y, this.p(`${h}.attn.c_proj.weight`), this.p(`${h}.attn.c_proj.bias`)));
-      // x = x + mlp(ln_2(x))
-      const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.p(`${h}.ln_2.bias`), this.eps);
-      const hidden = gelu(linear(m, this.p(`${h}.mlp.c_fc.weight`), this.p(`${h}.mlp.c_fc.bias`))); // (B, T, 4C)
-      x = add(x, linear(hidden, this.p(`${h}.mlp.c_proj.weight`), this.p(`${h}.mlp.c_proj.bias`)));
+      x = this.block(l, x, (qkv) => {
+        if (cache) for (let t = 0; t < T; t++) cache.store(l, t, qkv.data, t * 3 * this.config.nEmbd);
+        return causalAttention(qkv, nHead);
+      });
     }
+    if (cache) {
+      if (B !== 1) throw new Error('a KV cache holds one sequence: prefill with B = 1');
+      cache.length = T;
+    }
+    return this.head(x);
+  }
+
+  /**
+   * One pre-LN transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x)).
+   * `attend` maps the packed qkv (B, T, 3C) to the heads' output (B, T, C):
+   * fused causal attention in training, the KV cache when decoding.
+   */
+  private block(l: number, x: Tensor, attend: (qkv: Tensor) => Tensor): Tensor {
+    const h = `h.${l}`;
+    const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.p(`${h}.ln_1.bias`), this.eps);
+    const qkv = linear(a, this.p(`${h}.attn.c_attn.weight`), this.p(`${h}.attn.c_attn.bias`)); // (B, T, 3C)
+    x = add(x, linear(attend(qkv), this.p(`${h}.attn.c_proj.weight`), this.p(`${h}.attn.c_proj.bias`)));
+    const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.p(`${h}.ln_2.bias`), this.eps);
+    const hidden = gelu(linear(m, this.p(`${h}.mlp.c_fc.weight`), this.p(`${h}.mlp.c_fc.bias`))); // (B, T, 4C)
+    return add(x, linear(hidden, this.p(`${h}.mlp.c_proj.weight`), this.p(`${h}.mlp.c_proj.bias`)));
+  }
+
+  /** Final LayerNorm and the tied output head: logits = ln_f(x) · wteᵀ. */
+  private head(x: Tensor): Tensor {
     const xf = layerNorm(x, this.p('ln_f.weight'), this.p('ln_f.bias'), this.eps);
-    // Tied output head: logits = xf · wteᵀ
     return matmul(xf, this.p('wte.weight'), { transB: true });
+  }
+
+  newCache(): KVCache {
+    return new KVCache(this.config.nLayer, this.config.blockSize, this.config.nEmbd);
+  }
+
+  /**
+   * Appends one token at position cache.length and returns its logits (V),
+   * attending to the cached past: O(layers·(d² + t·d)) instead of a full forward.
+   */
+  decodeStep(token: number, cache: KVCache): Float32Array {
+    const { nLayer, nHead, nEmbd: C, blockSize } = this.config;
+    const pos = cache.length;
+    if (pos >= blockSize) throw new RangeError(`position ${pos} is beyond the model's context ${blockSize}`);
+    let x = add(embedding(this.p('wte.weight'), Int32Array.of(token), [1, 1]), rows(this.p('wpe.weight'), pos, 1));
+    for (let l = 0; l < nLayer; l++) {
+      x = this.block(l, x, (qkv) => {
+        cache.store(l, pos, qkv.data, 0);
+        const y = Tensor.empty([1, 1, C], x.dtype);
+        attendCached(qkv.data, cache, l, pos, nHead, y.data);
+        return y;
+      });
+    }
+    cache.length = pos + 1;
+    return Float32Array.from(this.head(x).data);
   }
 
   /** Mean next-token cross-entropy of idx against targets (both B×T). */

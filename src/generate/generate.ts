@@ -1,0 +1,38 @@
+import type { GPT } from '../model/gpt.js';
+import { Rng } from '../tensor/random.js';
+import { sampleToken, type SamplingOptions } from './sampler.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  maxTokens: number;
+  seed: number;
+}
+
+/**
+ * Autoregressive generation with a KV cache: the prompt is run once in
+ * parallel (prefill), then each new token costs one decode step. When the
+ * context fills up, the last half of the tokens is re-prefilled and decoding
+ * continues (learned positions cannot extend past the context).
+ * Yields each sampled token id as soon as it is drawn.
+ */
+export function* generateTokens(model: GPT, prompt: Int32Array, opts: GenerateOptions): Generator<number> {
+  const block = model.config.blockSize;
+  if (prompt.length === 0) throw new Error('generation needs a prompt of at least one token');
+  const rng = new Rng(opts.seed);
+  const cache = model.newCache();
+  const history = Array.from(prompt);
+  const prefill = (tokens: number[]): Float32Array => {
+    cache.reset();
+    const window = Int32Array.from(tokens.slice(-block));
+    const logits = model.forward(window, 1, window.length, cache).data;
+    const V = model.config.vocabSize;
+    return Float32Array.from(logits.subarray((window.length - 1) * V));
+  };
+  let logits = prefill(history);
+  for (let i = 0; i < opts.maxTokens; i++) {
+    const token = sampleToken(logits, opts, rng);
+    history.push(token);
+    yield token;
+    if (i === opts.maxTokens - 1) break;
+    logits = cache.length < block ? model.decodeStep(token, cache) : prefill(history.slice(-Math.max(1, block >> 1)));
+  }
+}

@@ -1,0 +1,59 @@
+import type { FloatArray } from '../backend/kernels.js';
+
+/**
+ * Keys and values of every attention layer for one sequence, so that a new
+ * token attends to the past without recomputing it. Layer l's keys are a
+ * (capacity, C) table filled row by row as tokens arrive.
+ */
+export class KVCache {
+  readonly keys: Float32Array[];
+  readonly values: Float32Array[];
+  length = 0;
+
+  constructor(readonly layers: number, readonly capacity: number, readonly channels: number) {
+    this.keys = Array.from({ length: layers }, () => new Float32Array(capacity * channels));
+    this.values = Array.from({ length: layers }, () => new Float32Array(capacity * channels));
+  }
+
+  /** Stores position `pos` of layer `layer` from a packed qkv row (3C: q, k, v). */
+  store(layer: number, pos: number, qkv: FloatArray, offset: number): void {
+    const C = this.channels;
+    if (pos >= this.capacity) throw new RangeError(`KV cache is full (${this.capacity} positions)`);
+    this.keys[layer].set(qkv.subarray(offset + C, offset + 2 * C), pos * C);
+    this.values[layer].set(qkv.subarray(offset + 2 * C, offset + 3 * C), pos * C);
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+}
+
+/**
+ * One query row against the cached keys/values 0..pos of one layer (all heads):
+ * out (C) = Σ_u softmax_u(q·k_u/√Dh) v_u per head. O(pos·C) work.
+ */
+export function attendCached(
+  qkv: FloatArray, cache: KVCache, layer: number, pos: number, nHead: number, out: FloatArray,
+): void {
+  const C = cache.channels, Dh = C / nHead, scale = 1 / Math.sqrt(Dh);
+  const K = cache.keys[layer], V = cache.values[layer];
+  const scores = new Float64Array(pos + 1);
+  for (let h = 0; h < nHead; h++) {
+    const hq = h * Dh;
+    let max = -Infinity;
+    for (let u = 0; u <= pos; u++) {
+      let s = 0;
+      const ku = u * C + hq;
+      for (let i = 0; i < Dh; i++) s += qkv[hq + i] * K[ku + i];
+      scores[u] = s * scale;
+      if (scores[u] > max) max = scores[u];
+    }
+    let sum = 0;
+    for (let u = 0; u <= pos; u++) sum += scores[u] = Math.exp(scores[u] - max);
+    for (let i = 0; i < Dh; i++) out[hq + i] = 0;
+    for (let u = 0; u <= pos; u++) {
+      const w = scores[u] / sum, vu = u * C + hq;
+      for (let i = 0; i < Dh; i++) out[hq + i] += w * V[vu + i];
+    }
+  }
+}

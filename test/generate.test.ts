@@ -1,0 +1,53 @@
+// Step-by-step decoding with the KV cache must reproduce the parallel forward pass.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GPT } from '../src/model/gpt.js';
+import { generateTokens } from '../src/generate/generate.js';
+import { sampleToken } from '../src/generate/sampler.js';
+import { Rng } from '../src/tensor/random.js';
+import { randomInts, relError } from './helpers.js';
+
+const config = { vocabSize: 37, blockSize: 24, nLayer: 3, nHead: 2, nEmbd: 32 };
+
+test('KV-cache decoding equals the parallel forward at every position', () => {
+  const model = new GPT(config, { seed: 3 });
+  const tokens = randomInts(new Rng(5), 20, config.vocabSize);
+  const parallel = model.forward(tokens, 1, tokens.length).data;
+  const V = config.vocabSize;
+  for (const prefillLength of [1, 7]) {
+    const cache = model.newCache();
+    const pre = model.forward(tokens.subarray(0, prefillLength), 1, prefillLength, cache).data;
+    assert.ok(relError(pre, parallel.subarray(0, prefillLength * V)) < 1e-5, 'prefill logits');
+    for (let t = prefillLength; t < tokens.length; t++) {
+      const step = model.decodeStep(tokens[t], cache);
+      const err = relError(step, parallel.subarray(t * V, (t + 1) * V));
+      assert.ok(err < 1e-4, `position ${t} (prefill ${prefillLength}): decode differs from parallel by ${err.toExponential(2)}`);
+    }
+  }
+});
+
+test('generation is deterministic for a seed and slides past the context', () => {
+  const model = new GPT(config, { seed: 4 });
+  const prompt = Int32Array.of(1, 2, 3);
+  const opts = { maxTokens: 60, temperature: 1, topK: 0, topP: 1, seed: 11 }; // 63 tokens > context 24
+  const a = [...generateTokens(model, prompt, opts)];
+  const b = [...generateTokens(model, prompt, opts)];
+  assert.equal(a.length, 60);
+  assert.deepEqual(a, b);
+  assert.ok(a.every((t) => t >= 0 && t < config.vocabSize));
+  const c = [...generateTokens(model, prompt, { ...opts, seed: 12 })];
+  assert.notDeepEqual(a, c, 'another seed gives another sample');
+});
+
+test('sampler: greedy, top-k and top-p restrict the candidates', () => {
+  const logits = [0.1, 3, 2.5, -1, 2.9];
+  const rng = new Rng(1);
+  assert.equal(sampleToken(logits, { temperature: 0, topK: 0, topP: 1 }, rng), 1);
+  for (let i = 0; i < 200; i++) {
+    assert.ok([1, 4].includes(sampleToken(logits, { temperature: 1, topK: 2, topP: 1 }, rng)));
+    assert.equal(sampleToken(logits, { temperature: 1, topK: 0, topP: 0.01 }, rng), 1);
+  }
+  const seen = new Set<number>();
+  for (let i = 0; i < 2000; i++) seen.add(sampleToken(logits, { temperature: 1, topK: 0, topP: 1 }, rng));
+  assert.equal(seen.size, 5, 'with no filter every token can be drawn');
+});
