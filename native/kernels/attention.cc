@@ -149,69 +149,64 @@ inline vf vexp(vf x) {
   const vf keep = _mm256_cmp_ps(x, vset(kExpLo), _CMP_GE_OQ);
   return _mm256_and_ps(keep, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
 }
-#else
-// Portable: a 4-float struct whose loops the compiler maps onto whatever
-// 128-bit SIMD the target has (SSE2 on x86-64).
+#elif defined(__GNUC__)
+// Portable: GCC/Clang vector extensions, 4 floats, mapped onto whatever
+// 128-bit SIMD the target has (SSE2 on x86-64, NEON on arm64).
 constexpr int kW = 4;
-constexpr int kR = 6;  // 6×2 accumulators = 12 xmm
+constexpr int kR = 6;  // 6×2 accumulators = 12 of 16 xmm
 constexpr int kNV = 2;
-struct vf {
-  float x[kW];
-};
+typedef float vf __attribute__((vector_size(16)));
+typedef int32_t vi __attribute__((vector_size(16)));
 inline vf vload(const float* p) {
   vf r;
-  for (int i = 0; i < kW; ++i) r.x[i] = p[i];
+  std::memcpy(&r, p, sizeof r);
   return r;
 }
-inline void vstore(float* p, vf a) {
-  for (int i = 0; i < kW; ++i) p[i] = a.x[i];
-}
-inline vf vset(float s) {
-  vf r;
-  for (int i = 0; i < kW; ++i) r.x[i] = s;
-  return r;
-}
+inline void vstore(float* p, vf a) { std::memcpy(p, &a, sizeof a); }
+inline vf vset(float s) { return vf{s, s, s, s}; }
 inline vf vzero() { return vset(0.0f); }
-#define HSM_ATTN_LANEWISE(name, expr)         \
-  inline vf name(vf a, vf b) {                \
-    vf r;                                     \
-    for (int i = 0; i < kW; ++i) r.x[i] = expr; \
-    return r;                                 \
-  }
-HSM_ATTN_LANEWISE(vadd, a.x[i] + b.x[i])
-HSM_ATTN_LANEWISE(vsub, a.x[i] - b.x[i])
-HSM_ATTN_LANEWISE(vmul, a.x[i] * b.x[i])
-HSM_ATTN_LANEWISE(vmax, a.x[i] > b.x[i] ? a.x[i] : b.x[i])
-#undef HSM_ATTN_LANEWISE
-inline vf vfma(vf a, vf b, vf c) {
-  vf r;
-  for (int i = 0; i < kW; ++i) r.x[i] = a.x[i] * b.x[i] + c.x[i];
-  return r;
+inline vf vadd(vf a, vf b) { return a + b; }
+inline vf vsub(vf a, vf b) { return a - b; }
+inline vf vmul(vf a, vf b) { return a * b; }
+inline vf vfma(vf a, vf b, vf c) { return a * b + c; }
+inline vf vselect(vi mask, vf a, vf b) {  // mask lanes are 0 or −1
+  return reinterpret_cast<vf>((mask & reinterpret_cast<vi>(a)) | (~mask & reinterpret_cast<vi>(b)));
 }
-inline float exp_lane(float x) {
-  const float xc = std::min(std::max(x, kExpLo), kExpHi);
+inline vf vmax(vf a, vf b) { return vselect(a > b, a, b); }
+inline vf vmin(vf a, vf b) { return vselect(a < b, a, b); }
+inline vf vexp(vf x) {
+  const vf xc = vmin(vmax(x, vset(kExpLo)), vset(kExpHi));
   // Round to nearest via the 1.5·2^23 trick (exact for |t| < 2^22).
-  const float t = xc * kLog2e;
-  const float n = (t + 12582912.0f) - 12582912.0f;
-  float r = xc - n * kLn2Hi;
+  const vf t = xc * kLog2e;
+  const vf n = (t + 12582912.0f) - 12582912.0f;
+  vf r = xc - n * kLn2Hi;
   r = r - n * kLn2Lo;
-  float p = kC7 * r + kC6;
+  vf p = kC7 * r + kC6;
   p = p * r + kC5;
   p = p * r + kC4;
   p = p * r + kC3;
   p = p * r + kC2;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return x >= kExpLo ? p * scale : 0.0f;
+  const vi e = (__builtin_convertvector(n, vi) + 127) << 23;
+  return vselect(x >= kExpLo, p * reinterpret_cast<vf>(e), vzero());
 }
-inline vf vexp(vf a) {
-  vf r;
-  for (int i = 0; i < kW; ++i) r.x[i] = exp_lane(a.x[i]);
-  return r;
-}
+#else
+// Any other compiler: one float per "vector"; correct, not fast.
+constexpr int kW = 1;
+constexpr int kR = 4;
+constexpr int kNV = 4;
+using vf = float;
+inline vf vload(const float* p) { return *p; }
+inline void vstore(float* p, vf a) { *p = a; }
+inline vf vset(float s) { return s; }
+inline vf vzero() { return 0.0f; }
+inline vf vadd(vf a, vf b) { return a + b; }
+inline vf vsub(vf a, vf b) { return a - b; }
+inline vf vmul(vf a, vf b) { return a * b; }
+inline vf vmax(vf a, vf b) { return a > b ? a : b; }
+inline vf vfma(vf a, vf b, vf c) { return a * b + c; }
+inline vf vexp(vf x) { return x >= kExpLo ? std::exp(std::min(x, kExpHi)) : 0.0f; }
 #endif
 
 constexpr int kBlock = 64;  // queries per query block = keys per key block
@@ -352,20 +347,29 @@ void pack_transposed(float* qt, ptrdiff_t ldt, const float* src, ptrdiff_t ld, i
   }
 }
 
-// S^T (nk × kBlock) = X_block · Q^T: X_block (nk × Dh, rows ld apart) is K for
-// scores or V for dP^T; Q^T (Dh × kBlock, rows ldq apart). Diagonal tiles also
-// get the causal mask: S^T[j][i] = −inf for i < j.
-void score_tile(float* st, const float* x, ptrdiff_t ld, int nk, const float* qt, ptrdiff_t ldq,
-                int dh, bool diagonal) {
+// Y^T (nk × kBlock) = X_block · Q^T with X_block (nk × Dh, rows ld apart) and
+// Q^T (Dh × kBlock, rows ldq apart): S^T = K·Q^T and dP^T = V·dO^T. Diagonal
+// tiles get the live part only.
+void key_query_tile(float* yt, const float* x, ptrdiff_t ld, int nk, const float* qt,
+                    ptrdiff_t ldq, int dh, bool diagonal) {
   if (!diagonal) {
-    gemm_tile<false>(nk, kBlock, dh, GemmArgs{x, ld, 1, qt, ldq, st, kBlock});
+    gemm_tile<false>(nk, kBlock, dh, GemmArgs{x, ld, 1, qt, ldq, yt, kBlock});
     return;
   }
-  for (int s0 = 0; s0 < nk; s0 += kStrip) {
-    const int rows = std::min(kStrip, nk - s0);
-    float* c = st + s0 * kBlock + s0;
-    gemm_tile<false>(rows, kBlock - s0, dh, GemmArgs{x + s0 * ld, ld, 1, qt + s0, ldq, c, kBlock});
-    for (int r = 1; r < rows; ++r) std::fill(c + r * kBlock, c + r * kBlock + r, kNegInf);
+  for (int s0 = 0; s0 < nk; s0 += kStrip)
+    gemm_tile<false>(std::min(kStrip, nk - s0), kBlock - s0, dh,
+                     GemmArgs{x + s0 * ld, ld, 1, qt + s0, ldq, yt + s0 * kBlock + s0, kBlock});
+}
+
+// Scores S^T = K_block · (Q/√Dh)^T; on the diagonal tile the causal mask sets
+// S^T[j][i] = −inf for i < j (inside the live part), so exp gives exactly 0.
+void score_tile(float* st, const float* k, ptrdiff_t ld, int nk, const float* qt, ptrdiff_t ldq,
+                int dh, bool diagonal) {
+  key_query_tile(st, k, ld, nk, qt, ldq, dh, diagonal);
+  if (!diagonal) return;
+  for (int j = 0; j < nk; ++j) {
+    float* row = st + j * kBlock;
+    std::fill(row + live_from(j, true), row + j, kNegInf);
   }
 }
 
@@ -528,7 +532,7 @@ void backward_tile(const BackwardPack& p, const float* kblk, const float* vblk, 
       vstore(row + c, vexp(vsub(vload(row + c), vload(p.lse + q0 + c))));
   }
   // dP^T = V_kb · dO_qb^T, then dS^T = P^T ⊙ (dP^T − D)
-  score_tile(p.dst, vblk, ld, nk, p.dot + q0, p.Tp, dh, diagonal);
+  key_query_tile(p.dst, vblk, ld, nk, p.dot + q0, p.Tp, dh, diagonal);
   for (int j = 0; j < nk; ++j) {
     float* ds = p.dst + j * kBlock;
     const float* pr = p.pt + j * kBlock;

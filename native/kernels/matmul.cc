@@ -57,7 +57,7 @@ constexpr int NR = 8;
 // Cache blocking. KC: depth of one packed panel pair (B micro-panel KC×NR
 // must sit in L1). MC×KC: the packed A block (L2). KC×NC: the packed B block.
 constexpr int64_t KC_MAX = 256;
-constexpr int64_t MC_MAX = 16 * MR;
+constexpr int64_t MC_MAX = 8 * MR;
 constexpr int64_t NC_MAX = 1024;
 
 // Products below this many multiply-adds go through the direct loop.
@@ -82,17 +82,22 @@ struct View {
 // A source either has the panel's lanes contiguous for each k ("direct") or
 // has each lane's k-run contiguous ("transposed", needs a transpose).
 
-// dst[k*W + l] = src[k*ld + l] for l < lanes, 0 for lanes <= l < W.
+// Source with the lanes contiguous for each k (row k at src + k*ld): fills
+// every W-wide panel of a `width`-lane block, zero-padding the last one.
+// Walks the source row by row so it is read sequentially.
 template <int W>
-void pack_direct(const float* src, int64_t ld, int lanes, int64_t kc, float* dst) {
-  if (lanes == W) {
-    for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * W, src + k * ld, sizeof(float) * W);
-    return;
-  }
+void pack_direct(const float* src, int64_t ld, int64_t width, int64_t kc, float* dst) {
+  const int64_t full = width / W * W;
+  const int tail = static_cast<int>(width - full);
   for (int64_t k = 0; k < kc; ++k) {
-    int l = 0;
-    for (; l < lanes; ++l) dst[k * W + l] = src[k * ld + l];
-    for (; l < W; ++l) dst[k * W + l] = 0.0f;
+    const float* s = src + k * ld;
+    float* d = dst + k * W;
+    for (int64_t j = 0; j < full; j += W, d += W * kc) std::memcpy(d, s + j, sizeof(float) * W);
+    if (tail) {
+      int l = 0;
+      for (; l < tail; ++l) d[l] = s[full + l];
+      for (; l < W; ++l) d[l] = 0.0f;
+    }
   }
 }
 
@@ -133,24 +138,26 @@ void pack_transposed(const float* src, int64_t ld, int lanes, int64_t kc, float*
     for (int64_t k = 0; k < kc; ++k) dst[k * W + l] = 0.0f;
 }
 
+// Source with each lane's k-run contiguous (lane l at src + l*ld): one
+// transposing pass per W-wide panel.
+template <int W>
+void pack_transposed_panels(const float* src, int64_t ld, int64_t width, int64_t kc, float* dst) {
+  for (int64_t j = 0; j < width; j += W, dst += W * kc)
+    pack_transposed<W>(src + j * ld, ld, static_cast<int>(std::min<int64_t>(W, width - j)), kc, dst);
+}
+
 // Packs rows [i0, i0+mc) × depth [k0, k0+kc) of op(A) into MR-wide panels.
 void pack_a(const View& a, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
-  for (int64_t i = 0; i < mc; i += MR, dst += MR * kc) {
-    const int lanes = static_cast<int>(std::min<int64_t>(MR, mc - i));
-    const float* src = a.at(i0 + i, k0);
-    if (a.cs == 1) pack_transposed<MR>(src, a.rs, lanes, kc, dst);
-    else pack_direct<MR>(src, a.cs, lanes, kc, dst);
-  }
+  const float* src = a.at(i0, k0);
+  if (a.cs == 1) pack_transposed_panels<MR>(src, a.rs, mc, kc, dst);
+  else pack_direct<MR>(src, a.cs, mc, kc, dst);
 }
 
 // Packs depth [k0, k0+kc) × columns [j0, j0+nc) of op(B) into NR-wide panels.
 void pack_b(const View& b, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
-  for (int64_t j = 0; j < nc; j += NR, dst += NR * kc) {
-    const int lanes = static_cast<int>(std::min<int64_t>(NR, nc - j));
-    const float* src = b.at(k0, j0 + j);
-    if (b.cs == 1) pack_direct<NR>(src, b.rs, lanes, kc, dst);
-    else pack_transposed<NR>(src, b.cs, lanes, kc, dst);
-  }
+  const float* src = b.at(k0, j0);
+  if (b.cs == 1) pack_direct<NR>(src, b.rs, nc, kc, dst);
+  else pack_transposed_panels<NR>(src, b.cs, nc, kc, dst);
 }
 
 // ---------------------------------------------------------------------------
@@ -164,7 +171,12 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
                   int mr, int nr, bool add) {
   __m512 acc[MR][2];
 #pragma GCC unroll 12
-  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int i = 0; i < MR; ++i) {
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    // The C tile is only touched after the k loop: fetch it meanwhile.
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+  }
 
   for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
     const __m512 b0 = _mm512_load_ps(b);
@@ -225,7 +237,11 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
                   int mr, int nr, bool add) {
   __m256 acc[MR][2];
 #pragma GCC unroll 6
-  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int i = 0; i < MR; ++i) {
+    acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+  }
 
   for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
     const __m256 b0 = _mm256_load_ps(b);
@@ -333,40 +349,53 @@ struct Problem {
   bool accumulate;
 };
 
-// Row-block task: C[i0:i0+mc, jc:jc+nc] (+)= Ap · Bp, with Bp already packed.
-void compute_block(const Problem& p, const float* bp, int64_t jc, int64_t nc, int64_t pc,
-                   int64_t kc, int64_t i0, int64_t mc, float* ap) {
+// One compute task: C[i0:i0+mc, j0:j0+nc] (+)= op(A) block · packed B
+// columns [j0 - jc, ...) of the round, packing the A block first.
+void compute_block(const Problem& p, const float* bp, int64_t jc, int64_t pc, int64_t kc,
+                   int64_t i0, int64_t mc, int64_t j0, int64_t nc, float* ap) {
   pack_a(p.a, i0, mc, pc, kc, ap);
   const bool add = p.accumulate || pc > 0;
-  float* c = p.c + i0 * p.n + jc;
-  for (int64_t jr = 0; jr < nc; jr += NR) {  // B micro-panel stays in L1 ...
-    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-    const float* bpanel = bp + jr * kc;
-    for (int64_t ir = 0; ir < mc; ir += MR) {  // ... while A panels stream from L2
-      const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-      micro_kernel(kc, ap + ir * kc, bpanel, c + ir * p.n + jr, p.n, mr, nr, add);
+  const float* b = bp + (j0 - jc) * kc;
+  float* c = p.c + i0 * p.n + j0;
+  for (int64_t ir = 0; ir < mc; ir += MR) {  // A micro-panel stays in L1 ...
+    const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+    const float* apanel = ap + ir * kc;
+    for (int64_t jr = 0; jr < nc; jr += NR) {  // ... while B panels stream from L2
+      const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+      micro_kernel(kc, apanel, b + jr * kc, c + ir * p.n + jr, p.n, mr, nr, add);
     }
   }
 }
 
-// How one matrix is cut: K into equal blocks of <= KC_MAX (no tiny tail), N
-// into NC-wide slabs, M into row blocks of mc_step rows.
-struct Plan {
-  int64_t kc_step, nc_step, mc_step;
+// The compute tasks of one round: C cut into row blocks of `rows` rows (a
+// multiple of MR) × column blocks of `cols` columns (a multiple of NR).
+struct Grid {
+  int64_t rows, cols, row_blocks, col_blocks;
+  int64_t tasks() const { return row_blocks * col_blocks; }
 };
 
-Plan make_plan(int64_t m, int64_t k, int64_t n, int64_t threads) {
-  Plan plan;
-  plan.kc_step = ceil_div(k, ceil_div(k, KC_MAX));
-  plan.nc_step = std::min(NC_MAX, round_up(n, NR));
-  // Row blocks: at most MC_MAX rows, but small enough that every thread gets
-  // several blocks per round (dynamic balancing needs slack).
-  const int64_t m_tiles = ceil_div(m, MR);
-  const int64_t want_blocks = threads > 1 ? 4 * threads : 1;
-  const int64_t tiles_per_block =
-      std::max<int64_t>(1, std::min(MC_MAX / MR, ceil_div(m_tiles, want_blocks)));
-  plan.mc_step = tiles_per_block * MR;
-  return plan;
+// Picks the grid with the smallest estimated round time on `threads`
+// threads: tasks are dealt out in equal shares, each costing its micro-kernel
+// calls plus packing its A block (about half a call per MR rows) plus a fixed
+// dispatch cost of about one call. Ties go to larger blocks.
+Grid plan_grid(int64_t m, int64_t nc, int64_t threads) {
+  const int64_t m_tiles = ceil_div(m, MR), n_panels = ceil_div(nc, NR);
+  const int64_t max_tiles = std::min(MC_MAX / MR, m_tiles);
+  Grid best{max_tiles * MR, n_panels * NR, ceil_div(m_tiles, max_tiles), 1};
+  if (threads <= 1) return best;
+  double best_cost = -1.0;
+  for (int64_t tiles = max_tiles; tiles >= 1; --tiles) {
+    for (int64_t panels = n_panels; panels >= 1; --panels) {
+      const int64_t rb = ceil_div(m_tiles, tiles), cb = ceil_div(n_panels, panels);
+      const double task = double(tiles * panels) + 0.5 * double(tiles) + 1.0;
+      const double cost = double(ceil_div(rb * cb, threads)) * task;
+      if (best_cost < 0 || cost < best_cost) {
+        best_cost = cost;
+        best = Grid{tiles * MR, panels * NR, rb, cb};
+      }
+    }
+  }
+  return best;
 }
 
 // Runs fn(t) for t in [0, n): on the pool when `parallel`, else inline.
@@ -389,20 +418,23 @@ inline void cpu_relax() {
 constexpr int64_t B_PANELS_PER_TASK = 4;
 
 void gemm(const Problem& p, bool parallel) {
-  const Plan plan = make_plan(p.m, p.k, p.n, parallel ? hsm::num_threads() : 1);
-  float* bp = workspace().b.get(static_cast<size_t>(plan.kc_step * plan.nc_step));
-  const int64_t row_blocks = ceil_div(p.m, plan.mc_step);
+  const int64_t threads = parallel ? hsm::num_threads() : 1;
+  // K in equal blocks of <= KC_MAX (no thin tail block), N in NC-wide slabs.
+  const int64_t kc_step = ceil_div(p.k, ceil_div(p.k, KC_MAX));
+  const int64_t nc_step = std::min(NC_MAX, round_up(p.n, NR));
+  float* bp = workspace().b.get(static_cast<size_t>(kc_step * nc_step));
 
-  for (int64_t jc = 0; jc < p.n; jc += plan.nc_step) {
-    const int64_t nc = std::min(plan.nc_step, p.n - jc);
+  for (int64_t jc = 0; jc < p.n; jc += nc_step) {
+    const int64_t nc = std::min(nc_step, p.n - jc);
     const int64_t pack_tasks = ceil_div(ceil_div(nc, NR), B_PANELS_PER_TASK);
-    for (int64_t pc = 0; pc < p.k; pc += plan.kc_step) {
-      const int64_t kc = std::min(plan.kc_step, p.k - pc);
-      // Tasks [0, pack_tasks) pack B; the rest compute row blocks once every
-      // packing task is done. The pool hands tasks out in order, so the
-      // packing tasks are always claimed (by running threads) first.
+    const Grid grid = plan_grid(p.m, nc, threads);
+    for (int64_t pc = 0; pc < p.k; pc += kc_step) {
+      const int64_t kc = std::min(kc_step, p.k - pc);
+      // One round. Tasks [0, pack_tasks) pack B; the rest compute once every
+      // packing task is done. The pool hands tasks out in order, so packing
+      // tasks are always claimed (by running threads) before anyone waits.
       std::atomic<int64_t> packed{0};
-      run_tasks(parallel, pack_tasks + row_blocks, [&](int64_t t) {
+      run_tasks(parallel, pack_tasks + grid.tasks(), [&](int64_t t) {
         if (t < pack_tasks) {
           const int64_t j = t * B_PANELS_PER_TASK * NR;
           pack_b(p.b, pc, kc, jc + j, std::min(B_PANELS_PER_TASK * NR, nc - j), bp + j * kc);
@@ -410,10 +442,12 @@ void gemm(const Problem& p, bool parallel) {
           return;
         }
         while (packed.load(std::memory_order_acquire) < pack_tasks) cpu_relax();
-        const int64_t i0 = (t - pack_tasks) * plan.mc_step;
-        const int64_t mc = std::min(plan.mc_step, p.m - i0);
-        float* ap = workspace().a.get(static_cast<size_t>(plan.kc_step * plan.mc_step));
-        compute_block(p, bp, jc, nc, pc, kc, i0, mc, ap);
+        t -= pack_tasks;
+        const int64_t i0 = t / grid.col_blocks * grid.rows;
+        const int64_t j0 = t % grid.col_blocks * grid.cols;
+        float* ap = workspace().a.get(static_cast<size_t>(kc_step * grid.rows));
+        compute_block(p, bp, jc, pc, kc, i0, std::min(grid.rows, p.m - i0), jc + j0,
+                      std::min(grid.cols, nc - j0), ap);
       });
     }
   }

@@ -3,6 +3,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { benchKernels } from '../bench/kernels.js';
 import { kernels } from '../backend/index.js';
+import { UserError } from '../data/errors.js';
+import { registerEval } from './commands/evaluate.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerInfo } from './commands/info.js';
+import { registerTrain } from './commands/train.js';
 
 const program = new Command();
 program.name('hsm').description('Hierarchical Shift Mixing language models: train, compare, generate, benchmark').version('0.1.0');
@@ -18,6 +23,11 @@ function positiveNumber(value: string): number {
   if (!(n > 0)) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
   return n;
 }
+
+registerTrain(program);
+registerEval(program);
+registerGenerate(program);
+registerInfo(program);
 
 const bench = program.command('bench').description('benchmarks (JSON Lines with --json)');
 
@@ -52,7 +62,12 @@ function printKernelTable(rows: Record<string, unknown>[]): void {
   }
 }
 
+// A UserError is a problem with the input: one line, exit code 2. Anything else is a bug: show the stack.
 program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(`hsm: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(2);
+  if (err instanceof UserError) {
+    console.error(`hsm: ${err.message}`);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
 });

@@ -67,7 +67,7 @@ const DTYPE_OF = (data: SafeTensorArray): SafeTensor['dtype'] =>
 
 /** Serialises tensors (in the given order) and string metadata to safetensors bytes. */
 export function serializeSafetensors(
-  tensors: Iterable<[string, { shape: readonly number[]; data: SafeTensorArray }]>,
+  tensors: Iterable<readonly [string, { readonly shape: readonly number[]; readonly data: SafeTensorArray }]>,
   metadata: Record<string, string> = {},
 ): Uint8Array[] {
   const header: Record<string, unknown> = { __metadata__: metadata };
@@ -89,7 +89,7 @@ export function serializeSafetensors(
 /** Writes a safetensors file atomically (temporary file + rename). */
 export function writeSafetensors(
   path: string,
-  tensors: Iterable<[string, { shape: readonly number[]; data: SafeTensorArray }]>,
+  tensors: Iterable<readonly [string, { readonly shape: readonly number[]; readonly data: SafeTensorArray }]>,
   metadata: Record<string, string> = {},
 ): void {
   writeFileAtomic(path, serializeSafetensors(tensors, metadata));

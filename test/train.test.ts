@@ -1,0 +1,154 @@
+// Training: exact resume, checkpoints, Ctrl-C, and the CLI's handling of bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseTrainConfig } from '../src/train/config.js';
+import { train } from '../src/train/trainer.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'hsm-train-'));
+}
+
+/** A small corpus file: the first 40k characters of Tiny Shakespeare. */
+function smallCorpus(dir: string): string {
+  const path = join(dir, 'small.txt');
+  writeFileSync(path, readFileSync(SHAKESPEARE, 'utf8').slice(0, 40_000));
+  return path;
+}
+
+const tiny = (data: string, out: string, maxIters: number) =>
+  parseTrainConfig({
+    data, out, maxIters, model: { nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 32 }, batchSize: 4,
+    warmupIters: 3, evalInterval: 4, evalIters: 2, logInterval: 1, checkpointInterval: 100, lrDecayIters: 12,
+  });
+
+function metrics(dir: string): { step: number; train_loss: number; val_loss?: number }[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
+const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+test('a resumed run reproduces the uninterrupted run exactly', async () => {
+  const root = tmp();
+  const data = smallCorpus(root);
+  const full = join(root, 'full'), split = join(root, 'split');
+  await train(tiny(data, full, 12));
+  // Interrupt after step 7, as Ctrl-C does: the trainer saves a checkpoint and stops.
+  let steps = 0;
+  const first = await train(tiny(data, split, 12), { hooks: { onStep: () => steps++, shouldStop: () => steps >= 7 } });
+  assert.equal(first.step, 7);
+  assert.ok(first.stopped);
+  const resumed = await train(tiny(data, split, 12), { resume: true });
+  assert.equal(resumed.step, 12);
+  assert.deepEqual(
+    metrics(split).map((m) => [m.step, m.train_loss, m.val_loss]),
+    metrics(full).map((m) => [m.step, m.train_loss, m.val_loss]),
+    'losses after resuming equal the uninterrupted run',
+  );
+  assert.equal(digest(join(split, 'model.safetensors')), digest(join(full, 'model.safetensors')), 'weights are bit-identical');
+  assert.ok(metrics(full).at(-1)!.train_loss < metrics(full)[0].train_loss, 'the loss went down');
+});
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs the CLI expecting a one-line error with exit code 2 that matches `pattern`. */
+function expectUserError(args: string[], pattern: RegExp): void {
+  const r = cli(args);
+  assert.equal(r.status, 2, `exit code for ${args.join(' ')}: ${r.status}\n${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line of error, got:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+}
+
+const TINY_FLAGS = ['--n-layer', '1', '--n-head', '1', '--n-embd', '16', '--context', '16', '--batch-size', '2', '--eval-iters', '1'];
+
+test('bad input: corpus problems are one-line errors with exit code 2', () => {
+  const root = tmp();
+  const empty = join(root, 'empty.txt');
+  writeFileSync(empty, '');
+  const blank = join(root, 'blank.txt');
+  writeFileSync(blank, '  \n\t\n');
+  const short = join(root, 'short.txt');
+  writeFileSync(short, 'just a few words of text');
+  const binary = join(root, 'binary.txt');
+  writeFileSync(binary, Buffer.from([0x61, 0x62, 0xff, 0xfe, 0x63]));
+  const out = join(root, 'out');
+  expectUserError(['train', '--data', join(root, 'missing.txt'), '--out', out, ...TINY_FLAGS], /does not exist/);
+  expectUserError(['train', '--data', empty, '--out', out, ...TINY_FLAGS], /empty/);
+  expectUserError(['train', '--data', blank, '--out', out, ...TINY_FLAGS], /empty/);
+  expectUserError(['train', '--data', short, '--out', out, ...TINY_FLAGS], /context/);
+  expectUserError(['train', '--data', binary, '--out', out, ...TINY_FLAGS], /UTF-8/);
+});
+
+test('bad input: configuration errors name the key', () => {
+  const root = tmp();
+  const cfg = join(root, 'cfg.json');
+  writeFileSync(cfg, JSON.stringify({ maxIters: 5, learningRate: 0.1 }));
+  expectUserError(['train', '--config', cfg, '--out', join(root, 'o')], /learningRate/);
+  writeFileSync(cfg, JSON.stringify({ maxIters: -5 }));
+  expectUserError(['train', '--config', cfg, '--out', join(root, 'o')], /maxIters/);
+  writeFileSync(cfg, '{ not json');
+  expectUserError(['train', '--config', cfg, '--out', join(root, 'o')], /JSON/);
+  expectUserError(['train', '--preset', 'no-such-preset'], /unknown preset/);
+  expectUserError(['train', '--tokenizer', 'words', '--out', join(root, 'o')], /tokenizer/);
+  expectUserError(['train', '--n-embd', '30', '--n-head', '4', '--out', join(root, 'o')], /divisible/);
+});
+
+test('bad input: checkpoint problems are clear and leave the run untouched', async () => {
+  const root = tmp();
+  const data = smallCorpus(root);
+  const run = join(root, 'run');
+  await train(tiny(data, run, 4));
+  const before = Object.fromEntries(readdirSync(run).map((f) => [f, digest(join(run, f))]));
+
+  expectUserError(['train', '--resume', '--out', join(root, 'nothing')], /does not exist/);
+  expectUserError(['train', '--data', data, '--out', run, ...TINY_FLAGS], /already holds a training run/);
+  expectUserError(['train', '--resume', '--out', run, '--n-embd', '64'], /different model/);
+  expectUserError(['eval', '--ckpt', join(root, 'nothing')], /does not exist/);
+  const after = Object.fromEntries(readdirSync(run).map((f) => [f, digest(join(run, f))]));
+  assert.deepEqual(after, before, 'failed commands changed no file of the existing run');
+
+  // A damaged copy: truncated weights, then a missing optimizer file.
+  const damaged = join(root, 'damaged');
+  spawnSync('cp', ['-r', run, damaged]);
+  truncateSync(join(damaged, 'model.safetensors'), statSync(join(damaged, 'model.safetensors')).size - 100);
+  expectUserError(['generate', '--ckpt', damaged, '--prompt', 'a'], /model\.safetensors is damaged/);
+  spawnSync('cp', [join(run, 'model.safetensors'), join(damaged, 'model.safetensors')]);
+  spawnSync('rm', [join(damaged, 'optimizer.safetensors')]);
+  expectUserError(['train', '--resume', '--out', damaged], /optimizer\.safetensors is missing/);
+  spawnSync('rm', [join(damaged, 'config.json')]);
+  expectUserError(['eval', '--ckpt', damaged], /config\.json is missing/);
+});
+
+test('Ctrl-C saves a checkpoint that resumes', async () => {
+  const root = tmp();
+  const data = smallCorpus(root);
+  const out = join(root, 'run');
+  const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--out', out, '--max-iters', '100000', '--log-interval', '1', ...TINY_FLAGS]);
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      if (/step 5\//.test(d.toString())) resolve();
+    });
+  });
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0);
+  const summary = JSON.parse(stdout.trim()) as { step: number; stopped: boolean };
+  assert.ok(summary.stopped && summary.step >= 5, stdout);
+  const resumed = cli(['train', '--resume', '--out', out, '--max-iters', String(summary.step + 2)]);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal(JSON.parse(resumed.stdout).step, summary.step + 2);
+});
