@@ -8,11 +8,15 @@
 // Why hand-written: the addon has no BLAS and no OpenMP, and the obvious
 // implementation (scores as a T×T matrix per head, softmax, matmul) spends its
 // time moving that matrix through memory. Here nothing T×T exists; the largest
-// temporaries are 64×64 tiles in per-thread scratch.
+// temporaries are 64×64 tiles in per-thread scratch. The inner loops are
+// explicit AVX-512 / AVX2 intrinsics (portable GCC vector extensions for the
+// generic build) because the compiler does not find this register blocking.
 //
 // Blocking. Queries and keys are cut into blocks of kBlock = 64 rows; the
 // causal mask lets query block qb see key blocks 0..qb only, and only the
-// diagonal block (kb == qb) needs masking inside.
+// diagonal block (kb == qb) needs masking. Within a diagonal block, strips of
+// 16 keys only meet queries at or after the strip, so the work above the
+// strip diagonal is skipped too (see "live part" below).
 //
 // Every tile is stored "query-minor": keys (or head channels) down the rows,
 // the 64 queries of the block along a row. Then all per-query softmax
@@ -21,13 +25,14 @@
 //     C[r, :] (+)= Σ_k A(r, k) · B[k, :]          (gemm_tile below)
 // B's rows are contiguous vectors, A's scalars are broadcast and can be read
 // from qkv in place through two strides. So K and V are never copied, only
-// Q (and in the backward dO) get repacked, and any Dh works unpadded.
+// Q (and in the backward dO) are repacked, and any Dh works unpadded.
+// Register tile: 6 rows × 64 columns (AVX-512), 6 × 16 (AVX2), 6 × 8 (generic).
 //
 // Forward: one work item = (b, h, query block). It walks key blocks 0..qb:
-//   S^T = K_kb · (Q_qb/√Dh)^T            (nk × 64)      score_tile
-//   mask the diagonal block                              mask_future
-//   online softmax: m, l per query, P^T = exp(S^T − m)   online_softmax_update
-//   O^T = O^T·α + V_kb^T · P^T           (Dh × 64)      accumulate_values
+//   S^T = K_kb · (Q_qb/√Dh)^T, masked     (nk × 64)   score_tile
+//   online softmax: running max m and sum l per query,
+//     P^T = exp(S^T − m), α = exp(m_old − m)           online_softmax_update
+//   O^T = O^T·diag(α) + V_kb^T · P^T      (Dh × 64)   rescale_output, accumulate_keys
 // then out = O / l, lse = m + log l. Work items are issued longest first (late
 // query blocks see more keys) so the pool's dynamic hand-out balances the
 // causal triangle.
@@ -40,11 +45,14 @@
 //   dS^T = P^T ⊙ (dP^T − D)
 //   dV  += P^T · dO_qb     dK += dS^T · Q_qb/√Dh     dQ^T += K_kb^T · dS^T
 // dQ^T is a (Dh × T) per-thread accumulator added into dqkv at the end.
+// (With fewer (b, h) pairs than threads some threads idle.)
 //
 // Threading contract: called from one thread at a time (the pool is not
 // re-entrant). Scratch is thread_local, 64-byte aligned, grown on demand and
-// reused, so steady-state calls do not allocate. No pointer into the caller's
-// buffers is kept after a call returns.
+// reused, so steady-state calls do not allocate; it is about
+// (2·Dh + 64)·64 floats per thread for the forward and 5·T·Dh floats per
+// thread for the backward. No pointer into the caller's buffers is kept
+// after a call returns.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -209,6 +217,59 @@ inline vf vfma(vf a, vf b, vf c) { return a * b + c; }
 inline vf vexp(vf x) { return x >= kExpLo ? std::exp(std::min(x, kExpHi)) : 0.0f; }
 #endif
 
+// In-register transpose of a kW×kW block: x[r] = row r in, x[c] = column c out.
+// Used to move Q/dO into query-minor tiles and results back out.
+#if defined(__AVX512F__)
+constexpr bool kFastTranspose = true;
+inline void transpose_block(vf* x) {
+  // 4×4 transposes inside each 128-bit lane: w[4g + m], lane k, holds
+  // column 4k + m of rows 4g .. 4g+3.
+  vf w[16];
+  for (int g = 0; g < 4; ++g) {
+    const vf* r = x + 4 * g;
+    const vf u0 = _mm512_unpacklo_ps(r[0], r[1]), u1 = _mm512_unpackhi_ps(r[0], r[1]);
+    const vf u2 = _mm512_unpacklo_ps(r[2], r[3]), u3 = _mm512_unpackhi_ps(r[2], r[3]);
+    w[4 * g + 0] = _mm512_shuffle_ps(u0, u2, 0x44);
+    w[4 * g + 1] = _mm512_shuffle_ps(u0, u2, 0xEE);
+    w[4 * g + 2] = _mm512_shuffle_ps(u1, u3, 0x44);
+    w[4 * g + 3] = _mm512_shuffle_ps(u1, u3, 0xEE);
+  }
+  // Then a 4×4 transpose of the lanes: column 4k + m gathers lane k of
+  // w[m], w[4 + m], w[8 + m], w[12 + m].
+  for (int m = 0; m < 4; ++m) {
+    const vf x0 = _mm512_shuffle_f32x4(w[m], w[4 + m], 0x44);
+    const vf x1 = _mm512_shuffle_f32x4(w[m], w[4 + m], 0xEE);
+    const vf x2 = _mm512_shuffle_f32x4(w[8 + m], w[12 + m], 0x44);
+    const vf x3 = _mm512_shuffle_f32x4(w[8 + m], w[12 + m], 0xEE);
+    x[m] = _mm512_shuffle_f32x4(x0, x2, 0x88);
+    x[4 + m] = _mm512_shuffle_f32x4(x0, x2, 0xDD);
+    x[8 + m] = _mm512_shuffle_f32x4(x1, x3, 0x88);
+    x[12 + m] = _mm512_shuffle_f32x4(x1, x3, 0xDD);
+  }
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+constexpr bool kFastTranspose = true;
+inline void transpose_block(vf* x) {
+  vf w[8];  // as above: w[4g + m], lane k = column 4k + m of rows 4g .. 4g+3
+  for (int g = 0; g < 2; ++g) {
+    const vf* r = x + 4 * g;
+    const vf u0 = _mm256_unpacklo_ps(r[0], r[1]), u1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const vf u2 = _mm256_unpacklo_ps(r[2], r[3]), u3 = _mm256_unpackhi_ps(r[2], r[3]);
+    w[4 * g + 0] = _mm256_shuffle_ps(u0, u2, 0x44);
+    w[4 * g + 1] = _mm256_shuffle_ps(u0, u2, 0xEE);
+    w[4 * g + 2] = _mm256_shuffle_ps(u1, u3, 0x44);
+    w[4 * g + 3] = _mm256_shuffle_ps(u1, u3, 0xEE);
+  }
+  for (int m = 0; m < 4; ++m) {
+    x[m] = _mm256_permute2f128_ps(w[m], w[4 + m], 0x20);
+    x[4 + m] = _mm256_permute2f128_ps(w[m], w[4 + m], 0x31);
+  }
+}
+#else
+constexpr bool kFastTranspose = false;  // scalar loops below
+inline void transpose_block(vf*) {}
+#endif
+
 constexpr int kBlock = 64;  // queries per query block = keys per key block
 static_assert(kBlock % (kW * kNV) == 0, "a block row must be whole micro-tiles");
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -336,15 +397,57 @@ static_assert(kStrip % kW == 0 && kBlock % kStrip == 0, "strips must be whole ve
 // First live column of key row j.
 inline int live_from(int j, bool diagonal) { return diagonal ? j / kStrip * kStrip : 0; }
 
-// qt (Dh × ldt) ← columns [0, nq) of rows src[i·ld ..] scaled, transposed;
+// dst[c·ldd + r] (+)= src[r·lds + c] · scale · (cscale ? cscale[c] : 1)
+// for r < rows, c < cols: a transposing copy, kW×kW blocks in registers.
+template <bool kAcc>
+void transpose_scaled(float* dst, ptrdiff_t ldd, const float* src, ptrdiff_t lds, int rows,
+                      int cols, float scale, const float* cscale) {
+  auto put = [&](int r, int c) {
+    const float v = src[r * lds + c] * (cscale ? scale * cscale[c] : scale);
+    float& d = dst[c * ldd + r];
+    d = kAcc ? d + v : v;
+  };
+  int r0 = 0;
+  if constexpr (kFastTranspose) {
+    for (; r0 + kW <= rows; r0 += kW) {
+      int c0 = 0;
+      for (; c0 + kW <= cols; c0 += kW) {
+        vf x[kW];
+        for (int r = 0; r < kW; ++r) x[r] = vload(src + (r0 + r) * lds + c0);
+        transpose_block(x);
+        for (int c = 0; c < kW; ++c) {
+          const vf v = vmul(x[c], vset(cscale ? scale * cscale[c0 + c] : scale));
+          float* d = dst + (c0 + c) * ldd + r0;
+          vstore(d, kAcc ? vadd(vload(d), v) : v);
+        }
+      }
+      for (int r = r0; r < r0 + kW; ++r)
+        for (int c = c0; c < cols; ++c) put(r, c);
+    }
+  }
+  for (int r = r0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) put(r, c);
+}
+
+// qt (Dh × ldt) ← (rows [0, nq) of src, rows ld apart, times scale)^T, with
 // columns [nq, ncols) zeroed.
 void pack_transposed(float* qt, ptrdiff_t ldt, const float* src, ptrdiff_t ld, int nq, int ncols,
                      int dh, float scale) {
-  for (int d = 0; d < dh; ++d) {
-    float* row = qt + d * ldt;
-    for (int i = 0; i < nq; ++i) row[i] = src[i * ld + d] * scale;
-    for (int i = nq; i < ncols; ++i) row[i] = 0.0f;
-  }
+  transpose_scaled<false>(qt, ldt, src, ld, nq, dh, scale, nullptr);
+  for (int d = 0; d < dh; ++d) std::fill(qt + d * ldt + nq, qt + d * ldt + ncols, 0.0f);
+}
+
+// Σ_i a[i]·b[i]
+float row_dot(const float* a, const float* b, int n) {
+  vf acc = vzero();
+  int i = 0;
+  for (; i + kW <= n; i += kW) acc = vfma(vload(a + i), vload(b + i), acc);
+  float lanes[kW];
+  vstore(lanes, acc);
+  float sum = 0.0f;
+  for (int l = 0; l < kW; ++l) sum += lanes[l];
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
 }
 
 // Y^T (nk × kBlock) = X_block · Q^T with X_block (nk × Dh, rows ld apart) and
@@ -492,11 +595,12 @@ void forward_block(const float* qkv, float* out, float* lse, const Dims& D, ptrd
 
   float* orow = out + (b * D.T + q0) * D.C + h * D.Dh;
   float* lrow = lse + (b * D.H + h) * D.T + q0;
+  float* inv_l = alpha;
   for (int i = 0; i < nq; ++i) {
-    const float inv = 1.0f / l[i];
-    for (int d = 0; d < dh; ++d) orow[i * D.C + d] = ot[d * kBlock + i] * inv;
+    inv_l[i] = 1.0f / l[i];
     lrow[i] = m[i] + std::log(l[i]);
   }
+  transpose_scaled<false>(orow, D.C, ot, kBlock, dh, nq, 1.0f, inv_l);  // out = (O^T)^T / l
 }
 
 // ---------------------------------------------------------------------------
@@ -578,20 +682,22 @@ void backward_head(const float* qkv, const float* out, const float* lse, const f
   const int Ti = static_cast<int>(T), Tpi = static_cast<int>(p.Tp);
   pack_transposed(p.qt, p.Tp, qh, ld3, Ti, Tpi, dh, D.scale);
   pack_transposed(p.dot, p.Tp, doh, C, Ti, Tpi, dh, 1.0f);
-  std::fill(p.qp, p.qp + p.Tp * p.Dhp, 0.0f);
-  std::fill(p.dop, p.dop + p.Tp * p.Dhp, 0.0f);
   std::fill(p.dqt, p.dqt + dh * p.Tp, 0.0f);
   for (ptrdiff_t t = 0; t < p.Tp; ++t) {
+    float* qrow = p.qp + t * p.Dhp;
+    float* dorow = p.dop + t * p.Dhp;
     if (t < T) {
-      double acc = 0.0;
       for (int d = 0; d < dh; ++d) {
-        p.qp[t * p.Dhp + d] = qh[t * ld3 + d] * D.scale;
-        p.dop[t * p.Dhp + d] = doh[t * C + d];
-        acc += static_cast<double>(doh[t * C + d]) * oh[t * C + d];
+        qrow[d] = qh[t * ld3 + d] * D.scale;
+        dorow[d] = doh[t * C + d];
       }
-      p.dsum[t] = static_cast<float>(acc);
+      std::fill(qrow + dh, qrow + p.Dhp, 0.0f);
+      std::fill(dorow + dh, dorow + p.Dhp, 0.0f);
+      p.dsum[t] = row_dot(doh + t * C, oh + t * C, dh);
       p.lse[t] = lse[(b * D.H + h) * T + t];
     } else {
+      std::fill(qrow, qrow + p.Dhp, 0.0f);
+      std::fill(dorow, dorow + p.Dhp, 0.0f);
       p.dsum[t] = 0.0f;
       p.lse[t] = 0.0f;
     }
@@ -618,8 +724,7 @@ void backward_head(const float* qkv, const float* out, const float* lse, const f
       }
     }
   }
-  for (ptrdiff_t t = 0; t < T; ++t)
-    for (int d = 0; d < dh; ++d) dqh[t * ld3 + d] += p.dqt[d * p.Tp + t] * D.scale;
+  transpose_scaled<true>(dqh, ld3, p.dqt, p.Tp, dh, Ti, D.scale, nullptr);  // dq += (dQ^T)^T/√Dh
 }
 
 }  // namespace

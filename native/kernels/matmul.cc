@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #if defined(__SSE2__) || defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
@@ -335,12 +336,18 @@ int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
 
 // ---------------------------------------------------------------------------
-// Blocked driver. One call handles one C matrix in "rounds": a round is one
-// (jc, pc) pair, i.e. an NC-wide, KC-deep slab. Its B block is packed once
-// into a buffer shared by all threads; the C rows are then cut into row
-// blocks ("tasks"), each packing its own A block into a thread-local buffer
-// and sweeping the whole NC width. Tasks are handed out dynamically, so a
-// core slowed by other work simply takes fewer of them.
+// Blocked driver.
+//
+// One C matrix is cut into `slots` rectangular pieces (one per thread, tile
+// aligned, see choose_split) and processed in rounds: a round is one
+// (NC-wide slab, KC-deep block) pair, and the K blocks of a slab run in
+// order so every C element is stored on the first block and accumulated on
+// the rest. Within a round each piece is a queue of row-block tasks. A slot
+// works through its own queue from the front, so in steady state each thread
+// keeps its C rows and its packed B block in its own L2 round after round,
+// then steals from the back of the others' queues, so a core slowed by other
+// work costs little. Every thread packs the B block it computes with into
+// its own buffer (no cross-core dependency or wait inside a round).
 
 struct Problem {
   View a, b;
@@ -349,106 +356,170 @@ struct Problem {
   bool accumulate;
 };
 
-// One compute task: C[i0:i0+mc, j0:j0+nc] (+)= op(A) block · packed B
-// columns [j0 - jc, ...) of the round, packing the A block first.
-void compute_block(const Problem& p, const float* bp, int64_t jc, int64_t pc, int64_t kc,
-                   int64_t i0, int64_t mc, int64_t j0, int64_t nc, float* ap) {
+// One task: C[i0:i0+mc, j0:j0+nc] (+)= op(A)[i0:i0+mc, pc:pc+kc] · Bp, where
+// Bp holds op(B)[pc:pc+kc, j0:j0+nc] packed. Packs the A block first.
+void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, int64_t i0,
+                   int64_t mc, int64_t j0, int64_t nc, float* ap) {
   pack_a(p.a, i0, mc, pc, kc, ap);
   const bool add = p.accumulate || pc > 0;
-  const float* b = bp + (j0 - jc) * kc;
   float* c = p.c + i0 * p.n + j0;
   for (int64_t ir = 0; ir < mc; ir += MR) {  // A micro-panel stays in L1 ...
     const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
     const float* apanel = ap + ir * kc;
     for (int64_t jr = 0; jr < nc; jr += NR) {  // ... while B panels stream from L2
       const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-      micro_kernel(kc, apanel, b + jr * kc, c + ir * p.n + jr, p.n, mr, nr, add);
+      micro_kernel(kc, apanel, bp + jr * kc, c + ir * p.n + jr, p.n, mr, nr, add);
     }
   }
 }
 
-// The compute tasks of one round: C cut into row blocks of `rows` rows (a
-// multiple of MR) × column blocks of `cols` columns (a multiple of NR).
-struct Grid {
-  int64_t rows, cols, row_blocks, col_blocks;
-  int64_t tasks() const { return row_blocks * col_blocks; }
+int64_t gcd(int64_t x, int64_t y) {
+  while (y) {
+    const int64_t t = x % y;
+    x = y;
+    y = t;
+  }
+  return x;
+}
+
+// Pieces: C cut into pm × pn rectangles on tile boundaries.
+struct Split {
+  int64_t pm = 1, pn = 1;
 };
 
-// Picks the grid with the smallest estimated round time on `threads`
-// threads: tasks are dealt out in equal shares, each costing its micro-kernel
-// calls plus packing its A block (about half a call per MR rows) plus a fixed
-// dispatch cost of about one call. Ties go to larger blocks.
-Grid plan_grid(int64_t m, int64_t nc, int64_t threads) {
-  const int64_t m_tiles = ceil_div(m, MR), n_panels = ceil_div(nc, NR);
-  const int64_t max_tiles = std::min(MC_MAX / MR, m_tiles);
-  Grid best{max_tiles * MR, n_panels * NR, ceil_div(m_tiles, max_tiles), 1};
-  if (threads <= 1) return best;
+// Chooses pm × pn = pieces minimizing the largest piece's estimated cost:
+// its padded multiply-adds plus its packing (one packed element costs about
+// as much as 16 multiply-adds; A is repacked for every NC-wide slab).
+Split choose_split(int64_t m, int64_t k, int64_t n, int64_t pieces) {
+  const int64_t m_tiles = ceil_div(m, MR), n_tiles = ceil_div(n, NR);
+  Split best;
   double best_cost = -1.0;
-  for (int64_t tiles = max_tiles; tiles >= 1; --tiles) {
-    for (int64_t panels = n_panels; panels >= 1; --panels) {
-      const int64_t rb = ceil_div(m_tiles, tiles), cb = ceil_div(n_panels, panels);
-      const double task = double(tiles * panels) + 0.5 * double(tiles) + 1.0;
-      const double cost = double(ceil_div(rb * cb, threads)) * task;
-      if (best_cost < 0 || cost < best_cost) {
-        best_cost = cost;
-        best = Grid{tiles * MR, panels * NR, rb, cb};
-      }
+  for (int64_t pm = 1; pm <= pieces; ++pm) {
+    if (pieces % pm) continue;
+    const int64_t pn = pieces / pm;
+    if (pm > m_tiles || pn > n_tiles) continue;
+    const int64_t rows = ceil_div(m_tiles, pm) * MR, cols = ceil_div(n_tiles, pn) * NR;
+    const double pack = 16.0 * double(k) * double(rows * ceil_div(cols, NC_MAX) + cols);
+    const double cost = double(rows) * double(cols) * double(k) + pack;
+    if (best_cost < 0 || cost < best_cost) {
+      best_cost = cost;
+      best.pm = pm;
+      best.pn = pn;
     }
   }
   return best;
 }
 
-// Runs fn(t) for t in [0, n): on the pool when `parallel`, else inline.
-template <typename Fn>
-void run_tasks(bool parallel, int64_t n, const Fn& fn) {
-  if (parallel) {
-    hsm::parallel_tasks(n, [&](int64_t t) { fn(t); });
-  } else {
-    for (int64_t t = 0; t < n; ++t) fn(t);
+// [lo, hi) of part `idx` of `parts` equal parts of [0, size), cut on
+// multiples of w.
+void part_range(int64_t size, int64_t w, int64_t parts, int64_t idx, int64_t* lo, int64_t* hi) {
+  const int64_t tiles = ceil_div(size, w);
+  *lo = std::min(size, tiles * idx / parts * w);
+  *hi = std::min(size, tiles * (idx + 1) / parts * w);
+}
+
+// A queue of task indices [front, back) that its owner pops from the front
+// and other threads steal from the back; both ends live in one atomic word.
+class TaskQueue {
+ public:
+  void reset(uint32_t n) { word_.store(uint64_t(n) << 32, std::memory_order_relaxed); }
+  bool pop_front(uint32_t* task) { return take(true, task); }
+  bool steal_back(uint32_t* task) { return take(false, task); }
+
+ private:
+  bool take(bool front_end, uint32_t* task) {
+    uint64_t w = word_.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint32_t front = uint32_t(w), back = uint32_t(w >> 32);
+      if (front >= back) return false;
+      const uint64_t next = front_end ? (uint64_t(back) << 32) | (front + 1)
+                                      : (uint64_t(back - 1) << 32) | front;
+      if (word_.compare_exchange_weak(w, next, std::memory_order_relaxed)) {
+        *task = front_end ? front : back - 1;
+        return true;
+      }
+    }
   }
+  std::atomic<uint64_t> word_{0};
+};
+
+// Per-thread record of which B block its buffer holds, so consecutive tasks
+// of one piece pack it once per round. Rounds get process-wide unique ids.
+std::atomic<uint64_t> g_round_id{0};
+
+struct PackedB {
+  uint64_t round = 0;
+  int64_t piece = -1;
+};
+
+PackedB& packed_b_tag() {
+  thread_local PackedB tag;
+  return tag;
 }
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
-// Panels of B packed by one packing task.
-constexpr int64_t B_PANELS_PER_TASK = 4;
-
-void gemm(const Problem& p, bool parallel) {
-  const int64_t threads = parallel ? hsm::num_threads() : 1;
-  // K in equal blocks of <= KC_MAX (no thin tail block), N in NC-wide slabs.
+void gemm(const Problem& p, int64_t threads) {
+  // Pieces, and how K and N are blocked: K in equal blocks of <= KC_MAX (no
+  // thin tail block), each piece's columns in NC_MAX-wide slabs.
+  const Split split = choose_split(p.m, p.k, p.n, threads);
+  const int64_t slots = split.pm * split.pn;
   const int64_t kc_step = ceil_div(p.k, ceil_div(p.k, KC_MAX));
-  const int64_t nc_step = std::min(NC_MAX, round_up(p.n, NR));
-  float* bp = workspace().b.get(static_cast<size_t>(kc_step * nc_step));
+  const int64_t piece_cols = ceil_div(ceil_div(p.n, NR), split.pn) * NR;
+  const int64_t nc_step = std::min(NC_MAX, piece_cols);
+  const int64_t slabs = ceil_div(piece_cols, nc_step);
+  // Row blocks: at most MC_MAX rows, about 8 per piece so stealing has slack.
+  const int64_t piece_tiles = ceil_div(ceil_div(p.m, MR), split.pm);
+  const int64_t mc_step = std::min(MC_MAX / MR, std::max<int64_t>(1, piece_tiles / 8)) * MR;
 
-  for (int64_t jc = 0; jc < p.n; jc += nc_step) {
-    const int64_t nc = std::min(nc_step, p.n - jc);
-    const int64_t pack_tasks = ceil_div(ceil_div(nc, NR), B_PANELS_PER_TASK);
-    const Grid grid = plan_grid(p.m, nc, threads);
+  struct Piece {
+    int64_t m0, m1, n0, n1;
+  };
+  auto piece_bounds = [&](int64_t q) {
+    Piece b;
+    part_range(p.m, MR, split.pm, q / split.pn, &b.m0, &b.m1);
+    part_range(p.n, NR, split.pn, q % split.pn, &b.n0, &b.n1);
+    return b;
+  };
+
+  thread_local std::vector<TaskQueue> queues_storage;
+  if (static_cast<int64_t>(queues_storage.size()) < slots)
+    queues_storage = std::vector<TaskQueue>(static_cast<size_t>(slots));
+  TaskQueue* queues = queues_storage.data();
+
+  for (int64_t slab = 0; slab < slabs; ++slab) {
     for (int64_t pc = 0; pc < p.k; pc += kc_step) {
       const int64_t kc = std::min(kc_step, p.k - pc);
-      // One round. Tasks [0, pack_tasks) pack B; the rest compute once every
-      // packing task is done. The pool hands tasks out in order, so packing
-      // tasks are always claimed (by running threads) before anyone waits.
-      std::atomic<int64_t> packed{0};
-      run_tasks(parallel, pack_tasks + grid.tasks(), [&](int64_t t) {
-        if (t < pack_tasks) {
-          const int64_t j = t * B_PANELS_PER_TASK * NR;
-          pack_b(p.b, pc, kc, jc + j, std::min(B_PANELS_PER_TASK * NR, nc - j), bp + j * kc);
-          packed.fetch_add(1, std::memory_order_release);
-          return;
+      const uint64_t round = g_round_id.fetch_add(1, std::memory_order_relaxed) + 1;
+      for (int64_t q = 0; q < slots; ++q) {
+        const Piece b = piece_bounds(q);
+        const bool has_slab = b.m0 < b.m1 && b.n0 + slab * nc_step < b.n1;
+        queues[q].reset(has_slab ? uint32_t(ceil_div(b.m1 - b.m0, mc_step)) : 0u);
+      }
+      // Task `t` of piece `q`: one row block against the slab's columns.
+      auto run_task = [&](int64_t q, int64_t t) {
+        const Piece b = piece_bounds(q);
+        const int64_t j0 = b.n0 + slab * nc_step, nc = std::min(nc_step, b.n1 - j0);
+        Workspace& ws = workspace();
+        float* bp = ws.b.get(static_cast<size_t>(kc_step * nc_step));
+        PackedB& tag = packed_b_tag();
+        if (tag.round != round || tag.piece != q) {
+          pack_b(p.b, pc, kc, j0, nc, bp);
+          tag.round = round;
+          tag.piece = q;
         }
-        while (packed.load(std::memory_order_acquire) < pack_tasks) cpu_relax();
-        t -= pack_tasks;
-        const int64_t i0 = t / grid.col_blocks * grid.rows;
-        const int64_t j0 = t % grid.col_blocks * grid.cols;
-        float* ap = workspace().a.get(static_cast<size_t>(kc_step * grid.rows));
-        compute_block(p, bp, jc, pc, kc, i0, std::min(grid.rows, p.m - i0), jc + j0,
-                      std::min(grid.cols, nc - j0), ap);
-      });
+        const int64_t i0 = b.m0 + t * mc_step;
+        float* ap = ws.a.get(static_cast<size_t>(kc_step * mc_step));
+        compute_block(p, bp, pc, kc, i0, std::min(mc_step, b.m1 - i0), j0, nc, ap);
+      };
+      auto run_slot = [&](int64_t s) {
+        uint32_t t;
+        while (queues[s].pop_front(&t)) run_task(s, t);
+        for (int64_t d = 1; d < slots; ++d) {
+          const int64_t q = (s + d) % slots;
+          while (queues[q].steal_back(&t)) run_task(q, t);
+        }
+      };
+      if (slots == 1) run_slot(0);
+      else hsm::parallel_tasks(slots, run_slot);
     }
   }
 }
@@ -507,17 +578,17 @@ void matmul(const MatmulArgs& args) {
     return;
   }
 
-  const int threads = macs * batch >= PARALLEL_MACS ? hsm::num_threads() : 1;
+  const int64_t threads = macs * batch >= PARALLEL_MACS ? hsm::num_threads() : 1;
   // Many independent items: one whole matrix per task. Otherwise (few items,
   // or stride_c == 0 where all items update the same C in order) the threads
   // share each matrix.
   const bool per_item = threads > 1 && args.stride_c != 0 && batch >= 2 * threads &&
                         (batch % threads == 0 || macs < PER_ITEM_MACS);
   if (per_item) {
-    hsm::parallel_tasks(batch, [&](int64_t bi) { gemm(problem(bi), false); });
+    hsm::parallel_tasks(batch, [&](int64_t bi) { gemm(problem(bi), 1); });
     return;
   }
-  for (int64_t bi = 0; bi < batch; ++bi) gemm(problem(bi), threads > 1);
+  for (int64_t bi = 0; bi < batch; ++bi) gemm(problem(bi), threads);
 }
 
 }  // namespace HSM_ISA

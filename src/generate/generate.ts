@@ -1,3 +1,5 @@
+import { createStreamDecoder } from '../data/stream-decoder.js';
+import type { Tokenizer } from '../data/tokenizer.js';
 import type { GPT } from '../model/gpt.js';
 import { Rng } from '../tensor/random.js';
 import { sampleToken, type SamplingOptions } from './sampler.js';
@@ -35,4 +37,15 @@ export function* generateTokens(model: GPT, prompt: Int32Array, opts: GenerateOp
     if (i === opts.maxTokens - 1) break;
     logits = cache.length < block ? model.decodeStep(token, cache) : prefill(history.slice(-Math.max(1, block >> 1)));
   }
+}
+
+/** Convenience wrapper: continue `prompt` and return the generated text (without the prompt). */
+export function generateText(
+  model: GPT, tokenizer: Tokenizer, prompt: string, opts: Partial<GenerateOptions> = {},
+): string {
+  const full: GenerateOptions = { maxTokens: 200, temperature: 0.8, topK: 0, topP: 1, seed: 42, ...opts };
+  const decoder = createStreamDecoder(tokenizer);
+  let text = '';
+  for (const token of generateTokens(model, tokenizer.encode(prompt), full)) text += decoder.push(token);
+  return text + decoder.flush();
 }

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tape } from '../autograd/tape.js';
-import { loadCorpus } from '../data/corpus.js';
+import { loadCorpus, type Corpus } from '../data/corpus.js';
 import { TokenDataset } from '../data/dataset.js';
 import { UserError } from '../data/errors.js';
-import { createTokenizer, tokenizerFromSpec } from '../data/tokenizer.js';
+import { createTokenizer, tokenizerFromSpec, type Tokenizer } from '../data/tokenizer.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { GPT, type GPTConfig } from '../model/gpt.js';
 import { AdamW } from '../optim/adamw.js';
@@ -40,6 +40,7 @@ export interface TrainResult {
   stopped: boolean;
   outDir: string;
   model: GPT;
+  tokenizer: Tokenizer;
 }
 
 /**
@@ -48,10 +49,13 @@ export interface TrainResult {
  * checkpoints that resume bit-exactly (weights, moments, batch RNG, step).
  * Yields to the event loop between steps so signals and progress bars work.
  */
-export async function train(cfg: TrainConfig, opts: { resume?: boolean; hooks?: TrainHooks } = {}): Promise<TrainResult> {
+export async function train(
+  cfg: TrainConfig,
+  opts: { resume?: boolean; overwrite?: boolean; hooks?: TrainHooks; corpus?: Corpus } = {},
+): Promise<TrainResult> {
   const hooks = opts.hooks ?? {};
   const dir = cfg.out;
-  const corpus = loadCorpus(cfg.data);
+  const corpus = opts.corpus ?? loadCorpus(cfg.data); // a library caller may pass text directly
 
   let model: GPT, runFile: RunConfigFile, startStep = 0;
   let bestValLoss: number | null = null, elapsedBefore = 0;
@@ -63,8 +67,8 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; hooks?: 
     runFile = saved;
     startStep = loaded.step;
   } else {
-    if (existsSync(join(dir, 'model.safetensors'))) {
-      throw new UserError(`${dir} already holds a training run; pass --resume to continue it or --out with a new folder`);
+    if (!opts.overwrite && existsSync(join(dir, 'model.safetensors'))) {
+      throw new UserError(`${dir} already holds a training run; pass --resume to continue it, --overwrite to start it again, or --out with a new folder`);
     }
     const tokenizer = createTokenizer(cfg.tokenizer, corpus.text);
     const modelConfig: GPTConfig = { vocabSize: tokenizer.vocabSize, ...cfg.model };
@@ -144,7 +148,7 @@ export async function train(cfg: TrainConfig, opts: { resume?: boolean; hooks?: 
     }
   }
   if (startStep >= cfg.maxIters) finalValLoss = null;
-  return { step, finalValLoss, bestValLoss, stopped, outDir: dir, model };
+  return { step, finalValLoss, bestValLoss, stopped, outDir: dir, model, tokenizer };
 }
 
 /** A resumed run must train the same model on the same data; schedule fields may change. */

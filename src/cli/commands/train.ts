@@ -54,7 +54,8 @@ export function registerTrain(program: Command): void {
     .option('--data <spec>', 'corpus: sotu (default), shakespeare, a text file or a folder of .txt files')
     .option('--tokenizer <kind>', 'char, byte or gpt2')
     .option('--out <dir>', 'run folder')
-    .option('--resume', 'continue the run in --out exactly where its last checkpoint left off');
+    .option('--resume', 'continue the run in --out exactly where its last checkpoint left off')
+    .option('--overwrite', 'start again in an --out folder that already holds a run (replaces it)');
   for (const [flag, , model] of NUMBER_FLAGS) {
     const dashed = flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
     cmd.option(`--${dashed} <n>`, model ? `model ${flag === 'context' ? 'context length (blockSize)' : flag}` : flag);
@@ -79,11 +80,12 @@ export function registerTrain(program: Command): void {
       fromFlags,
     );
     const cfg = parseTrainConfig(raw, flags.config ?? 'options');
-    await runTraining(cfg, !!flags.resume);
+    if (flags.resume && flags.overwrite) throw new UserError('--resume and --overwrite contradict each other; pick one');
+    await runTraining(cfg, !!flags.resume, !!flags.overwrite);
   });
 }
 
-async function runTraining(cfg: ReturnType<typeof parseTrainConfig>, resume: boolean): Promise<void> {
+async function runTraining(cfg: ReturnType<typeof parseTrainConfig>, resume: boolean, overwrite: boolean): Promise<void> {
   let stopRequested = false;
   const onSigint = () => {
     if (stopRequested) process.exit(130); // a second Ctrl-C leaves at once
@@ -105,6 +107,7 @@ async function runTraining(cfg: ReturnType<typeof parseTrainConfig>, resume: boo
   try {
     const result = await train(cfg, {
       resume,
+      overwrite,
       hooks: {
         onStart: (i) => {
           const what = i.resumed ? `resuming ${cfg.out} at step ${i.startStep}` : `training into ${cfg.out}`;

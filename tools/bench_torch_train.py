@@ -1,0 +1,274 @@
+#!/usr/bin/python3
+"""PyTorch training-throughput reference for `hsm bench train`, printed as JSON Lines.
+
+Usage:
+  OMP_NUM_THREADS=T MKL_NUM_THREADS=T OPENBLAS_NUM_THREADS=T /usr/bin/python3 tools/bench_torch_train.py \
+      --config NAME --n-layer 4 --n-head 4 --n-embd 128 --block-size 64 --batch-size 12 \
+      --vocab-size 65 --threads T --steps 30 --warmup 5 [--seed 1337] [--profile]
+
+The model is nanoGPT's model.py GPT (learned positions, pre-LN blocks, causal
+self-attention, GELU MLP of width 4d, LM head tied to the token embedding,
+biases on, dropout 0) with nanoGPT's init; the optimizer is nanoGPT's
+configure_optimizers (AdamW with two parameter groups: weight decay on every
+parameter of 2+ dimensions, none on the rest; `fused` only where torch.optim.AdamW
+accepts it, which 1.13 does not); the loop is train.py's eager CPU loop:
+
+    logits, loss = model(X, Y); loss.backward()
+    clip_grad_norm_(model.parameters(), grad_clip); optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+Differences from nanoGPT, all deliberate: the GELU is the tanh approximation
+(GPT-2's, and the one the TypeScript engine implements; nanoGPT's nn.GELU() is
+the erf form), batches are random tokens generated before timing (so data
+loading is outside the timed step in both engines), and the disabled
+GradScaler of train.py's fp32 CPU path is left out (it is a no-op).
+
+Attention uses torch.nn.functional.scaled_dot_product_attention where it
+exists (torch >= 2.0), else nanoGPT's fallback: explicit q·kᵀ, causal mask,
+softmax, ·v. The record's "attention" field says which ran.
+
+Timing: `warmup` untimed steps, then `steps` timed steps (time.perf_counter
+around each whole step); the median and the best step are reported. With
+--profile, a second pass of `steps` steps times forward, backward, optimizer
+(clip + step) and zero_grad separately; the headline numbers come from the
+first, unprofiled pass.
+
+The caller sets OMP_NUM_THREADS/MKL_NUM_THREADS/OPENBLAS_NUM_THREADS and unsets
+OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (on this machine those pick an older,
+slower OpenBLAS kernel).
+"""
+import argparse
+import inspect
+import json
+import math
+import statistics
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as err:  # reported by the caller as "torch comparison skipped: ..."
+    print(f"torch is not importable: {err}", file=sys.stderr)
+    sys.exit(3)
+
+HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
+
+
+class LayerNorm(nn.Module):
+    """nanoGPT's LayerNorm with an optional bias (bias on here)."""
+
+    def __init__(self, ndim, bias):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ndim))
+        self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
+
+    def forward(self, x):
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        assert cfg["n_embd"] % cfg["n_head"] == 0
+        self.c_attn = nn.Linear(cfg["n_embd"], 3 * cfg["n_embd"], bias=True)
+        self.c_proj = nn.Linear(cfg["n_embd"], cfg["n_embd"], bias=True)
+        self.attn_dropout = nn.Dropout(0.0)
+        self.resid_dropout = nn.Dropout(0.0)
+        self.n_head = cfg["n_head"]
+        self.n_embd = cfg["n_embd"]
+        self.flash = HAS_SDPA
+        if not self.flash:
+            bs = cfg["block_size"]
+            self.register_buffer("bias", torch.tril(torch.ones(bs, bs)).view(1, 1, bs, bs))
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        if self.flash:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=True)
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+            att = F.softmax(att, dim=-1)
+            att = self.attn_dropout(att)
+            y = att @ v
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.c_fc = nn.Linear(cfg["n_embd"], 4 * cfg["n_embd"], bias=True)
+        self.gelu = nn.GELU(approximate="tanh")
+        self.c_proj = nn.Linear(4 * cfg["n_embd"], cfg["n_embd"], bias=True)
+        self.dropout = nn.Dropout(0.0)
+
+    def forward(self, x):
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.ln_1 = LayerNorm(cfg["n_embd"], bias=True)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln_2 = LayerNorm(cfg["n_embd"], bias=True)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        x = x + self.mlp(self.ln_2(x))
+        return x
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(cfg["vocab_size"], cfg["n_embd"]),
+            wpe=nn.Embedding(cfg["block_size"], cfg["n_embd"]),
+            drop=nn.Dropout(0.0),
+            h=nn.ModuleList([Block(cfg) for _ in range(cfg["n_layer"])]),
+            ln_f=LayerNorm(cfg["n_embd"], bias=True),
+        ))
+        self.lm_head = nn.Linear(cfg["n_embd"], cfg["vocab_size"], bias=False)
+        self.transformer.wte.weight = self.lm_head.weight  # weight tying
+        self.apply(self._init_weights)
+        for pn, p in self.named_parameters():
+            if pn.endswith("c_proj.weight"):
+                torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg["n_layer"]))
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def forward(self, idx, targets):
+        b, t = idx.size()
+        pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        logits = self.lm_head(x)
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+        return logits, loss
+
+    def configure_optimizers(self, weight_decay, learning_rate, betas):
+        param_dict = {pn: p for pn, p in self.named_parameters() if p.requires_grad}
+        decay_params = [p for p in param_dict.values() if p.dim() >= 2]
+        nodecay_params = [p for p in param_dict.values() if p.dim() < 2]
+        groups = [
+            {"params": decay_params, "weight_decay": weight_decay},
+            {"params": nodecay_params, "weight_decay": 0.0},
+        ]
+        fused_available = "fused" in inspect.signature(torch.optim.AdamW).parameters
+        extra = dict(fused=False) if fused_available else dict()  # CPU: nanoGPT's use_fused is False
+        return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, **extra), fused_available
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--n-layer", type=int, required=True)
+    ap.add_argument("--n-head", type=int, required=True)
+    ap.add_argument("--n-embd", type=int, required=True)
+    ap.add_argument("--block-size", type=int, required=True)
+    ap.add_argument("--batch-size", type=int, required=True)
+    ap.add_argument("--vocab-size", type=int, default=65)
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--beta2", type=float, default=0.99)
+    ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--grad-clip", type=float, default=1.0)
+    ap.add_argument("--profile", action="store_true")
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    cfg = dict(vocab_size=a.vocab_size, block_size=a.block_size, n_layer=a.n_layer, n_head=a.n_head, n_embd=a.n_embd)
+    model = GPT(cfg)
+    model.train()
+    optimizer, fused_available = model.configure_optimizers(a.weight_decay, a.lr, (0.9, a.beta2))
+    B, T = a.batch_size, a.block_size
+
+    # Random token batches, made before timing: x = seq[:-1], y = seq[1:] as get_batch does.
+    gen = torch.Generator().manual_seed(a.seed + 1)
+    n_batches = a.warmup + a.steps
+    seqs = torch.randint(0, a.vocab_size, (n_batches, B, T + 1), generator=gen, dtype=torch.long)
+    batches = [(seqs[i, :, :-1].contiguous(), seqs[i, :, 1:].contiguous()) for i in range(n_batches)]
+
+    def step(X, Y):
+        logits, loss = model(X, Y)
+        loss.backward()
+        if a.grad_clip != 0.0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return loss.item()
+
+    def profiled_step(X, Y, acc):
+        t0 = time.perf_counter()
+        logits, loss = model(X, Y)
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        if a.grad_clip != 0.0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
+        optimizer.step()
+        t3 = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        t4 = time.perf_counter()
+        acc["forward"].append((t1 - t0) * 1e3)
+        acc["backward"].append((t2 - t1) * 1e3)
+        acc["optimizer"].append((t3 - t2) * 1e3)
+        acc["zero_grad"].append((t4 - t3) * 1e3)
+        return loss.item()
+
+    losses, times = [], []
+    for i in range(a.warmup):
+        losses.append(step(*batches[i]))
+    for i in range(a.warmup, n_batches):
+        t0 = time.perf_counter()
+        losses.append(step(*batches[i]))
+        times.append((time.perf_counter() - t0) * 1e3)
+
+    sorted_times = sorted(times)
+    median = statistics.median(sorted_times)
+    best = sorted_times[0]
+    record = {
+        "bench": "train", "config": a.config, "engine": "torch",
+        "tokens_per_s": B * T / (median / 1e3), "tokens_per_s_best": B * T / (best / 1e3),
+        "ms_per_step": median, "ms_per_step_best": best, "ms_per_step_mean": sum(times) / len(times),
+        "steps": a.steps, "warmup": a.warmup, "threads": a.threads,
+        "params": sum(p.numel() for p in model.parameters()),
+        "batch": B, "context": T, "n_layer": a.n_layer, "n_head": a.n_head, "n_embd": a.n_embd, "vocab": a.vocab_size,
+        "tokens_per_step": B * T,
+        "loss_first": losses[0], "loss_last": losses[-1],
+        "attention": "sdpa" if HAS_SDPA else "manual",
+        "adamw": "fused=False" if fused_available else "single-tensor (torch has no fused AdamW)",
+        "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+    }
+    if a.profile:
+        acc = {"forward": [], "backward": [], "optimizer": [], "zero_grad": []}
+        for i in range(a.steps):
+            profiled_step(*batches[a.warmup + i], acc)
+        record["profile"] = {f"{k}_ms": statistics.median(v) for k, v in acc.items()}
+        record["profile_of"] = "median per phase over a second pass of `steps` steps; optimizer = clip_grad_norm_ + AdamW.step"
+    print(json.dumps(record), flush=True)
+
+
+main()
