@@ -6,6 +6,7 @@ import {
   softmax, sum,
 } from '../src/ops/index.js';
 import { Rng } from '../src/tensor/random.js';
+import { dropout } from '../src/ops/dropout.js';
 import { gradCheck, randomInts, randomTensor } from './helpers.js';
 
 const TOL = 1e-6;
@@ -59,3 +60,4 @@ check('rows', ([x]) => rows(x, 1, 3), [r(6, 4)]);
 for (const s of [0, 1, 3, 7, 9]) check(`shift s=${s}`, ([x]) => shift(x, s), [r(2, 7, 3)]);
 check('reshape view shares gradients', ([x, w]) => linear(x.reshape([6, 4]), w), [r(2, 3, 4), r(5, 4)]);
 check('composition reuses an input', ([x]) => mul(gelu(x), add(x, x)), [r(3, 4)]);
+check('dropout (fixed mask per call)', ([x]) => dropout(x, 0.3, new Rng(9)), [r(4, 6)]);

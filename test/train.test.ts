@@ -152,3 +152,18 @@ test('Ctrl-C saves a checkpoint that resumes', async () => {
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout).step, summary.step + 2);
 });
+
+test('training with dropout also resumes exactly', async () => {
+  const root = tmp();
+  const data = smallCorpus(root);
+  const cfg = (out: string) => {
+    const base = tiny(data, out, 8);
+    return parseTrainConfig({ ...base, model: { ...base.model, dropout: 0.2 } });
+  };
+  await train(cfg(join(root, 'full')));
+  let steps = 0;
+  await train(cfg(join(root, 'split')), { hooks: { onStep: () => steps++, shouldStop: () => steps >= 3 } });
+  await train(cfg(join(root, 'split')), { resume: true });
+  const losses = (dir: string) => metrics(dir).map((m) => [m.step, m.train_loss, m.val_loss]);
+  assert.deepEqual(losses(join(root, 'split')), losses(join(root, 'full')));
+});

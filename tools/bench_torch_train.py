@@ -249,15 +249,16 @@ def main():
     sorted_times = sorted(times)
     median = statistics.median(sorted_times)
     best = sorted_times[0]
+    r3 = lambda x: round(x, 3)
     record = {
         "bench": "train", "config": a.config, "engine": "torch",
-        "tokens_per_s": B * T / (median / 1e3), "tokens_per_s_best": B * T / (best / 1e3),
-        "ms_per_step": median, "ms_per_step_best": best, "ms_per_step_mean": sum(times) / len(times),
+        "tokens_per_s": round(B * T / (median / 1e3), 1), "tokens_per_s_best": round(B * T / (best / 1e3), 1),
+        "ms_per_step": r3(median), "ms_per_step_best": r3(best), "ms_per_step_mean": r3(sum(times) / len(times)),
         "steps": a.steps, "warmup": a.warmup, "threads": a.threads,
         "params": sum(p.numel() for p in model.parameters()),
         "batch": B, "context": T, "n_layer": a.n_layer, "n_head": a.n_head, "n_embd": a.n_embd, "vocab": a.vocab_size,
         "tokens_per_step": B * T,
-        "loss_first": losses[0], "loss_last": losses[-1],
+        "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4),
         "attention": "sdpa" if HAS_SDPA else "manual",
         "adamw": "fused=False" if fused_available else "single-tensor (torch has no fused AdamW)",
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
@@ -266,7 +267,7 @@ def main():
         acc = {"forward": [], "backward": [], "optimizer": [], "zero_grad": []}
         for i in range(a.steps):
             profiled_step(*batches[a.warmup + i], acc)
-        record["profile"] = {f"{k}_ms": statistics.median(v) for k, v in acc.items()}
+        record["profile"] = {f"{k}_ms": r3(statistics.median(v)) for k, v in acc.items()}
         record["profile_of"] = "median per phase over a second pass of `steps` steps; optimizer = clip_grad_norm_ + AdamW.step"
     print(json.dumps(record), flush=True)
 

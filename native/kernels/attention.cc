@@ -733,10 +733,12 @@ void attention_forward(const float* qkv, float* out, float* lse, const Attention
   if (s.b <= 0 || s.t <= 0 || s.h <= 0 || s.dh <= 0) return;
   const Dims D = make_dims(s);
   const ptrdiff_t heads = D.B * D.H;
-  // Task i: query block nblocks−1 − i / heads (longest first), head i % heads.
+  // Task i: head i / nblocks, query block nblocks−1 − i % nblocks. Within a
+  // head the longest (latest) blocks go first, so the pool's dynamic hand-out
+  // ends on short tasks, and consecutive tasks share the head's K and V in cache.
   parallel_tasks(heads * D.nblocks, [&](int64_t task) {
-    const int qb = D.nblocks - 1 - static_cast<int>(task / heads);
-    const ptrdiff_t bh = task % heads;
+    const ptrdiff_t bh = task / D.nblocks;
+    const int qb = D.nblocks - 1 - static_cast<int>(task % D.nblocks);
     forward_block(qkv, out, lse, D, bh / D.H, bh % D.H, qb);
   });
 }

@@ -332,7 +332,6 @@ Workspace& workspace() {
   return ws;
 }
 
-int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
 
 // ---------------------------------------------------------------------------
@@ -371,15 +370,6 @@ void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, in
       micro_kernel(kc, apanel, bp + jr * kc, c + ir * p.n + jr, p.n, mr, nr, add);
     }
   }
-}
-
-int64_t gcd(int64_t x, int64_t y) {
-  while (y) {
-    const int64_t t = x % y;
-    x = y;
-    y = t;
-  }
-  return x;
 }
 
 // Pieces: C cut into pm × pn rectangles on tile boundaries.

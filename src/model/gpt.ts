@@ -1,4 +1,4 @@
-import { add, causalAttention, crossEntropy, embedding, gelu, layerNorm, linear, matmul, rows } from '../ops/index.js';
+import { add, causalAttention, crossEntropy, dropout, embedding, gelu, layerNorm, linear, matmul, rows } from '../ops/index.js';
 import type { DType } from '../tensor/buffer-pool.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -13,6 +13,14 @@ export interface GPTConfig {
   nHead: number;
   nEmbd: number;
   lnEps?: number; // 1e-5
+  /** Dropout on the embeddings and on each residual branch in training (nanoGPT's drop and resid_dropout; attention probabilities are not dropped). */
+  dropout?: number;
+}
+
+/** Options of a training forward pass. */
+export interface ForwardOptions {
+  /** Supplies dropout masks; without it (or with dropout 0) the pass is deterministic, as in evaluation. */
+  dropoutRng?: Rng;
 }
 
 /**
@@ -63,14 +71,15 @@ export class GPT {
    * With a cache (B must be 1), the keys and values of positions 0..T−1 are
    * stored in it: the prompt's "prefill" before token-by-token decoding.
    */
-  forward(idx: Int32Array, B: number, T: number, cache?: KVCache): Tensor {
+  forward(idx: Int32Array, B: number, T: number, cache?: KVCache, opts: ForwardOptions = {}): Tensor {
     const { blockSize, nLayer, nHead } = this.config;
     if (T > blockSize) throw new Error(`sequence length ${T} exceeds the model's context ${blockSize}`);
     if (idx.length !== B * T) throw new Error(`expected ${B}×${T} token ids, got ${idx.length}`);
     // x (B, T, C) = token embedding + position embedding of rows 0..T−1
-    let x = add(embedding(this.p('wte.weight'), idx, [B, T]), rows(this.p('wpe.weight'), 0, T));
+    const drop = (t: Tensor) => (opts.dropoutRng && this.config.dropout ? dropout(t, this.config.dropout, opts.dropoutRng) : t);
+    let x = drop(add(embedding(this.p('wte.weight'), idx, [B, T]), rows(this.p('wpe.weight'), 0, T)));
     for (let l = 0; l < nLayer; l++) {
-      x = this.block(l, x, (qkv) => {
+      x = this.block(l, x, drop, (qkv) => {
         if (cache) for (let t = 0; t < T; t++) cache.store(l, t, qkv.data, t * 3 * this.config.nEmbd);
         return causalAttention(qkv, nHead);
       });
@@ -87,14 +96,14 @@ export class GPT {
    * `attend` maps the packed qkv (B, T, 3C) to the heads' output (B, T, C):
    * fused causal attention in training, the KV cache when decoding.
    */
-  private block(l: number, x: Tensor, attend: (qkv: Tensor) => Tensor): Tensor {
+  private block(l: number, x: Tensor, drop: (t: Tensor) => Tensor, attend: (qkv: Tensor) => Tensor): Tensor {
     const h = `h.${l}`;
     const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.p(`${h}.ln_1.bias`), this.eps);
     const qkv = linear(a, this.p(`${h}.attn.c_attn.weight`), this.p(`${h}.attn.c_attn.bias`)); // (B, T, 3C)
-    x = add(x, linear(attend(qkv), this.p(`${h}.attn.c_proj.weight`), this.p(`${h}.attn.c_proj.bias`)));
+    x = add(x, drop(linear(attend(qkv), this.p(`${h}.attn.c_proj.weight`), this.p(`${h}.attn.c_proj.bias`))));
     const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.p(`${h}.ln_2.bias`), this.eps);
     const hidden = gelu(linear(m, this.p(`${h}.mlp.c_fc.weight`), this.p(`${h}.mlp.c_fc.bias`))); // (B, T, 4C)
-    return add(x, linear(hidden, this.p(`${h}.mlp.c_proj.weight`), this.p(`${h}.mlp.c_proj.bias`)));
+    return add(x, drop(linear(hidden, this.p(`${h}.mlp.c_proj.weight`), this.p(`${h}.mlp.c_proj.bias`))));
   }
 
   /** Final LayerNorm and the tied output head: logits = ln_f(x) · wteᵀ. */
@@ -117,7 +126,7 @@ export class GPT {
     if (pos >= blockSize) throw new RangeError(`position ${pos} is beyond the model's context ${blockSize}`);
     let x = add(embedding(this.p('wte.weight'), Int32Array.of(token), [1, 1]), rows(this.p('wpe.weight'), pos, 1));
     for (let l = 0; l < nLayer; l++) {
-      x = this.block(l, x, (qkv) => {
+      x = this.block(l, x, (t) => t, (qkv) => {
         cache.store(l, pos, qkv.data, 0);
         const y = Tensor.empty([1, 1, C], x.dtype);
         attendCached(qkv.data, cache, l, pos, nHead, y.data);
@@ -129,7 +138,7 @@ export class GPT {
   }
 
   /** Mean next-token cross-entropy of idx against targets (both B×T). */
-  loss(idx: Int32Array, targets: Int32Array, B: number, T: number): Tensor {
-    return crossEntropy(this.forward(idx, B, T), targets);
+  loss(idx: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): Tensor {
+    return crossEntropy(this.forward(idx, B, T, undefined, opts), targets);
   }
 }

@@ -5,3 +5,4 @@ export { layerNorm, softmax } from './normalization.js';
 export { causalAttention } from './attention.js';
 export { crossEntropy } from './loss.js';
 export { embedding, rows, shift } from './indexing.js';
+export { dropout } from './dropout.js';

@@ -13,6 +13,7 @@ export const ModelConfigSchema = z
     nHead: positiveInt.default(4),
     nEmbd: positiveInt.default(128),
     blockSize: positiveInt.default(64),
+    dropout: z.number().min(0).lt(1).default(0),
   })
   .strict()
   .refine((m) => m.nEmbd % m.nHead === 0, { message: 'nEmbd must be divisible by nHead', path: ['nEmbd'] });
@@ -53,7 +54,7 @@ export const PRESETS: Record<string, Partial<TrainConfig> & { description: strin
     description: "nanoGPT's CPU Shakespeare configuration: 4 layers, 4 heads, d=128, context 64, batch 12, 2000 iterations",
     data: 'shakespeare',
     tokenizer: 'char',
-    model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64 },
+    model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64, dropout: 0 },
     batchSize: 12,
     maxIters: 2000,
     lr: 1e-3,
@@ -72,7 +73,7 @@ export const PRESETS: Record<string, Partial<TrainConfig> & { description: strin
     description: 'a small character model on the State of the Union corpus, a few minutes on 2 cores',
     data: 'sotu',
     tokenizer: 'char',
-    model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64 },
+    model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64, dropout: 0 },
     batchSize: 12,
     maxIters: 1000,
     lr: 1e-3,

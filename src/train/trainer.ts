@@ -118,7 +118,7 @@ export async function train(
     optimizer.zeroGrad();
     for (let micro = 0; micro < cfg.gradAccum; micro++) {
       const { x, y } = data.sampleBatch('train', rng, B, T);
-      const loss = tape.record(() => model.loss(x, y, B, T));
+      const loss = tape.record(() => model.loss(x, y, B, T, { dropoutRng: rng }));
       lossSum += loss.item();
       tape.backward(loss, Float32Array.of(1 / cfg.gradAccum)); // average over micro-batches
       tape.release();

@@ -20,7 +20,7 @@ const NUMBER_FLAGS: [flag: string, key: string, model?: boolean][] = [
   ['warmupIters', 'warmupIters'], ['lrDecayIters', 'lrDecayIters'], ['weightDecay', 'weightDecay'], ['gradClip', 'gradClip'],
   ['beta2', 'beta2'], ['evalInterval', 'evalInterval'], ['evalIters', 'evalIters'], ['logInterval', 'logInterval'],
   ['checkpointInterval', 'checkpointInterval'], ['seed', 'seed'],
-  ['context', 'blockSize', true], ['nLayer', 'nLayer', true], ['nHead', 'nHead', true], ['nEmbd', 'nEmbd', true],
+  ['context', 'blockSize', true], ['dropout', 'dropout', true], ['nLayer', 'nLayer', true], ['nHead', 'nHead', true], ['nEmbd', 'nEmbd', true],
 ];
 
 function readConfigFile(path: string): Record<string, unknown> {
