@@ -163,11 +163,11 @@ BINDING(CrossEntropyBackward) {
 BINDING(EmbeddingForward) { kernels().embedding_forward(a.f32(0), a.i32(1), a.f32(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
 BINDING(EmbeddingBackward) { kernels().embedding_backward(a.i32(0), a.f32(1), a.f32(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
 BINDING(ShiftForward) {
-  kernels().shift_forward(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4), a.int64(5));
+  kernels().shift_forward(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4), a.i32(5), a.int64(6));
   return undefined(env);
 } END_BINDING
 BINDING(ShiftBackward) {
-  kernels().shift_backward(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4), a.int64(5));
+  kernels().shift_backward(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4), a.i32(5), a.int64(6));
   return undefined(env);
 } END_BINDING
 BINDING(SumSquares) { return number(env, kernels().sum_squares(a.f32(0), a.int64(1))); } END_BINDING

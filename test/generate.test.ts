@@ -15,7 +15,7 @@ test('KV-cache decoding equals the parallel forward at every position', () => {
   const parallel = model.forward(tokens, 1, tokens.length).data;
   const V = config.vocabSize;
   for (const prefillLength of [1, 7]) {
-    const cache = model.newCache();
+    const cache = model.newState();
     const pre = model.forward(tokens.subarray(0, prefillLength), 1, prefillLength, cache).data;
     assert.ok(relError(pre, parallel.subarray(0, prefillLength * V)) < 1e-5, 'prefill logits');
     for (let t = prefillLength; t < tokens.length; t++) {

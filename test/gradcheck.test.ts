@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   add, causalAttention, crossEntropy, embedding, gelu, layerNorm, linear, matmul, mul, rows, scale, shift, sigmoid,
-  softmax, sum,
+  softmax, sub, sum, groupSum, groupExpand, columns,
 } from '../src/ops/index.js';
 import { Rng } from '../src/tensor/random.js';
 import { dropout } from '../src/ops/dropout.js';
@@ -26,6 +26,9 @@ check('add broadcast rows', ([a, b]) => add(a, b), [r(2, 3, 5), r(3, 5)]);
 check('mul same shape', ([a, b]) => mul(a, b), [r(4, 3), r(4, 3)]);
 check('mul broadcast', ([a, b]) => mul(a, b), [r(2, 4, 3), r(3)]);
 check('mul scalar tensor', ([a, b]) => mul(a, b), [r(2, 4, 3), r(1)]);
+check('sub', ([a, b]) => sub(a, b), [r(3, 5), r(3, 5)]);
+check('groupSum', ([x]) => groupSum(x, 3), [r(2, 4, 6)]);
+check('groupExpand', ([x]) => groupExpand(x, 6), [r(2, 4, 3)]);
 check('scale', ([a]) => scale(a, -0.7), [r(3, 4)]);
 check('gelu', ([a]) => gelu(a), [randomTensor(rng, [40], 'float64', 3)]);
 check('sigmoid', ([a]) => sigmoid(a), [randomTensor(rng, [40], 'float64', 3)]);
@@ -57,7 +60,9 @@ for (const [B, T, H, Dh] of [[1, 1, 1, 1], [2, 5, 2, 3], [1, 9, 3, 4]]) {
   check('embedding', ([w]) => embedding(w, idx, [2, 3]), [r(5, 4)]);
 }
 check('rows', ([x]) => rows(x, 1, 3), [r(6, 4)]);
+check('columns', ([x]) => columns(x, 2, 3), [r(2, 3, 6)]);
 for (const s of [0, 1, 3, 7, 9]) check(`shift s=${s}`, ([x]) => shift(x, s), [r(2, 7, 3)]);
+check('shift per head group', ([x]) => shift(x, [1, 4, 2]), [r(2, 7, 6)]);
 check('reshape view shares gradients', ([x, w]) => linear(x.reshape([6, 4]), w), [r(2, 3, 4), r(5, 4)]);
 check('composition reuses an input', ([x]) => mul(gelu(x), add(x, x)), [r(3, 4)]);
 check('dropout (fixed mask per call)', ([x]) => dropout(x, 0.3, new Rng(9)), [r(4, 6)]);

@@ -26,28 +26,36 @@ void embedding_backward(const int32_t* idx, const float* dout, float* dweight, i
   });
 }
 
-// y[b, t] = x[b, t − s] for t ≥ s, else 0.
-void shift_forward(const float* x, float* y, int64_t b, int64_t t, int64_t c, int64_t s) {
-  const int64_t lead = std::min(s, t);
-  parallel_for(b, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t bi = b0; bi < b1; ++bi) {
-      float* yb = y + bi * t * c;
-      const float* xb = x + bi * t * c;
-      std::memset(yb, 0, lead * c * sizeof(float));
-      if (t > s) std::memcpy(yb + s * c, xb, (t - s) * c * sizeof(float));
+// Channel group g (of G = n_groups equal groups) reads y[b, t] = x[b, t − shifts[g]], 0 for t < shift.
+void shift_forward(const float* x, float* y, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups) {
+  const int64_t width = c / n_groups;
+  parallel_for(b * t, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, c)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t ti = r % t;
+      float* yr = y + r * c;
+      for (int64_t g = 0; g < n_groups; ++g) {
+        const int64_t s = shifts[g];
+        if (ti >= s) std::memcpy(yr + g * width, x + (r - s) * c + g * width, width * sizeof(float));
+        else std::memset(yr + g * width, 0, width * sizeof(float));
+      }
     }
   });
 }
 
-// dx[b, t − s] += dy[b, t].
-void shift_backward(const float* dy, float* dx, int64_t b, int64_t t, int64_t c, int64_t s) {
-  if (t <= s) return;
+// dx[b, t − s_g] += dy[b, t] per group. Rows are split by batch item so that no
+// two tasks write the same dx row.
+void shift_backward(const float* dy, float* dx, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups) {
+  const int64_t width = c / n_groups;
   parallel_for(b, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t bi = b0; bi < b1; ++bi) {
-      const float* src = dy + (bi * t + s) * c;
-      float* dst = dx + bi * t * c;
-      const int64_t count = (t - s) * c;
-      for (int64_t i = 0; i < count; ++i) dst[i] += src[i];
+      for (int64_t g = 0; g < n_groups; ++g) {
+        const int64_t s = shifts[g];
+        for (int64_t ti = s; ti < t; ++ti) {
+          const float* src = dy + (bi * t + ti) * c + g * width;
+          float* dst = dx + (bi * t + ti - s) * c + g * width;
+          for (int64_t i = 0; i < width; ++i) dst[i] += src[i];
+        }
+      }
     }
   });
 }

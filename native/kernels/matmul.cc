@@ -1,32 +1,40 @@
 // Single-precision GEMM: C[b] (+)= op(A[b]) · op(B[b]), row-major, batched.
 //
 // Why hand-written: the addon is built by node-gyp with no system libraries,
-// so there is no BLAS to call. This file is a compact BLIS-style GEMM.
+// so there is no BLAS to call. This is a compact BLIS-style GEMM.
 //
-// Blocking scheme (per thread, over its piece of C):
+// Blocking scheme, for one thread's piece of C:
 //
-//   for jc in N step NC            B block  KC×NC  packed into NR-wide panels
-//     for pc in K step KC          (lives in L2 while A blocks stream past)
-//       pack op(B)[pc:pc+KC, jc:jc+NC]  -> Bp  [NC/NR][KC][NR]
-//       for ic in M step MC
-//         pack op(A)[ic:ic+MC, pc:pc+KC] -> Ap  [MC/MR][KC][MR]
-//         for jr in NC step NR      one B micro-panel (KC×NR) stays in L1
-//           for ir in MC step MR    A micro-panels stream from L2
+//   for jc in N step NC                      one "slab" of columns
+//     for pc in K step KC                    one "round"
+//       pack op(B)[pc:+KC, jc:+NC] -> Bp     KC×NC, NR-wide panels (L2)
+//       for ic in M step MC                  one task (row block)
+//         pack op(A)[ic:+MC, pc:+KC] -> Ap   MC×KC, MR-wide panels
+//         for ir in MC step MR               A micro-panel MR×KC stays in L1
+//           for jr in NC step NR             B micro-panels stream from L2
 //             micro_kernel: C[MR×NR] (+)= Ap panel · Bp panel
 //
 // Packing absorbs both transposes, so one micro-kernel serves all four
 // layouts; ragged edges are zero-padded in the packed panels and written back
-// with masked (AVX-512) or scratch-tile (AVX2 / generic) stores.
+// with masked stores (AVX-512) or through a scratch tile (AVX2, generic).
 //
-// Micro-kernels (register tile MR×NR, accumulators kept in registers):
+// Micro-kernels (MR×NR register tile, accumulators stay in registers):
 //   AVX-512  12×32: 24 zmm accumulators, 2 B vectors, A broadcast per row
 //   AVX2      6×16: 12 ymm accumulators, 2 B vectors, A broadcast per row
-//   generic   6×8 : plain loops the compiler vectorizes with SSE2
+//   generic   6×8 : plain loops the compiler vectorizes (SSE2 on x86-64)
 //
-// Threads: the batch × (M or N split) pieces are spread over hsm's pool;
-// every thread has its own packing buffers (thread_local, 64-byte aligned,
-// grown on demand and reused across calls). Tiny products take a direct
-// loop with no packing and no thread wake-up.
+// Threads (hsm's pool): see "Blocked driver" below. In short, C is cut into
+// one piece per thread, each round is one pool call, and within a round the
+// threads first work through their own row blocks, then steal. Batched
+// products with many items run one whole item per task instead.
+//
+// Skinny products (C with <= SKINNY_M rows or <= SKINNY_N columns) would
+// waste most of each register tile and are bound by streaming op(B), so they
+// skip packing and run plain vectorized loops.
+//
+// Buffers: each thread packs into its own thread_local buffers (64-byte
+// aligned, grown on demand, kept for the thread's lifetime), so steady-state
+// calls allocate nothing.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -39,6 +47,12 @@
 #endif
 
 #include "kernels.h"
+
+#if defined(__GNUC__)
+#define HSM_INLINE inline __attribute__((always_inline))
+#else
+#define HSM_INLINE inline
+#endif
 
 namespace hsm {
 namespace HSM_ISA {
@@ -55,39 +69,44 @@ constexpr int MR = 6;
 constexpr int NR = 8;
 #endif
 
-// Cache blocking. KC: depth of one packed panel pair (B micro-panel KC×NR
-// must sit in L1). MC×KC: the packed A block (L2). KC×NC: the packed B block.
+// Cache blocking. An A micro-panel (MR×KC, 12 KiB for AVX-512) sits in L1
+// while the round's B block (KC×NC, at most 1 MiB) streams from L2.
+// MC_MAX only bounds a task's row block (and its A buffer).
 constexpr int64_t KC_MAX = 256;
 constexpr int64_t MC_MAX = 8 * MR;
 constexpr int64_t NC_MAX = 1024;
 
-// Products below this many multiply-adds go through the direct loop.
-constexpr int64_t DIRECT_MACS = 32 * 1024;
+// C with at most this many rows (columns) takes the skinny path.
+constexpr int64_t SKINNY_M = 3;
+constexpr int64_t SKINNY_N = 4;
 // Products below this many multiply-adds never wake the thread pool.
 constexpr int64_t PARALLEL_MACS = 512 * 1024;
-// Batched items below this size are never split across threads.
+// Batch items below this size are never split across threads.
 constexpr int64_t PER_ITEM_MACS = 8 * 1024 * 1024;
 
-// op(X) of one batch item as a view: element (r, c) of the logical matrix is
-// p[r * rs + c * cs]. For a row-major R×C matrix rs = C, cs = 1; for a
-// transposed one rs = 1, cs = R.
+int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
+
+// A logical matrix over strided storage: element (r, c) is p[r*rs + c*cs].
+// Row-major R×C storage read as is: rs = C, cs = 1; read transposed: rs = 1,
+// cs = (its row length). One of rs, cs is always 1.
 struct View {
   const float* p;
   int64_t rs, cs;
   const float* at(int64_t r, int64_t c) const { return p + r * rs + c * cs; }
+  View transposed() const { return View{p, cs, rs}; }
 };
 
 // ---------------------------------------------------------------------------
-// Packing. Both packed operands use the same layout: panels of width W
-// (W = MR for A, NR for B), each panel stored k-major: dst[k * W + lane].
-// A source either has the panel's lanes contiguous for each k ("direct") or
-// has each lane's k-run contiguous ("transposed", needs a transpose).
+// Packing. A packed operand is a run of W-wide panels (W = MR for A, NR for
+// B), each holding kc steps of k. B panels and A panels from a transposed A
+// are k-major: dst[k*W + lane]. A panels from a plain A are "chunked" (see
+// pack_a_chunked) so that packing them needs no transpose.
 
-// Source with the lanes contiguous for each k (row k at src + k*ld): fills
-// every W-wide panel of a `width`-lane block, zero-padding the last one.
-// Walks the source row by row so it is read sequentially.
+// Source lanes contiguous for each k (row k at src + k*ld): fills every
+// W-wide panel of a `width`-lane block, zero-padding the last panel. Walks
+// the source row by row, so it is read sequentially.
 template <int W>
-void pack_direct(const float* src, int64_t ld, int64_t width, int64_t kc, float* dst) {
+void pack_kmajor(const float* src, int64_t ld, int64_t width, int64_t kc, float* dst) {
   const int64_t full = width / W * W;
   const int tail = static_cast<int>(width - full);
   for (int64_t k = 0; k < kc; ++k) {
@@ -102,10 +121,11 @@ void pack_direct(const float* src, int64_t ld, int64_t width, int64_t kc, float*
   }
 }
 
-// dst[k*W + l] = src[l*ld + k] for l < lanes, 0 for lanes <= l < W.
-// Full groups of four lanes are moved with 4×4 SSE transposes.
+// Source lanes each contiguous in k (lane l at src + l*ld), one W-wide panel:
+// dst[k*W + l] = src[l*ld + k] for l < lanes, 0 beyond. Groups of four lanes
+// go through 4×4 SSE transposes.
 template <int W>
-void pack_transposed(const float* src, int64_t ld, int lanes, int64_t kc, float* dst) {
+void pack_transposed_panel(const float* src, int64_t ld, int lanes, int64_t kc, float* dst) {
   int l = 0;
 #if defined(__SSE2__)
   const int64_t kc4 = kc & ~int64_t(3);
@@ -139,57 +159,84 @@ void pack_transposed(const float* src, int64_t ld, int lanes, int64_t kc, float*
     for (int64_t k = 0; k < kc; ++k) dst[k * W + l] = 0.0f;
 }
 
-// Source with each lane's k-run contiguous (lane l at src + l*ld): one
-// transposing pass per W-wide panel.
-template <int W>
-void pack_transposed_panels(const float* src, int64_t ld, int64_t width, int64_t kc, float* dst) {
-  for (int64_t j = 0; j < width; j += W, dst += W * kc)
-    pack_transposed<W>(src + j * ld, ld, static_cast<int>(std::min<int64_t>(W, width - j)), kc, dst);
+// Chunked A panel, for op(A) rows contiguous in k: k runs in chunks of AG,
+// chunk q holding [lane][AG] at dst + q*MR*AG; a final partial chunk of
+// r = kc % AG steps holds [lane][r]. Packing is plain AG-float copies and
+// the micro-kernel reads lane i of step kk in a chunk at a[i*AG + kk].
+constexpr int AG = 4;
+
+void pack_a_chunked(const float* src, int64_t ld, int lanes, int64_t kc, float* dst) {
+  int64_t k = 0;
+  for (; k + AG <= kc; k += AG, dst += MR * AG) {
+    int l = 0;
+    for (; l < lanes; ++l) std::memcpy(dst + l * AG, src + l * ld + k, sizeof(float) * AG);
+    for (; l < MR; ++l) std::memset(dst + l * AG, 0, sizeof(float) * AG);
+  }
+  const int r = static_cast<int>(kc - k);
+  for (int l = 0; l < MR; ++l)
+    for (int kk = 0; kk < r; ++kk) dst[l * r + kk] = l < lanes ? src[l * ld + k + kk] : 0.0f;
 }
 
-// Packs rows [i0, i0+mc) × depth [k0, k0+kc) of op(A) into MR-wide panels.
+// op(A)[i0:i0+mc, k0:k0+kc] -> MR-wide panels, MR*kc floats each: chunked
+// when A's rows are contiguous (not transposed), else k-major.
 void pack_a(const View& a, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst) {
   const float* src = a.at(i0, k0);
-  if (a.cs == 1) pack_transposed_panels<MR>(src, a.rs, mc, kc, dst);
-  else pack_direct<MR>(src, a.cs, mc, kc, dst);
+  if (a.cs == 1) {
+    for (int64_t i = 0; i < mc; i += MR, dst += MR * kc)
+      pack_a_chunked(src + i * a.rs, a.rs, static_cast<int>(std::min<int64_t>(MR, mc - i)), kc,
+                     dst);
+  } else {
+    pack_kmajor<MR>(src, a.cs, mc, kc, dst);
+  }
 }
 
-// Packs depth [k0, k0+kc) × columns [j0, j0+nc) of op(B) into NR-wide panels.
+// op(B)[k0:k0+kc, j0:j0+nc] -> NR-wide k-major panels, NR*kc floats each.
 void pack_b(const View& b, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
   const float* src = b.at(k0, j0);
-  if (b.cs == 1) pack_direct<NR>(src, b.rs, nc, kc, dst);
-  else pack_transposed_panels<NR>(src, b.cs, nc, kc, dst);
+  if (b.cs == 1) {
+    pack_kmajor<NR>(src, b.rs, nc, kc, dst);
+  } else {
+    for (int64_t j = 0; j < nc; j += NR, dst += NR * kc)
+      pack_transposed_panel<NR>(src + j * b.cs, b.cs, static_cast<int>(std::min<int64_t>(NR, nc - j)),
+                                kc, dst);
+  }
 }
 
 // ---------------------------------------------------------------------------
-// Micro-kernels: C[mr×nr] (+)= a[kc×MR]ᵀ-panel · b[kc×NR]-panel, where only
-// the top-left mr×nr (mr <= MR, nr <= NR) of the register tile is written.
-// add = false stores, add = true accumulates into C.
+// Micro-kernels: C[mr×nr] (+)= A panel (MR×kc) · B panel (kc×NR), of which
+// only the top-left mr×nr (mr <= MR, nr <= NR) is written: stored when
+// add = false, accumulated when add = true. The B panel is k-major and
+// 64-byte aligned; the A panel is k-major (G = 1) or chunked (G = AG).
+//
+// Per ISA: Acc is the register tile, rank1() one k step of it,
+// acc[i][:] += a[i*as] · b[0:NR] with A lane stride `as`.
 
 #if defined(__AVX512F__)
 
-void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                  int mr, int nr, bool add) {
-  __m512 acc[MR][2];
+using Acc = __m512[MR][2];
+
+HSM_INLINE void rank1(Acc& acc, const float* a, int64_t as, const float* b) {
+  const __m512 b0 = _mm512_load_ps(b);
+  const __m512 b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i) {
+    const __m512 ai = _mm512_set1_ps(a[i * as]);
+    acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+    acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+  }
+}
+
+HSM_INLINE void zero_and_prefetch(Acc& acc, const float* c, int64_t ldc) {
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) {
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    // The C tile is only touched after the k loop: fetch it meanwhile.
+    // C is only touched after the k loop: fetch its rows meanwhile.
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
   }
+}
 
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
-    const __m512 b0 = _mm512_load_ps(b);
-    const __m512 b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 12
-    for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
-      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-    }
-  }
-
+HSM_INLINE void write_back(Acc& acc, float* c, int64_t ldc, int mr, int nr, bool add) {
   if (mr == MR && nr == NR) {
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
@@ -221,40 +268,31 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
   }
 }
 
-#else  // AVX2 or generic: full-tile compute, scratch tile for ragged edges.
+#elif defined(__AVX2__) && defined(__FMA__)
 
-// Writes the top-left mr×nr of a full MR×NR tile held in `tile`.
-void write_back_partial(const float* tile, float* c, int64_t ldc, int mr, int nr, bool add) {
-  for (int i = 0; i < mr; ++i)
-    for (int j = 0; j < nr; ++j) {
-      float v = tile[i * NR + j];
-      c[i * ldc + j] = add ? c[i * ldc + j] + v : v;
-    }
+using Acc = __m256[MR][2];
+
+HSM_INLINE void rank1(Acc& acc, const float* a, int64_t as, const float* b) {
+  const __m256 b0 = _mm256_load_ps(b);
+  const __m256 b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) {
+    const __m256 ai = _mm256_broadcast_ss(a + i * as);
+    acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+    acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+  }
 }
 
-#if defined(__AVX2__) && defined(__FMA__)
-
-void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                  int mr, int nr, bool add) {
-  __m256 acc[MR][2];
+HSM_INLINE void zero_and_prefetch(Acc& acc, const float* c, int64_t ldc) {
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) {
     acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
   }
+}
 
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
-    const __m256 b0 = _mm256_load_ps(b);
-    const __m256 b1 = _mm256_load_ps(b + 8);
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i);
-      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
-    }
-  }
-
+HSM_INLINE void write_back(Acc& acc, float* c, int64_t ldc, int mr, int nr, bool add) {
   if (mr == MR && nr == NR) {
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) {
@@ -268,34 +306,58 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
     }
     return;
   }
-  alignas(64) float tile[MR * NR];
+  // Ragged tile: spill to a scratch tile, copy out the valid part.
+  alignas(32) float tile[MR][NR];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) {
-    _mm256_store_ps(tile + i * NR, acc[i][0]);
-    _mm256_store_ps(tile + i * NR + 8, acc[i][1]);
+    _mm256_store_ps(tile[i], acc[i][0]);
+    _mm256_store_ps(tile[i] + 8, acc[i][1]);
   }
-  write_back_partial(tile, c, ldc, mr, nr, add);
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) c[i * ldc + j] = add ? c[i * ldc + j] + tile[i][j] : tile[i][j];
 }
 
-#else  // generic
+#else  // generic: the tile is a plain array the compiler vectorizes
 
-void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                  int mr, int nr, bool add) {
-  alignas(64) float tile[MR * NR] = {};
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR)
-    for (int i = 0; i < MR; ++i) {
-      const float ai = a[i];
-      for (int j = 0; j < NR; ++j) tile[i * NR + j] += ai * b[j];
-    }
-  write_back_partial(tile, c, ldc, mr, nr, add);
+using Acc = float[MR][NR];
+
+HSM_INLINE void rank1(Acc& acc, const float* a, int64_t as, const float* b) {
+  for (int i = 0; i < MR; ++i) {
+    const float ai = a[i * as];
+    for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[j];
+  }
+}
+
+HSM_INLINE void zero_and_prefetch(Acc& acc, const float*, int64_t) {
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
+}
+
+HSM_INLINE void write_back(Acc& acc, float* c, int64_t ldc, int mr, int nr, bool add) {
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) c[i * ldc + j] = add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
 #endif
-#endif
+
+template <int G>
+void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
+                  int nr, bool add) {
+  Acc acc;
+  zero_and_prefetch(acc, c, ldc);
+  int64_t k = 0;
+  for (; k + G <= kc; k += G, a += MR * G, b += NR * G) {
+    // Not unrolled on purpose: unrolling makes GCC spill an accumulator.
+#pragma GCC unroll 1
+    for (int kk = 0; kk < G; ++kk) rank1(acc, a + kk, G, b + kk * NR);
+  }
+  const int64_t r = kc - k;  // partial chunk (G > 1 only), stored [lane][r]
+  for (int64_t kk = 0; kk < r; ++kk) rank1(acc, a + kk, r, b + kk * NR);
+  write_back(acc, c, ldc, mr, nr, add);
+}
 
 // ---------------------------------------------------------------------------
-// Per-thread packing buffers: 64-byte aligned, grown on demand, kept for the
-// thread's lifetime so steady-state calls never allocate.
+// Per-thread packing buffers.
 
 class PackBuffer {
  public:
@@ -304,6 +366,8 @@ class PackBuffer {
   PackBuffer& operator=(const PackBuffer&) = delete;
   ~PackBuffer() { release(); }
 
+  // At least `floats` floats, 64-byte aligned; contents are not preserved
+  // when it grows.
   float* get(size_t floats) {
     if (floats > cap_) {
       release();
@@ -332,47 +396,48 @@ Workspace& workspace() {
   return ws;
 }
 
-int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
-
 // ---------------------------------------------------------------------------
 // Blocked driver.
 //
-// One C matrix is cut into `slots` rectangular pieces (one per thread, tile
-// aligned, see choose_split) and processed in rounds: a round is one
-// (NC-wide slab, KC-deep block) pair, and the K blocks of a slab run in
-// order so every C element is stored on the first block and accumulated on
-// the rest. Within a round each piece is a queue of row-block tasks. A slot
-// works through its own queue from the front, so in steady state each thread
-// keeps its C rows and its packed B block in its own L2 round after round,
-// then steals from the back of the others' queues, so a core slowed by other
-// work costs little. Every thread packs the B block it computes with into
-// its own buffer (no cross-core dependency or wait inside a round).
+// C is cut into `slots` rectangular pieces, one per thread, on tile
+// boundaries (choose_split), and processed in rounds, one (slab, K block)
+// pair each; a slab's K blocks run in order, so C is stored on the first and
+// accumulated on the rest. A round is one pool call. Within it every piece
+// is a queue of row-block tasks: a slot first takes its own queue from the
+// front, so in steady state each thread keeps its C rows and its packed B
+// block in its own L2 round after round, then steals from the back of the
+// other queues, so a core that is busy with other work costs little. Each
+// thread packs the B block it needs into its own buffer: no cross-core
+// traffic for B and no waiting inside a round.
 
 struct Problem {
   View a, b;
-  float* c;
+  float* c;  // m×n, row-major, contiguous
   int64_t m, k, n;
   bool accumulate;
 };
 
 // One task: C[i0:i0+mc, j0:j0+nc] (+)= op(A)[i0:i0+mc, pc:pc+kc] · Bp, where
-// Bp holds op(B)[pc:pc+kc, j0:j0+nc] packed. Packs the A block first.
+// Bp holds op(B)[pc:pc+kc, j0:j0+nc] packed. Packs its A block into ap.
 void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, int64_t i0,
                    int64_t mc, int64_t j0, int64_t nc, float* ap) {
   pack_a(p.a, i0, mc, pc, kc, ap);
+  const bool a_chunked = p.a.cs == 1;  // the layout pack_a chose
   const bool add = p.accumulate || pc > 0;
   float* c = p.c + i0 * p.n + j0;
-  for (int64_t ir = 0; ir < mc; ir += MR) {  // A micro-panel stays in L1 ...
+  for (int64_t ir = 0; ir < mc; ir += MR) {
     const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
     const float* apanel = ap + ir * kc;
-    for (int64_t jr = 0; jr < nc; jr += NR) {  // ... while B panels stream from L2
+    for (int64_t jr = 0; jr < nc; jr += NR) {
       const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-      micro_kernel(kc, apanel, bp + jr * kc, c + ir * p.n + jr, p.n, mr, nr, add);
+      float* ctile = c + ir * p.n + jr;
+      if (a_chunked) micro_kernel<AG>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add);
+      else micro_kernel<1>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add);
     }
   }
 }
 
-// Pieces: C cut into pm × pn rectangles on tile boundaries.
+// Pieces: C cut into pm × pn rectangles.
 struct Split {
   int64_t pm = 1, pn = 1;
 };
@@ -380,6 +445,7 @@ struct Split {
 // Chooses pm × pn = pieces minimizing the largest piece's estimated cost:
 // its padded multiply-adds plus its packing (one packed element costs about
 // as much as 16 multiply-adds; A is repacked for every NC-wide slab).
+// Falls back to one piece when C has too few tiles to share.
 Split choose_split(int64_t m, int64_t k, int64_t n, int64_t pieces) {
   const int64_t m_tiles = ceil_div(m, MR), n_tiles = ceil_div(n, NR);
   Split best;
@@ -400,7 +466,7 @@ Split choose_split(int64_t m, int64_t k, int64_t n, int64_t pieces) {
   return best;
 }
 
-// [lo, hi) of part `idx` of `parts` equal parts of [0, size), cut on
+// [lo, hi) of part `idx` of `parts` near-equal parts of [0, size), cut on
 // multiples of w.
 void part_range(int64_t size, int64_t w, int64_t parts, int64_t idx, int64_t* lo, int64_t* hi) {
   const int64_t tiles = ceil_div(size, w);
@@ -408,8 +474,8 @@ void part_range(int64_t size, int64_t w, int64_t parts, int64_t idx, int64_t* lo
   *hi = std::min(size, tiles * (idx + 1) / parts * w);
 }
 
-// A queue of task indices [front, back) that its owner pops from the front
-// and other threads steal from the back; both ends live in one atomic word.
+// Task indices [front, back): the owner pops the front, other threads steal
+// the back. Both ends share one atomic word, so no task is taken twice.
 class TaskQueue {
  public:
   void reset(uint32_t n) { word_.store(uint64_t(n) << 32, std::memory_order_relaxed); }
@@ -433,30 +499,30 @@ class TaskQueue {
   std::atomic<uint64_t> word_{0};
 };
 
-// Per-thread record of which B block its buffer holds, so consecutive tasks
-// of one piece pack it once per round. Rounds get process-wide unique ids.
+// Which B block a thread's buffer holds (rounds get process-wide unique
+// ids), so a thread packs each piece's block at most once per round.
 std::atomic<uint64_t> g_round_id{0};
 
-struct PackedB {
+struct PackedBTag {
   uint64_t round = 0;
   int64_t piece = -1;
 };
 
-PackedB& packed_b_tag() {
-  thread_local PackedB tag;
+PackedBTag& packed_b_tag() {
+  thread_local PackedBTag tag;
   return tag;
 }
 
 void gemm(const Problem& p, int64_t threads) {
-  // Pieces, and how K and N are blocked: K in equal blocks of <= KC_MAX (no
-  // thin tail block), each piece's columns in NC_MAX-wide slabs.
   const Split split = choose_split(p.m, p.k, p.n, threads);
   const int64_t slots = split.pm * split.pn;
+  // K in equal blocks of <= KC_MAX (no thin tail block); each piece's
+  // columns in slabs of <= NC_MAX; each piece's rows in blocks of <= MC_MAX,
+  // about 8 per piece so stealing has some slack.
   const int64_t kc_step = ceil_div(p.k, ceil_div(p.k, KC_MAX));
   const int64_t piece_cols = ceil_div(ceil_div(p.n, NR), split.pn) * NR;
   const int64_t nc_step = std::min(NC_MAX, piece_cols);
   const int64_t slabs = ceil_div(piece_cols, nc_step);
-  // Row blocks: at most MC_MAX rows, about 8 per piece so stealing has slack.
   const int64_t piece_tiles = ceil_div(ceil_div(p.m, MR), split.pm);
   const int64_t mc_step = std::min(MC_MAX / MR, std::max<int64_t>(1, piece_tiles / 8)) * MR;
 
@@ -470,10 +536,10 @@ void gemm(const Problem& p, int64_t threads) {
     return b;
   };
 
-  thread_local std::vector<TaskQueue> queues_storage;
-  if (static_cast<int64_t>(queues_storage.size()) < slots)
-    queues_storage = std::vector<TaskQueue>(static_cast<size_t>(slots));
-  TaskQueue* queues = queues_storage.data();
+  thread_local std::vector<TaskQueue> queue_storage;
+  if (static_cast<int64_t>(queue_storage.size()) < slots)
+    queue_storage = std::vector<TaskQueue>(static_cast<size_t>(slots));
+  TaskQueue* queues = queue_storage.data();
 
   for (int64_t slab = 0; slab < slabs; ++slab) {
     for (int64_t pc = 0; pc < p.k; pc += kc_step) {
@@ -484,13 +550,13 @@ void gemm(const Problem& p, int64_t threads) {
         const bool has_slab = b.m0 < b.m1 && b.n0 + slab * nc_step < b.n1;
         queues[q].reset(has_slab ? uint32_t(ceil_div(b.m1 - b.m0, mc_step)) : 0u);
       }
-      // Task `t` of piece `q`: one row block against the slab's columns.
+      // Task t of piece q: row block t of the piece against the slab.
       auto run_task = [&](int64_t q, int64_t t) {
         const Piece b = piece_bounds(q);
         const int64_t j0 = b.n0 + slab * nc_step, nc = std::min(nc_step, b.n1 - j0);
         Workspace& ws = workspace();
         float* bp = ws.b.get(static_cast<size_t>(kc_step * nc_step));
-        PackedB& tag = packed_b_tag();
+        PackedBTag& tag = packed_b_tag();
         if (tag.round != round || tag.piece != q) {
           pack_b(p.b, pc, kc, j0, nc, bp);
           tag.round = round;
@@ -508,36 +574,103 @@ void gemm(const Problem& p, int64_t threads) {
           while (queues[q].steal_back(&t)) run_task(q, t);
         }
       };
+      // (A one-reference capture keeps std::function from allocating.)
       if (slots == 1) run_slot(0);
-      else hsm::parallel_tasks(slots, run_slot);
+      else hsm::parallel_tasks(slots, [&run_slot](int64_t s) { run_slot(s); });
     }
   }
 }
 
 // ---------------------------------------------------------------------------
-// Direct path for tiny products: no packing, no threads.
+// Skinny path: C(i, j) at c[i*c_rs + j*c_cs], so that few columns can be
+// handled as few rows of the transposed product Cᵀ = op(B)ᵀ·op(A)ᵀ.
 
-void gemm_direct(const Problem& p) {
-  const View& a = p.a;
-  const View& b = p.b;
-  for (int64_t i = 0; i < p.m; ++i) {
-    float* ci = p.c + i * p.n;
-    if (!p.accumulate) std::fill(ci, ci + p.n, 0.0f);
-    if (b.cs == 1) {  // rows of op(B) contiguous: axpy over each row
-      for (int64_t q = 0; q < p.k; ++q) {
-        const float aiq = *a.at(i, q);
-        const float* bq = b.at(q, 0);
-        for (int64_t j = 0; j < p.n; ++j) ci[j] += aiq * bq[j];
+struct Skinny {
+  View a, b;  // op(A): m×k, op(B): k×n
+  float* c;
+  int64_t c_rs, c_cs;
+  int64_t m, k, n;
+  bool accumulate;
+  void put(int64_t i, int64_t j, float v) const {
+    float* x = c + i * c_rs + j * c_cs;
+    *x = accumulate ? *x + v : v;
+  }
+};
+
+// op(B) rows contiguous (b.cs == 1). Up to SKINNY_ROWS rows of C at a time,
+// over columns [j0, j1) in strips of SKINNY_STRIP: each op(B) row segment is
+// loaded once and scaled into every row's accumulator strip (kept in L1).
+constexpr int SKINNY_ROWS = 4;
+constexpr int64_t SKINNY_STRIP = 512;
+
+void skinny_axpy(const Skinny& s, int64_t j0, int64_t j1) {
+  alignas(64) float acc[SKINNY_ROWS][SKINNY_STRIP];
+  for (int64_t i0 = 0; i0 < s.m; i0 += SKINNY_ROWS) {
+    const int rows = static_cast<int>(std::min<int64_t>(SKINNY_ROWS, s.m - i0));
+    for (int64_t jb = j0; jb < j1; jb += SKINNY_STRIP) {
+      const int64_t w = std::min(SKINNY_STRIP, j1 - jb);
+      for (int r = 0; r < rows; ++r) std::fill(acc[r], acc[r] + w, 0.0f);
+      for (int64_t q = 0; q < s.k; ++q) {
+        const float* bq = s.b.at(q, jb);
+        for (int r = 0; r < rows; ++r) {
+          const float air = *s.a.at(i0 + r, q);
+          float* ar = acc[r];
+          for (int64_t j = 0; j < w; ++j) ar[j] += air * bq[j];
+        }
       }
-    } else {  // columns of op(B) contiguous: dot products
-      for (int64_t j = 0; j < p.n; ++j) {
-        const float* bj = b.at(0, j);
-        float s = 0.0f;
-        for (int64_t q = 0; q < p.k; ++q) s += *a.at(i, q) * bj[q];
-        ci[j] += s;
-      }
+      for (int r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < w; ++j) s.put(i0 + r, jb + j, acc[r][j]);
     }
   }
+}
+
+// Dot product over 32 independent partial sums (vectorizes without
+// reassociation flags).
+float dot(const float* x, const float* y, int64_t k) {
+  float part[32] = {};
+  int64_t q = 0;
+  for (; q + 32 <= k; q += 32)
+    for (int l = 0; l < 32; ++l) part[l] += x[q + l] * y[q + l];
+  float sum = 0.0f;
+  for (; q < k; ++q) sum += x[q] * y[q];
+  for (int l = 0; l < 32; ++l) sum += part[l];
+  return sum;
+}
+
+// op(B) columns contiguous (b.rs == 1): C(i, j) = op(A) row i · op(B)
+// column j, columns [j0, j1). Strided op(A) rows are first copied to rows_buf.
+void skinny_dot(const Skinny& s, int64_t j0, int64_t j1, float* rows_buf) {
+  const float* a_rows = s.a.p;
+  int64_t a_ld = s.a.rs;
+  if (s.a.cs != 1) {
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t q = 0; q < s.k; ++q) rows_buf[i * s.k + q] = *s.a.at(i, q);
+    a_rows = rows_buf;
+    a_ld = s.k;
+  }
+  for (int64_t j = j0; j < j1; ++j) {
+    const float* bj = s.b.at(0, j);
+    for (int64_t i = 0; i < s.m; ++i) s.put(i, j, dot(a_rows + i * a_ld, bj, s.k));
+  }
+}
+
+void gemm_skinny(const Skinny& s, int64_t threads) {
+  auto run = [&](int64_t j0, int64_t j1) {
+    if (s.b.cs == 1) {
+      skinny_axpy(s, j0, j1);
+    } else {
+      float* buf = workspace().a.get(static_cast<size_t>(s.a.cs == 1 ? 1 : s.m * s.k));
+      skinny_dot(s, j0, j1, buf);
+    }
+  };
+  // Column chunks of at least 64, one per thread.
+  const int64_t chunks = std::max<int64_t>(1, std::min(threads, s.n / 64));
+  if (chunks == 1) {
+    run(0, s.n);
+    return;
+  }
+  auto chunk = [&](int64_t t) { run(s.n * t / chunks, s.n * (t + 1) / chunks); };
+  hsm::parallel_tasks(chunks, [&chunk](int64_t t) { chunk(t); });
 }
 
 }  // namespace
@@ -563,19 +696,27 @@ void matmul(const MatmulArgs& args) {
   };
 
   const int64_t macs = m * n * k;
-  if (macs <= DIRECT_MACS) {
-    for (int64_t bi = 0; bi < batch; ++bi) gemm_direct(problem(bi));
+  const int64_t threads = macs * batch >= PARALLEL_MACS ? hsm::num_threads() : 1;
+
+  // Items run in order, so stride_c == 0 (every item updating one C) works.
+  if (m <= SKINNY_M || n <= SKINNY_N) {
+    for (int64_t bi = 0; bi < batch; ++bi) {
+      const Problem p = problem(bi);
+      if (m <= SKINNY_M)
+        gemm_skinny(Skinny{p.a, p.b, p.c, n, 1, m, k, n, p.accumulate}, threads);
+      else  // few columns: Cᵀ = op(B)ᵀ · op(A)ᵀ has few rows
+        gemm_skinny(Skinny{p.b.transposed(), p.a.transposed(), p.c, 1, n, n, k, m, p.accumulate},
+                    threads);
+    }
     return;
   }
 
-  const int64_t threads = macs * batch >= PARALLEL_MACS ? hsm::num_threads() : 1;
   // Many independent items: one whole matrix per task. Otherwise (few items,
-  // or stride_c == 0 where all items update the same C in order) the threads
-  // share each matrix.
+  // or stride_c == 0) the threads share each matrix and items run in order.
   const bool per_item = threads > 1 && args.stride_c != 0 && batch >= 2 * threads &&
                         (batch % threads == 0 || macs < PER_ITEM_MACS);
   if (per_item) {
-    hsm::parallel_tasks(batch, [&](int64_t bi) { gemm(problem(bi), 1); });
+    hsm::parallel_tasks(batch, [&problem](int64_t bi) { gemm(problem(bi), 1); });
     return;
   }
   for (int64_t bi = 0; bi < batch; ++bi) gemm(problem(bi), threads);

@@ -105,10 +105,19 @@ export interface Kernels {
   /** dweight[idx[n]] += dout[n] (scatter-add). */
   embeddingBackward(idx: Int32Array, dout: FloatArray, dweight: FloatArray, n: number, c: number): void;
 
-  /** HSM's shifted read: y[b, t] = x[b, t − s] for t ≥ s, else 0 (x, y: B×T×C). */
-  shiftForward(x: FloatArray, y: FloatArray, b: number, t: number, c: number, s: number): void;
-  /** dx[b, t − s] += dy[b, t]. */
-  shiftBackward(dy: FloatArray, dx: FloatArray, b: number, t: number, c: number, s: number): void;
+  /**
+   * HSM's shifted read, per channel group: the C channels form G = shifts.length
+   * equal groups, and group g reads y[b, t] = x[b, t − shifts[g]] (0 when t < shift).
+   * x, y are (B, T, C). One group is the plain shift of the whole vector.
+   */
+  shiftForward(x: FloatArray, y: FloatArray, b: number, t: number, c: number, shifts: Int32Array): void;
+  /** dx[b, t − s_g] += dy[b, t] within each group. */
+  shiftBackward(dy: FloatArray, dx: FloatArray, b: number, t: number, c: number, shifts: Int32Array): void;
+
+  /** out (N, G) = Σ over each of G equal channel groups of x (N, C): per-head sums. */
+  groupSum(x: FloatArray, out: FloatArray, n: number, c: number, g: number): void;
+  /** out (N, C) = x (N, G) repeated over each group's C/G channels (accumulate adds instead of overwriting). */
+  groupExpand(x: FloatArray, out: FloatArray, n: number, c: number, g: number, accumulate: boolean): void;
 
   /** Σ x² (in float64), for global gradient norms. */
   sumSquares(x: FloatArray, n: number): number;

@@ -37,8 +37,8 @@ interface NativeAddon {
     scale: number, n: number, v: number): void;
   embeddingForward(weight: Float32Array, idx: Int32Array, out: Float32Array, n: number, c: number): void;
   embeddingBackward(idx: Int32Array, dout: Float32Array, dweight: Float32Array, n: number, c: number): void;
-  shiftForward(x: Float32Array, y: Float32Array, b: number, t: number, c: number, s: number): void;
-  shiftBackward(dy: Float32Array, dx: Float32Array, b: number, t: number, c: number, s: number): void;
+  shiftForward(x: Float32Array, y: Float32Array, b: number, t: number, c: number, shifts: Int32Array, groups: number): void;
+  shiftBackward(dy: Float32Array, dx: Float32Array, b: number, t: number, c: number, shifts: Int32Array, groups: number): void;
   sumSquares(x: Float32Array, n: number): number;
   sum(x: Float32Array, n: number): number;
   adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, n: number,
@@ -74,6 +74,11 @@ function need(array: FloatArray | Int32Array | null, length: number, what: strin
   if (array !== null && array.length < length) {
     throw new RangeError(`native kernel: ${what} has ${array.length} elements, needs ${length}`);
   }
+}
+
+function checkGroups(c: number, shifts: Int32Array): void {
+  if (shifts.length === 0 || c % shifts.length !== 0) throw new RangeError(`native kernel: ${shifts.length} shift groups do not divide ${c} channels`);
+  for (const s of shifts) if (s < 0) throw new RangeError(`native kernel: negative shift ${s}`);
 }
 
 /**
@@ -210,16 +215,19 @@ export function createNativeKernels(native: NativeAddon): Kernels & { isa: strin
       need(idx, n, 'idx'); need(dout, n * c, 'dout');
       native.embeddingBackward(idx, dout as Float32Array, dweight as Float32Array, n, c);
     },
-    shiftForward(x, y, b, t, c, s) {
-      if (!f32(x, y)) return js.shiftForward(x, y, b, t, c, s);
-      need(x, b * t * c, 'x'); need(y, b * t * c, 'y');
-      native.shiftForward(x as Float32Array, y as Float32Array, b, t, c, s);
+    shiftForward(x, y, b, t, c, shifts) {
+      if (!f32(x, y)) return js.shiftForward(x, y, b, t, c, shifts);
+      need(x, b * t * c, 'x'); need(y, b * t * c, 'y'); checkGroups(c, shifts);
+      native.shiftForward(x as Float32Array, y as Float32Array, b, t, c, shifts, shifts.length);
     },
-    shiftBackward(dy, dx, b, t, c, s) {
-      if (!f32(dy, dx)) return js.shiftBackward(dy, dx, b, t, c, s);
-      need(dy, b * t * c, 'dy'); need(dx, b * t * c, 'dx');
-      native.shiftBackward(dy as Float32Array, dx as Float32Array, b, t, c, s);
+    shiftBackward(dy, dx, b, t, c, shifts) {
+      if (!f32(dy, dx)) return js.shiftBackward(dy, dx, b, t, c, shifts);
+      need(dy, b * t * c, 'dy'); need(dx, b * t * c, 'dx'); checkGroups(c, shifts);
+      native.shiftBackward(dy as Float32Array, dx as Float32Array, b, t, c, shifts, shifts.length);
     },
+    // Small per-head reductions: no native kernel yet, the reference is fast enough for them.
+    groupSum: js.groupSum,
+    groupExpand: js.groupExpand,
     sumSquares(x, n) {
       if (!f32(x)) return js.sumSquares(x, n);
       need(x, n, 'x');

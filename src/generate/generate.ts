@@ -10,23 +10,25 @@ export interface GenerateOptions extends SamplingOptions {
 }
 
 /**
- * Autoregressive generation with a KV cache: the prompt is run once in
- * parallel (prefill), then each new token costs one decode step. When the
- * context fills up, the last half of the tokens is re-prefilled and decoding
- * continues (learned positions cannot extend past the context).
+ * Autoregressive generation: the prompt is run once in parallel (prefill),
+ * then each new token is one decode step through every mixer's recurrent form
+ * (ring buffers for HSM layers, KV caches for attention). A model whose
+ * decoding ends at its context (learned positions or attention) re-prefills
+ * the last half of the tokens when it gets there; a pure HSM model without
+ * positions decodes on indefinitely at constant cost per token.
  * Yields each sampled token id as soon as it is drawn.
  */
 export function* generateTokens(model: GPT, prompt: Int32Array, opts: GenerateOptions): Generator<number> {
-  const block = model.config.blockSize;
+  const limit = model.maxDecodeLength;
   if (prompt.length === 0) throw new Error('generation needs a prompt of at least one token');
   const rng = new Rng(opts.seed);
-  const cache = model.newCache();
+  const V = model.config.vocabSize;
+  let state = model.newState();
   const history = Array.from(prompt);
   const prefill = (tokens: number[]): Float32Array => {
-    cache.reset();
-    const window = Int32Array.from(tokens.slice(-block));
-    const logits = model.forward(window, 1, window.length, cache).data;
-    const V = model.config.vocabSize;
+    state = model.newState();
+    const window = Int32Array.from(Number.isFinite(limit) ? tokens.slice(-limit) : tokens);
+    const logits = model.forward(window, 1, window.length, state).data;
     return Float32Array.from(logits.subarray((window.length - 1) * V));
   };
   let logits = prefill(history);
@@ -35,7 +37,7 @@ export function* generateTokens(model: GPT, prompt: Int32Array, opts: GenerateOp
     history.push(token);
     yield token;
     if (i === opts.maxTokens - 1) break;
-    logits = cache.length < block ? model.decodeStep(token, cache) : prefill(history.slice(-Math.max(1, block >> 1)));
+    logits = state.pos < limit ? model.decodeStep(token, state) : prefill(history.slice(-Math.max(1, limit >> 1)));
   }
 }
 

@@ -1,3 +1,4 @@
+import type { FloatArray } from '../backend/kernels.js';
 import { allocate, type DType } from '../tensor/buffer-pool.js';
 import type { Rng } from '../tensor/random.js';
 import { Tensor, type Shape } from '../tensor/tensor.js';
@@ -12,7 +13,7 @@ export class ParameterStore {
 
   constructor(readonly dtype: DType = 'float32') {}
 
-  add(name: string, shape: Shape, init: (data: { length: number; [i: number]: number }) => void): Tensor {
+  add(name: string, shape: Shape, init: (data: FloatArray) => void): Tensor {
     if (this.byName.has(name)) throw new Error(`parameter ${name} registered twice`);
     const data = allocate(this.dtype, shape.reduce((a, b) => a * b, 1));
     init(data);

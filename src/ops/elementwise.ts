@@ -15,6 +15,23 @@ export function add(a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
+/** a − b (same shape). */
+export function sub(a: Tensor, b: Tensor): Tensor {
+  sameDtype('sub', a, b);
+  if (a.size !== b.size) throw new Error(`sub: shapes [${a.shape}] and [${b.shape}] differ`);
+  const K = kernels();
+  const out = Tensor.empty(a.shape, a.dtype);
+  out.data.set(a.data);
+  K.axpy(-1, b.data, out.data, a.size);
+  if (needsGrad(a, b)) {
+    activeTape()!.push(out, () => {
+      if (a.requiresGrad) K.axpy(1, out.grad!, a.ensureGrad(), a.size);
+      if (b.requiresGrad) K.axpy(-1, out.grad!, b.ensureGrad(), b.size);
+    });
+  }
+  return out;
+}
+
 /** a ⊙ b, with b equal to a's trailing dimensions or the same shape. */
 export function mul(a: Tensor, b: Tensor): Tensor {
   sameDtype('mul', a, b);

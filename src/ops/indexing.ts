@@ -20,15 +20,18 @@ export function embedding(weight: Tensor, idx: Int32Array, idxShape: Shape = [id
 
 /**
  * HSM's shifted read along time: y[b, t] = x[b, t − s], zero for t < s.
- * x is (B, T, C); s ≥ 0.
+ * x is (B, T, C). `s` is one shift, or one per channel group (the C channels
+ * split into shifts.length equal groups, e.g. heads).
  */
-export function shift(x: Tensor, s: number): Tensor {
+export function shift(x: Tensor, s: number | readonly number[]): Tensor {
   if (x.ndim !== 3) throw new Error(`shift: input must be (B, T, C), got ${fmt(x.shape)}`);
-  if (!Number.isInteger(s) || s < 0) throw new RangeError(`shift: s must be a non-negative integer, got ${s}`);
+  const shifts = Int32Array.from(typeof s === 'number' ? [s] : s);
   const [B, T, C] = x.shape;
+  if (shifts.length === 0 || C % shifts.length !== 0) throw new RangeError(`shift: ${shifts.length} groups do not divide ${C} channels`);
+  for (const v of shifts) if (!Number.isInteger(v) || v < 0) throw new RangeError(`shift: shifts must be non-negative integers, got ${v}`);
   const out = Tensor.empty(x.shape, x.dtype);
-  kernels().shiftForward(x.data, out.data, B, T, C, s);
-  if (needsGrad(x)) activeTape()!.push(out, () => kernels().shiftBackward(out.grad!, x.ensureGrad(), B, T, C, s));
+  kernels().shiftForward(x.data, out.data, B, T, C, shifts);
+  if (needsGrad(x)) activeTape()!.push(out, () => kernels().shiftBackward(out.grad!, x.ensureGrad(), B, T, C, shifts));
   return out;
 }
 
@@ -42,6 +45,25 @@ export function rows(x: Tensor, start: number, count: number): Tensor {
   out.data.set(x.data.subarray(start * C, (start + count) * C));
   if (needsGrad(x)) {
     activeTape()!.push(out, () => kernels().axpy(1, out.grad!, x.ensureGrad().subarray(start * C, (start + count) * C), count * C));
+  }
+  return out;
+}
+
+/** Channels [start, start + width) of the last dimension (a copy; the backward adds into them). */
+export function columns(x: Tensor, start: number, width: number): Tensor {
+  const C = x.shape[x.ndim - 1];
+  if (start < 0 || width < 1 || start + width > C) throw new RangeError(`columns: cannot take [${start}, ${start + width}) of ${fmt(x.shape)}`);
+  const N = x.size / C;
+  const out = Tensor.empty([...x.shape.slice(0, -1), width], x.dtype);
+  for (let r = 0; r < N; r++) out.data.set(x.data.subarray(r * C + start, r * C + start + width), r * width);
+  if (needsGrad(x)) {
+    activeTape()!.push(out, () => {
+      const g = x.ensureGrad(), dy = out.grad!;
+      for (let r = 0; r < N; r++) {
+        const o = r * C + start, i0 = r * width;
+        for (let i = 0; i < width; i++) g[o + i] += dy[i0 + i];
+      }
+    });
   }
   return out;
 }

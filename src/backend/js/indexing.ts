@@ -14,19 +14,52 @@ export function embeddingBackward(idx: Int32Array, dout: FloatArray, dweight: Fl
   }
 }
 
-/** y[b, t] = x[b, t − s] (zero for t < s); x, y are (B, T, C). */
-export function shiftForward(x: FloatArray, y: FloatArray, B: number, T: number, C: number, s: number): void {
-  for (let b = 0; b < B; b++) {
-    const base = b * T * C;
-    const lead = Math.min(s, T) * C;
-    y.fill(0, base, base + lead);
-    for (let k = lead; k < T * C; k++) y[base + k] = x[base + k - s * C];
+export function groupSum(x: FloatArray, out: FloatArray, N: number, C: number, G: number): void {
+  const width = C / G;
+  for (let r = 0; r < N; r++) {
+    for (let g = 0; g < G; g++) {
+      let s = 0;
+      const o = r * C + g * width;
+      for (let i = 0; i < width; i++) s += x[o + i];
+      out[r * G + g] = s;
+    }
   }
 }
 
-export function shiftBackward(dy: FloatArray, dx: FloatArray, B: number, T: number, C: number, s: number): void {
+export function groupExpand(x: FloatArray, out: FloatArray, N: number, C: number, G: number, accumulate: boolean): void {
+  const width = C / G;
+  for (let r = 0; r < N; r++) {
+    for (let g = 0; g < G; g++) {
+      const v = x[r * G + g], o = r * C + g * width;
+      if (accumulate) for (let i = 0; i < width; i++) out[o + i] += v;
+      else for (let i = 0; i < width; i++) out[o + i] = v;
+    }
+  }
+}
+
+/** Group g of the channels reads y[b, t] = x[b, t − shifts[g]] (zero for t < shift); x, y are (B, T, C). */
+export function shiftForward(x: FloatArray, y: FloatArray, B: number, T: number, C: number, shifts: Int32Array): void {
+  const width = C / shifts.length;
   for (let b = 0; b < B; b++) {
-    const base = b * T * C;
-    for (let k = Math.min(s, T) * C; k < T * C; k++) dx[base + k - s * C] += dy[base + k];
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * C;
+      for (let g = 0; g < shifts.length; g++) {
+        const s = shifts[g], c0 = g * width;
+        for (let i = c0; i < c0 + width; i++) y[row + i] = t >= s ? x[row - s * C + i] : 0;
+      }
+    }
+  }
+}
+
+export function shiftBackward(dy: FloatArray, dx: FloatArray, B: number, T: number, C: number, shifts: Int32Array): void {
+  const width = C / shifts.length;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * C;
+      for (let g = 0; g < shifts.length; g++) {
+        const s = shifts[g], c0 = g * width;
+        if (t >= s) for (let i = c0; i < c0 + width; i++) dx[row - s * C + i] += dy[row + i];
+      }
+    }
   }
 }

@@ -1,0 +1,171 @@
+import type { FloatArray } from '../../backend/kernels.js';
+import type { ParameterStore } from '../parameters.js';
+import type { Rng } from '../../tensor/random.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { linear, shift } from '../../ops/index.js';
+
+/** What a mixer needs to build itself. */
+export interface MixerContext {
+  params: ParameterStore;
+  /** Parameter name prefix, e.g. "h.3.mix" (attention uses "h.3.attn", nanoGPT's names). */
+  prefix: string;
+  rng: Rng;
+  nEmbd: number;
+  /** Attention heads, or HSM head groups (each group may have its own shift). */
+  nHead: number;
+  nLayer: number;
+  blockSize: number;
+  /** Shift per head group, from the schedule; empty for attention. */
+  shifts: number[];
+  options: Record<string, number | boolean>;
+}
+
+/**
+ * A token mixer: the part of a block that moves information between
+ * positions. Attention and every HSM mixer implement this.
+ *
+ * - forward: the parallel form over a whole (B, T, C) sequence batch; with a
+ *   state (B = 1) it also records what decoding needs (the prefill).
+ * - step: the recurrent form for one new token (1, 1, C) at state's position.
+ */
+export interface Mixer {
+  readonly name: string;
+  /** Shift per head group ([] for attention). */
+  readonly shifts: number[];
+  /** Offsets one application of the layer can move information by ('all' for attention). */
+  readonly reach: number[] | 'all';
+  forward(x: Tensor, state?: MixerState): Tensor;
+  newState(): MixerState;
+  step(x: Tensor, state: MixerState): Tensor;
+  /** Forward FLOPs per token at this context length (projections included). */
+  flopsPerToken(context: number): number;
+}
+
+/** Per-sequence decoding state of one mixer; `pos` is the next position. */
+export interface MixerState {
+  pos: number;
+}
+
+/**
+ * The last `capacity` rows (width C) a layer has seen, for reading x_{t−s}
+ * while decoding: O(capacity·C) memory, O(C) per read, whatever the position.
+ */
+export class ShiftHistory implements MixerState {
+  pos = 0;
+  private readonly rows: Float32Array;
+
+  constructor(readonly capacity: number, readonly width: number) {
+    this.rows = new Float32Array(Math.max(1, capacity) * width);
+  }
+
+  push(row: FloatArray, offset = 0): void {
+    if (this.capacity > 0) {
+      const slot = this.pos % this.capacity;
+      this.rows.set(row.subarray(offset, offset + this.width), slot * this.width);
+    }
+    this.pos++;
+  }
+
+  /** Prefill: the rows of a whole (1, T, width) sequence; afterwards pos = T. */
+  load(rows: FloatArray, T: number): void {
+    for (let t = Math.max(0, T - this.capacity); t < T; t++) {
+      this.pos = t;
+      this.push(rows, t * this.width);
+    }
+    this.pos = T;
+  }
+
+  /** Row at (pos − lag) per channel group (zeros before the start), as a (1, 1, width) tensor. */
+  read(lags: readonly number[]): Tensor {
+    const out = Tensor.zeros([1, 1, this.width]);
+    const groupWidth = this.width / lags.length;
+    lags.forEach((lag, g) => {
+      if (lag > this.capacity) throw new RangeError(`lag ${lag} exceeds the history of ${this.capacity}`);
+      if (lag === 0 || this.pos < lag) return; // lag 0 is the current row, supplied by the caller
+      const slot = (this.pos - lag) % this.capacity;
+      const from = slot * this.width + g * groupWidth;
+      out.data.set(this.rows.subarray(from, from + groupWidth), g * groupWidth);
+    });
+    return out;
+  }
+}
+
+/**
+ * Base of the HSM mixers: y_t = f(x_t, x_{t−s}) (HSM.md §2), with an
+ * optional output projection. A subclass says which lagged copies it needs
+ * (`lags`: one per-group shift list each) and how to combine them (`mix`);
+ * this class supplies them from shift() in the parallel form and from a ring
+ * buffer when decoding, so the two forms share every op.
+ */
+export abstract class ShiftMixer implements Mixer {
+  abstract readonly name: string;
+  readonly shifts: number[];
+  protected readonly C: number;
+  protected readonly groups: number;
+  private readonly projW: Tensor | null;
+  private readonly projB: Tensor | null;
+
+  constructor(protected readonly ctx: MixerContext) {
+    this.shifts = ctx.shifts;
+    this.C = ctx.nEmbd;
+    this.groups = ctx.shifts.length;
+    if (this.C % this.groups !== 0) throw new Error(`${this.groups} head groups do not divide nEmbd ${this.C}`);
+    const std = 0.02 / Math.sqrt(2 * ctx.nLayer);
+    this.projW = ctx.options.proj ? ctx.params.add(`${ctx.prefix}.c_proj.weight`, [this.C, this.C], (d) => ctx.rng.fillNormal(d, std)) : null;
+    this.projB = ctx.options.proj ? ctx.params.add(`${ctx.prefix}.c_proj.bias`, [this.C], () => {}) : null;
+  }
+
+  /** Lagged inputs the mix reads: each entry is one shift per head group. */
+  get lags(): number[][] {
+    return [this.shifts];
+  }
+
+  get reach(): number[] {
+    const offsets = new Set<number>();
+    for (const lag of this.lags) for (const s of lag) offsets.add(s);
+    return [...offsets];
+  }
+
+  /** What gets shifted (default: the input itself; `pair` shifts its keys and values). */
+  protected prepare(x: Tensor): Tensor {
+    return x;
+  }
+
+  /** Combines the current input with its lagged prepared copies (same order as `lags`). */
+  protected abstract mix(x: Tensor, prepared: Tensor, past: Tensor[]): Tensor;
+
+  /** FLOPs per token of `mix` (and `prepare`), without the output projection. */
+  protected abstract mixFlops(): number;
+
+  private project(y: Tensor): Tensor {
+    return this.projW ? linear(y, this.projW, this.projB!) : y;
+  }
+
+  forward(x: Tensor, state?: MixerState): Tensor {
+    const prepared = this.prepare(x);
+    if (state) (state as ShiftHistory).load(prepared.data, prepared.shape[1]);
+    return this.project(this.mix(x, prepared, this.lags.map((lag) => shift(prepared, lag))));
+  }
+
+  newState(): ShiftHistory {
+    const maxLag = Math.max(0, ...this.lags.flat());
+    return new ShiftHistory(maxLag, this.prepareWidth());
+  }
+
+  /** Width of the prepared rows (C unless prepare() changes it). */
+  protected prepareWidth(): number {
+    return this.C;
+  }
+
+  step(x: Tensor, state: MixerState): Tensor {
+    const history = state as ShiftHistory;
+    const prepared = this.prepare(x);
+    const past = this.lags.map((lag) => history.read(lag));
+    history.push(prepared.data);
+    return this.project(this.mix(x, prepared, past));
+  }
+
+  flopsPerToken(): number {
+    return this.mixFlops() + (this.projW ? 2 * this.C * this.C : 0);
+  }
+}

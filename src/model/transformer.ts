@@ -1,0 +1,195 @@
+import { add, crossEntropy, dropout, embedding, gelu, layerNorm, linear, matmul, rows } from '../ops/index.js';
+import { UserError } from '../data/errors.js';
+import type { DType } from '../tensor/buffer-pool.js';
+import { Rng } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { Mixer, MixerState } from './mixers/mixer.js';
+import { mixerEntry } from './mixers/registry.js';
+import { init, ParameterStore } from './parameters.js';
+import { formatPlan, parsePlan, type BlockSpec } from './plan.js';
+import { layerShifts, receptiveField, type ShiftSchedule } from './schedule.js';
+
+/** A model: GPT-2's skeleton with a token mixer per block chosen by a layer plan. */
+export interface ModelConfig {
+  vocabSize: number;
+  blockSize: number; // context length
+  nLayer: number;
+  nHead: number; // attention heads
+  nEmbd: number;
+  lnEps?: number; // 1e-5
+  /** Dropout on the embeddings and each residual branch in training (attention probabilities are not dropped). */
+  dropout?: number;
+  /** Layer plan ("hsm:ab*3,attn", or blocks); default: attention in every layer (GPT). Its length must equal nLayer. */
+  plan?: string | BlockSpec[];
+  /** Shift schedule of the HSM layers (HSM.md §3), default pow2. */
+  schedule?: ShiftSchedule;
+  /** Head groups of HSM layers (each with its own shift under pow2-heads); default 1, or nHead for pow2-heads. */
+  hsmHeads?: number;
+  /** Learned absolute positions; default: on when the plan has attention, off for pure HSM (shifts carry order). */
+  positions?: boolean;
+  /** FFN hidden width; default 4·nEmbd (parameter matching changes it). */
+  ffnHidden?: number;
+}
+
+/** Options of a training forward pass. */
+export interface ForwardOptions {
+  /** Supplies dropout masks; without it (or with dropout 0) the pass is deterministic, as in evaluation. */
+  dropoutRng?: Rng;
+}
+
+/** Decoding state of one sequence: every mixer's state and the next position. */
+export interface InferenceState {
+  pos: number;
+  mixers: MixerState[];
+}
+
+/** The plan a configuration describes, validated against nLayer. */
+export function resolvePlan(config: ModelConfig): BlockSpec[] {
+  const plan = config.plan === undefined
+    ? Array.from({ length: config.nLayer }, () => ({ mixer: 'attn', options: {} }))
+    : typeof config.plan === 'string' ? parsePlan(config.plan) : config.plan;
+  if (plan.length !== config.nLayer) {
+    throw new UserError(`the layer plan "${formatPlan(plan)}" has ${plan.length} blocks but nLayer is ${config.nLayer}; make them agree`);
+  }
+  for (const b of plan) mixerEntry(b.mixer, b.options);
+  return plan;
+}
+
+/**
+ * Pre-LN transformer (HSM.md §5): x = x + Mixer(LN(x)); x = x + FFN(LN(x)),
+ * GELU FFN, weight-tied output head, optional learned positions. With the
+ * default plan it is nanoGPT's GPT-2, parameter names included.
+ */
+export class Transformer {
+  readonly params: ParameterStore;
+  readonly plan: BlockSpec[];
+  readonly mixers: Mixer[];
+  readonly positions: boolean;
+  readonly ffnHidden: number;
+  private readonly eps: number;
+
+  constructor(readonly config: ModelConfig, opts: { seed?: number; dtype?: DType } = {}) {
+    const { vocabSize: V, blockSize, nLayer: L, nEmbd: C, nHead } = config;
+    if (C % nHead !== 0) throw new UserError(`nEmbd ${C} must be divisible by nHead ${nHead}`);
+    this.plan = resolvePlan(config);
+    this.eps = config.lnEps ?? 1e-5;
+    this.positions = config.positions ?? this.plan.some((b) => b.mixer === 'attn');
+    const F = (this.ffnHidden = config.ffnHidden ?? 4 * C);
+    const schedule = config.schedule ?? 'pow2';
+    const groups = config.hsmHeads ?? (schedule === 'pow2-heads' ? nHead : 1);
+    if (C % groups !== 0) throw new UserError(`hsmHeads ${groups} must divide nEmbd ${C}`);
+    const rng = new Rng(opts.seed ?? 1337);
+    const ps = (this.params = new ParameterStore(opts.dtype ?? 'float32'));
+    const w = init.normal(rng, 0.02);
+    const wProj = init.normal(rng, 0.02 / Math.sqrt(2 * L)); // GPT-2's scaled init of residual projections
+    ps.add('wte.weight', [V, C], w);
+    if (this.positions) ps.add('wpe.weight', [blockSize, C], w);
+    let hsmLayer = 0;
+    this.mixers = this.plan.map((block, l) => {
+      const h = `h.${l}`;
+      ps.add(`${h}.ln_1.weight`, [C], init.ones());
+      ps.add(`${h}.ln_1.bias`, [C], init.zeros());
+      const isAttention = block.mixer === 'attn';
+      const mixer = mixerEntry(block.mixer, block.options).create({
+        params: ps, prefix: isAttention ? `${h}.attn` : `${h}.mix`, rng, nEmbd: C, nHead, nLayer: L, blockSize,
+        shifts: isAttention ? [] : layerShifts(schedule, hsmLayer++, groups, blockSize), options: block.options,
+      });
+      ps.add(`${h}.ln_2.weight`, [C], init.ones());
+      ps.add(`${h}.ln_2.bias`, [C], init.zeros());
+      ps.add(`${h}.mlp.c_fc.weight`, [F, C], w);
+      ps.add(`${h}.mlp.c_fc.bias`, [F], init.zeros());
+      ps.add(`${h}.mlp.c_proj.weight`, [C, F], wProj);
+      ps.add(`${h}.mlp.c_proj.bias`, [C], init.zeros());
+      return mixer;
+    });
+    ps.add('ln_f.weight', [C], init.ones());
+    ps.add('ln_f.bias', [C], init.zeros());
+  }
+
+  private p(name: string): Tensor {
+    return this.params.get(name);
+  }
+
+  /** Receptive field of the plan at this context, and whether it covers every offset. */
+  receptiveField(): { field: number; complete: boolean } {
+    return receptiveField(this.mixers.map((m) => m.reach), this.config.blockSize);
+  }
+
+  /** Last position decoding can reach: learned positions and KV caches end at the context; pure HSM never does. */
+  get maxDecodeLength(): number {
+    return this.positions || this.mixers.some((m) => m.reach === 'all') ? this.config.blockSize : Infinity;
+  }
+
+  /**
+   * idx (B·T token ids, row-major B×T) → logits (B, T, V).
+   * With a state (B = 1), every mixer also records what decoding needs: the prefill.
+   */
+  forward(idx: Int32Array, B: number, T: number, state?: InferenceState, opts: ForwardOptions = {}): Tensor {
+    const { blockSize, dropout: p = 0 } = this.config;
+    if (T > blockSize && (this.positions || state === undefined)) {
+      throw new Error(`sequence length ${T} exceeds the model's context ${blockSize}`);
+    }
+    if (idx.length !== B * T) throw new Error(`expected ${B}×${T} token ids, got ${idx.length}`);
+    if (state && B !== 1) throw new Error('an inference state holds one sequence: prefill with B = 1');
+    const drop = (t: Tensor) => (opts.dropoutRng && p > 0 ? dropout(t, p, opts.dropoutRng) : t);
+    // x (B, T, C) = token embedding (+ position embedding of rows 0..T−1)
+    let x = embedding(this.p('wte.weight'), idx, [B, T]);
+    if (this.positions) x = add(x, rows(this.p('wpe.weight'), 0, T));
+    x = this.blocks(drop(x), state, drop);
+    if (state) state.pos = T;
+    return this.head(x);
+  }
+
+  /** The stack of blocks on embedded input x (B, T, C) → (B, T, C), in parallel form. */
+  blocks(x: Tensor, state?: InferenceState, drop: (t: Tensor) => Tensor = (t) => t): Tensor {
+    for (let l = 0; l < this.config.nLayer; l++) {
+      x = this.block(l, x, drop, (a) => this.mixers[l].forward(a, state?.mixers[l]));
+    }
+    return x;
+  }
+
+  /**
+   * One pre-LN block: x + mix(ln_1(x)), then x + mlp(ln_2(x)).
+   * `mix` is the layer's mixer in its parallel or its recurrent form.
+   */
+  private block(l: number, x: Tensor, drop: (t: Tensor) => Tensor, mix: (a: Tensor) => Tensor): Tensor {
+    const h = `h.${l}`;
+    const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.p(`${h}.ln_1.bias`), this.eps);
+    x = add(x, drop(mix(a)));
+    const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.p(`${h}.ln_2.bias`), this.eps);
+    const hidden = gelu(linear(m, this.p(`${h}.mlp.c_fc.weight`), this.p(`${h}.mlp.c_fc.bias`))); // (B, T, F)
+    return add(x, drop(linear(hidden, this.p(`${h}.mlp.c_proj.weight`), this.p(`${h}.mlp.c_proj.bias`))));
+  }
+
+  /** Final LayerNorm and the tied output head: logits = ln_f(x) · wteᵀ. */
+  private head(x: Tensor): Tensor {
+    const xf = layerNorm(x, this.p('ln_f.weight'), this.p('ln_f.bias'), this.eps);
+    return matmul(xf, this.p('wte.weight'), { transB: true });
+  }
+
+  newState(): InferenceState {
+    return { pos: 0, mixers: this.mixers.map((m) => m.newState()) };
+  }
+
+  /**
+   * Appends one token at position state.pos and returns its logits (V). HSM
+   * layers read their ring buffers, attention layers their KV caches: for a
+   * pure HSM model the cost does not depend on the position.
+   */
+  decodeStep(token: number, state: InferenceState): Float32Array {
+    const pos = state.pos;
+    if (pos >= this.maxDecodeLength) throw new RangeError(`position ${pos} is beyond the model's context ${this.config.blockSize}`);
+    let x = embedding(this.p('wte.weight'), Int32Array.of(token), [1, 1]);
+    if (this.positions) x = add(x, rows(this.p('wpe.weight'), pos, 1));
+    for (let l = 0; l < this.config.nLayer; l++) {
+      x = this.block(l, x, (t) => t, (a) => this.mixers[l].step(a, state.mixers[l]));
+    }
+    state.pos = pos + 1;
+    return Float32Array.from(this.head(x).data);
+  }
+
+  /** Mean next-token cross-entropy of idx against targets (both B×T). */
+  loss(idx: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): Tensor {
+    return crossEntropy(this.forward(idx, B, T, undefined, opts), targets);
+  }
+}
