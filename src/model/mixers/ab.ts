@@ -15,7 +15,7 @@ export class AbMixer extends ShiftMixer {
     this.b = ctx.params.add(`${ctx.prefix}.b`, [this.groups], (d) => d.fill(1));
   }
 
-  protected mix(x: Tensor, _prepared: Tensor, [xs]: Tensor[]): Tensor {
+  protected mix(x: Tensor, _prepared: Tensor[], [[xs]]: Tensor[][]): Tensor {
     return add(mul(x, groupExpand(this.a, this.C)), mul(xs, groupExpand(this.b, this.C)));
   }
 

@@ -14,7 +14,7 @@ export class ChannelMixer extends ShiftMixer {
     this.b = ctx.params.add(`${ctx.prefix}.b`, [this.C], (d) => d.fill(1));
   }
 
-  protected mix(x: Tensor, _prepared: Tensor, [xs]: Tensor[]): Tensor {
+  protected mix(x: Tensor, _prepared: Tensor[], [[xs]]: Tensor[][]): Tensor {
     return add(mul(x, this.a), mul(xs, this.b));
   }
 

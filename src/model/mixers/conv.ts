@@ -19,9 +19,9 @@ export class ConvMixer extends ShiftMixer {
     return this.taps.slice(1).map((_, i) => this.shifts.map((s) => (i + 1) * s));
   }
 
-  protected mix(x: Tensor, _prepared: Tensor, past: Tensor[]): Tensor {
+  protected mix(x: Tensor, _prepared: Tensor[], past: Tensor[][]): Tensor {
     let y = mul(x, this.taps[0]);
-    past.forEach((xs, j) => (y = add(y, mul(xs, this.taps[j + 1]))));
+    past.forEach(([xs], j) => (y = add(y, mul(xs, this.taps[j + 1]))));
     return y;
   }
 

@@ -20,7 +20,7 @@ export class GatedMixer extends ShiftMixer {
     this.c = ctx.params.add(`${ctx.prefix}.gate.bias`, [C], () => {}); // g starts near 1/2
   }
 
-  protected mix(x: Tensor, _prepared: Tensor, [xs]: Tensor[]): Tensor {
+  protected mix(x: Tensor, _prepared: Tensor[], [[xs]]: Tensor[][]): Tensor {
     const g = sigmoid(add(linear(x, this.wSelf, this.c), linear(xs, this.wPrev)));
     // g ⊙ x + (1 − g) ⊙ xs = xs + g ⊙ (x − xs)
     return add(xs, mul(g, sub(x, xs)));

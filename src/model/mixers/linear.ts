@@ -17,7 +17,7 @@ export class LinearMixer extends ShiftMixer {
     this.c = ctx.params.add(`${ctx.prefix}.bias`, [C], () => {});
   }
 
-  protected mix(x: Tensor, _prepared: Tensor, [xs]: Tensor[]): Tensor {
+  protected mix(x: Tensor, _prepared: Tensor[], [[xs]]: Tensor[][]): Tensor {
     return add(linear(x, this.w0, this.c), linear(xs, this.w1));
   }
 

@@ -90,6 +90,14 @@ export class ShiftHistory implements MixerState {
   }
 }
 
+/** Decoding state of a shift mixer: one history per prepared tensor. */
+export class ShiftState implements MixerState {
+  constructor(readonly histories: ShiftHistory[]) {}
+  get pos(): number {
+    return this.histories[0].pos;
+  }
+}
+
 /**
  * Base of the HSM mixers: y_t = f(x_t, x_{t−s}) (HSM.md §2), with an
  * optional output projection. A subclass says which lagged copies it needs
@@ -126,13 +134,24 @@ export abstract class ShiftMixer implements Mixer {
     return [...offsets];
   }
 
-  /** What gets shifted (default: the input itself; `pair` shifts its keys and values). */
-  protected prepare(x: Tensor): Tensor {
-    return x;
+  /**
+   * What gets shifted, as tensors of width C (default: the input itself;
+   * `pair` shifts its keys and values).
+   */
+  protected prepare(x: Tensor): Tensor[] {
+    return [x];
   }
 
-  /** Combines the current input with its lagged prepared copies (same order as `lags`). */
-  protected abstract mix(x: Tensor, prepared: Tensor, past: Tensor[]): Tensor;
+  /** How many tensors prepare() returns. */
+  protected get preparedCount(): number {
+    return 1;
+  }
+
+  /**
+   * Combines the current input and its prepared tensors with their lagged
+   * copies: past[i][j] is prepared tensor j read at lag set i (order of `lags`).
+   */
+  protected abstract mix(x: Tensor, prepared: Tensor[], past: Tensor[][]): Tensor;
 
   /** FLOPs per token of `mix` (and `prepare`), without the output projection. */
   protected abstract mixFlops(): number;
@@ -143,25 +162,21 @@ export abstract class ShiftMixer implements Mixer {
 
   forward(x: Tensor, state?: MixerState): Tensor {
     const prepared = this.prepare(x);
-    if (state) (state as ShiftHistory).load(prepared.data, prepared.shape[1]);
-    return this.project(this.mix(x, prepared, this.lags.map((lag) => shift(prepared, lag))));
+    if (state) prepared.forEach((p, j) => (state as ShiftState).histories[j].load(p.data, p.shape[1]));
+    const past = this.lags.map((lag) => prepared.map((p) => shift(p, lag)));
+    return this.project(this.mix(x, prepared, past));
   }
 
-  newState(): ShiftHistory {
+  newState(): ShiftState {
     const maxLag = Math.max(0, ...this.lags.flat());
-    return new ShiftHistory(maxLag, this.prepareWidth());
-  }
-
-  /** Width of the prepared rows (C unless prepare() changes it). */
-  protected prepareWidth(): number {
-    return this.C;
+    return new ShiftState(Array.from({ length: this.preparedCount }, () => new ShiftHistory(maxLag, this.C)));
   }
 
   step(x: Tensor, state: MixerState): Tensor {
-    const history = state as ShiftHistory;
+    const { histories } = state as ShiftState;
     const prepared = this.prepare(x);
-    const past = this.lags.map((lag) => history.read(lag));
-    history.push(prepared.data);
+    const past = this.lags.map((lag) => histories.map((h) => h.read(lag)));
+    prepared.forEach((p, j) => histories[j].push(p.data));
     return this.project(this.mix(x, prepared, past));
   }
 

@@ -3,7 +3,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { ShiftMixer, type MixerContext } from './mixer.js';
 
 /**
- * Attention restricted to the pair {t, t−s}, per head:
+ * Attention restricted to the pair {t, t−s}, per head (the model's nHead heads):
  * y_t = W_o Σ_{u∈{t,t−s}} softmax_u(q_t·k_u/√d_h) v_u.
  * A softmax over two scores is σ(s_t − s_{t−s}). The keys and values are what
  * gets shifted, so for t < s the partner is a zero key and value [ours].
@@ -11,6 +11,7 @@ import { ShiftMixer, type MixerContext } from './mixer.js';
  */
 export class PairMixer extends ShiftMixer {
   readonly name = 'pair';
+  private readonly heads: number;
   private readonly wq: Tensor;
   private readonly bq: Tensor;
   private readonly wkv: Tensor;
@@ -19,27 +20,27 @@ export class PairMixer extends ShiftMixer {
   constructor(ctx: MixerContext) {
     super({ ...ctx, options: { ...ctx.options, proj: true } });
     const C = this.C;
+    this.heads = ctx.nHead;
     this.wq = ctx.params.add(`${ctx.prefix}.q.weight`, [C, C], (d) => ctx.rng.fillNormal(d, 0.02));
     this.bq = ctx.params.add(`${ctx.prefix}.q.bias`, [C], () => {});
     this.wkv = ctx.params.add(`${ctx.prefix}.kv.weight`, [2 * C, C], (d) => ctx.rng.fillNormal(d, 0.02));
     this.bkv = ctx.params.add(`${ctx.prefix}.kv.bias`, [2 * C], () => {});
   }
 
-  /** Keys and values (…, 2C) are what the shift reads. */
-  protected override prepare(x: Tensor): Tensor {
-    return linear(x, this.wkv, this.bkv);
+  /** Keys and values are what the shift reads. */
+  protected override prepare(x: Tensor): Tensor[] {
+    const kv = linear(x, this.wkv, this.bkv); // (…, 2C)
+    return [columns(kv, 0, this.C), columns(kv, this.C, this.C)];
   }
 
-  protected override prepareWidth(): number {
-    return 2 * this.C;
+  protected override get preparedCount(): number {
+    return 2;
   }
 
-  protected mix(x: Tensor, kv: Tensor, [kvPast]: Tensor[]): Tensor {
-    const C = this.C, H = this.groups, inv = 1 / Math.sqrt(C / H);
+  protected mix(x: Tensor, [k, v]: Tensor[], [[kp, vp]]: Tensor[][]): Tensor {
+    const C = this.C, H = this.heads, inv = 1 / Math.sqrt(C / H);
     const q = linear(x, this.wq, this.bq);
-    const k = columns(kv, 0, C), v = columns(kv, C, C);
-    const kp = columns(kvPast, 0, C), vp = columns(kvPast, C, C);
-    // (…, H) score difference → weight of the current token
+    // (…, H) score difference → weight of the current token per head
     const p = sigmoid(scale(sub(groupSum(mul(q, k), H), groupSum(mul(q, kp), H)), inv));
     return add(vp, mul(groupExpand(p, C), sub(v, vp)));
   }
