@@ -159,3 +159,32 @@ test('a pure HSM model without positions decodes past its training context', () 
   // the window. Compare instead with a parallel pass over all 43 tokens.
   void Tensor;
 });
+
+test('parameter matching sizes the FFN to the baseline count', async () => {
+  const { matchFfnWidth } = await import('../src/model/cost.js');
+  const config: ModelConfig = { vocabSize: 65, blockSize: 64, nLayer: 6, nHead: 4, nEmbd: 128, plan: 'hsm:ab*6' };
+  const m = matchFfnWidth(config, 'attn*4');
+  const matched = new Transformer({ ...config, ffnHidden: m.ffnHidden });
+  const gpt = new Transformer({ ...config, plan: 'attn*4', nLayer: 4 });
+  assert.equal(matched.params.count, m.parameters);
+  assert.equal(m.target, gpt.params.count);
+  // One hidden unit more or less moves the count by L·(2C+1) = 1542: we land within half of that.
+  assert.ok(Math.abs(matched.params.count - gpt.params.count) <= (6 * 257) / 2, `${matched.params.count} vs ${gpt.params.count}`);
+});
+
+test('hsm info prints shifts, receptive field, the warning and both counts', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'info', ...args], { encoding: 'utf8' });
+  const short = run('--plan', 'hsm:ab*3', '--context', '64');
+  assert.equal(short.status, 0, short.stderr);
+  assert.match(short.stdout, /s=1\b[\s\S]*s=2\b[\s\S]*s=4\b/);
+  assert.match(short.stdout, /receptive field: 8 of 64/);
+  assert.match(short.stdout, /warning: the receptive field/);
+  const matched = run('--plan', 'hsm:gated*6', '--context', '64', '--match-params', 'attn*4');
+  assert.match(matched.stdout, /parameter-matched to attn\*4: 809,856/);
+  const bad = run('--plan', 'hsm:ab*2,lstm');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown block "lstm"/);
+});

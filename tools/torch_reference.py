@@ -180,6 +180,205 @@ class GPT(nn.Module):
 
 
 # ---------------------------------------------------------------------------
+# 2b. HSM transformer: the same pre-LN skeleton, but each block's token mixer
+#     is chosen by a layer plan ("hsm:ab*5", "hsm:ab*3,attn"). Written from
+#     the math in HSM.md, not from the TypeScript code; parameter names follow
+#     the engine's checkpoint layout (attention: h.i.attn.*, HSM: h.i.mix.*).
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class HSMConfig:
+    plan: str = "hsm:ab*5"
+    vocab_size: int = 65
+    block_size: int = 32
+    n_layer: int = 5
+    n_head: int = 4  # attention heads (attention layers only)
+    n_embd: int = 32
+    hsm_heads: int = 1  # head groups of the HSM layers
+    schedule: str = "pow2"
+    positions: bool = False  # learned wpe; on iff the plan has attention
+    bias: bool = True
+    dropout: float = 0.0
+    ln_eps: float = 1e-5
+
+
+def parse_plan(plan):
+    """'hsm:ab*3,attn' -> ['ab', 'ab', 'ab', 'attn'] (the subset the fixtures use)."""
+    out = []
+    for item in plan.replace(" ", "").split(","):
+        atom, _, count = item.partition("*")
+        n = int(count) if count else 1
+        if atom == "attn":
+            out += ["attn"] * n
+        else:
+            assert atom.startswith("hsm:") and "[" not in atom and "(" not in atom, item
+            out += [atom[len("hsm:"):]] * n
+    return out
+
+
+def pow2_shift(hsm_layer, block_size):
+    """pow2 schedule: s = 2^(l mod K), K = ceil(log2(max(2, context)))."""
+    K = max(1, math.ceil(math.log2(max(2, block_size))))
+    return 2 ** (hsm_layer % K)
+
+
+def shift_time(x, s):
+    """y[:, t] = x[:, t - s] for t >= s, zero for t < s (x is [B, T, C])."""
+    T = x.shape[1]
+    if s == 0:
+        return x
+    zeros = x.new_zeros((x.shape[0], min(s, T)) + tuple(x.shape[2:]))
+    return torch.cat([zeros, x[:, : max(T - s, 0)]], dim=1)
+
+
+def shift_groups(x, shifts):
+    """shift_time per equal channel group of the last dim (one shift per group)."""
+    if len(set(shifts)) == 1:
+        return shift_time(x, shifts[0])
+    parts = x.chunk(len(shifts), dim=-1)
+    return torch.cat([shift_time(p, s) for p, s in zip(parts, shifts)], dim=-1)
+
+
+class AbMix(nn.Module):
+    """y_t = a x_t + b x_{t-s}, scalars a, b per head group."""
+
+    def __init__(self, cfg, shifts):
+        super().__init__()
+        self.shifts = shifts
+        G = len(shifts)
+        self.a = nn.Parameter(torch.ones(G))
+        self.b = nn.Parameter(torch.ones(G))
+
+    def forward(self, x):
+        C, G = x.shape[-1], len(self.shifts)
+        a = self.a.repeat_interleave(C // G)
+        b = self.b.repeat_interleave(C // G)
+        return a * x + b * shift_groups(x, self.shifts)
+
+
+class Gate(nn.Module):
+    """Holds W_g = [w_self | w_prev] (nn.Linear layout) and its bias c."""
+
+    def __init__(self, C):
+        super().__init__()
+        self.w_self = nn.Parameter(torch.zeros(C, C))
+        self.w_prev = nn.Parameter(torch.zeros(C, C))
+        self.bias = nn.Parameter(torch.zeros(C))
+
+
+class GatedMix(nn.Module):
+    """g = sigmoid(W_g [x_t; x_{t-s}] + c); y_t = g x_t + (1 - g) x_{t-s}."""
+
+    def __init__(self, cfg, shifts):
+        super().__init__()
+        self.shifts = shifts
+        self.gate = Gate(cfg.n_embd)
+
+    def forward(self, x):
+        xs = shift_groups(x, self.shifts)
+        # W_g applied to the concatenation [x_t; x_{t-s}]
+        w = torch.cat([self.gate.w_self, self.gate.w_prev], dim=1)  # [C, 2C]
+        g = torch.sigmoid(torch.cat([x, xs], dim=-1) @ w.t() + self.gate.bias)
+        return g * x + (1 - g) * xs
+
+
+class PairMix(nn.Module):
+    """Softmax attention over the pair {t, t-s} per head group, then W_o.
+
+    Keys and values are shifted (zero key and value for t < s). Head h uses
+    channels h*Dh..(h+1)*Dh of q, k and v, with the shift of group h; the
+    number of heads is the number of HSM head groups (hsm_heads), as in the
+    engine (see the report on `pair` heads).
+    """
+
+    def __init__(self, cfg, shifts):
+        super().__init__()
+        C = cfg.n_embd
+        self.shifts = shifts
+        self.c_proj = nn.Linear(C, C, bias=True)
+        self.q = nn.Linear(C, C, bias=True)
+        self.kv = nn.Linear(C, 2 * C, bias=True)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        H = len(self.shifts)
+        Dh = C // H
+        q = self.q(x).view(B, T, H, Dh)
+        k, v = self.kv(x).split(C, dim=-1)
+        kp = shift_groups(k, self.shifts)
+        vp = shift_groups(v, self.shifts)
+        k, v, kp, vp = (t.reshape(B, T, H, Dh) for t in (k, v, kp, vp))
+        scores = torch.stack([(q * k).sum(-1), (q * kp).sum(-1)], dim=-1) / math.sqrt(Dh)
+        w = F.softmax(scores, dim=-1)  # [B, T, H, 2]: weight of t and of t-s
+        y = w[..., 0:1] * v + w[..., 1:2] * vp
+        return self.c_proj(y.reshape(B, T, C))
+
+
+HSM_MIXERS = {"ab": AbMix, "gated": GatedMix, "pair": PairMix}
+
+
+class HSMBlock(nn.Module):
+    """Pre-LN block with the layer's token mixer: x += mix(ln_1(x)); x += mlp(ln_2(x))."""
+
+    def __init__(self, cfg, kind, shifts):
+        super().__init__()
+        self.ln_1 = LayerNorm(cfg.n_embd, cfg.bias, cfg.ln_eps)
+        if kind == "attn":
+            self.attn = CausalSelfAttention(cfg)
+        else:
+            self.mix = HSM_MIXERS[kind](cfg, shifts)
+        self.kind = kind
+        self.ln_2 = LayerNorm(cfg.n_embd, cfg.bias, cfg.ln_eps)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x):
+        mixer = self.attn if self.kind == "attn" else self.mix
+        x = x + mixer(self.ln_1(x))
+        x = x + self.mlp(self.ln_2(x))
+        return x
+
+
+class HSMTransformer(nn.Module):
+    """Token (+ optional position) embeddings, planned blocks, ln_f, tied head."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        assert cfg.schedule == "pow2"
+        self.cfg = cfg
+        self.kinds = parse_plan(cfg.plan)
+        assert len(self.kinds) == cfg.n_layer, (cfg.plan, cfg.n_layer)
+        assert cfg.positions == ("attn" in self.kinds)
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        if cfg.positions:
+            self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
+        self.shifts = []  # per layer: one shift per head group ([] for attention)
+        hsm_layer = 0
+        for kind in self.kinds:
+            if kind == "attn":
+                self.shifts.append([])
+            else:
+                self.shifts.append([pow2_shift(hsm_layer, cfg.block_size)] * cfg.hsm_heads)
+                hsm_layer += 1
+        self.h = nn.ModuleList([HSMBlock(cfg, k, s) for k, s in zip(self.kinds, self.shifts)])
+        self.ln_f = LayerNorm(cfg.n_embd, cfg.bias, cfg.ln_eps)
+
+    def forward(self, idx, targets=None):
+        B, T = idx.shape
+        assert T <= self.cfg.block_size
+        x = self.wte(idx)
+        if self.cfg.positions:
+            x = x + self.wpe(torch.arange(T, device=idx.device))
+        for block in self.h:
+            x = block(x)
+        logits = self.ln_f(x) @ self.wte.weight.t()
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+        return logits, loss
+
+
+# ---------------------------------------------------------------------------
 # 3. Seeded init. Unlike nanoGPT (zero biases, unit LN), biases and LayerNorm
 #    parameters get random values so every gradient path is exercised.
 #    Parameters are drawn in named_parameters() order from one generator.
@@ -205,6 +404,37 @@ def init_gpt_(model, gen):
             if is_ln and name.endswith(".weight"):
                 p.copy_(1.0 + 0.1 * noise)
             elif is_ln:
+                p.copy_(0.1 * noise)
+            elif name.endswith(".bias"):
+                p.copy_(0.02 * noise)
+            elif name.endswith("c_proj.weight"):
+                p.copy_((0.02 / math.sqrt(2 * L)) * noise)
+            else:  # wte, wpe, c_attn.weight, c_fc.weight
+                p.copy_(0.02 * noise)
+
+
+HSM_INIT_DESCRIPTION = {
+    **{k: v for k, v in INIT_DESCRIPTION.items() if k != "order"},
+    "mix.a, mix.b": "1 + N(0, 0.2)",
+    "gate.w_self, gate.w_prev, q.weight, kv.weight": "N(0, 0.1) (gates and pair scores data-dependent)",
+    "order": INIT_DESCRIPTION["order"],
+}
+
+
+def init_hsm_(model, gen):
+    """Like init_gpt_, plus the HSM mixers' own parameters (float32, in place)."""
+    L = model.cfg.n_layer
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=gen, dtype=torch.float32)
+            is_ln = name.startswith("ln_f.") or ".ln_1." in name or ".ln_2." in name
+            if is_ln and name.endswith(".weight"):
+                p.copy_(1.0 + 0.1 * noise)
+            elif is_ln:
+                p.copy_(0.1 * noise)
+            elif name.endswith(".mix.a") or name.endswith(".mix.b"):
+                p.copy_(1.0 + 0.2 * noise)
+            elif name.endswith((".gate.w_self", ".gate.w_prev", ".q.weight", ".kv.weight")):
                 p.copy_(0.1 * noise)
             elif name.endswith(".bias"):
                 p.copy_(0.02 * noise)
@@ -297,27 +527,27 @@ def write_and_verify(path, tensors, metadata):
           f"({os.path.getsize(path)} bytes, {len(tensors)} tensors) -- round-trip OK")
 
 
-def build_gpt_tiny_fixture(path):
-    cfg = GPTConfig()
-    B, T = 4, 32
-    seed = 1337
-    # max_norm 1.0: the pre-clip grad norms of this run are
-    # 1.148, 0.866, 1.050, 1.415, 1.455, so clipping triggers on steps
-    # 1, 3, 4, 5 and not on step 2 (both code paths are exercised).
-    opt_cfg = {
-        "type": "AdamW",
-        "lr": 1e-3,
-        "betas": [0.9, 0.95],
-        "eps": 1e-8,
-        "weight_decay": 0.1,
-        "max_norm": 1.0,
-        "steps": 5,
-    }
+OPT_CFG = {
+    "type": "AdamW",
+    "lr": 1e-3,
+    "betas": [0.9, 0.95],
+    "eps": 1e-8,
+    "weight_decay": 0.1,
+    "max_norm": 1.0,
+    "steps": 5,
+}
+
+
+def build_fixture(path, tag, model, init_fn, init_description, model_meta, B, T, seed, opt_cfg):
+    """Shared by every fixture: seeded float32 init and batch, float64 reference
+    logits/loss/grads at init, then the clipped AdamW trajectory; written to
+    `path` with the layout in the module docstring. `model_meta` describes the
+    model in the metadata (param_names is appended)."""
+    cfg = model.cfg
 
     # --- float32 model + data from one seeded generator
     gen = torch.Generator().manual_seed(seed)
-    model = GPT(cfg)
-    init_gpt_(model, gen)
+    init_fn(model, gen)
     idx = torch.randint(0, cfg.vocab_size, (B, T), generator=gen, dtype=torch.int64)
     targets = torch.randint(0, cfg.vocab_size, (B, T), generator=gen, dtype=torch.int64)
     names = [n for n, _ in model.named_parameters()]
@@ -326,14 +556,16 @@ def build_gpt_tiny_fixture(path):
     # --- float64: logits, loss, grads at init
     model = model.double()
     logits, loss, grads = forward_backward(model, idx, targets)
-    print(f"gpt_tiny: loss at init {loss.item():.6f} (ln V = {math.log(cfg.vocab_size):.6f})")
+    print(f"{tag}: loss at init {loss.item():.6f} (ln V = {math.log(cfg.vocab_size):.6f})")
     assert abs(loss.item() - math.log(cfg.vocab_size)) < 0.3, "init loss far from ln V"
+    for n in names:
+        assert grads[n].abs().max().item() > 0, f"{tag}: no gradient reaches {n}"
 
     # --- float64: AdamW trajectory on the same batch
     losses, norms = run_adamw(model, idx, targets, opt_cfg)
-    print("gpt_tiny: adamw losses     ", ", ".join(f"{x:.6f}" for x in losses))
-    print("gpt_tiny: pre-clip gnorms  ", ", ".join(f"{x:.6f}" for x in norms))
-    print(f"gpt_tiny: max_norm {opt_cfg['max_norm']}, clipped on "
+    print(f"{tag}: adamw losses     ", ", ".join(f"{x:.6f}" for x in losses))
+    print(f"{tag}: pre-clip gnorms  ", ", ".join(f"{x:.6f}" for x in norms))
+    print(f"{tag}: max_norm {opt_cfg['max_norm']}, clipped on "
           f"{sum(n > opt_cfg['max_norm'] for n in norms)}/{len(norms)} steps")
     assert losses[0] == loss.item(), "AdamW start loss differs from init loss"
     assert all(b < a for a, b in zip(losses, losses[1:])), "losses must decrease"
@@ -355,12 +587,11 @@ def build_gpt_tiny_fixture(path):
 
     _, decay_names, no_decay_names = adamw_param_groups(model, opt_cfg["weight_decay"])
     config = {
-        "model": {"type": "gpt", **asdict(cfg), "tied_lm_head": True,
-                  "gelu": "tanh", "param_names": names},
+        "model": {**model_meta, "param_names": names},
         "batch_size": B,
         "seq_len": T,
         "seed": seed,
-        "init": INIT_DESCRIPTION,
+        "init": init_description,
         "weights_dtype": "F32",
         "compute_dtype": "F64",
         "optimizer": {
@@ -381,6 +612,39 @@ def build_gpt_tiny_fixture(path):
     write_and_verify(path, tensors, metadata)
 
 
+def build_gpt_tiny_fixture(path):
+    # max_norm 1.0: the pre-clip grad norms of this run are
+    # 1.148, 0.866, 1.050, 1.415, 1.455, so clipping triggers on steps
+    # 1, 3, 4, 5 and not on step 2 (both code paths are exercised).
+    cfg = GPTConfig()
+    meta = {"type": "gpt", **asdict(cfg), "tied_lm_head": True, "gelu": "tanh"}
+    build_fixture(path, "gpt_tiny", GPT(cfg), init_gpt_, INIT_DESCRIPTION, meta,
+                  B=4, T=32, seed=1337, opt_cfg=OPT_CFG)
+
+
+def build_hsm_fixture(path, tag, plan):
+    """A planned model (pure HSM or hybrid) at vocab 65, context 32, B=4, T=32.
+
+    n_embd is 32 (not GPT's 64) so that the 5-layer fixtures stay near 1 MB:
+    every stored parameter costs 20 bytes (F32 init + F64 grad + F64 step5).
+    """
+    kinds = parse_plan(plan)
+    cfg = HSMConfig(plan=plan, n_layer=len(kinds), positions="attn" in kinds)
+    model = HSMTransformer(cfg)
+    meta = {"type": "hybrid" if "attn" in kinds and len(set(kinds)) > 1 else "hsm",
+            **asdict(cfg), "shifts": model.shifts, "tied_lm_head": True, "gelu": "tanh"}
+    build_fixture(path, tag, model, init_hsm_, HSM_INIT_DESCRIPTION, meta,
+                  B=4, T=32, seed=1337, opt_cfg=OPT_CFG)
+
+
+HSM_FIXTURES = {
+    "hsm_ab": "hsm:ab*5",  # shifts 1, 2, 4, 8, 16: the whole context of 32
+    "hsm_gated": "hsm:gated*5",
+    "hsm_pair": "hsm:pair*5",
+    "hybrid": "hsm:ab*3,attn",  # shifts 1, 2, 4, then attention (with wpe)
+}
+
+
 # ---------------------------------------------------------------------------
 # 6. main
 # ---------------------------------------------------------------------------
@@ -388,6 +652,8 @@ def build_gpt_tiny_fixture(path):
 
 def main():
     build_gpt_tiny_fixture(os.path.join(FIXTURES_DIR, "gpt_tiny.safetensors"))
+    for tag, plan in HSM_FIXTURES.items():
+        build_hsm_fixture(os.path.join(FIXTURES_DIR, f"{tag}.safetensors"), tag, plan)
 
 
 if __name__ == "__main__":

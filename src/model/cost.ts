@@ -1,35 +1,75 @@
-import type { GPTConfig } from './gpt.js';
+import { formatPlan, parsePlan } from './plan.js';
+import { Transformer, type ModelConfig } from './transformer.js';
 
-export interface ModelCost {
+export interface LayerReport {
+  index: number;
+  mixer: string;
+  /** Shift per head group ([] for attention). */
+  shifts: number[];
   parameters: number;
-  /** Parameters excluding the (tied) token embedding, as GPT papers count. */
+  forwardFlopsPerToken: number;
+}
+
+export interface ModelReport {
+  plan: string;
+  parameters: number;
+  /** Without the token and position embeddings, as GPT papers count. */
   nonEmbeddingParameters: number;
-  /** Forward FLOPs per token at full context (matmuls 2·params + attention 2·2·t·C averaged over causal positions). */
+  /** Forward FLOPs per token at full context: 2 per multiply-add of every projection, mixers' own work, the output head. */
   forwardFlopsPerToken: number;
   /** Forward + backward ≈ 3 × forward. */
   trainFlopsPerToken: number;
-  layers: { index: number; mixer: string; parameters: number; forwardFlopsPerToken: number }[];
+  receptiveField: number;
+  coversContext: boolean;
+  ffnHidden: number;
+  layers: LayerReport[];
 }
 
-/** Parameter and FLOP accounting for a GPT configuration (HSM.md §7). */
-export function gptCost(c: GPTConfig): ModelCost {
-  const C = c.nEmbd, T = c.blockSize, V = c.vocabSize;
-  const attnParams = 3 * C * C + 3 * C + C * C + C;
-  const mlpParams = 4 * C * C + 4 * C + 4 * C * C + C;
-  const lnParams = 4 * C;
-  const perLayer = attnParams + mlpParams + lnParams;
-  const meanContext = (T + 1) / 2; // causal: position t attends to t+1 keys
-  const layerFlops = 2 * (4 * C * C + 8 * C * C) + 4 * meanContext * C; // projections + scores and values
-  const layers = Array.from({ length: c.nLayer }, (_, index) => ({
-    index, mixer: `attn (${c.nHead} heads)`, parameters: perLayer, forwardFlopsPerToken: layerFlops,
+/** Parameters, FLOPs per token and the layer plan of a model (HSM.md §7). */
+export function describeModel(model: Transformer): ModelReport {
+  const { nEmbd: C, blockSize: T, vocabSize: V } = model.config;
+  const F = model.ffnHidden;
+  const count = (prefix: string) =>
+    [...model.params.byName].filter(([n]) => n.startsWith(prefix)).reduce((s, [, p]) => s + p.size, 0);
+  const ffnFlops = 2 * 2 * C * F;
+  const layers = model.mixers.map((m, index) => ({
+    index,
+    mixer: m.name === 'attn' ? `attn (${model.config.nHead} heads)` : `hsm:${m.name}`,
+    shifts: m.shifts,
+    parameters: count(`h.${index}.`),
+    forwardFlopsPerToken: m.flopsPerToken(T) + ffnFlops,
   }));
-  const parameters = V * C + T * C + c.nLayer * perLayer + 2 * C;
-  const forward = c.nLayer * layerFlops + 2 * V * C; // + output head
+  const embeddings = count('wte.') + count('wpe.');
+  const forward = layers.reduce((s, l) => s + l.forwardFlopsPerToken, 0) + 2 * V * C;
+  const rf = model.receptiveField();
   return {
-    parameters,
-    nonEmbeddingParameters: parameters - V * C - T * C,
+    plan: formatPlan(model.plan),
+    parameters: model.params.count,
+    nonEmbeddingParameters: model.params.count - embeddings,
     forwardFlopsPerToken: forward,
     trainFlopsPerToken: 3 * forward,
+    receptiveField: rf.field,
+    coversContext: rf.complete,
+    ffnHidden: F,
     layers,
   };
+}
+
+/** Parameter count of a configuration (builds it once; fine at the sizes trained on a CPU). */
+export function countParameters(config: ModelConfig): number {
+  return new Transformer(config).params.count;
+}
+
+/**
+ * Parameter matching (HSM.md §5): the FFN width that gives `config` the
+ * parameter count of the same model with `targetPlan` (e.g. "attn*4", the GPT
+ * baseline). Parameters are linear in the width, so two counts fix it.
+ */
+export function matchFfnWidth(config: ModelConfig, targetPlan: string): { ffnHidden: number; parameters: number; target: number } {
+  const { nLayer: L, nEmbd: C } = config;
+  const target = countParameters({ ...config, plan: targetPlan, nLayer: parsePlan(targetPlan).length, ffnHidden: undefined, positions: undefined });
+  const base = countParameters({ ...config, ffnHidden: 4 * C });
+  const perUnit = L * (2 * C + 1); // one hidden unit: a c_fc row + bias, a c_proj column
+  const ffnHidden = Math.max(1, Math.round(4 * C + (target - base) / perUnit));
+  return { ffnHidden, parameters: base + (ffnHidden - 4 * C) * perUnit, target };
 }

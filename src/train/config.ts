@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserError } from '../data/errors.js';
+import { parsePlan } from '../model/plan.js';
 
 /**
  * Everything a training run needs, validated by a schema: an unknown key or a
@@ -9,14 +10,26 @@ const positiveInt = z.number().int().positive();
 
 export const ModelConfigSchema = z
   .object({
-    nLayer: positiveInt.default(4),
+    /** Blocks; taken from the plan when a plan is given without it. */
+    nLayer: positiveInt.optional(),
     nHead: positiveInt.default(4),
     nEmbd: positiveInt.default(128),
     blockSize: positiveInt.default(64),
     dropout: z.number().min(0).lt(1).default(0),
+    /** Layer plan, e.g. "hsm:ab*3,attn" (default: attention in every block, i.e. GPT). */
+    plan: z.string().min(1).optional(),
+    schedule: z.union([z.enum(['pow2', 'pow2-heads']), z.array(positiveInt).nonempty(), z.array(z.array(positiveInt).nonempty()).nonempty()]).default('pow2'),
+    hsmHeads: positiveInt.optional(),
+    /** Learned positions (default: when the plan has attention). */
+    positions: z.boolean().optional(),
+    ffnHidden: positiveInt.optional(),
+    /** Size the FFN so the model has the parameter count of this plan (e.g. "attn*4", the GPT baseline). */
+    matchParams: z.string().min(1).optional(),
   })
   .strict()
-  .refine((m) => m.nEmbd % m.nHead === 0, { message: 'nEmbd must be divisible by nHead', path: ['nEmbd'] });
+  .refine((m) => m.nEmbd % m.nHead === 0, { message: 'nEmbd must be divisible by nHead', path: ['nEmbd'] })
+  .refine((m) => !(m.ffnHidden && m.matchParams), { message: 'give ffnHidden or matchParams, not both', path: ['matchParams'] })
+  .transform((m) => ({ ...m, nLayer: m.nLayer ?? (m.plan ? parsePlan(m.plan).length : 4) }));
 
 export const TrainConfigSchema = z
   .object({
@@ -48,13 +61,13 @@ export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type ModelConfig = TrainConfig['model'];
 
 /** Named configurations; flags and config files override their fields. */
-export const PRESETS: Record<string, Partial<TrainConfig> & { description: string }> = {
+export const PRESETS: Record<string, z.input<typeof TrainConfigSchema> & { description: string }> = {
   // nanoGPT's CPU run of config/train_shakespeare_char.py (its README: val loss ≈ 1.88).
   'shakespeare-char-cpu': {
     description: "nanoGPT's CPU Shakespeare configuration: 4 layers, 4 heads, d=128, context 64, batch 12, 2000 iterations",
     data: 'shakespeare',
     tokenizer: 'char',
-    model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64, dropout: 0 },
+    model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64 },
     batchSize: 12,
     maxIters: 2000,
     lr: 1e-3,
@@ -73,7 +86,7 @@ export const PRESETS: Record<string, Partial<TrainConfig> & { description: strin
     description: 'a small character model on the State of the Union corpus, a few minutes on 2 cores',
     data: 'sotu',
     tokenizer: 'char',
-    model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64, dropout: 0 },
+    model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64 },
     batchSize: 12,
     maxIters: 1000,
     lr: 1e-3,
@@ -99,14 +112,22 @@ export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
   return result.data;
 }
 
-/** Preset (if any) ← config file ← flags, merged with nested model fields. */
+/**
+ * Preset (if any) ← config file ← flags, merged with nested model fields.
+ * A layer that sets a plan without nLayer drops any earlier nLayer: the plan
+ * implies its own depth.
+ */
 export function mergeConfigs(...layers: Record<string, unknown>[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) {
       if (v === undefined) continue;
-      if (k === 'model' && typeof v === 'object' && v !== null) out.model = { ...(out.model as object), ...(v as object) };
-      else out[k] = v;
+      if (k === 'model' && typeof v === 'object' && v !== null) {
+        const model = { ...(out.model as Record<string, unknown>) };
+        const next = v as Record<string, unknown>;
+        if (next.plan !== undefined && next.nLayer === undefined) delete model.nLayer;
+        out.model = { ...model, ...next };
+      } else out[k] = v;
     }
   }
   return out;

@@ -6,7 +6,8 @@ import { TokenDataset } from '../data/dataset.js';
 import { UserError } from '../data/errors.js';
 import { createTokenizer, tokenizerFromSpec, type Tokenizer } from '../data/tokenizer.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { GPT, type GPTConfig } from '../model/gpt.js';
+import { GPT } from '../model/gpt.js';
+import { resolveModelConfig } from './model-config.js';
 import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../tensor/random.js';
 import { learningRate, type TrainConfig } from './config.js';
@@ -71,7 +72,7 @@ export async function train(
       throw new UserError(`${dir} already holds a training run; pass --resume to continue it, --overwrite to start it again, or --out with a new folder`);
     }
     const tokenizer = createTokenizer(cfg.tokenizer, corpus.text);
-    const modelConfig: GPTConfig = { vocabSize: tokenizer.vocabSize, ...cfg.model };
+    const modelConfig = resolveModelConfig(cfg.model, tokenizer.vocabSize);
     model = new GPT(modelConfig, { seed: cfg.seed });
     runFile = { format: CHECKPOINT_FORMAT, train: cfg, model: modelConfig, tokenizer: tokenizer.toJSON() };
   }

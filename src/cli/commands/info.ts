@@ -1,35 +1,53 @@
 import type { Command } from 'commander';
-import { UserError } from '../../data/errors.js';
-import { gptCost } from '../../model/cost.js';
-import type { GPTConfig } from '../../model/gpt.js';
+import { describeModel, matchFfnWidth } from '../../model/cost.js';
+import { Transformer, type ModelConfig } from '../../model/transformer.js';
 import { readRunConfig } from '../../train/checkpoint.js';
-import { parseTrainConfig, presetConfig } from '../../train/config.js';
+import { resolveModelConfig } from '../../train/model-config.js';
+import { addConfigOptions, resolveConfig, type ConfigFlags } from '../options.js';
+
+const fmt = (n: number) => n.toLocaleString('en-US');
 
 export function registerInfo(program: Command): void {
-  program
+  const cmd = program
     .command('info')
-    .description('parameters, FLOPs per token and the layer plan of a model (from --ckpt, --preset or flags)')
-    .option('--ckpt <dir>', 'a run folder')
-    .option('--preset <name>', 'a training preset')
-    .option('--vocab-size <n>', 'vocabulary size when not known from a checkpoint', '65')
+    .description('a model\'s layer plan (shifts per layer and head), receptive field, parameters and FLOPs per token');
+  addConfigOptions(cmd)
+    .option('--ckpt <dir>', 'describe a trained run instead')
+    .option('--vocab-size <n>', 'vocabulary size (default 65; a checkpoint knows its own)', '65')
     .option('--json', 'print JSON')
-    .action((f: { ckpt?: string; preset?: string; vocabSize: string; json?: boolean }) => {
-      let config: GPTConfig;
-      if (f.ckpt) config = readRunConfig(f.ckpt).model;
-      else if (f.preset) config = { vocabSize: Number(f.vocabSize), ...parseTrainConfig(presetConfig(f.preset)).model };
-      else throw new UserError('hsm info needs --ckpt DIR or --preset NAME');
-      const cost = gptCost(config);
+    .action((f: ConfigFlags & { ckpt?: string; vocabSize: string; json?: boolean }) => {
+      let config: ModelConfig, matchTarget: string | undefined;
+      if (f.ckpt) {
+        const run = readRunConfig(f.ckpt);
+        config = run.model;
+        matchTarget = run.train.model.matchParams;
+      } else {
+        const train = resolveConfig(f);
+        config = resolveModelConfig(train.model, Number(f.vocabSize));
+        matchTarget = train.model.matchParams;
+      }
+      const report = describeModel(new Transformer(config));
+      const matched = matchTarget ? { plan: matchTarget, parameters: matchFfnWidth(config, matchTarget).target } : null;
       if (f.json) {
-        console.log(JSON.stringify({ model: 'gpt', config, ...cost }));
+        console.log(JSON.stringify({ config, ...report, matched }));
         return;
       }
-      console.log(`model gpt: ${config.nLayer} layers, d=${config.nEmbd}, ${config.nHead} heads, context ${config.blockSize}, vocabulary ${config.vocabSize}`);
-      console.log(`parameters: ${cost.parameters.toLocaleString('en-US')} (${cost.nonEmbeddingParameters.toLocaleString('en-US')} without embeddings)`);
-      console.log(`FLOPs/token: ${(cost.forwardFlopsPerToken / 1e6).toFixed(2)} M forward, ${(cost.trainFlopsPerToken / 1e6).toFixed(2)} M training`);
-      console.log('layer plan:');
-      for (const l of cost.layers) {
-        console.log(`  ${String(l.index).padStart(2)}  ${l.mixer.padEnd(18)} ${l.parameters.toLocaleString('en-US').padStart(10)} params  ${(l.forwardFlopsPerToken / 1e6).toFixed(2)} MFLOP/token`);
+      const c = config;
+      console.log(`plan ${report.plan}: ${c.nLayer} blocks, d=${c.nEmbd}, context ${c.blockSize}, vocabulary ${c.vocabSize}, FFN ${report.ffnHidden}`);
+      console.log(`parameters: ${fmt(report.parameters)} (${fmt(report.nonEmbeddingParameters)} without embeddings)`);
+      if (matched) console.log(`parameter-matched to ${matched.plan}: ${fmt(matched.parameters)} (difference ${fmt(report.parameters - matched.parameters)})`);
+      console.log(`FLOPs/token: ${(report.forwardFlopsPerToken / 1e6).toFixed(3)} M forward, ${(report.trainFlopsPerToken / 1e6).toFixed(3)} M training`);
+      console.log('layers:');
+      for (const l of report.layers) {
+        const shifts = l.shifts.length ? `s=${l.shifts.join('/')}` : 'all positions';
+        console.log(`  ${String(l.index).padStart(2)}  ${l.mixer.padEnd(16)} ${shifts.padEnd(16)} ${fmt(l.parameters).padStart(11)} params  ${(l.forwardFlopsPerToken / 1e6).toFixed(3)} MFLOP/token`);
       }
-      console.log(`receptive field: ${config.blockSize} (full context, attention in every layer)`);
+      console.log(`receptive field: ${report.receptiveField} of ${c.blockSize} positions${report.coversContext ? ' (every offset reachable)' : ''}`);
+      if (report.receptiveField < c.blockSize) {
+        console.log(`warning: the receptive field (${report.receptiveField}) is shorter than the context (${c.blockSize}); add HSM layers or choose another --schedule`);
+      } else if (!report.coversContext) {
+        console.log('warning: some offsets inside the context are unreachable with this schedule');
+      }
     });
 }
+

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UserError } from '../data/errors.js';
+import { readRunConfig } from '../train/checkpoint.js';
+import { mergeConfigs, parseTrainConfig, presetConfig, PRESETS, type TrainConfig } from '../train/config.js';
+
+/** Options shared by `train` and `info`: where a configuration comes from and what it says. */
+export interface ConfigFlags {
+  config?: string;
+  preset?: string;
+  resume?: boolean;
+  [flag: string]: unknown;
+}
+
+type Kind = 'number' | 'string' | 'boolean';
+/** [flag name (camelCase), config key, belongs to the model, value kind, help] */
+const FLAGS: [string, string, boolean, Kind, string][] = [
+  ['data', 'data', false, 'string', 'corpus: sotu (default), shakespeare, a text file or a folder of .txt files'],
+  ['tokenizer', 'tokenizer', false, 'string', 'char, byte or gpt2'],
+  ['out', 'out', false, 'string', 'run folder'],
+  ['maxIters', 'maxIters', false, 'number', 'training iterations'],
+  ['batchSize', 'batchSize', false, 'number', 'sequences per micro-batch'],
+  ['gradAccum', 'gradAccum', false, 'number', 'micro-batches per step'],
+  ['lr', 'lr', false, 'number', 'peak learning rate'],
+  ['minLr', 'minLr', false, 'number', 'learning rate at the end of the cosine decay'],
+  ['warmupIters', 'warmupIters', false, 'number', 'linear warm-up iterations'],
+  ['lrDecayIters', 'lrDecayIters', false, 'number', 'iterations of cosine decay (default: maxIters)'],
+  ['weightDecay', 'weightDecay', false, 'number', 'AdamW weight decay (matrices only)'],
+  ['gradClip', 'gradClip', false, 'number', 'global gradient-norm clip (0 = off)'],
+  ['beta2', 'beta2', false, 'number', 'AdamW β2'],
+  ['evalInterval', 'evalInterval', false, 'number', 'iterations between validation estimates'],
+  ['evalIters', 'evalIters', false, 'number', 'validation batches per estimate'],
+  ['logInterval', 'logInterval', false, 'number', 'iterations between log lines'],
+  ['checkpointInterval', 'checkpointInterval', false, 'number', 'iterations between checkpoints'],
+  ['seed', 'seed', false, 'number', 'random seed'],
+  ['context', 'blockSize', true, 'number', 'context length (blockSize)'],
+  ['nLayer', 'nLayer', true, 'number', 'blocks (taken from --plan when omitted)'],
+  ['nHead', 'nHead', true, 'number', 'attention heads'],
+  ['nEmbd', 'nEmbd', true, 'number', 'model width d'],
+  ['dropout', 'dropout', true, 'number', 'dropout on embeddings and residual branches'],
+  ['plan', 'plan', true, 'string', 'layer plan, e.g. "hsm:ab*3,attn" (default: attention in every block)'],
+  ['schedule', 'schedule', true, 'string', 'shift schedule: pow2, pow2-heads or a JSON list like [1,2,4]'],
+  ['hsmHeads', 'hsmHeads', true, 'number', 'head groups of the HSM layers'],
+  ['positions', 'positions', true, 'boolean', 'learned positions: true or false (default: when the plan has attention)'],
+  ['ffnHidden', 'ffnHidden', true, 'number', 'FFN hidden width (default 4·d)'],
+  ['matchParams', 'matchParams', true, 'string', 'size the FFN to the parameter count of this plan, e.g. attn*4'],
+];
+
+const dashed = (flag: string) => flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+export function addConfigOptions(cmd: Command): Command {
+  cmd
+    .option('--config <file>', 'JSON file with training options (same keys as the flags, model fields under "model")')
+    .option('--preset <name>', `named configuration: ${Object.keys(PRESETS).join(', ')}`);
+  for (const [flag, , , , help] of FLAGS) cmd.option(`--${dashed(flag)} <value>`, help);
+  return cmd;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UserError(`config file ${path} cannot be read; check the path`);
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch {
+    throw new UserError(`config file ${path} is not a JSON object; see \`hsm train --help\` for its keys`);
+  }
+}
+
+function convert(flag: string, kind: Kind, value: unknown): unknown {
+  const text = String(value);
+  if (kind === 'string') {
+    if (flag === 'schedule' && text.startsWith('[')) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw new UserError(`--schedule: "${text}" is not a JSON list`);
+      }
+    }
+    return text;
+  }
+  if (kind === 'boolean') {
+    if (text !== 'true' && text !== 'false') throw new UserError(`--${dashed(flag)}: expected true or false, got "${text}"`);
+    return text === 'true';
+  }
+  const n = Number(text);
+  if (!Number.isFinite(n) || text.trim() === '') throw new UserError(`--${dashed(flag)}: "${text}" is not a number`);
+  return n;
+}
+
+/**
+ * The configuration that flags describe: the saved run (with --resume), then
+ * the preset, then the config file, then individual flags; validated.
+ */
+export function resolveConfig(flags: ConfigFlags): TrainConfig {
+  const fromFlags: Record<string, unknown> = {};
+  const model: Record<string, unknown> = {};
+  for (const [flag, key, isModel, kind] of FLAGS) {
+    if (flags[flag] === undefined) continue;
+    (isModel ? model : fromFlags)[key] = convert(flag, kind, flags[flag]);
+  }
+  if (Object.keys(model).length) fromFlags.model = model;
+  const preset = flags.preset ? presetConfig(flags.preset) : {};
+  const outDir = (fromFlags.out ?? preset.out) as string | undefined;
+  if (flags.resume && !outDir) throw new UserError('--resume needs --out (or --preset) to name the run folder to continue');
+  // Resuming starts from the run's own saved configuration; flags may extend it (e.g. --max-iters).
+  const saved = flags.resume ? (readRunConfig(outDir!).train as unknown as Record<string, unknown>) : {};
+  const raw = mergeConfigs(saved, preset, flags.config ? readConfigFile(flags.config) : {}, fromFlags);
+  return parseTrainConfig(raw, flags.config ?? 'options');
+}
