@@ -13,7 +13,7 @@
       "type": "static_library",
       "sources": [
         "native/kernels/matmul.cc", "native/kernels/attention.cc", "native/kernels/elementwise.cc",
-        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc",
+        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc",
         "native/kernels/table.cc"
       ],
       "defines": ["HSM_ISA=avx512"],
@@ -24,7 +24,7 @@
       "type": "static_library",
       "sources": [
         "native/kernels/matmul.cc", "native/kernels/attention.cc", "native/kernels/elementwise.cc",
-        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc",
+        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc",
         "native/kernels/table.cc"
       ],
       "defines": ["HSM_ISA=avx2"],
@@ -35,7 +35,7 @@
       "type": "static_library",
       "sources": [
         "native/kernels/matmul.cc", "native/kernels/attention.cc", "native/kernels/elementwise.cc",
-        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc",
+        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc",
         "native/kernels/table.cc"
       ],
       "defines": ["HSM_ISA=generic"]

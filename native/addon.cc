@@ -170,6 +170,15 @@ BINDING(ShiftBackward) {
   kernels().shift_backward(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4), a.i32(5), a.int64(6));
   return undefined(env);
 } END_BINDING
+BINDING(ShiftMixForward) {
+  kernels().shift_mix_forward(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.int64(4), a.int64(5), a.int64(6), a.i32(7), a.int64(8));
+  return undefined(env);
+} END_BINDING
+BINDING(ShiftMixBackward) {
+  kernels().shift_mix_backward(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.f32_or_null(4), a.f32_or_null(5), a.f32_or_null(6),
+                               a.int64(7), a.int64(8), a.int64(9), a.i32(10), a.int64(11));
+  return undefined(env);
+} END_BINDING
 BINDING(SumSquares) { return number(env, kernels().sum_squares(a.f32(0), a.int64(1))); } END_BINDING
 BINDING(Sum) { return number(env, kernels().sum(a.f32(0), a.int64(1))); } END_BINDING
 BINDING(AdamW) {
@@ -191,7 +200,7 @@ napi_value Init(napi_env env, napi_value exports) {
       FN("softmaxForward", SoftmaxForward), FN("softmaxBackward", SoftmaxBackward),
       FN("crossEntropyForward", CrossEntropyForward), FN("crossEntropyBackward", CrossEntropyBackward),
       FN("embeddingForward", EmbeddingForward), FN("embeddingBackward", EmbeddingBackward),
-      FN("shiftForward", ShiftForward), FN("shiftBackward", ShiftBackward), FN("sumSquares", SumSquares),
+      FN("shiftForward", ShiftForward), FN("shiftBackward", ShiftBackward), FN("shiftMixForward", ShiftMixForward), FN("shiftMixBackward", ShiftMixBackward), FN("sumSquares", SumSquares),
       FN("sum", Sum), FN("adamw", AdamW),
 #undef FN
   };

@@ -7,6 +7,7 @@ import {
 } from '../src/ops/index.js';
 import { Rng } from '../src/tensor/random.js';
 import { dropout } from '../src/ops/dropout.js';
+import { shiftMix } from '../src/ops/shift-mix.js';
 import { gradCheck, randomInts, randomTensor } from './helpers.js';
 
 const TOL = 1e-6;
@@ -62,6 +63,8 @@ for (const [B, T, H, Dh] of [[1, 1, 1, 1], [2, 5, 2, 3], [1, 9, 3, 4]]) {
 check('rows', ([x]) => rows(x, 1, 3), [r(6, 4)]);
 check('columns', ([x]) => columns(x, 2, 3), [r(2, 3, 6)]);
 for (const s of [0, 1, 3, 7, 9]) check(`shift s=${s}`, ([x]) => shift(x, s), [r(2, 7, 3)]);
+check('shiftMix', ([x, a, w]) => shiftMix(x, a, w, [1]), [r(2, 5, 4), r(4), r(4)]);
+check('shiftMix per head group', ([x, a, w]) => shiftMix(x, a, w, [2, 0, 7]), [r(2, 6, 6), r(6), r(6)]);
 check('shift per head group', ([x]) => shift(x, [1, 4, 2]), [r(2, 7, 6)]);
 check('reshape view shares gradients', ([x, w]) => linear(x.reshape([6, 4]), w), [r(2, 3, 4), r(5, 4)]);
 check('composition reuses an input', ([x]) => mul(gelu(x), add(x, x)), [r(3, 4)]);

@@ -138,6 +138,15 @@ test('native embedding, shift and AdamW equal js', { skip }, () => {
         K.shiftBackward(dy, dx, B, T, c, shifts);
       }, 0);
     }
+    for (const s of [[1], [4], [1, 4, 0], [3, 17, 2], [40]]) {
+      if (c % s.length !== 0) continue;
+      const B = 3, T = 19, shifts = Int32Array.from(s);
+      compare(`shiftMix c${c} s${s}`, [rand(B * T * c), rand(c), rand(c), new Float32Array(B * T * c), rand(B * T * c), rand(B * T * c), rand(c), rand(c)],
+        [3, 5, 6, 7], (K, [x, a, w, y, dy, dx, da, dw]) => {
+          K.shiftMixForward(x, a, w, y, B, T, c, shifts);
+          K.shiftMixBackward(x, a, w, dy, dx, da, dw, B, T, c, shifts);
+        }, 1e-5);
+    }
     const n2 = c * 129;
     compare(`adamw n${n2}`, [rand(n2), rand(n2), rand(n2, 0.01), rand(n2, 0.01).map(Math.abs)], [0, 2, 3], (K, [p, g, m, v]) => {
       for (let step = 1; step <= 3; step++) {

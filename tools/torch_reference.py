@@ -1,25 +1,37 @@
 #!/usr/bin/python3
 """Independent PyTorch reference fixtures for the TypeScript engine.
 
-Run:  /usr/bin/python3 tools/torch_reference.py
+Run:  /usr/bin/python3 tools/torch_reference.py [fixture ...]
+      (no names: every fixture; else e.g. `hsm_pair hybrid`)
 
 In the spirit of llm.c's test_gpt2, this script builds small models in plain
 PyTorch, runs them in float64, and writes everything the TypeScript engine is
 tested against (weights, inputs, logits, loss, gradients, optimizer
 trajectory) into safetensors fixtures under tools/fixtures/. Output is
-deterministic: same torch build -> byte-identical files.
+deterministic: same torch build and BLAS -> byte-identical files. float64
+matmuls go through the system BLAS, and optimized BLAS builds (OpenBLAS)
+round differently per CPU kernel, so the script re-executes itself with
+Debian's netlib reference BLAS first on LD_LIBRARY_PATH when it is installed
+(the committed fixtures were made with it; see _pin_reference_blas).
 
 Layout of this file (each fixture is one `build_*_fixture` function, so more
 models -- e.g. HSM mixers and hybrid plans -- can be added alongside):
 
     1. Shared settings (determinism, paths)
     2. GPT model (nanoGPT-style, attention written out explicitly)
+    2b. HSM transformer (layer plans: ab / gated / pair mixers, hybrids)
     3. Seeded init (all parameter kinds get non-trivial values)
     4. Reference computations (forward/backward, AdamW trajectory)
     5. Fixture writers (one per fixture) + round-trip check
     6. main()
 
-Fixture tools/fixtures/gpt_tiny.safetensors contents:
+Fixtures (tools/fixtures/):
+    gpt_tiny.safetensors   GPT, 2 attention layers, n_embd 64
+    hsm_ab.safetensors     plan hsm:ab*5      (shifts 1, 2, 4, 8, 16), n_embd 32
+    hsm_gated.safetensors  plan hsm:gated*5   (same shifts), n_embd 32
+    hsm_pair.safetensors   plan hsm:pair*5    (same shifts), n_embd 32
+    hybrid.safetensors     plan hsm:ab*3,attn (shifts 1, 2, 4; wpe), n_embd 32
+All share vocab 65, context 32, batch 4x32, and this layout:
     <param name>          F32  initial weights (exact float32 values)
     input.idx             I32  [B,T] token ids
     input.targets         I32  [B,T] next-token targets
@@ -30,6 +42,9 @@ Fixture tools/fixtures/gpt_tiny.safetensors contents:
     adamw.grad_norms      F64  [steps] global grad norm before clipping
     step5.<param name>    F64  parameters after the AdamW steps
     __metadata__          "config" (JSON), "generator", "torch_version"
+The config's "model" holds everything needed to rebuild the model (for HSM
+fixtures: plan, positions, hsm_heads, schedule, shifts per layer) and
+"param_names" in parameter order; "optimizer" lists the decay groups.
 """
 
 import json
@@ -38,10 +53,41 @@ import os
 import sys
 from dataclasses import asdict, dataclass
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# Debian's netlib reference BLAS: plain loops, the same rounding on every CPU.
+REFERENCE_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/blas"
+
+
+def _pin_reference_blas():
+    """When run as a script, re-exec with the reference BLAS found first.
+
+    torch's float64 matmuls call the system libblas.so.3; with OpenBLAS there
+    the last bits of logits/grads depend on the CPU kernel it picks, so the
+    fixtures would not be byte-reproducible. Must run before `import torch`.
+    """
+    if __name__ != "__main__" or not os.path.exists(os.path.join(REFERENCE_BLAS_DIR, "libblas.so.3")):
+        return
+    paths = [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p]
+    if paths[:1] == [REFERENCE_BLAS_DIR]:
+        return
+    os.environ["LD_LIBRARY_PATH"] = ":".join([REFERENCE_BLAS_DIR] + paths)
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
+def loaded_blas():
+    """Paths of the BLAS libraries this process has mapped (Linux)."""
+    try:
+        with open("/proc/self/maps") as f:
+            return sorted({l.split()[-1] for l in f if "libblas" in l})
+    except OSError:
+        return []
+
+
+_pin_reference_blas()
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
@@ -284,25 +330,26 @@ class GatedMix(nn.Module):
 
 
 class PairMix(nn.Module):
-    """Softmax attention over the pair {t, t-s} per head group, then W_o.
+    """Softmax attention over the pair {t, t-s} per head, then W_o.
 
-    Keys and values are shifted (zero key and value for t < s). Head h uses
-    channels h*Dh..(h+1)*Dh of q, k and v, with the shift of group h; the
-    number of heads is the number of HSM head groups (hsm_heads), as in the
-    engine (see the report on `pair` heads).
+    The model's n_head heads (HSM.md: "per head", d_h = C / n_head); head h
+    uses channels h*Dh..(h+1)*Dh of q, k and v. Keys and values are what is
+    shifted, each by the shift of its channel group (one group here), so for
+    t < s the partner has a zero key and a zero value.
     """
 
     def __init__(self, cfg, shifts):
         super().__init__()
         C = cfg.n_embd
         self.shifts = shifts
+        self.n_head = cfg.n_head
         self.c_proj = nn.Linear(C, C, bias=True)
         self.q = nn.Linear(C, C, bias=True)
         self.kv = nn.Linear(C, 2 * C, bias=True)
 
     def forward(self, x):
         B, T, C = x.shape
-        H = len(self.shifts)
+        H = self.n_head
         Dh = C // H
         q = self.q(x).view(B, T, H, Dh)
         k, v = self.kv(x).split(C, dim=-1)
@@ -570,6 +617,9 @@ def build_fixture(path, tag, model, init_fn, init_description, model_meta, B, T,
     assert losses[0] == loss.item(), "AdamW start loss differs from init loss"
     assert all(b < a for a, b in zip(losses, losses[1:])), "losses must decrease"
     assert any(n > opt_cfg["max_norm"] for n in norms), "clipping never triggered"
+    assert any(n <= opt_cfg["max_norm"] for n in norms), "clipping triggered on every step"
+    # far enough from the threshold that float32 engines take the same branch
+    assert min(abs(n / opt_cfg["max_norm"] - 1) for n in norms) > 2e-3, "a grad norm is at max_norm"
 
     # --- assemble tensors (insertion order = file order)
     tensors = {}
@@ -622,7 +672,7 @@ def build_gpt_tiny_fixture(path):
                   B=4, T=32, seed=1337, opt_cfg=OPT_CFG)
 
 
-def build_hsm_fixture(path, tag, plan):
+def build_hsm_fixture(path, tag, plan, max_norm):
     """A planned model (pure HSM or hybrid) at vocab 65, context 32, B=4, T=32.
 
     n_embd is 32 (not GPT's 64) so that the 5-layer fixtures stay near 1 MB:
@@ -634,14 +684,17 @@ def build_hsm_fixture(path, tag, plan):
     meta = {"type": "hybrid" if "attn" in kinds and len(set(kinds)) > 1 else "hsm",
             **asdict(cfg), "shifts": model.shifts, "tied_lm_head": True, "gelu": "tanh"}
     build_fixture(path, tag, model, init_hsm_, HSM_INIT_DESCRIPTION, meta,
-                  B=4, T=32, seed=1337, opt_cfg=OPT_CFG)
+                  B=4, T=32, seed=1337, opt_cfg={**OPT_CFG, "max_norm": max_norm})
 
 
+# name -> (plan, max_norm). The optimizer is gpt_tiny's except max_norm, which
+# is set per model between its pre-clip grad norms so that some steps clip
+# and some do not (norms printed when the script runs).
 HSM_FIXTURES = {
-    "hsm_ab": "hsm:ab*5",  # shifts 1, 2, 4, 8, 16: the whole context of 32
-    "hsm_gated": "hsm:gated*5",
-    "hsm_pair": "hsm:pair*5",
-    "hybrid": "hsm:ab*3,attn",  # shifts 1, 2, 4, then attention (with wpe)
+    "hsm_ab": ("hsm:ab*5", 0.66),  # shifts 1, 2, 4, 8, 16: the whole context of 32
+    "hsm_gated": ("hsm:gated*5", 0.70),
+    "hsm_pair": ("hsm:pair*5", 1.0),
+    "hybrid": ("hsm:ab*3,attn", 0.695),  # shifts 1, 2, 4, then attention (with wpe)
 }
 
 
@@ -651,9 +704,20 @@ HSM_FIXTURES = {
 
 
 def main():
-    build_gpt_tiny_fixture(os.path.join(FIXTURES_DIR, "gpt_tiny.safetensors"))
-    for tag, plan in HSM_FIXTURES.items():
-        build_hsm_fixture(os.path.join(FIXTURES_DIR, f"{tag}.safetensors"), tag, plan)
+    blas = loaded_blas()
+    print("BLAS:", ", ".join(blas) or "unknown")
+    if not any(p.startswith(REFERENCE_BLAS_DIR + "/") for p in blas):
+        print("warning: not the reference BLAS; float64 results may differ from the committed "
+              "fixtures in the last bits", file=sys.stderr)
+    only = set(sys.argv[1:])
+    unknown = only - {"gpt_tiny", *HSM_FIXTURES}
+    if unknown:
+        sys.exit(f"unknown fixture(s) {sorted(unknown)}; known: gpt_tiny, {', '.join(HSM_FIXTURES)}")
+    if not only or "gpt_tiny" in only:
+        build_gpt_tiny_fixture(os.path.join(FIXTURES_DIR, "gpt_tiny.safetensors"))
+    for tag, (plan, max_norm) in HSM_FIXTURES.items():
+        if not only or tag in only:
+            build_hsm_fixture(os.path.join(FIXTURES_DIR, f"{tag}.safetensors"), tag, plan, max_norm)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,10 @@ void embedding_forward(const float* weight, const int32_t* idx, float* out, int6
 void embedding_backward(const int32_t* idx, const float* dout, float* dweight, int64_t n, int64_t c);
 void shift_forward(const float* x, float* y, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups);
 void shift_backward(const float* dy, float* dx, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups);
+void shift_mix_forward(const float* x, const float* a, const float* w, float* y, int64_t b, int64_t t, int64_t c,
+                       const int32_t* shifts, int64_t n_groups);
+void shift_mix_backward(const float* x, const float* a, const float* w, const float* dy, float* dx, float* da, float* dw,
+                        int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups);
 void adamw(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
            float eps, float weight_decay, float grad_scale, int64_t step);
 

@@ -35,6 +35,8 @@ const KernelTable& table() {
       &embedding_backward,
       &shift_forward,
       &shift_backward,
+      &shift_mix_forward,
+      &shift_mix_backward,
       &adamw,
   };
   return t;

@@ -114,6 +114,17 @@ export interface Kernels {
   /** dx[b, t − s_g] += dy[b, t] within each group. */
   shiftBackward(dy: FloatArray, dx: FloatArray, b: number, t: number, c: number, shifts: Int32Array): void;
 
+  /**
+   * Fused HSM pair mix: y[b, t] = a ⊙ x[b, t] + w ⊙ x[b, t − s_g] (zero for t < s_g),
+   * a, w per channel (C), channel group g of G = shifts.length groups using shift s_g.
+   */
+  shiftMixForward(x: FloatArray, a: FloatArray, w: FloatArray, y: FloatArray, b: number, t: number, c: number, shifts: Int32Array): void;
+  /** dx += a ⊙ dy[t] + w ⊙ dy[t + s]; da += Σ dy ⊙ x; dw += Σ dy[t] ⊙ x[t − s]. */
+  shiftMixBackward(
+    x: FloatArray, a: FloatArray, w: FloatArray, dy: FloatArray, dx: FloatArray | null, da: FloatArray | null, dw: FloatArray | null,
+    b: number, t: number, c: number, shifts: Int32Array,
+  ): void;
+
   /** out (N, G) = Σ over each of G equal channel groups of x (N, C): per-head sums. */
   groupSum(x: FloatArray, out: FloatArray, n: number, c: number, g: number): void;
   /** out (N, C) = x (N, G) repeated over each group's C/G channels (accumulate adds instead of overwriting). */

@@ -39,6 +39,10 @@ interface NativeAddon {
   embeddingBackward(idx: Int32Array, dout: Float32Array, dweight: Float32Array, n: number, c: number): void;
   shiftForward(x: Float32Array, y: Float32Array, b: number, t: number, c: number, shifts: Int32Array, groups: number): void;
   shiftBackward(dy: Float32Array, dx: Float32Array, b: number, t: number, c: number, shifts: Int32Array, groups: number): void;
+  shiftMixForward(x: Float32Array, a: Float32Array, w: Float32Array, y: Float32Array, b: number, t: number, c: number,
+    shifts: Int32Array, groups: number): void;
+  shiftMixBackward(x: Float32Array, a: Float32Array, w: Float32Array, dy: Float32Array, dx: Float32Array | null,
+    da: Float32Array | null, dw: Float32Array | null, b: number, t: number, c: number, shifts: Int32Array, groups: number): void;
   sumSquares(x: Float32Array, n: number): number;
   sum(x: Float32Array, n: number): number;
   adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, n: number,
@@ -224,6 +228,18 @@ export function createNativeKernels(native: NativeAddon): Kernels & { isa: strin
       if (!f32(dy, dx)) return js.shiftBackward(dy, dx, b, t, c, shifts);
       need(dy, b * t * c, 'dy'); need(dx, b * t * c, 'dx'); checkGroups(c, shifts);
       native.shiftBackward(dy as Float32Array, dx as Float32Array, b, t, c, shifts, shifts.length);
+    },
+    shiftMixForward(x, a, w, y, b, t, c, shifts) {
+      if (!f32(x, a, w, y)) return js.shiftMixForward(x, a, w, y, b, t, c, shifts);
+      need(x, b * t * c, 'x'); need(y, b * t * c, 'y'); need(a, c, 'a'); need(w, c, 'w'); checkGroups(c, shifts);
+      native.shiftMixForward(x as Float32Array, a as Float32Array, w as Float32Array, y as Float32Array, b, t, c, shifts, shifts.length);
+    },
+    shiftMixBackward(x, a, w, dy, dx, da, dw, b, t, c, shifts) {
+      if (!f32(x, a, w, dy, dx, da, dw)) return js.shiftMixBackward(x, a, w, dy, dx, da, dw, b, t, c, shifts);
+      need(x, b * t * c, 'x'); need(dy, b * t * c, 'dy'); need(dx, b * t * c, 'dx'); need(a, c, 'a'); need(w, c, 'w');
+      need(da, c, 'da'); need(dw, c, 'dw'); checkGroups(c, shifts);
+      native.shiftMixBackward(x as Float32Array, a as Float32Array, w as Float32Array, dy as Float32Array,
+        dx as Float32Array | null, da as Float32Array | null, dw as Float32Array | null, b, t, c, shifts, shifts.length);
     },
     // Small per-head reductions: no native kernel yet, the reference is fast enough for them.
     groupSum: js.groupSum,

@@ -7,3 +7,4 @@ export { causalAttention } from './attention.js';
 export { crossEntropy } from './loss.js';
 export { columns, embedding, rows, shift } from './indexing.js';
 export { dropout } from './dropout.js';
+export { shiftMix } from './shift-mix.js';

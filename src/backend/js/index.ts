@@ -5,6 +5,7 @@ import * as indexing from './indexing.js';
 import { matmul } from './matmul.js';
 import * as normalization from './normalization.js';
 import { adamw } from './optimizer.js';
+import { shiftMixBackward, shiftMixForward } from './shift-mix.js';
 
 /** The reference backend: plain TypeScript, float32 or float64, runs anywhere. */
 export const jsKernels: Kernels = {
@@ -15,5 +16,7 @@ export const jsKernels: Kernels = {
   ...normalization,
   ...elementwise,
   ...indexing,
+  shiftMixForward,
+  shiftMixBackward,
   adamw,
 };

@@ -1,4 +1,4 @@
-import { add, groupExpand, mul } from '../../ops/index.js';
+import { add, groupExpand, mul, shiftMix } from '../../ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { ShiftMixer, type MixerContext } from './mixer.js';
 
@@ -17,6 +17,10 @@ export class AbMixer extends ShiftMixer {
 
   protected mix(x: Tensor, _prepared: Tensor[], [[xs]]: Tensor[][]): Tensor {
     return add(mul(x, groupExpand(this.a, this.C)), mul(xs, groupExpand(this.b, this.C)));
+  }
+
+  protected override fused(x: Tensor): Tensor {
+    return shiftMix(x, groupExpand(this.a, this.C), groupExpand(this.b, this.C), this.shifts);
   }
 
   protected mixFlops(): number {

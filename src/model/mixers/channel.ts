@@ -1,4 +1,4 @@
-import { add, mul } from '../../ops/index.js';
+import { add, mul, shiftMix } from '../../ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { ShiftMixer, type MixerContext } from './mixer.js';
 
@@ -16,6 +16,10 @@ export class ChannelMixer extends ShiftMixer {
 
   protected mix(x: Tensor, _prepared: Tensor[], [[xs]]: Tensor[][]): Tensor {
     return add(mul(x, this.a), mul(xs, this.b));
+  }
+
+  protected override fused(x: Tensor): Tensor {
+    return shiftMix(x, this.a, this.b, this.shifts);
   }
 
   protected mixFlops(): number {

@@ -160,12 +160,22 @@ export abstract class ShiftMixer implements Mixer {
     return this.projW ? linear(y, this.projW, this.projB!) : y;
   }
 
+  /**
+   * An optional fused kernel for the parallel form, equal to mix() over
+   * shifted copies (tests hold them equal); decoding always uses mix().
+   */
+  protected fused?(x: Tensor): Tensor;
+
   forward(x: Tensor, state?: MixerState): Tensor {
     const prepared = this.prepare(x);
     if (state) prepared.forEach((p, j) => (state as ShiftState).histories[j].load(p.data, p.shape[1]));
+    if (this.fused && !ShiftMixer.composedOnly) return this.project(this.fused(x));
     const past = this.lags.map((lag) => prepared.map((p) => shift(p, lag)));
     return this.project(this.mix(x, prepared, past));
   }
+
+  /** Tests set this to run the composed reference instead of fused kernels. */
+  static composedOnly = false;
 
   newState(): ShiftState {
     const maxLag = Math.max(0, ...this.lags.flat());
