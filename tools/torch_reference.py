@@ -14,15 +14,15 @@ round differently per CPU kernel, so the script re-executes itself with
 Debian's netlib reference BLAS first on LD_LIBRARY_PATH when it is installed
 (the committed fixtures were made with it; see _pin_reference_blas).
 
-Layout of this file (each fixture is one `build_*_fixture` function, so more
-models -- e.g. HSM mixers and hybrid plans -- can be added alongside):
+Layout of this file (every fixture goes through `build_fixture`; a new model
+needs its nn.Module, its init and one `build_*_fixture` line):
 
     1. Shared settings (determinism, paths)
     2. GPT model (nanoGPT-style, attention written out explicitly)
     2b. HSM transformer (layer plans: ab / gated / pair mixers, hybrids)
     3. Seeded init (all parameter kinds get non-trivial values)
     4. Reference computations (forward/backward, AdamW trajectory)
-    5. Fixture writers (one per fixture) + round-trip check
+    5. Fixture writers (shared build_fixture, one entry per fixture) + round-trip check
     6. main()
 
 Fixtures (tools/fixtures/):
@@ -239,7 +239,7 @@ class HSMConfig:
     vocab_size: int = 65
     block_size: int = 32
     n_layer: int = 5
-    n_head: int = 4  # attention heads (attention layers only)
+    n_head: int = 4  # heads of attention and of the pair mixer
     n_embd: int = 32
     hsm_heads: int = 1  # head groups of the HSM layers
     schedule: str = "pow2"
