@@ -69,6 +69,11 @@ export interface TrainBenchOptions {
   torch?: boolean;
   /** Add a per-phase and per-kernel time breakdown (from an extra pass) to the records. */
   profile?: boolean;
+  /**
+   * Extra environment variables for the PyTorch process (e.g. OMP_WAIT_POLICY: 'PASSIVE'), on top of
+   * OMP_NUM_THREADS, MKL_NUM_THREADS and OPENBLAS_NUM_THREADS = threads; the torch record lists them in torch_env.
+   */
+  torchEnv?: Record<string, string>;
   /** Seed of the weights and the random batches (default 1337). */
   seed?: number;
   emit: (record: Record<string, unknown>) => void;
@@ -249,7 +254,10 @@ function profileHsm(K: Kernels, steps: number, warmup: number, step: (i: number,
 }
 
 /** The PyTorch record for one configuration, or a reason why there is none. */
-function torchRecord(name: string, cfg: TrainBenchConfig, steps: number, warmup: number, threads: number, profile: boolean, seed: number): Record<string, unknown> | string {
+function torchRecord(
+  name: string, cfg: TrainBenchConfig, steps: number, warmup: number, threads: number, profile: boolean, seed: number,
+  extraEnv: Record<string, string>,
+): Record<string, unknown> | string {
   const script = fileURLToPath(new URL('../../../tools/bench_torch_train.py', import.meta.url));
   if (!existsSync(script)) return `${script} not found`;
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -262,8 +270,9 @@ function torchRecord(name: string, cfg: TrainBenchConfig, steps: number, warmup:
     '--lr', String(OPTIM.lr), '--beta2', String(OPTIM.beta2), '--weight-decay', String(OPTIM.weightDecay), '--grad-clip', String(OPTIM.gradClip),
     ...(profile ? ['--profile'] : []),
   ];
+  const torchEnv = { OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, ...extraEnv };
   const run = spawnSync(python, args, {
-    env: { ...env, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n },
+    env: { ...env, ...torchEnv },
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -271,7 +280,7 @@ function torchRecord(name: string, cfg: TrainBenchConfig, steps: number, warmup:
   if (run.status !== 0) return (run.stderr || `${python} exited with ${run.status ?? run.signal}`).trim().split('\n').pop()!;
   const line = run.stdout.trim().split('\n').filter(Boolean).pop();
   if (!line) return 'bench_torch_train.py printed nothing';
-  return JSON.parse(line) as Record<string, unknown>;
+  return { ...(JSON.parse(line) as Record<string, unknown>), torch_env: torchEnv };
 }
 
 /**
@@ -302,7 +311,7 @@ export function benchTrain(opts: TrainBenchOptions): void {
       const ours = benchHsm(name, cfg, steps, warmup, threads, !!opts.profile, seed);
       opts.emit(ours.record);
       if (!torch) continue;
-      const theirs = torchRecord(name, cfg, steps, warmup, threads, !!opts.profile, seed);
+      const theirs = torchRecord(name, cfg, steps, warmup, threads, !!opts.profile, seed, opts.torchEnv ?? {});
       if (typeof theirs === 'string') {
         opts.emit({ bench: 'train', note: `torch comparison skipped: ${theirs}` });
         torch = false; // the same reason would apply to every other configuration

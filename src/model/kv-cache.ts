@@ -1,42 +1,36 @@
 import type { FloatArray } from '../backend/kernels.js';
 
 /**
- * Keys and values of every attention layer for one sequence, so that a new
- * token attends to the past without recomputing it. Layer l's keys are a
- * (capacity, C) table filled row by row as tokens arrive.
+ * Keys and values of one attention layer for one sequence, so that a new
+ * token attends to the past without recomputing it: (capacity, C) tables
+ * filled row by row as tokens arrive.
  */
 export class KVCache {
-  readonly keys: Float32Array[];
-  readonly values: Float32Array[];
+  readonly keys: Float32Array;
+  readonly values: Float32Array;
   length = 0;
 
-  constructor(readonly layers: number, readonly capacity: number, readonly channels: number) {
-    this.keys = Array.from({ length: layers }, () => new Float32Array(capacity * channels));
-    this.values = Array.from({ length: layers }, () => new Float32Array(capacity * channels));
+  constructor(readonly capacity: number, readonly channels: number) {
+    this.keys = new Float32Array(capacity * channels);
+    this.values = new Float32Array(capacity * channels);
   }
 
-  /** Stores position `pos` of layer `layer` from a packed qkv row (3C: q, k, v). */
-  store(layer: number, pos: number, qkv: FloatArray, offset: number): void {
+  /** Stores position `pos` from a packed qkv row (3C: q, k, v) starting at `offset`. */
+  store(pos: number, qkv: FloatArray, offset: number): void {
     const C = this.channels;
     if (pos >= this.capacity) throw new RangeError(`KV cache is full (${this.capacity} positions)`);
-    this.keys[layer].set(qkv.subarray(offset + C, offset + 2 * C), pos * C);
-    this.values[layer].set(qkv.subarray(offset + 2 * C, offset + 3 * C), pos * C);
-  }
-
-  reset(): void {
-    this.length = 0;
+    this.keys.set(qkv.subarray(offset + C, offset + 2 * C), pos * C);
+    this.values.set(qkv.subarray(offset + 2 * C, offset + 3 * C), pos * C);
   }
 }
 
 /**
- * One query row against the cached keys/values 0..pos of one layer (all heads):
- * out (C) = Σ_u softmax_u(q·k_u/√Dh) v_u per head. O(pos·C) work.
+ * One query row (the q part of a packed qkv row) against cached keys/values
+ * 0..pos, all heads: out (C) = Σ_u softmax_u(q·k_u/√Dh) v_u per head. O(pos·C).
  */
-export function attendCached(
-  qkv: FloatArray, cache: KVCache, layer: number, pos: number, nHead: number, out: FloatArray,
-): void {
+export function attendCached(qkv: FloatArray, cache: KVCache, pos: number, nHead: number, out: FloatArray): void {
   const C = cache.channels, Dh = C / nHead, scale = 1 / Math.sqrt(Dh);
-  const K = cache.keys[layer], V = cache.values[layer];
+  const K = cache.keys, V = cache.values;
   const scores = new Float64Array(pos + 1);
   for (let h = 0; h < nHead; h++) {
     const hq = h * Dh;

@@ -7,7 +7,7 @@ import type { Mixer, MixerContext, MixerState } from './mixer.js';
 class AttentionState implements MixerState {
   readonly cache: KVCache;
   constructor(capacity: number, channels: number) {
-    this.cache = new KVCache(1, capacity, channels);
+    this.cache = new KVCache(capacity, channels);
   }
   get pos(): number {
     return this.cache.length;
@@ -47,7 +47,7 @@ export class AttentionMixer implements Mixer {
     const qkv = linear(x, this.wAttn, this.bAttn); // (B, T, 3C)
     if (state) {
       const cache = (state as AttentionState).cache, T = x.shape[1];
-      for (let t = 0; t < T; t++) cache.store(0, t, qkv.data, t * 3 * this.C);
+      for (let t = 0; t < T; t++) cache.store(t, qkv.data, t * 3 * this.C);
       cache.length = T;
     }
     return linear(causalAttention(qkv, this.nHead), this.wProj, this.bProj);
@@ -60,9 +60,9 @@ export class AttentionMixer implements Mixer {
   step(x: Tensor, state: MixerState): Tensor {
     const cache = (state as AttentionState).cache, pos = cache.length;
     const qkv = linear(x, this.wAttn, this.bAttn); // (1, 1, 3C)
-    cache.store(0, pos, qkv.data, 0);
+    cache.store(pos, qkv.data, 0);
     const y = Tensor.empty([1, 1, this.C], x.dtype);
-    attendCached(qkv.data, cache, 0, pos, this.nHead, y.data);
+    attendCached(qkv.data, cache, pos, this.nHead, y.data);
     cache.length = pos + 1;
     return linear(y, this.wProj, this.bProj);
   }
