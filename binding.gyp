@@ -3,7 +3,11 @@
   # instruction set, into static libraries with their own namespaces; the addon
   # links all three and picks one at run time (native/dispatch.cc).
   "target_defaults": {
-    "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fexceptions"],
+    # -fno-trapping-math and -fno-math-errno let the compiler vectorize loops with
+    # clamps, floor and sqrt (we never read FP exception flags or errno); no -ffast-math,
+    # so results stay IEEE.
+    "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fexceptions",
+                  "-fno-trapping-math", "-fno-math-errno"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++14", "-std=gnu++17"],
     "cflags!": ["-fno-exceptions"]
   },
