@@ -143,7 +143,11 @@ void parallel_tasks(int64_t n_tasks, const std::function<void(int64_t)>& fn) {
 void parallel_for(int64_t n, int64_t min_chunk,
                   const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  int64_t chunks = std::min<int64_t>(num_threads(), std::max<int64_t>(1, n / std::max<int64_t>(1, min_chunk)));
+  // A few chunks per thread rather than one: on a shared machine a descheduled
+  // thread's share is then picked up by the others instead of stalling the call.
+  const int threads = num_threads();
+  const int64_t per_thread = threads > 1 ? 4 : 1;
+  int64_t chunks = std::min<int64_t>(threads * per_thread, std::max<int64_t>(1, n / std::max<int64_t>(1, min_chunk)));
   if (chunks <= 1) {
     fn(0, n);
     return;

@@ -21,8 +21,8 @@ void set_num_threads(int n);
 // Blocks until all tasks finished. Nested calls run serially.
 void parallel_tasks(int64_t n_tasks, const std::function<void(int64_t task)>& fn);
 
-// Calls fn(begin, end) on contiguous chunks that cover [0, n), one chunk per
-// thread (never more chunks than n / min_chunk).
+// Calls fn(begin, end) on contiguous chunks that cover [0, n): a few chunks
+// per thread, handed out dynamically (never more chunks than n / min_chunk).
 void parallel_for(int64_t n, int64_t min_chunk,
                   const std::function<void(int64_t begin, int64_t end)>& fn);
 

@@ -36,6 +36,9 @@ export interface TrainBenchConfig {
   blockSize: number;
   batchSize: number;
   vocabSize: number;
+  /** Layer plan (default: GPT). HSM plans are compared with `baseline`, the GPT configuration of the same shape. */
+  plan?: string;
+  baseline?: string;
 }
 
 const shakespeare = PRESETS['shakespeare-char-cpu'];
@@ -48,7 +51,14 @@ export const TRAIN_BENCH_CONFIGS: Record<string, TrainBenchConfig> = {
     blockSize: shakespeare.model?.blockSize ?? 64, batchSize: shakespeare.batchSize ?? 12, vocabSize: 65,
   },
   'd256-ctx256': { nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 256, batchSize: 16, vocabSize: 65 },
+  // The same width, depth and tokens per step with every mixer HSM (issue: HSM vs GPT training speed).
+  'd256-ctx256-hsm-ab': { nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 256, batchSize: 16, vocabSize: 65, plan: 'hsm:ab*4', baseline: 'd256-ctx256' },
+  'd256-ctx2048': { nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 2048, batchSize: 2, vocabSize: 65 },
+  'd256-ctx2048-hsm-ab': { nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 2048, batchSize: 2, vocabSize: 65, plan: 'hsm:ab*4', baseline: 'd256-ctx2048' },
 };
+
+/** What `hsm bench train` runs by default: the two PyTorch comparisons. */
+export const DEFAULT_TRAIN_BENCH = ['shakespeare-char-cpu', 'd256-ctx256'];
 
 /** Optimizer settings of the shakespeare-char-cpu preset, used by both engines (they do not change the work). */
 const OPTIM = {
@@ -153,7 +163,7 @@ interface HsmRun {
 
 function benchHsm(name: string, cfg: TrainBenchConfig, steps: number, warmup: number, threads: number, profile: boolean, seed: number): HsmRun {
   const { batchSize: B, blockSize: T } = cfg;
-  const model = new GPT({ vocabSize: cfg.vocabSize, blockSize: T, nLayer: cfg.nLayer, nHead: cfg.nHead, nEmbd: cfg.nEmbd }, { seed });
+  const model = new GPT({ vocabSize: cfg.vocabSize, blockSize: T, nLayer: cfg.nLayer, nHead: cfg.nHead, nEmbd: cfg.nEmbd, plan: cfg.plan }, { seed });
   const optimizer = new AdamW(model.params.list, {
     lr: OPTIM.lr, beta1: 0.9, beta2: OPTIM.beta2, weightDecay: OPTIM.weightDecay, gradClip: OPTIM.gradClip,
   });
@@ -291,7 +301,7 @@ export function benchTrain(opts: TrainBenchOptions): void {
   const steps = opts.steps ?? 30, warmup = opts.warmup ?? 5, seed = opts.seed ?? 1337;
   if (!Number.isInteger(steps) || steps < 1) throw new UserError(`steps must be a positive integer, got ${steps}`);
   if (!Number.isInteger(warmup) || warmup < 0) throw new UserError(`warmup must be a non-negative integer, got ${warmup}`);
-  const names = opts.configs ?? Object.keys(TRAIN_BENCH_CONFIGS);
+  const names = opts.configs ?? DEFAULT_TRAIN_BENCH;
   for (const name of names) {
     if (!TRAIN_BENCH_CONFIGS[name]) {
       throw new UserError(`unknown benchmark configuration "${name}"; available: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}`);
@@ -304,13 +314,21 @@ export function benchTrain(opts: TrainBenchOptions): void {
   if (!Number.isInteger(threads) || threads < 1) throw new UserError(`threads must be a positive integer, got ${threads}`);
   if (!usingNative) opts.emit({ bench: 'train', note: `training on the ${kernels().name} backend (single-threaded); threads=${threads} applies to torch only` });
   let torch = opts.torch ?? true;
+  const measured = new Map<string, number>(); // config → our tokens/s, for HSM-vs-GPT ratios
   if (native) native.setThreads(threads);
   try {
     for (const name of names) {
       const cfg = TRAIN_BENCH_CONFIGS[name];
       const ours = benchHsm(name, cfg, steps, warmup, threads, !!opts.profile, seed);
       opts.emit(ours.record);
-      if (!torch) continue;
+      measured.set(name, ours.tokensPerS);
+      if (cfg.baseline && measured.has(cfg.baseline)) {
+        opts.emit({
+          bench: 'train', config: name, threads, baseline: cfg.baseline,
+          ratio: round(ours.tokensPerS / measured.get(cfg.baseline)!), ratio_of: `${name}/${cfg.baseline} tokens_per_s (both in our engine)`,
+        });
+      }
+      if (!torch || cfg.plan) continue; // the PyTorch script implements the GPT baseline only
       const theirs = torchRecord(name, cfg, steps, warmup, threads, !!opts.profile, seed, opts.torchEnv ?? {});
       if (typeof theirs === 'string') {
         opts.emit({ bench: 'train', note: `torch comparison skipped: ${theirs}` });

@@ -2,6 +2,7 @@
 // The `hsm` command line: a thin layer over the library.
 import { Command, InvalidArgumentError } from 'commander';
 import { benchKernels } from '../bench/kernels.js';
+import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../bench/train.js';
 import { kernels } from '../backend/index.js';
 import { UserError } from '../data/errors.js';
 import { registerEval } from './commands/evaluate.js';
@@ -49,6 +50,30 @@ bench
       emit: (r) => (opts.json ? console.log(JSON.stringify(r)) : rows.push(r)),
     });
     if (!opts.json) printKernelTable(rows);
+  });
+
+bench
+  .command('train')
+  .description('training tokens/s of our engine and, in the same run, of an equivalent PyTorch script (JSON Lines)')
+  .option('--json', 'print JSON Lines, one object per measurement')
+  .option('--configs <list>', `configurations: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}`, (v: string) => v.split(','), DEFAULT_TRAIN_BENCH)
+  .option('--steps <n>', 'timed steps per engine and configuration', positiveNumber, 30)
+  .option('--warmup <n>', 'untimed steps first', (v: string) => Number(v), 5)
+  .option('--threads <n>', 'threads for both engines', positiveNumber)
+  .option('--no-torch', 'skip the PyTorch comparison')
+  .option('--torch-passive', 'run PyTorch with OMP_WAIT_POLICY=PASSIVE (its spinning threads fight ours on a loaded 2-core machine)')
+  .option('--profile', 'add per-phase and per-kernel times of our engine')
+  .action((o: { json?: boolean; configs: string[]; steps: number; warmup: number; threads?: number; torch: boolean; torchPassive?: boolean; profile?: boolean }) => {
+    benchTrain({
+      configs: o.configs, steps: o.steps, warmup: o.warmup, threads: o.threads, torch: o.torch, profile: o.profile,
+      torchEnv: o.torchPassive ? { OMP_WAIT_POLICY: 'PASSIVE' } : {},
+      emit: (r) => {
+        if (o.json) console.log(JSON.stringify(r));
+        else if (r.note) console.log(`note: ${r.note}`);
+        else if (r.ratio !== undefined) console.log(`  ratio ${r.config}: ${r.ratio} (${r.ratio_of})`);
+        else console.log(`${String(r.config).padEnd(22)} ${String(r.engine).padEnd(6)} ${Math.round(Number(r.tokens_per_s))} tokens/s`);
+      },
+    });
   });
 
 function printKernelTable(rows: Record<string, unknown>[]): void {
