@@ -444,26 +444,29 @@ struct Split {
 
 // Chooses pm × pn = pieces minimizing the largest piece's estimated cost:
 // its padded multiply-adds plus its packing (one packed element costs about
-// as much as 16 multiply-adds; A is repacked for every NC-wide slab).
-// Falls back to one piece when C has too few tiles to share.
+// as much as 16 multiply-adds; A is repacked for every NC-wide slab). When C
+// has too few tiles for that many pieces, tries fewer.
 Split choose_split(int64_t m, int64_t k, int64_t n, int64_t pieces) {
   const int64_t m_tiles = ceil_div(m, MR), n_tiles = ceil_div(n, NR);
-  Split best;
-  double best_cost = -1.0;
-  for (int64_t pm = 1; pm <= pieces; ++pm) {
-    if (pieces % pm) continue;
-    const int64_t pn = pieces / pm;
-    if (pm > m_tiles || pn > n_tiles) continue;
-    const int64_t rows = ceil_div(m_tiles, pm) * MR, cols = ceil_div(n_tiles, pn) * NR;
-    const double pack = 16.0 * double(k) * double(rows * ceil_div(cols, NC_MAX) + cols);
-    const double cost = double(rows) * double(cols) * double(k) + pack;
-    if (best_cost < 0 || cost < best_cost) {
-      best_cost = cost;
-      best.pm = pm;
-      best.pn = pn;
+  for (; pieces > 1; --pieces) {
+    Split best;
+    double best_cost = -1.0;
+    for (int64_t pm = 1; pm <= pieces; ++pm) {
+      if (pieces % pm) continue;
+      const int64_t pn = pieces / pm;
+      if (pm > m_tiles || pn > n_tiles) continue;
+      const int64_t rows = ceil_div(m_tiles, pm) * MR, cols = ceil_div(n_tiles, pn) * NR;
+      const double pack = 16.0 * double(k) * double(rows * ceil_div(cols, NC_MAX) + cols);
+      const double cost = double(rows) * double(cols) * double(k) + pack;
+      if (best_cost < 0 || cost < best_cost) {
+        best_cost = cost;
+        best.pm = pm;
+        best.pn = pn;
+      }
     }
+    if (best_cost >= 0) return best;
   }
-  return best;
+  return Split{};
 }
 
 // [lo, hi) of part `idx` of `parts` near-equal parts of [0, size), cut on
