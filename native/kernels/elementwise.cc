@@ -2,6 +2,7 @@
 // for each ISA build; large arrays are split across the thread pool.
 #include "fast_math.h"
 #include "kernels.h"
+#include "reduce.h"
 
 #include <algorithm>
 #include <vector>
@@ -145,23 +146,13 @@ void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n) {
 // Sums in double: gradient norms over millions of elements must not lose digits.
 double sum_squares(const float* x, int64_t n) {
   double total = 0;
-  for (int64_t s = 0; s < n; s += 4096) {
-    const int64_t e = std::min<int64_t>(n, s + 4096);
-    float block = 0;
-    for (int64_t i = s; i < e; ++i) block += x[i] * x[i];
-    total += block;
-  }
+  for (int64_t s = 0; s < n; s += 4096) total += reduce_dot(x + s, x + s, std::min<int64_t>(4096, n - s));
   return total;
 }
 
 double sum(const float* x, int64_t n) {
   double total = 0;
-  for (int64_t s = 0; s < n; s += 4096) {
-    const int64_t e = std::min<int64_t>(n, s + 4096);
-    float block = 0;
-    for (int64_t i = s; i < e; ++i) block += x[i];
-    total += block;
-  }
+  for (int64_t s = 0; s < n; s += 4096) total += reduce_sum(x + s, std::min<int64_t>(4096, n - s));
   return total;
 }
 

@@ -3,6 +3,7 @@
 // loops are written to vectorize.
 #include "fast_math.h"
 #include "kernels.h"
+#include "reduce.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,18 +16,12 @@ namespace {
 // Rows per task so that each task has at least ~32K elements of work.
 int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, cols)); }
 
-float row_max(const float* x, int64_t c) {
-  float m = x[0];
-  for (int64_t i = 1; i < c; ++i) m = x[i] > m ? x[i] : m;
-  return m;
-}
+float row_max(const float* x, int64_t c) { return reduce_max(x, c); }
 
 // log Σ exp(x_i), max-shifted.
 float row_logsumexp(const float* x, int64_t c) {
   const float m = row_max(x, c);
-  float s = 0;
-  for (int64_t i = 0; i < c; ++i) s += fast_expf(x[i] - m);
-  return m + std::log(s);
+  return m + std::log(reduce16(c, [&](int64_t i) { return fast_expf(x[i] - m); }));
 }
 
 }  // namespace
@@ -37,12 +32,8 @@ void layer_norm_forward(const float* x, const float* w, const float* b, float* y
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * c;
       float* yr = y + r * c;
-      float mu = 0;
-      for (int64_t i = 0; i < c; ++i) mu += xr[i];
-      mu /= static_cast<float>(c);
-      float var = 0;
-      for (int64_t i = 0; i < c; ++i) var += (xr[i] - mu) * (xr[i] - mu);
-      var /= static_cast<float>(c);
+      const float mu = reduce_sum(xr, c) / static_cast<float>(c);
+      const float var = reduce16(c, [&](int64_t i) { return (xr[i] - mu) * (xr[i] - mu); }) / static_cast<float>(c);
       const float rs = 1.0f / std::sqrt(var + eps);
       for (int64_t i = 0; i < c; ++i) yr[i] = (xr[i] - mu) * rs * w[i] + b[i];
       mean[r] = mu;
@@ -67,17 +58,12 @@ void layer_norm_backward(const float* x, const float* w, const float* mean, cons
       const float* xr = x + r * c;
       const float* g = dy + r * c;
       const float mu = mean[r], rs = rstd[r];
-      float g_mean = 0, gx_mean = 0;
+      const float g_mean = reduce_dot(g, w, c) / static_cast<float>(c);
+      const float gx_mean = reduce16(c, [&](int64_t i) { return g[i] * w[i] * (xr[i] - mu) * rs; }) / static_cast<float>(c);
       for (int64_t i = 0; i < c; ++i) {
-        const float xh = (xr[i] - mu) * rs;
-        const float gw = g[i] * w[i];
-        g_mean += gw;
-        gx_mean += gw * xh;
-        pw[i] += g[i] * xh;
+        pw[i] += g[i] * (xr[i] - mu) * rs;
         pb[i] += g[i];
       }
-      g_mean /= static_cast<float>(c);
-      gx_mean /= static_cast<float>(c);
       if (dx) {
         float* d = dx + r * c;
         for (int64_t i = 0; i < c; ++i) {
@@ -100,12 +86,8 @@ void softmax_forward(const float* x, float* y, int64_t n, int64_t c) {
       const float* xr = x + r * c;
       float* yr = y + r * c;
       const float m = row_max(xr, c);
-      float s = 0;
-      for (int64_t i = 0; i < c; ++i) {
-        yr[i] = fast_expf(xr[i] - m);
-        s += yr[i];
-      }
-      const float inv = 1.0f / s;
+      for (int64_t i = 0; i < c; ++i) yr[i] = fast_expf(xr[i] - m);
+      const float inv = 1.0f / reduce_sum(yr, c);
       for (int64_t i = 0; i < c; ++i) yr[i] *= inv;
     }
   });
@@ -117,8 +99,7 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t n, int
       const float* yr = y + r * c;
       const float* g = dy + r * c;
       float* d = dx + r * c;
-      float dot = 0;
-      for (int64_t i = 0; i < c; ++i) dot += g[i] * yr[i];
+      const float dot = reduce_dot(g, yr, c);
       for (int64_t i = 0; i < c; ++i) d[i] += yr[i] * (g[i] - dot);
     }
   });
