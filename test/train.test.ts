@@ -151,6 +151,8 @@ test('Ctrl-C saves a checkpoint that resumes', async () => {
   const resumed = cli(['train', '--resume', '--out', out, '--max-iters', String(summary.step + 2)]);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout).step, summary.step + 2);
+  const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { train: { maxIters: number } };
+  assert.equal(saved.train.maxIters, summary.step + 2, 'the extended schedule is saved with the run');
 });
 
 test('training with dropout also resumes exactly', async () => {

@@ -65,7 +65,7 @@ export async function train(
     assertSameRun(saved.train, cfg, dir);
     const loaded = loadModel(dir);
     model = loaded.model;
-    runFile = saved;
+    runFile = { ...saved, train: cfg }; // schedule changes (e.g. a longer --max-iters) are remembered
     startStep = loaded.step;
   } else {
     if (!opts.overwrite && existsSync(join(dir, 'model.safetensors'))) {
