@@ -147,7 +147,7 @@ BINDING(MulBackward) {
 BINDING(Scale) { kernels().scale(a.f32(0), static_cast<float>(a.number(1)), a.f32(2), a.int64(3)); return undefined(env); } END_BINDING
 BINDING(Axpy) { kernels().axpy(static_cast<float>(a.number(0)), a.f32(1), a.f32(2), a.int64(3)); return undefined(env); } END_BINDING
 BINDING(GeluForward) { kernels().gelu_forward(a.f32(0), a.f32(1), a.int64(2)); return undefined(env); } END_BINDING
-BINDING(GeluBackward) { kernels().gelu_backward(a.f32(0), a.f32(1), a.f32(2), a.int64(3)); return undefined(env); } END_BINDING
+BINDING(GeluBackward) { kernels().gelu_backward(a.f32(0), a.f32(1), a.f32(2), a.int64(3), a.boolean(4)); return undefined(env); } END_BINDING
 BINDING(SigmoidForward) { kernels().sigmoid_forward(a.f32(0), a.f32(1), a.int64(2)); return undefined(env); } END_BINDING
 BINDING(SigmoidBackward) { kernels().sigmoid_backward(a.f32(0), a.f32(1), a.f32(2), a.int64(3)); return undefined(env); } END_BINDING
 BINDING(SoftmaxForward) { kernels().softmax_forward(a.f32(0), a.f32(1), a.int64(2), a.int64(3)); return undefined(env); } END_BINDING

@@ -52,7 +52,7 @@ struct KernelTable {
   void (*scale)(const float* x, float alpha, float* out, int64_t n);
   void (*axpy)(float alpha, const float* x, float* y, int64_t n);
   void (*gelu_forward)(const float* x, float* y, int64_t n);
-  void (*gelu_backward)(const float* x, const float* dy, float* dx, int64_t n);
+  void (*gelu_backward)(const float* x, const float* dy, float* dx, int64_t n, bool overwrite);
   void (*sigmoid_forward)(const float* x, float* y, int64_t n);
   void (*sigmoid_backward)(const float* y, const float* dy, float* dx, int64_t n);
   double (*sum_squares)(const float* x, int64_t n);

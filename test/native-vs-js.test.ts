@@ -103,9 +103,10 @@ test('native elementwise kernels equal js', { skip }, () => {
         K.mulForward(a, b, o, outer, inner);
         K.mulBackward(a, b, dy, da, db, outer, inner);
       }, 1e-5);
-      compare(`gelu ${label}`, [rand(n, 4), new Float32Array(n), rand(n), rand(n)], [1, 3], (K, [x, y, dy, dx]) => {
+      compare(`gelu ${label}`, [rand(n, 4), new Float32Array(n), rand(n), rand(n), rand(n)], [1, 3, 4], (K, [x, y, dy, dx, dx2]) => {
         K.geluForward(x, y, n);
         K.geluBackward(x, dy, dx, n);
+        K.geluBackward(x, dy, dx2, n, true);
       }, 1e-5);
       compare(`sigmoid ${label}`, [rand(n, 6), new Float32Array(n), rand(n), rand(n)], [1, 3], (K, [x, y, dy, dx]) => {
         K.sigmoidForward(x, y, n);

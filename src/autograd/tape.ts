@@ -59,8 +59,8 @@ export class Tape {
     return t;
   }
 
-  allocGrad(t: Tensor): FloatArray {
-    return this.pool.acquire(t.dtype, t.size, true);
+  allocGrad(t: Tensor, zero: boolean): FloatArray {
+    return this.pool.acquire(t.dtype, t.size, zero);
   }
 
   /** Back-propagates from a scalar loss (seed gradient 1, or `seed` if given). */

@@ -80,7 +80,8 @@ export interface Kernels {
 
   /** GELU, tanh approximation (GPT-2's). */
   geluForward(x: FloatArray, y: FloatArray, n: number): void;
-  geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number): void;
+  /** dx += dy · gelu'(x), or dx = … when `overwrite` (a fresh gradient buffer that was not zeroed). */
+  geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number, overwrite?: boolean): void;
   sigmoidForward(x: FloatArray, y: FloatArray, n: number): void;
   /** dx += dy · y · (1 − y), from the forward's output y. */
   sigmoidBackward(y: FloatArray, dy: FloatArray, dx: FloatArray, n: number): void;

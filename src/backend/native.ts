@@ -27,7 +27,7 @@ interface NativeAddon {
   scale(x: Float32Array, alpha: number, out: Float32Array, n: number): void;
   axpy(alpha: number, x: Float32Array, y: Float32Array, n: number): void;
   geluForward(x: Float32Array, y: Float32Array, n: number): void;
-  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
+  geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number, overwrite: boolean): void;
   sigmoidForward(x: Float32Array, y: Float32Array, n: number): void;
   sigmoidBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
   softmaxForward(x: Float32Array, y: Float32Array, n: number, c: number): void;
@@ -174,10 +174,10 @@ export function createNativeKernels(native: NativeAddon): Kernels & { isa: strin
       need(x, n, 'x'); need(y, n, 'y');
       native.geluForward(x as Float32Array, y as Float32Array, n);
     },
-    geluBackward(x, dy, dx, n) {
-      if (!f32(x, dy, dx)) return js.geluBackward(x, dy, dx, n);
+    geluBackward(x, dy, dx, n, overwrite = false) {
+      if (!f32(x, dy, dx)) return js.geluBackward(x, dy, dx, n, overwrite);
       need(x, n, 'x'); need(dy, n, 'dy'); need(dx, n, 'dx');
-      native.geluBackward(x as Float32Array, dy as Float32Array, dx as Float32Array, n);
+      native.geluBackward(x as Float32Array, dy as Float32Array, dx as Float32Array, n, overwrite);
     },
     sigmoidForward(x, y, n) {
       if (!f32(x, y)) return js.sigmoidForward(x, y, n);

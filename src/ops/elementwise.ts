@@ -10,7 +10,18 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const out = Tensor.empty(a.shape, a.dtype);
   kernels().addForward(a.data, b.data, out.data, outer, inner);
   if (needsGrad(a, b)) {
-    activeTape()!.push(out, () => kernels().addBackward(out.grad!, gradOf(a), gradOf(b), outer, inner));
+    activeTape()!.push(out, () => {
+      const dy = out.grad!;
+      // A residual add passes its gradient through unchanged: a temporary input
+      // without a gradient yet can take over the output's buffer (out's gradient
+      // is not read again once its own backward step has run).
+      if (a !== b && b.size === a.size && a.adoptGrad(dy)) {
+        out.grad = null;
+        kernels().addBackward(dy, null, gradOf(b), outer, inner);
+      } else {
+        kernels().addBackward(dy, gradOf(a), gradOf(b), outer, inner);
+      }
+    });
   }
   return out;
 }
@@ -56,7 +67,12 @@ export function scale(x: Tensor, alpha: number): Tensor {
 export function gelu(x: Tensor): Tensor {
   const out = Tensor.empty(x.shape, x.dtype);
   kernels().geluForward(x.data, out.data, x.size);
-  if (needsGrad(x)) activeTape()!.push(out, () => kernels().geluBackward(x.data, out.grad!, x.ensureGrad(), x.size));
+  if (needsGrad(x)) {
+    activeTape()!.push(out, () => {
+      const { grad, fresh } = x.gradForWrite();
+      kernels().geluBackward(x.data, out.grad!, grad, x.size, fresh);
+    });
+  }
   return out;
 }
 

@@ -77,8 +77,12 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   if (needsGrad(x, weight, bias)) {
     activeTape()!.push(out, () => {
       const K = kernels(), dy = out.grad!;
-      const dx = gradOf(x), dw = gradOf(weight), db = gradOf(bias);
-      if (dx) K.matmul(dy, weight.data, dx, rows, outF, inF, { accumulate: true }); // (rows,out)·(out,in)
+      const dw = gradOf(weight), db = gradOf(bias);
+      if (x.requiresGrad) {
+        // (rows,out)·(out,in); a fresh gradient buffer is written, not zeroed and added to
+        const { grad: dx, fresh } = x.gradForWrite();
+        K.matmul(dy, weight.data, dx, rows, outF, inF, { accumulate: !fresh });
+      }
       if (dw) K.matmul(dy, x.data, dw, outF, rows, inF, { transA: true, accumulate: true }); // (out,rows)·(rows,in)
       if (db) K.addBackward(dy, null, db, rows, outF);
     });

@@ -101,9 +101,34 @@ export class Tensor {
   ensureGrad(): FloatArray {
     if (this.base) return this.base.ensureGrad();
     if (!this.ownGrad) {
-      this.ownGrad = this.pooledBy ? (this.pooledBy as GradAllocator).allocGrad(this) : allocate(this.dtype, this.size);
+      this.ownGrad = this.pooledBy ? (this.pooledBy as GradAllocator).allocGrad(this, true) : allocate(this.dtype, this.size);
     }
     return this.ownGrad;
+  }
+
+  /**
+   * For a backward step that can write (=) its whole contribution: the
+   * gradient buffer and whether it is fresh. A fresh buffer of a temporary is
+   * not zeroed, so the caller must overwrite every element; an existing one
+   * must be accumulated into.
+   */
+  gradForWrite(): { grad: FloatArray; fresh: boolean } {
+    const root = this.base ?? this;
+    if (root.ownGrad || !root.pooledBy) return { grad: root.ensureGrad(), fresh: false };
+    root.ownGrad = (root.pooledBy as GradAllocator).allocGrad(root, false);
+    return { grad: root.ownGrad, fresh: true };
+  }
+
+  /**
+   * Takes over `buffer` as this tensor's gradient when it has none yet: a
+   * backward step whose input gradient equals its output gradient (a residual
+   * add) then needs no copy. Only for temporaries; returns whether it did.
+   */
+  adoptGrad(buffer: FloatArray): boolean {
+    const root = this.base ?? this;
+    if (root.ownGrad || !root.pooledBy || !this.requiresGrad || buffer.length !== root.size) return false;
+    root.ownGrad = buffer;
+    return true;
   }
 
   /**
@@ -121,7 +146,7 @@ export class Tensor {
 }
 
 interface GradAllocator {
-  allocGrad(t: Tensor): FloatArray;
+  allocGrad(t: Tensor, zero: boolean): FloatArray;
 }
 
 function resolveShape(shape: Shape, size: number): number[] {

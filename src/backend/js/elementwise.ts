@@ -44,12 +44,13 @@ export function geluForward(x: FloatArray, y: FloatArray, n: number): void {
   }
 }
 
-export function geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number): void {
+export function geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number, overwrite = false): void {
   for (let i = 0; i < n; i++) {
     const v = x[i];
     const th = Math.tanh(GELU_C * (v + GELU_A * v * v * v));
     const dudx = GELU_C * (1 + 3 * GELU_A * v * v);
-    dx[i] += dy[i] * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * dudx);
+    const g = dy[i] * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * dudx);
+    dx[i] = overwrite ? g : dx[i] + g;
   }
 }
 
