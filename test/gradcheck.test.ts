@@ -69,3 +69,10 @@ check('shift per head group', ([x]) => shift(x, [1, 4, 2]), [r(2, 7, 6)]);
 check('reshape view shares gradients', ([x, w]) => linear(x.reshape([6, 4]), w), [r(2, 3, 4), r(5, 4)]);
 check('composition reuses an input', ([x]) => mul(gelu(x), add(x, x)), [r(3, 4)]);
 check('dropout (fixed mask per call)', ([x]) => dropout(x, 0.3, new Rng(9)), [r(4, 6)]);
+// Intermediates exercise the fresh-buffer paths: linear writes a new gradient,
+// GELU overwrites one, a residual add hands its buffer on and a later use adds to it.
+check('fresh gradient buffers: gelu(linear)', ([x, w]) => gelu(linear(gelu(linear(x, w)), w)), [r(2, 3, 4), r(4, 4)]);
+check('adopted residual gradient gets a second contribution', ([x, w]) => {
+  const h = linear(x, w);
+  return add(h, gelu(h));
+}, [r(3, 4), r(4, 4)]);
