@@ -17,7 +17,10 @@ export function add(a: Tensor, b: Tensor): Tensor {
       // is not read again once its own backward step has run).
       if (a !== b && b.size === a.size && a.adoptGrad(dy)) {
         out.grad = null;
-        kernels().addBackward(dy, null, gradOf(b), outer, inner);
+        // The other input of a same-shape add gets a copy when its buffer is fresh.
+        const g = b.requiresGrad ? b.gradForWrite() : null;
+        if (g?.fresh) g.grad.set(dy);
+        else kernels().addBackward(dy, null, g?.grad ?? null, outer, inner);
       } else {
         kernels().addBackward(dy, gradOf(a), gradOf(b), outer, inner);
       }
