@@ -169,3 +169,30 @@ test('training with dropout also resumes exactly', async () => {
   const losses = (dir: string) => metrics(dir).map((m) => [m.step, m.train_loss, m.val_loss]);
   assert.deepEqual(losses(join(root, 'split')), losses(join(root, 'full')));
 });
+
+test('steady-state training steps allocate no new buffers', async () => {
+  const { Tape } = await import('../src/autograd/tape.js');
+  const { Transformer } = await import('../src/model/transformer.js');
+  const { AdamW } = await import('../src/optim/adamw.js');
+  const { Rng } = await import('../src/tensor/random.js');
+  for (const plan of ['attn*2', 'hsm:ab,hsm:gated', 'hsm:pair,attn']) {
+    const model = new Transformer({ vocabSize: 17, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, plan });
+    const opt = new AdamW(model.params.list, { lr: 1e-3, gradClip: 1 });
+    const tape = new Tape();
+    const rng = new Rng(1);
+    const step = () => {
+      const x = Int32Array.from({ length: 64 }, () => rng.int(17));
+      const y = Int32Array.from({ length: 64 }, () => rng.int(17));
+      opt.zeroGrad();
+      const loss = tape.record(() => model.loss(x, y, 4, 16));
+      tape.backward(loss);
+      opt.step();
+      tape.release();
+    };
+    step();
+    const after = tape.pool.allocations;
+    step();
+    step();
+    assert.equal(tape.pool.allocations, after, `${plan}: later steps allocated ${tape.pool.allocations - after} new buffers`);
+  }
+});

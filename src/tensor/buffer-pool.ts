@@ -12,6 +12,8 @@ export type DType = 'float32' | 'float64';
 export class BufferPool {
   private readonly free = new Map<string, FloatArray[]>();
   private bytesHeld = 0;
+  /** Buffers created because no free one fitted (steady-state training adds none). */
+  allocations = 0;
 
   acquire(dtype: DType, length: number, zero: boolean): FloatArray {
     const list = this.free.get(key(dtype, length));
@@ -21,6 +23,7 @@ export class BufferPool {
       if (zero) buf.fill(0);
       return buf;
     }
+    this.allocations++;
     return allocate(dtype, length);
   }
 
