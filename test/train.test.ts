@@ -129,6 +129,15 @@ test('bad input: checkpoint problems are clear and leave the run untouched', asy
   expectUserError(['train', '--resume', '--out', damaged], /optimizer\.safetensors is missing/);
   spawnSync('rm', [join(damaged, 'config.json')]);
   expectUserError(['eval', '--ckpt', damaged], /config\.json is missing/);
+
+  // Weights from another model beside this run's configuration.
+  const other = join(root, 'other');
+  const otherCfg = tiny(data, other, 2);
+  await train(parseTrainConfig({ ...otherCfg, model: { ...otherCfg.model, nEmbd: 16 } }));
+  const mixed = join(root, 'mixed');
+  spawnSync('cp', ['-r', run, mixed]);
+  spawnSync('cp', [join(other, 'model.safetensors'), join(mixed, 'model.safetensors')]);
+  expectUserError(['generate', '--ckpt', mixed, '--prompt', 'a'], /different model/);
 });
 
 test('Ctrl-C saves a checkpoint that resumes', async () => {
