@@ -126,7 +126,7 @@ export class Transformer {
    */
   forward(idx: Int32Array, B: number, T: number, state?: InferenceState, opts: ForwardOptions = {}): Tensor {
     const { blockSize, dropout: p = 0 } = this.config;
-    if (T > blockSize && (this.positions || state === undefined)) {
+    if (T > blockSize && Number.isFinite(this.maxDecodeLength)) {
       throw new Error(`sequence length ${T} exceeds the model's context ${blockSize}`);
     }
     if (idx.length !== B * T) throw new Error(`expected ${B}×${T} token ids, got ${idx.length}`);
