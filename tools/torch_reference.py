@@ -441,23 +441,41 @@ INIT_DESCRIPTION = {
 }
 
 
-def init_gpt_(model, gen):
-    """Fill every parameter of `model` (float32) in place from `gen`."""
-    L = model.cfg.n_layer
+def gpt_init_value(name, noise, n_layer):
+    """The value of parameter `name` given its N(0, 1) draw: GPT-2 scales, but
+    non-trivial LayerNorms and biases so every gradient path is exercised."""
+    is_ln = name.startswith("ln_f.") or ".ln_1." in name or ".ln_2." in name
+    if is_ln and name.endswith(".weight"):
+        return 1.0 + 0.1 * noise
+    if is_ln:
+        return 0.1 * noise
+    if name.endswith(".bias"):
+        return 0.02 * noise
+    if name.endswith("c_proj.weight"):
+        return (0.02 / math.sqrt(2 * n_layer)) * noise
+    return 0.02 * noise  # wte, wpe, c_attn.weight, c_fc.weight
+
+
+def hsm_init_value(name, noise, n_layer):
+    """gpt_init_value plus the HSM mixers' own parameters."""
+    if name.endswith((".mix.a", ".mix.b")):
+        return 1.0 + 0.2 * noise
+    if name.endswith((".gate.w_self", ".gate.w_prev", ".q.weight", ".kv.weight")):
+        return 0.1 * noise
+    return gpt_init_value(name, noise, n_layer)
+
+
+def init_params_(model, gen, value_of):
+    """Fill every parameter of `model` (float32) in place, drawing N(0, 1) noise
+    from `gen` in named_parameters() order."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             noise = torch.randn(p.shape, generator=gen, dtype=torch.float32)
-            is_ln = name.startswith("ln_f.") or ".ln_1." in name or ".ln_2." in name
-            if is_ln and name.endswith(".weight"):
-                p.copy_(1.0 + 0.1 * noise)
-            elif is_ln:
-                p.copy_(0.1 * noise)
-            elif name.endswith(".bias"):
-                p.copy_(0.02 * noise)
-            elif name.endswith("c_proj.weight"):
-                p.copy_((0.02 / math.sqrt(2 * L)) * noise)
-            else:  # wte, wpe, c_attn.weight, c_fc.weight
-                p.copy_(0.02 * noise)
+            p.copy_(value_of(name, noise, model.cfg.n_layer))
+
+
+def init_gpt_(model, gen):
+    init_params_(model, gen, gpt_init_value)
 
 
 HSM_INIT_DESCRIPTION = {
@@ -469,26 +487,7 @@ HSM_INIT_DESCRIPTION = {
 
 
 def init_hsm_(model, gen):
-    """Like init_gpt_, plus the HSM mixers' own parameters (float32, in place)."""
-    L = model.cfg.n_layer
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            noise = torch.randn(p.shape, generator=gen, dtype=torch.float32)
-            is_ln = name.startswith("ln_f.") or ".ln_1." in name or ".ln_2." in name
-            if is_ln and name.endswith(".weight"):
-                p.copy_(1.0 + 0.1 * noise)
-            elif is_ln:
-                p.copy_(0.1 * noise)
-            elif name.endswith(".mix.a") or name.endswith(".mix.b"):
-                p.copy_(1.0 + 0.2 * noise)
-            elif name.endswith((".gate.w_self", ".gate.w_prev", ".q.weight", ".kv.weight")):
-                p.copy_(0.1 * noise)
-            elif name.endswith(".bias"):
-                p.copy_(0.02 * noise)
-            elif name.endswith("c_proj.weight"):
-                p.copy_((0.02 / math.sqrt(2 * L)) * noise)
-            else:  # wte, wpe, c_attn.weight, c_fc.weight
-                p.copy_(0.02 * noise)
+    init_params_(model, gen, hsm_init_value)
 
 
 # ---------------------------------------------------------------------------
