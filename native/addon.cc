@@ -162,6 +162,11 @@ BINDING(CrossEntropyBackward) {
 } END_BINDING
 BINDING(EmbeddingForward) { kernels().embedding_forward(a.f32(0), a.i32(1), a.f32(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
 BINDING(EmbeddingBackward) { kernels().embedding_backward(a.i32(0), a.f32(1), a.f32(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
+BINDING(GroupSum) { kernels().group_sum(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
+BINDING(GroupExpand) {
+  kernels().group_expand(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4), a.boolean(5));
+  return undefined(env);
+} END_BINDING
 BINDING(ShiftForward) {
   kernels().shift_forward(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4), a.i32(5), a.int64(6));
   return undefined(env);
@@ -200,7 +205,7 @@ napi_value Init(napi_env env, napi_value exports) {
       FN("softmaxForward", SoftmaxForward), FN("softmaxBackward", SoftmaxBackward),
       FN("crossEntropyForward", CrossEntropyForward), FN("crossEntropyBackward", CrossEntropyBackward),
       FN("embeddingForward", EmbeddingForward), FN("embeddingBackward", EmbeddingBackward),
-      FN("shiftForward", ShiftForward), FN("shiftBackward", ShiftBackward), FN("shiftMixForward", ShiftMixForward), FN("shiftMixBackward", ShiftMixBackward), FN("sumSquares", SumSquares),
+      FN("groupSum", GroupSum), FN("groupExpand", GroupExpand), FN("shiftForward", ShiftForward), FN("shiftBackward", ShiftBackward), FN("shiftMixForward", ShiftMixForward), FN("shiftMixBackward", ShiftMixBackward), FN("sumSquares", SumSquares),
       FN("sum", Sum), FN("adamw", AdamW),
 #undef FN
   };

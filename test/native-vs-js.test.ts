@@ -148,6 +148,15 @@ test('native embedding, shift and AdamW equal js', { skip }, () => {
           K.shiftMixBackward(x, a, w, dy, dx, da, dw, B, T, c, shifts);
         }, 1e-5);
     }
+    for (const g of [1, c > 1 && c % 17 === 0 ? 17 : 1, c]) {
+      const n = 37;
+      compare(`groupSum/Expand c${c} g${g}`, [rand(n * c), new Float32Array(n * g), rand(n * g), rand(n * c), rand(n * c)], [1, 3, 4],
+        (K, [x, s, e, out1, out2]) => {
+          K.groupSum(x, s, n, c, g);
+          K.groupExpand(e, out1, n, c, g, false);
+          K.groupExpand(e, out2, n, c, g, true);
+        }, 1e-5);
+    }
     const n2 = c * 129;
     compare(`adamw n${n2}`, [rand(n2), rand(n2), rand(n2, 0.01), rand(n2, 0.01).map(Math.abs)], [0, 2, 3], (K, [p, g, m, v]) => {
       for (let step = 1; step <= 3; step++) {

@@ -1,6 +1,7 @@
 // Gathers and shifted reads: embedding lookup (and its scatter-add) and HSM's
 // zero-padded time shift.
 #include "kernels.h"
+#include "reduce.h"
 
 #include <algorithm>
 #include <cstring>
@@ -22,6 +23,33 @@ void embedding_backward(const int32_t* idx, const float* dout, float* dweight, i
       const float* src = dout + r * c;
       float* dst = dweight + static_cast<int64_t>(idx[r]) * c;
       for (int64_t i = c0; i < c1; ++i) dst[i] += src[i];
+    }
+  });
+}
+
+// out (N, G) = Σ over each group's C/G channels of x (N, C): per-head sums.
+void group_sum(const float* x, float* out, int64_t n, int64_t c, int64_t g) {
+  const int64_t width = c / g;
+  parallel_for(n, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, c)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = 0; j < g; ++j) out[r * g + j] = reduce_sum(x + r * c + j * width, width);
+  });
+}
+
+// out (N, C) (+)= x (N, G) repeated over each group's channels.
+void group_expand(const float* x, float* out, int64_t n, int64_t c, int64_t g, bool accumulate) {
+  const int64_t width = c / g;
+  parallel_for(n, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, c)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t j = 0; j < g; ++j) {
+        const float v = x[r * g + j];
+        float* o = out + r * c + j * width;
+        if (accumulate) {
+          for (int64_t i = 0; i < width; ++i) o[i] += v;
+        } else {
+          for (int64_t i = 0; i < width; ++i) o[i] = v;
+        }
+      }
     }
   });
 }

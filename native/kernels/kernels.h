@@ -43,6 +43,8 @@ double sum_squares(const float* x, int64_t n);
 double sum(const float* x, int64_t n);
 void embedding_forward(const float* weight, const int32_t* idx, float* out, int64_t n, int64_t c);
 void embedding_backward(const int32_t* idx, const float* dout, float* dweight, int64_t n, int64_t c);
+void group_sum(const float* x, float* out, int64_t n, int64_t c, int64_t g);
+void group_expand(const float* x, float* out, int64_t n, int64_t c, int64_t g, bool accumulate);
 void shift_forward(const float* x, float* y, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups);
 void shift_backward(const float* dy, float* dx, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups);
 void shift_mix_forward(const float* x, const float* a, const float* w, float* y, int64_t b, int64_t t, int64_t c,

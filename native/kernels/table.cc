@@ -33,6 +33,8 @@ const KernelTable& table() {
       &sum,
       &embedding_forward,
       &embedding_backward,
+      &group_sum,
+      &group_expand,
       &shift_forward,
       &shift_backward,
       &shift_mix_forward,

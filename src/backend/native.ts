@@ -39,6 +39,8 @@ interface NativeAddon {
   embeddingBackward(idx: Int32Array, dout: Float32Array, dweight: Float32Array, n: number, c: number): void;
   shiftForward(x: Float32Array, y: Float32Array, b: number, t: number, c: number, shifts: Int32Array, groups: number): void;
   shiftBackward(dy: Float32Array, dx: Float32Array, b: number, t: number, c: number, shifts: Int32Array, groups: number): void;
+  groupSum(x: Float32Array, out: Float32Array, n: number, c: number, g: number): void;
+  groupExpand(x: Float32Array, out: Float32Array, n: number, c: number, g: number, accumulate: boolean): void;
   shiftMixForward(x: Float32Array, a: Float32Array, w: Float32Array, y: Float32Array, b: number, t: number, c: number,
     shifts: Int32Array, groups: number): void;
   shiftMixBackward(x: Float32Array, a: Float32Array, w: Float32Array, dy: Float32Array, dx: Float32Array | null,
@@ -241,9 +243,18 @@ export function createNativeKernels(native: NativeAddon): Kernels & { isa: strin
       native.shiftMixBackward(x as Float32Array, a as Float32Array, w as Float32Array, dy as Float32Array,
         dx as Float32Array | null, da as Float32Array | null, dw as Float32Array | null, b, t, c, shifts, shifts.length);
     },
-    // Small per-head reductions: no native kernel yet, the reference is fast enough for them.
-    groupSum: js.groupSum,
-    groupExpand: js.groupExpand,
+    groupSum(x, out, n, c, g) {
+      if (!f32(x, out)) return js.groupSum(x, out, n, c, g);
+      if (g < 1 || c % g !== 0) throw new RangeError(`native kernel: ${g} groups do not divide ${c} channels`);
+      need(x, n * c, 'x'); need(out, n * g, 'out');
+      native.groupSum(x as Float32Array, out as Float32Array, n, c, g);
+    },
+    groupExpand(x, out, n, c, g, accumulate) {
+      if (!f32(x, out)) return js.groupExpand(x, out, n, c, g, accumulate);
+      if (g < 1 || c % g !== 0) throw new RangeError(`native kernel: ${g} groups do not divide ${c} channels`);
+      need(x, n * g, 'x'); need(out, n * c, 'out');
+      native.groupExpand(x as Float32Array, out as Float32Array, n, c, g, accumulate);
+    },
     sumSquares(x, n) {
       if (!f32(x)) return js.sumSquares(x, n);
       need(x, n, 'x');
