@@ -125,6 +125,11 @@ BINDING(AttentionBackward) {
   return undefined(env);
 } END_BINDING
 
+BINDING(AttentionDecode) {
+  kernels().attention_decode(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.int64(4), a.int64(5), a.int64(6));
+  return undefined(env);
+} END_BINDING
+
 BINDING(LayerNormForward) {
   kernels().layer_norm_forward(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.f32(4), a.f32(5), a.int64(6), a.int64(7),
                                static_cast<float>(a.number(8)));
@@ -198,7 +203,7 @@ napi_value Init(napi_env env, napi_value exports) {
 #define FN(js, c) {js, nullptr, c, nullptr, nullptr, nullptr, napi_default, nullptr}
       FN("isa", Isa), FN("threads", Threads), FN("setThreads", SetThreads), FN("matmul", Matmul),
       FN("attentionForward", AttentionForward), FN("attentionBackward", AttentionBackward),
-      FN("layerNormForward", LayerNormForward), FN("layerNormBackward", LayerNormBackward),
+      FN("attentionDecode", AttentionDecode), FN("layerNormForward", LayerNormForward), FN("layerNormBackward", LayerNormBackward),
       FN("addForward", AddForward), FN("addBackward", AddBackward), FN("mulForward", MulForward),
       FN("mulBackward", MulBackward), FN("scale", Scale), FN("axpy", Axpy), FN("geluForward", GeluForward),
       FN("geluBackward", GeluBackward), FN("sigmoidForward", SigmoidForward), FN("sigmoidBackward", SigmoidBackward),

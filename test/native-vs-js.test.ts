@@ -68,6 +68,14 @@ test('native attention forward and backward equal js', { skip }, () => {
   }
 });
 
+test('native attention decode step equals js', { skip }, () => {
+  for (const [t, H, Dh] of [[1, 1, 1], [3, 2, 3], [17, 4, 16], [257, 3, 17], [600, 4, 64]]) {
+    const C = H * Dh, cap = t + 5;
+    compare(`attentionDecode t${t} H${H} Dh${Dh}`, [rand(C, 2), rand(cap * C), rand(cap * C), new Float32Array(C)], [3],
+      (K, [q, k, v, o]) => K.attentionDecode(q, k, v, o, t, H, Dh), 1e-5);
+  }
+});
+
 test('native row kernels equal js: layerNorm, softmax, cross-entropy', { skip }, () => {
   for (const n of SIZES) {
     for (const c of SIZES) {

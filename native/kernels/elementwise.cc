@@ -111,21 +111,23 @@ void axpy(float alpha, const float* x, float* y, int64_t n) {
   });
 }
 
+// gelu(v) = 0.5·v·(1 + tanh u) = v·σ(2u), u = √(2/π)(v + 0.044715v³). The
+// sigmoid form avoids the cancellation in 1 + tanh u for negative v.
 void gelu_forward(const float* x, float* y, int64_t n) {
   for_range(n, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) {
       const float v = x[i];
-      y[i] = 0.5f * v * (1.0f + fast_tanhf(kGeluC * (v + kGeluA * v * v * v)));
+      y[i] = v / (1.0f + fast_expf(-2.0f * kGeluC * (v + kGeluA * v * v * v)));
     }
   });
 }
 
 namespace {
-// d gelu(v) / dv for the tanh approximation.
+// d gelu(v) / dv = σ + 2v·σ(1 − σ)·u', with σ = σ(2u) (the derivative of the form above).
 inline float gelu_grad(float v) {
-  const float th = fast_tanhf(kGeluC * (v + kGeluA * v * v * v));
+  const float sig = 1.0f / (1.0f + fast_expf(-2.0f * kGeluC * (v + kGeluA * v * v * v)));
   const float dudx = kGeluC * (1.0f + 3.0f * kGeluA * v * v);
-  return 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * dudx;
+  return sig + 2.0f * v * sig * (1.0f - sig) * dudx;
 }
 }  // namespace
 

@@ -1,5 +1,5 @@
-// Branch-free float approximations that GCC vectorizes inside plain loops
-// (libm's expf/tanhf calls would stop the loop from vectorizing).
+// A branch-free e^x that GCC vectorizes inside plain loops (a libm expf call
+// would stop the loop from vectorizing).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -26,11 +26,6 @@ static inline float fast_expf(float x) {
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;
-}
-
-// tanh(x) = 1 − 2 / (e^{2x} + 1), accurate to ~1e-7 absolute.
-static inline float fast_tanhf(float x) {
-  return 1.0f - 2.0f / (fast_expf(2.0f * x) + 1.0f);
 }
 
 }  // namespace hsm

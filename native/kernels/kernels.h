@@ -20,6 +20,8 @@ void attention_forward(const float* qkv, float* out, float* lse, const Attention
 void attention_backward(const float* qkv, const float* out, const float* lse,
                         const float* dout, float* dqkv, const AttentionShape& s);
 
+void attention_decode(const float* q, const float* keys, const float* values, float* out, int64_t t, int64_t h,
+                      int64_t dh);
 void layer_norm_forward(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd,
                         int64_t n, int64_t c, float eps);
 void layer_norm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* dy,

@@ -13,6 +13,7 @@ const KernelTable& table() {
       &matmul,
       &attention_forward,
       &attention_backward,
+      &attention_decode,
       &layer_norm_forward,
       &layer_norm_backward,
       &softmax_forward,

@@ -52,6 +52,13 @@ export interface Kernels {
     b: number, t: number, h: number, dh: number,
   ): void;
 
+  /**
+   * One decoding step of causal attention: query q (C, heads of Dh channels)
+   * against the first t rows of cached keys and values (rows of C):
+   * out (C) = Σ_{u<t} softmax_u(q·k_u/√Dh) v_u per head.
+   */
+  attentionDecode(q: FloatArray, keys: FloatArray, values: FloatArray, out: FloatArray, t: number, h: number, dh: number): void;
+
   /** y (N, C) = (x − mean) · rstd · w + b per row; writes mean (N) and rstd (N). */
   layerNormForward(
     x: FloatArray, w: FloatArray, bias: FloatArray, y: FloatArray, mean: FloatArray, rstd: FloatArray,

@@ -15,6 +15,7 @@ interface NativeAddon {
   attentionForward(qkv: Float32Array, out: Float32Array, lse: Float32Array, b: number, t: number, h: number, dh: number): void;
   attentionBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dout: Float32Array, dqkv: Float32Array,
     b: number, t: number, h: number, dh: number): void;
+  attentionDecode(q: Float32Array, keys: Float32Array, values: Float32Array, out: Float32Array, t: number, h: number, dh: number): void;
   layerNormForward(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, mean: Float32Array,
     rstd: Float32Array, n: number, c: number, eps: number): void;
   layerNormBackward(x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array,
@@ -124,6 +125,12 @@ export function createNativeKernels(native: NativeAddon): Kernels & { isa: strin
       need(dout, b * t * C, 'dout'); need(dqkv, b * t * 3 * C, 'dqkv');
       native.attentionBackward(qkv as Float32Array, out as Float32Array, lse as Float32Array,
         dout as Float32Array, dqkv as Float32Array, b, t, h, dh);
+    },
+    attentionDecode(q, keys, values, out, t, h, dh) {
+      if (!f32(q, keys, values, out)) return js.attentionDecode(q, keys, values, out, t, h, dh);
+      const C = h * dh;
+      need(q, C, 'q'); need(keys, t * C, 'keys'); need(values, t * C, 'values'); need(out, C, 'out');
+      native.attentionDecode(q as Float32Array, keys as Float32Array, values as Float32Array, out as Float32Array, t, h, dh);
     },
     layerNormForward(x, w, bias, y, mean, rstd, n, c, eps) {
       if (!f32(x, w, bias, y, mean, rstd)) return js.layerNormForward(x, w, bias, y, mean, rstd, n, c, eps);

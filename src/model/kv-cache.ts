@@ -1,3 +1,4 @@
+import { kernels } from '../backend/index.js';
 import type { FloatArray } from '../backend/kernels.js';
 
 /**
@@ -29,25 +30,6 @@ export class KVCache {
  * 0..pos, all heads: out (C) = Σ_u softmax_u(q·k_u/√Dh) v_u per head. O(pos·C).
  */
 export function attendCached(qkv: FloatArray, cache: KVCache, pos: number, nHead: number, out: FloatArray): void {
-  const C = cache.channels, Dh = C / nHead, scale = 1 / Math.sqrt(Dh);
-  const K = cache.keys, V = cache.values;
-  const scores = new Float64Array(pos + 1);
-  for (let h = 0; h < nHead; h++) {
-    const hq = h * Dh;
-    let max = -Infinity;
-    for (let u = 0; u <= pos; u++) {
-      let s = 0;
-      const ku = u * C + hq;
-      for (let i = 0; i < Dh; i++) s += qkv[hq + i] * K[ku + i];
-      scores[u] = s * scale;
-      if (scores[u] > max) max = scores[u];
-    }
-    let sum = 0;
-    for (let u = 0; u <= pos; u++) sum += scores[u] = Math.exp(scores[u] - max);
-    for (let i = 0; i < Dh; i++) out[hq + i] = 0;
-    for (let u = 0; u <= pos; u++) {
-      const w = scores[u] / sum, vu = u * C + hq;
-      for (let i = 0; i < Dh; i++) out[hq + i] += w * V[vu + i];
-    }
-  }
+  const C = cache.channels;
+  kernels().attentionDecode(qkv.subarray(0, C), cache.keys, cache.values, out, pos + 1, nHead, C / nHead);
 }

@@ -40,6 +40,31 @@ export function attentionForward(
   }
 }
 
+/** Reference decode step: one query row against t cached key/value rows. */
+export function attentionDecode(
+  q: FloatArray, keys: FloatArray, values: FloatArray, out: FloatArray, t: number, H: number, Dh: number,
+): void {
+  const C = H * Dh, scale = 1 / Math.sqrt(Dh);
+  const scores = new Float64Array(t);
+  for (let h = 0; h < H; h++) {
+    const hq = h * Dh;
+    let max = -Infinity;
+    for (let u = 0; u < t; u++) {
+      let s = 0;
+      for (let i = 0; i < Dh; i++) s += q[hq + i] * keys[u * C + hq + i];
+      scores[u] = s * scale;
+      if (scores[u] > max) max = scores[u];
+    }
+    let sum = 0;
+    for (let u = 0; u < t; u++) sum += scores[u] = Math.exp(scores[u] - max);
+    for (let i = 0; i < Dh; i++) out[hq + i] = 0;
+    for (let u = 0; u < t; u++) {
+      const w = scores[u] / sum;
+      for (let i = 0; i < Dh; i++) out[hq + i] += w * values[u * C + hq + i];
+    }
+  }
+}
+
 /** Reference backward: recomputes each probability row from the saved lse. */
 export function attentionBackward(
   qkv: FloatArray, out: FloatArray, lse: FloatArray, dout: FloatArray, dqkv: FloatArray,

@@ -1,5 +1,5 @@
 import type { Kernels } from '../kernels.js';
-import { attentionBackward, attentionForward } from './attention.js';
+import { attentionBackward, attentionDecode, attentionForward } from './attention.js';
 import * as elementwise from './elementwise.js';
 import * as indexing from './indexing.js';
 import { matmul } from './matmul.js';
@@ -13,6 +13,7 @@ export const jsKernels: Kernels = {
   matmul,
   attentionForward,
   attentionBackward,
+  attentionDecode,
   ...normalization,
   ...elementwise,
   ...indexing,
