@@ -5,7 +5,6 @@
 #include "reduce.h"
 
 #include <algorithm>
-#include <vector>
 
 namespace hsm {
 namespace HSM_ISA {
@@ -22,34 +21,14 @@ void for_range(int64_t n, F&& fn) {
 constexpr float kGeluC = 0.7978845608028654f;  // √(2/π)
 constexpr float kGeluA = 0.044715f;
 
-// Per-task scratch for column reductions (Σ over rows), reused across calls.
-float* column_scratch(int64_t size) {
-  static std::vector<float> buf;
-  if (static_cast<int64_t>(buf.size()) < size) buf.resize(size);
-  return buf.data();
-}
-
-// dst[i] += Σ_o src[o·inner + i]: split rows over tasks, then reduce the partial sums.
+// dst[i] += Σ_o src[o·inner + i].
 void column_sums(const float* src, float* dst, int64_t outer, int64_t inner) {
-  const int64_t tasks = std::min<int64_t>(num_threads(), std::max<int64_t>(1, outer * inner / kGrain));
-  if (tasks <= 1) {
-    for (int64_t o = 0; o < outer; ++o) {
-      const float* row = src + o * inner;
-      for (int64_t i = 0; i < inner; ++i) dst[i] += row[i];
-    }
-    return;
-  }
-  float* partial = column_scratch(tasks * inner);
-  parallel_tasks(tasks, [&](int64_t t) {
-    float* acc = partial + t * inner;
-    for (int64_t i = 0; i < inner; ++i) acc[i] = 0.0f;
-    for (int64_t o = outer * t / tasks; o < outer * (t + 1) / tasks; ++o) {
+  rows_with_partials(outer, inner, {dst}, [&](int64_t o0, int64_t o1, float* acc) {
+    for (int64_t o = o0; o < o1; ++o) {
       const float* row = src + o * inner;
       for (int64_t i = 0; i < inner; ++i) acc[i] += row[i];
     }
   });
-  for (int64_t t = 0; t < tasks; ++t)
-    for (int64_t i = 0; i < inner; ++i) dst[i] += partial[t * inner + i];
 }
 
 }  // namespace
@@ -90,12 +69,13 @@ void mul_backward(const float* a, const float* b, const float* dy, float* da, fl
     }
   });
   if (db) {
-    // Σ_o dy ⊙ a: serial per column block keeps it simple; db is small (a bias-like vector).
-    for (int64_t o = 0; o < outer; ++o) {
-      const float* g = dy + o * inner;
-      const float* ar = a + o * inner;
-      for (int64_t i = 0; i < inner; ++i) db[i] += g[i] * ar[i];
-    }
+    rows_with_partials(outer, inner, {db}, [&](int64_t o0, int64_t o1, float* acc) {
+      for (int64_t o = o0; o < o1; ++o) {
+        const float* g = dy + o * inner;
+        const float* ar = a + o * inner;
+        for (int64_t i = 0; i < inner; ++i) acc[i] += g[i] * ar[i];
+      }
+    });
   }
 }
 

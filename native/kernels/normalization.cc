@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 namespace hsm {
 namespace HSM_ISA {
@@ -46,15 +45,10 @@ void layer_norm_forward(const float* x, const float* w, const float* b, float* y
 // dw and db are summed per task in scratch rows, then reduced, so tasks never race.
 void layer_norm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* dy,
                          float* dx, float* dw, float* db, int64_t n, int64_t c) {
-  const int64_t tasks = std::min<int64_t>(num_threads(), std::max<int64_t>(1, n / row_grain(c)));
-  static std::vector<float> scratch;
-  if (static_cast<int64_t>(scratch.size()) < tasks * 2 * c) scratch.resize(tasks * 2 * c);
-  float* partial = scratch.data();
-  parallel_tasks(tasks, [&](int64_t t) {
-    float* pw = partial + t * 2 * c;
-    float* pb = pw + c;
-    for (int64_t i = 0; i < 2 * c; ++i) pw[i] = 0.0f;
-    for (int64_t r = n * t / tasks; r < n * (t + 1) / tasks; ++r) {
+  rows_with_partials(n, c, {dw, db}, [&](int64_t r0, int64_t r1, float* partial) {
+    float* pw = partial;
+    float* pb = partial + c;
+    for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * c;
       const float* g = dy + r * c;
       const float mu = mean[r], rs = rstd[r];
@@ -73,11 +67,6 @@ void layer_norm_backward(const float* x, const float* w, const float* mean, cons
       }
     }
   });
-  for (int64_t t = 0; t < tasks; ++t) {
-    const float* pw = partial + t * 2 * c;
-    if (dw) for (int64_t i = 0; i < c; ++i) dw[i] += pw[i];
-    if (db) for (int64_t i = 0; i < c; ++i) db[i] += pw[c + i];
-  }
 }
 
 void softmax_forward(const float* x, float* y, int64_t n, int64_t c) {
