@@ -167,15 +167,23 @@ export abstract class ShiftMixer implements Mixer {
   protected fused?(x: Tensor): Tensor;
 
   forward(x: Tensor, state?: MixerState): Tensor {
-    const prepared = this.prepare(x);
-    if (state) prepared.forEach((p, j) => (state as ShiftState).histories[j].load(p.data, p.shape[1]));
-    if (this.fused && !ShiftMixer.composedOnly) return this.project(this.fused(x));
-    const past = this.lags.map((lag) => prepared.map((p) => shift(p, lag)));
-    return this.project(this.mix(x, prepared, past));
+    if (state) {
+      // Prefill: the decoding state needs the prepared rows, then the composed form reuses them.
+      const prepared = this.prepare(x);
+      prepared.forEach((p, j) => (state as ShiftState).histories[j].load(p.data, p.shape[1]));
+      return this.composed(x, prepared);
+    }
+    return this.fused ? this.project(this.fused(x)) : this.composedForward(x);
   }
 
-  /** Tests set this to run the composed reference instead of fused kernels. */
-  static composedOnly = false;
+  /** The parallel form from shift() and mix() alone: the reference a fused kernel is tested against. */
+  composedForward(x: Tensor): Tensor {
+    return this.composed(x, this.prepare(x));
+  }
+
+  private composed(x: Tensor, prepared: Tensor[]): Tensor {
+    return this.project(this.mix(x, prepared, this.lags.map((lag) => prepared.map((p) => shift(p, lag)))));
+  }
 
   newState(): ShiftState {
     const maxLag = Math.max(0, ...this.lags.flat());
