@@ -49,3 +49,15 @@ test('bench train: unknown configurations and bad step counts are user errors', 
   assert.throws(() => benchTrain({ configs: ['nope'], torch: false, emit: () => {} }), (e: unknown) => e instanceof UserError && /d256-ctx256/.test(e.message));
   assert.throws(() => benchTrain({ steps: 0, torch: false, emit: () => {} }), UserError);
 });
+
+test('bench decode reports a time per token at every position for every plan', async () => {
+  const { benchDecode } = await import('../src/bench/decode.js');
+  const records: Record<string, unknown>[] = [];
+  benchDecode({ plans: ['hsm:ab*2', 'attn*2'], positions: [4, 40], nEmbd: 16, nHead: 2, window: 4, emit: (r) => records.push(r) });
+  assert.deepEqual(records.map((r) => r.plan), ['hsm:ab*2', 'attn*2']);
+  for (const r of records) {
+    const ms = r.ms_per_token as Record<string, number>;
+    assert.deepEqual(Object.keys(ms), ['4', '40']);
+    for (const v of Object.values(ms)) assert.ok(Number.isFinite(v) && v > 0);
+  }
+});

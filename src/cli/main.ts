@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `hsm` command line: a thin layer over the library.
 import { Command, InvalidArgumentError } from 'commander';
+import { benchDecode } from '../bench/decode.js';
 import { benchKernels } from '../bench/kernels.js';
 import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../bench/train.js';
 import { kernels } from '../backend/index.js';
@@ -73,6 +74,20 @@ bench
         else if (r.ratio !== undefined) console.log(`  ratio ${r.config}: ${r.ratio} (${r.ratio_of})`);
         else console.log(`${String(r.config).padEnd(22)} ${String(r.engine).padEnd(6)} ${Math.round(Number(r.tokens_per_s))} tokens/s`);
       },
+    });
+  });
+
+bench
+  .command('decode')
+  .description('milliseconds per generated token at several positions, per layer plan (JSON Lines with --json)')
+  .option('--json', 'print JSON Lines')
+  .option('--plans <list>', 'layer plans, separated by ";"', (v: string) => v.split(';'), ['hsm:ab*8', 'hsm:gated*8', 'attn*8'])
+  .option('--positions <list>', 'positions to time', positiveInts, [128, 1024, 4096])
+  .option('--n-embd <d>', 'model width', positiveNumber, 256)
+  .action((o: { json?: boolean; plans: string[]; positions: number[]; nEmbd: number }) => {
+    benchDecode({
+      plans: o.plans, positions: o.positions, nEmbd: o.nEmbd,
+      emit: (r) => console.log(o.json ? JSON.stringify(r) : `${String(r.plan).padEnd(16)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}`),
     });
   });
 
