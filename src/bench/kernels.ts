@@ -42,19 +42,19 @@ function matmulRecord(K: Kernels, threads: number, [m, k, n]: number[], budgetMs
 }
 
 /** Forward FLOPs counted as 4·B·H·T²·Dh (the dense, non-causal count PyTorch comparisons use); backward as 2.5× that. */
-function attentionRecords(K: Kernels, threads: number, budgetMs: number): KernelRecord[] {
-  const { b, h, t, dh } = ATTENTION_SHAPE;
+export function attentionRecords(K: Kernels, threads: number, budgetMs: number, shape = ATTENTION_SHAPE): KernelRecord[] {
+  const { b, h, t, dh } = shape;
   const C = h * dh, rng = new Rng(2);
   const qkv = randomArray(rng, b * t * 3 * C), out = new Float32Array(b * t * C), lse = new Float32Array(b * h * t);
   const dout = randomArray(rng, b * t * C), dqkv = new Float32Array(b * t * 3 * C);
   const flops = 4 * b * h * t * t * dh;
-  const shape = `B${b}xH${h}xT${t}xD${dh}`;
+  const label = `B${b}xH${h}xT${t}xD${dh}`;
   const opts = { budgetMs, minReps: K.name === 'js' ? 1 : 3 };
   const fwd = measure(() => K.attentionForward(qkv, out, lse, b, t, h, dh), opts);
   const bwd = measure(() => K.attentionBackward(qkv, out, lse, dout, dqkv, b, t, h, dh), opts);
   return [
-    { bench: 'kernels', op: 'attention_forward', backend: K.name, threads, shape, gflops: gflops(flops, fwd.bestMs), ms: fwd.bestMs, median_ms: fwd.medianMs, reps: fwd.reps, flop_count: '4*B*H*T^2*D' },
-    { bench: 'kernels', op: 'attention_backward', backend: K.name, threads, shape, gflops: gflops(2.5 * flops, bwd.bestMs), ms: bwd.bestMs, median_ms: bwd.medianMs, reps: bwd.reps, flop_count: '10*B*H*T^2*D' },
+    { bench: 'kernels', op: 'attention_forward', backend: K.name, threads, shape: label, gflops: gflops(flops, fwd.bestMs), ms: fwd.bestMs, median_ms: fwd.medianMs, reps: fwd.reps, flop_count: '4*B*H*T^2*D' },
+    { bench: 'kernels', op: 'attention_backward', backend: K.name, threads, shape: label, gflops: gflops(2.5 * flops, bwd.bestMs), ms: bwd.bestMs, median_ms: bwd.medianMs, reps: bwd.reps, flop_count: '10*B*H*T^2*D' },
   ];
 }
 

@@ -155,13 +155,14 @@ function instrument(K: Kernels, phase: () => Phase) {
   return { byKernel, byMatmul, restore };
 }
 
-interface HsmRun {
+export interface HsmRun {
   record: Record<string, unknown>;
   tokensPerS: number;
   tokensPerSBest: number;
 }
 
-function benchHsm(name: string, cfg: TrainBenchConfig, steps: number, warmup: number, threads: number, profile: boolean, seed: number): HsmRun {
+/** Times `steps` training steps (after `warmup`) of one configuration in our engine. */
+export function benchHsm(name: string, cfg: TrainBenchConfig, steps: number, warmup: number, threads: number, profile: boolean, seed: number): HsmRun {
   const { batchSize: B, blockSize: T } = cfg;
   const model = new GPT({ vocabSize: cfg.vocabSize, blockSize: T, nLayer: cfg.nLayer, nHead: cfg.nHead, nEmbd: cfg.nEmbd, plan: cfg.plan }, { seed });
   const optimizer = new AdamW(model.params.list, {

@@ -3,6 +3,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { benchDecode } from '../bench/decode.js';
 import { benchKernels } from '../bench/kernels.js';
+import { benchScaling, parseScalingModels, SCALING_MODELS, writeScalingOutputs } from '../bench/scaling.js';
+import { scalingTable } from '../bench/scaling-report.js';
+import { runProvenance } from '../bench/provenance.js';
 import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../bench/train.js';
 import { kernels } from '../backend/index.js';
 import { UserError } from '../data/errors.js';
@@ -89,6 +92,39 @@ bench
       plans: o.plans, positions: o.positions, nEmbd: o.nEmbd,
       emit: (r) => console.log(o.json ? JSON.stringify(r) : `${String(r.plan).padEnd(16)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}`),
     });
+  });
+
+bench
+  .command('scaling')
+  .description('cost against context length: training tokens/s, peak memory and generation ms/token per model, with growth exponents')
+  .option('--json', 'print JSON Lines (the table goes to stderr)')
+  .option('--out <dir>', 'also write scaling.jsonl and SVG charts to this folder')
+  .option('--models <list>', `models: ${Object.entries(SCALING_MODELS).map(([k, v]) => `${k} (${v})`).join(', ')}, or name=PLAN; the first is the baseline`, 'gpt,hsm-ab,hsm-gated,hybrid')
+  .option('--contexts <list>', 'context lengths', positiveInts, [256, 512, 1024, 2048, 4096, 8192])
+  .option('--tokens-per-step <n>', 'tokens per training step at every context (batch = this / context)', positiveNumber, 8192)
+  .option('--positions <list>', 'generation positions to time', positiveInts, [128, 1024, 4096, 8000])
+  .option('--n-embd <d>', 'model width', positiveNumber, 256)
+  .option('--n-head <h>', 'heads', positiveNumber, 4)
+  .option('--steps <n>', 'timed training steps per measurement', positiveNumber, 5)
+  .option('--warmup <n>', 'untimed steps first', (v: string) => Number(v), 2)
+  .option('--threads <n>', 'threads', positiveNumber)
+  .option('--fit-from <t>', 'smallest context in the exponent fit', positiveNumber, 1024)
+  .option('--no-generate', 'skip the generation timings')
+  .action(async (o: {
+    json?: boolean; out?: string; models: string; contexts: number[]; tokensPerStep: number; positions: number[]; nEmbd: number; nHead: number;
+    steps: number; warmup: number; threads?: number; fitFrom: number; generate: boolean;
+  }) => {
+    const records = benchScaling({
+      models: parseScalingModels(o.models), contexts: o.contexts, tokensPerStep: o.tokensPerStep, positions: o.positions,
+      nEmbd: o.nEmbd, nHead: o.nHead, steps: o.steps, warmup: o.warmup, threads: o.threads, fitFrom: o.fitFrom, generate: o.generate,
+      emit: (r) => { if (o.json) console.log(JSON.stringify(r)); },
+      onProgress: (what) => console.error(`hsm bench scaling: ${what}`),
+    });
+    (o.json ? console.error : console.log)(scalingTable(records));
+    if (o.out) {
+      const files = await writeScalingOutputs(o.out, records, { bench: 'scaling', ...runProvenance() });
+      console.error(`hsm bench scaling: wrote ${files.join(', ')}`);
+    }
   });
 
 function printKernelTable(rows: Record<string, unknown>[]): void {

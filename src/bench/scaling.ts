@@ -1,0 +1,158 @@
+/**
+ * `hsm bench scaling`: cost against context length, training and generation,
+ * for GPT, all-HSM plans and a hybrid of the same width and depth.
+ *
+ * Training: every context runs the same number of tokens per step (the batch
+ * shrinks as the context grows), so a linear-cost model keeps its tokens/s and
+ * a quadratic one loses them. Each (model, context) runs in a fresh process
+ * (scaling-worker.ts) so its peak resident set is its own.
+ * Generation: one sequence per model, decoded token by token through the
+ * streaming caches (ring buffers, KV cache); time per new token at each position.
+ * The growth exponent is the least-squares slope of log(time per sequence)
+ * against log(context): 1 for linear cost, 2 for quadratic.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kernels, nativeBackend } from '../backend/index.js';
+import { UserError } from '../data/errors.js';
+import { parsePlan } from '../model/plan.js';
+import { scalingCharts } from './scaling-report.js';
+import type { ScalingJob } from './scaling-worker.js';
+
+/** The models compared by default, by the name records carry in `model`. */
+export const SCALING_MODELS: Record<string, string> = {
+  gpt: 'attn*4',
+  'hsm-ab': 'hsm:ab*4',
+  'hsm-gated': 'hsm:gated*4',
+  hybrid: 'hsm:gated*3,attn',
+};
+
+export interface ScalingOptions {
+  /** name → layer plan; the first is the baseline the speedups are relative to. */
+  models: [string, string][];
+  contexts: number[];
+  tokensPerStep: number;
+  positions: number[];
+  nEmbd: number;
+  nHead: number;
+  steps: number;
+  warmup: number;
+  threads?: number;
+  /** Smallest context included in the exponent fit. */
+  fitFrom: number;
+  generate: boolean;
+  emit: (record: Record<string, unknown>) => void;
+  /** Called before each measurement starts (progress on stderr). */
+  onProgress?: (what: string) => void;
+}
+
+const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
+
+/** Parses "gpt,hsm-ab" or "mine=hsm:conv*4,gpt" into (name, plan) pairs; a plan is checked here, before any work. */
+export function parseScalingModels(spec: string): [string, string][] {
+  return spec.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry): [string, string] => {
+    const eq = entry.indexOf('=');
+    const [name, plan] = eq >= 0 ? [entry.slice(0, eq), entry.slice(eq + 1)] : [entry, SCALING_MODELS[entry]];
+    if (!plan) throw new UserError(`unknown model "${entry}"; use one of ${Object.keys(SCALING_MODELS).join(', ')} or name=PLAN`);
+    parsePlan(plan);
+    return [name, plan];
+  });
+}
+
+/** Least-squares slope of log y against log x. */
+export function logLogSlope(xs: number[], ys: number[]): number {
+  const lx = xs.map(Math.log), ly = ys.map(Math.log), n = xs.length;
+  const mx = lx.reduce((a, b) => a + b, 0) / n, my = ly.reduce((a, b) => a + b, 0) / n;
+  let num = 0, den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (lx[i] - mx) * (ly[i] - my);
+    den += (lx[i] - mx) ** 2;
+  }
+  return num / den;
+}
+
+function runWorker(job: ScalingJob): Record<string, unknown> {
+  const worker = fileURLToPath(new URL('./scaling-worker.js', import.meta.url));
+  const run = spawnSync(process.execPath, [worker, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if (run.error) throw run.error;
+  if (run.status !== 0) throw new Error(`scaling worker failed (${job.kind} ${job.plan}): ${run.stderr.trim()}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+}
+
+function validate(o: ScalingOptions): void {
+  const bad = (what: string) => { throw new UserError(what); };
+  if (o.models.length === 0) bad('give at least one model');
+  for (const t of o.contexts) if (o.tokensPerStep % t !== 0) bad(`tokens per step (${o.tokensPerStep}) must be a multiple of every context; ${t} is not a divisor`);
+  if (o.nEmbd % o.nHead !== 0) bad(`n-embd ${o.nEmbd} must be divisible by n-head ${o.nHead}`);
+  if (o.contexts.filter((t) => t >= o.fitFrom).length < 2) bad(`the exponent fit needs at least two contexts ≥ ${o.fitFrom}; lower --fit-from or add contexts`);
+}
+
+/** Runs the benchmark; returns every record it emitted (per model and context, then per model). */
+export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
+  validate(o);
+  const contexts = [...o.contexts].sort((a, b) => a - b);
+  const native = nativeBackend();
+  const threads = o.threads ?? native?.threads() ?? 1;
+  const records: Record<string, unknown>[] = [];
+  const emit = (r: Record<string, unknown>) => { records.push(r); o.emit(r); };
+  const common = { bench: 'scaling', n_embd: o.nEmbd, n_head: o.nHead, threads, backend: kernels().name };
+  const baselineTps = new Map<number, number>();
+
+  for (const [index, [model, plan]] of o.models.entries()) {
+    const nLayer = parsePlan(plan).length;
+    const hasAttention = /attn/.test(plan);
+    let gen: Record<string, number> = {};
+    if (o.generate) {
+      o.onProgress?.(`${model}: generation up to position ${Math.max(...o.positions)}`);
+      gen = runWorker({ kind: 'decode', plan, nHead: o.nHead, nEmbd: o.nEmbd, positions: o.positions, threads }).gen_ms_per_token as Record<string, number>;
+    }
+    const perSequenceMs: number[] = [];
+    for (const context of contexts) {
+      const batch = o.tokensPerStep / context;
+      o.onProgress?.(`${model}: training at context ${context} (batch ${batch})`);
+      const m = runWorker({
+        kind: 'train', plan, nHead: o.nHead, nEmbd: o.nEmbd, context, batch, vocab: 65,
+        steps: o.steps, warmup: o.warmup, threads, attention: hasAttention,
+      });
+      const tps = Number(m.train_tokens_per_s);
+      if (index === 0) baselineTps.set(context, tps);
+      perSequenceMs.push(Number(m.train_ms_per_step) / batch);
+      // Generation positions this context can hold (the decode run itself is one per model).
+      const genHere = Object.fromEntries(Object.entries(gen).filter(([p]) => Number(p) < context));
+      emit({
+        ...common, n_layer: nLayer, model, plan, context, batch, tokens_per_step: o.tokensPerStep,
+        ...m, gen_ms_per_token: genHere,
+        train_ms_per_token: round(1000 / tps, 4),
+        ...(index > 0 && baselineTps.has(context) ? { train_speedup_vs_baseline: round(tps / baselineTps.get(context)!), baseline: o.models[0][0] } : {}),
+      });
+    }
+    const fitIdx = contexts.map((t, i) => (t >= o.fitFrom ? i : -1)).filter((i) => i >= 0);
+    const exponent = logLogSlope(fitIdx.map((i) => contexts[i]), fitIdx.map((i) => perSequenceMs[i]));
+    const positions = Object.keys(gen).map(Number).sort((a, b) => a - b);
+    emit({
+      ...common, n_layer: nLayer, model, plan,
+      exponent: round(exponent), exponent_of: `least-squares slope of log(training time per sequence) against log(context), contexts ${fitIdx.map((i) => contexts[i]).join(', ')}`,
+      gen_ms_per_token: gen,
+      ...(positions.length >= 2 ? { gen_ratio_last_to_first: round(gen[positions[positions.length - 1]] / gen[positions[0]]) } : {}),
+    });
+  }
+  return records;
+}
+
+/** Writes scaling.jsonl and the charts to dir. */
+export async function writeScalingOutputs(dir: string, records: Record<string, unknown>[], header: Record<string, unknown>): Promise<string[]> {
+  const { renderSvg } = await import('../report/chart.js'); // Vega loads only when charts are written
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  const jsonl = join(dir, 'scaling.jsonl');
+  writeFileSync(jsonl, [header, ...records].map((r) => JSON.stringify(r)).join('\n') + '\n');
+  files.push(jsonl);
+  for (const [name, spec] of Object.entries(scalingCharts(records))) {
+    const file = join(dir, `${name}.svg`);
+    writeFileSync(file, await renderSvg(spec));
+    files.push(file);
+  }
+  return files;
+}
