@@ -108,7 +108,8 @@ BINDING(SetThreads) { hsm::set_num_threads(static_cast<int>(std::max<int64_t>(1,
 
 BINDING(Matmul) {
   hsm::MatmulArgs m{a.f32(0), a.f32(1), a.f32(2), a.int64(3), a.int64(4), a.int64(5), a.boolean(6), a.boolean(7),
-                    a.boolean(8), a.int64(9), a.int64(10), a.int64(11), a.int64(12)};
+                    a.boolean(8), a.int64(9), a.int64(10), a.int64(11), a.int64(12), a.f32_or_null(13)};
+  if (m.bias && m.accumulate) throw std::invalid_argument("matmul: a bias cannot be combined with accumulate");
   kernels().matmul(m);
   return undefined(env);
 } END_BINDING

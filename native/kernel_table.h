@@ -19,6 +19,9 @@ struct MatmulArgs {
   bool accumulate;  // C += result instead of C = result
   int64_t batch;
   int64_t stride_a, stride_b, stride_c;
+  // Optional (nullptr: none): C = op(A)·op(B) + bias, bias (N) added to every
+  // row of every item. Never combined with accumulate.
+  const float* bias;
 };
 
 // Causal multi-head attention on a packed qkv tensor, as llm.c lays it out:

@@ -226,10 +226,15 @@ HSM_INLINE void rank1(Acc& acc, const float* a, int64_t as, const float* b) {
   }
 }
 
-HSM_INLINE void zero_and_prefetch(Acc& acc, const float* c, int64_t ldc) {
+// Accumulators start at zero, or at the bias row (NR readable floats) when
+// this tile's first K block carries the linear layer's bias.
+HSM_INLINE void init_and_prefetch(Acc& acc, const float* c, int64_t ldc, const float* bias) {
+  const __m512 b0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+  const __m512 b1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) {
-    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    acc[i][0] = b0;
+    acc[i][1] = b1;
     // C is only touched after the k loop: fetch its rows meanwhile.
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
@@ -283,10 +288,13 @@ HSM_INLINE void rank1(Acc& acc, const float* a, int64_t as, const float* b) {
   }
 }
 
-HSM_INLINE void zero_and_prefetch(Acc& acc, const float* c, int64_t ldc) {
+HSM_INLINE void init_and_prefetch(Acc& acc, const float* c, int64_t ldc, const float* bias) {
+  const __m256 b0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+  const __m256 b1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) {
-    acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    acc[i][0] = b0;
+    acc[i][1] = b1;
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
   }
@@ -328,9 +336,9 @@ HSM_INLINE void rank1(Acc& acc, const float* a, int64_t as, const float* b) {
   }
 }
 
-HSM_INLINE void zero_and_prefetch(Acc& acc, const float*, int64_t) {
+HSM_INLINE void init_and_prefetch(Acc& acc, const float*, int64_t, const float* bias) {
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
+    for (int j = 0; j < NR; ++j) acc[i][j] = bias ? bias[j] : 0.0f;
 }
 
 HSM_INLINE void write_back(Acc& acc, float* c, int64_t ldc, int mr, int nr, bool add) {
@@ -342,9 +350,9 @@ HSM_INLINE void write_back(Acc& acc, float* c, int64_t ldc, int mr, int nr, bool
 
 template <int G>
 void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                  int nr, bool add) {
+                  int nr, bool add, const float* bias) {
   Acc acc;
-  zero_and_prefetch(acc, c, ldc);
+  init_and_prefetch(acc, c, ldc, bias);
   int64_t k = 0;
   for (; k + G <= kc; k += G, a += MR * G, b += NR * G) {
     // Not unrolled on purpose: unrolling makes GCC spill an accumulator.
@@ -415,6 +423,7 @@ struct Problem {
   float* c;  // m×n, row-major, contiguous
   int64_t m, k, n;
   bool accumulate;
+  const float* bias;  // N, or nullptr; added on the first K block (never with accumulate)
 };
 
 // One task: C[i0:i0+mc, j0:j0+nc] (+)= op(A)[i0:i0+mc, pc:pc+kc] · Bp, where
@@ -424,6 +433,8 @@ void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, in
   pack_a(p.a, i0, mc, pc, kc, ap);
   const bool a_chunked = p.a.cs == 1;  // the layout pack_a chose
   const bool add = p.accumulate || pc > 0;
+  const float* bias = add ? nullptr : p.bias;
+  alignas(64) float bias_tail[NR];  // a ragged tile's bias, zero-padded to NR
   float* c = p.c + i0 * p.n + j0;
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
@@ -431,8 +442,15 @@ void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, in
     for (int64_t jr = 0; jr < nc; jr += NR) {
       const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
       float* ctile = c + ir * p.n + jr;
-      if (a_chunked) micro_kernel<AG>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add);
-      else micro_kernel<1>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add);
+      const float* btile = nullptr;
+      if (bias && nr == NR) {
+        btile = bias + j0 + jr;
+      } else if (bias) {
+        for (int j = 0; j < NR; ++j) bias_tail[j] = j < nr ? bias[j0 + jr + j] : 0.0f;
+        btile = bias_tail;
+      }
+      if (a_chunked) micro_kernel<AG>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
+      else micro_kernel<1>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
     }
   }
 }
@@ -695,7 +713,7 @@ void matmul(const MatmulArgs& args) {
     return Problem{args.trans_a ? View{a, 1, m} : View{a, k, 1},
                    args.trans_b ? View{b, 1, k} : View{b, n, 1},
                    args.c + bi * args.stride_c,
-                   m, k, n, args.accumulate};
+                   m, k, n, args.accumulate, args.bias};
   };
 
   const int64_t macs = m * n * k;
@@ -710,6 +728,9 @@ void matmul(const MatmulArgs& args) {
       else  // few columns: Cᵀ = op(B)ᵀ · op(A)ᵀ has few rows
         gemm_skinny(Skinny{p.b.transposed(), p.a.transposed(), p.c, 1, n, n, k, m, p.accumulate},
                     threads);
+      if (p.bias)  // skinny products are bound by streaming op(B); a second pass over C is cheap
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) p.c[i * n + j] += p.bias[j];
     }
     return;
   }

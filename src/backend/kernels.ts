@@ -21,6 +21,8 @@ export interface MatmulOptions {
   strideA?: number; // elements between batch items of A (0 broadcasts)
   strideB?: number;
   strideC?: number;
+  /** C = op(A)·op(B) + bias, bias (N) added to every row (the linear layer's epilogue); not with accumulate. */
+  bias?: FloatArray;
 }
 
 /** Hyper-parameters of one fused AdamW step (PyTorch's torch.optim.AdamW semantics). */

@@ -11,7 +11,7 @@ interface NativeAddon {
   threads(): number;
   setThreads(n: number): void;
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number,
-    transA: boolean, transB: boolean, accumulate: boolean, batch: number, sa: number, sb: number, sc: number): void;
+    transA: boolean, transB: boolean, accumulate: boolean, batch: number, sa: number, sb: number, sc: number, bias: Float32Array | null): void;
   attentionForward(qkv: Float32Array, out: Float32Array, lse: Float32Array, b: number, t: number, h: number, dh: number): void;
   attentionBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dout: Float32Array, dqkv: Float32Array,
     b: number, t: number, h: number, dh: number): void;
@@ -104,14 +104,15 @@ export function createNativeKernels(native: NativeAddon): Kernels & { isa: strin
     setThreads: (n: number) => native.setThreads(n),
 
     matmul(a, b, c, m, k, n, opts: MatmulOptions = {}) {
-      if (!f32(a, b, c)) return js.matmul(a, b, c, m, k, n, opts);
+      if (!f32(a, b, c) || (opts.bias && !f32(opts.bias))) return js.matmul(a, b, c, m, k, n, opts);
       const batch = opts.batch ?? 1;
       const sa = opts.strideA ?? m * k, sb = opts.strideB ?? k * n, sc = opts.strideC ?? m * n;
       need(a, (batch - 1) * sa + m * k, 'A');
       need(b, (batch - 1) * sb + k * n, 'B');
       need(c, (batch - 1) * sc + m * n, 'C');
+      if (opts.bias) need(opts.bias, n, 'bias');
       native.matmul(a as Float32Array, b as Float32Array, c as Float32Array, m, k, n,
-        !!opts.transA, !!opts.transB, !!opts.accumulate, batch, sa, sb, sc);
+        !!opts.transA, !!opts.transB, !!opts.accumulate, batch, sa, sb, sc, (opts.bias as Float32Array | undefined) ?? null);
     },
     attentionForward(qkv, out, lse, b, t, h, dh) {
       if (!f32(qkv, out, lse)) return js.attentionForward(qkv, out, lse, b, t, h, dh);

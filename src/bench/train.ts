@@ -50,6 +50,13 @@ export const TRAIN_BENCH_CONFIGS: Record<string, TrainBenchConfig> = {
     nLayer: shakespeare.model?.nLayer ?? 4, nHead: shakespeare.model?.nHead ?? 4, nEmbd: shakespeare.model?.nEmbd ?? 128,
     blockSize: shakespeare.model?.blockSize ?? 64, batchSize: shakespeare.batchSize ?? 12, vocabSize: 65,
   },
+  // HSM vs GPT at the GPT baseline's width and depth (the shakespeare-char-cpu model: 4 layers, 4 heads, d=128),
+  // 4,096 tokens per step, at contexts 256 and 2048.
+  'd128-ctx256': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 256, batchSize: 16, vocabSize: 65 },
+  'd128-ctx256-hsm-ab': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 256, batchSize: 16, vocabSize: 65, plan: 'hsm:ab*4', baseline: 'd128-ctx256' },
+  'd128-ctx2048': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 2048, batchSize: 2, vocabSize: 65 },
+  'd128-ctx2048-hsm-ab': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 2048, batchSize: 2, vocabSize: 65, plan: 'hsm:ab*4', baseline: 'd128-ctx2048' },
+  // The same comparison at twice the width.
   'd256-ctx256': { nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 256, batchSize: 16, vocabSize: 65 },
   // The same width, depth and tokens per step with every mixer HSM (issue: HSM vs GPT training speed).
   'd256-ctx256-hsm-ab': { nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 256, batchSize: 16, vocabSize: 65, plan: 'hsm:ab*4', baseline: 'd256-ctx256' },

@@ -72,8 +72,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const rows = x.size / inF;
   const out = Tensor.empty([...x.shape.slice(0, -1), outF], x.dtype);
   const K = kernels();
-  K.matmul(x.data, weight.data, out.data, rows, inF, outF, { transB: true });
-  if (bias) K.addForward(out.data, bias.data, out.data, rows, outF);
+  K.matmul(x.data, weight.data, out.data, rows, inF, outF, { transB: true, bias: bias?.data }); // bias added in the epilogue
   if (needsGrad(x, weight, bias)) {
     activeTape()!.push(out, () => {
       const K = kernels(), dy = out.grad!;

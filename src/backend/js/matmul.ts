@@ -13,9 +13,12 @@ export function matmul(
   const strideA = opts.strideA ?? m * k;
   const strideB = opts.strideB ?? k * n;
   const strideC = opts.strideC ?? m * n;
+  const bias = opts.bias;
+  if (bias && opts.accumulate) throw new Error('matmul: a bias cannot be combined with accumulate');
   for (let bi = 0; bi < batch; bi++) {
     const oa = bi * strideA, ob = bi * strideB, oc = bi * strideC;
-    if (!opts.accumulate) c.fill(0, oc, oc + m * n);
+    if (bias) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[oc + i * n + j] = bias[j];
+    else if (!opts.accumulate) c.fill(0, oc, oc + m * n);
     for (let i = 0; i < m; i++) {
       const ci = oc + i * n;
       for (let p = 0; p < k; p++) {
