@@ -12,6 +12,7 @@ import { UserError } from '../data/errors.js';
 import { registerEval } from './commands/evaluate.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInfo } from './commands/info.js';
+import { registerCompare } from './commands/compare.js';
 import { registerTrain } from './commands/train.js';
 
 const program = new Command();
@@ -33,6 +34,7 @@ registerTrain(program);
 registerEval(program);
 registerGenerate(program);
 registerInfo(program);
+registerCompare(program);
 
 const bench = program.command('bench').description('benchmarks (JSON Lines with --json)');
 

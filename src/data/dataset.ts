@@ -20,7 +20,17 @@ export interface Batch {
 
 const SPLIT_NAMES: Record<Split, string> = { train: 'training', val: 'validation' };
 
-export class TokenDataset {
+/** What training and evaluation draw batches from: a tokenised corpus, or a synthetic task. */
+export interface BatchSource {
+  /** B×T inputs and targets; a target of −1 is not scored (synthetic tasks score only their answers). */
+  sampleBatch(split: Split, rng: Rng, batchSize: number, context: number): Batch;
+  /** Throws a UserError when the source cannot supply windows of `context` tokens. */
+  checkContext(context: number): void;
+  /** Tokens in a split (for logs; a generated split counts what it holds or draws per epoch). */
+  tokenCount(split: Split): number;
+}
+
+export class TokenDataset implements BatchSource {
   readonly train: Int32Array;
   readonly val: Int32Array;
 
@@ -41,6 +51,10 @@ export class TokenDataset {
 
   split(split: Split): Int32Array {
     return split === 'train' ? this.train : this.val;
+  }
+
+  tokenCount(split: Split): number {
+    return this.split(split).length;
   }
 
   /** Throws a UserError unless every split (or the given ones) can supply one window of `context` + 1 tokens. */

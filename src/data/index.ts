@@ -11,4 +11,5 @@ export {
   type TokenizerSpec,
 } from './tokenizer.js';
 export { createStreamDecoder, type StreamDecoder } from './stream-decoder.js';
-export { TokenDataset, type Batch, type DatasetOptions, type Split } from './dataset.js';
+export { TokenDataset, type Batch, type BatchSource, type DatasetOptions, type Split } from './dataset.js';
+export { IdTokenizer } from './id-tokenizer.js';

@@ -34,7 +34,8 @@ export const ModelConfigSchema = z
 export const TrainConfigSchema = z
   .object({
     data: z.string().min(1).default('sotu'),
-    tokenizer: z.enum(['char', 'byte', 'gpt2']).default('char'),
+    /** `ids` only names the integer tokens of a synthetic task (compare's recall grid); corpora use the others. */
+    tokenizer: z.enum(['char', 'byte', 'gpt2', 'ids']).default('char'),
     valFraction: z.number().gt(0).lt(1).default(0.1),
     model: ModelConfigSchema.default({}),
     batchSize: positiveInt.default(12),

@@ -1,4 +1,4 @@
-import type { TokenDataset } from '../data/dataset.js';
+import type { BatchSource } from '../data/dataset.js';
 import type { GPT } from '../model/gpt.js';
 import { Rng } from '../tensor/random.js';
 
@@ -8,7 +8,7 @@ import { Rng } from '../tensor/random.js';
  * ran before it — a resumed run evaluates on exactly the same batches.
  */
 export function estimateLoss(
-  model: GPT, data: TokenDataset, split: 'train' | 'val', iters: number, batchSize: number, seed: number,
+  model: GPT, data: BatchSource, split: 'train' | 'val', iters: number, batchSize: number, seed: number,
 ): number {
   const rng = new Rng(seed);
   const T = model.config.blockSize;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, mkdirSync, appendFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { Tape } from '../autograd/tape.js';
 import { loadCorpus, type Corpus } from '../data/corpus.js';
-import { TokenDataset } from '../data/dataset.js';
+import { TokenDataset, type BatchSource } from '../data/dataset.js';
 import { UserError } from '../data/errors.js';
 import { createTokenizer, tokenizerFromSpec, type Tokenizer } from '../data/tokenizer.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -34,6 +34,12 @@ export interface TrainHooks {
   shouldStop?(): boolean;
 }
 
+/** Training data that is not a text corpus (e.g. compare's synthetic recall task): its tokenizer and batches. */
+export interface TrainingSource {
+  tokenizer: Tokenizer;
+  data: BatchSource;
+}
+
 export interface TrainResult {
   step: number;
   finalValLoss: number | null;
@@ -52,11 +58,12 @@ export interface TrainResult {
  */
 export async function train(
   cfg: TrainConfig,
-  opts: { resume?: boolean; overwrite?: boolean; hooks?: TrainHooks; corpus?: Corpus } = {},
+  opts: { resume?: boolean; overwrite?: boolean; hooks?: TrainHooks; corpus?: Corpus; source?: TrainingSource } = {},
 ): Promise<TrainResult> {
   const hooks = opts.hooks ?? {};
   const dir = cfg.out;
-  const corpus = opts.corpus ?? loadCorpus(cfg.data); // a library caller may pass text directly
+  // A library caller may pass text directly, or a source that is no corpus at all (then cfg.data only names it).
+  const corpus = opts.source ? null : opts.corpus ?? loadCorpus(cfg.data);
 
   let model: GPT, runFile: RunConfigFile, startStep = 0;
   let bestValLoss: number | null = null, elapsedBefore = 0;
@@ -71,13 +78,13 @@ export async function train(
     if (!opts.overwrite && existsSync(join(dir, 'model.safetensors'))) {
       throw new UserError(`${dir} already holds a training run; pass --resume to continue it, --overwrite to start it again, or --out with a new folder`);
     }
-    const tokenizer = createTokenizer(cfg.tokenizer, corpus.text);
+    const tokenizer = opts.source?.tokenizer ?? createTokenizer(cfg.tokenizer, corpus!.text);
     const modelConfig = resolveModelConfig(cfg.model, tokenizer.vocabSize);
     model = new GPT(modelConfig, { seed: cfg.seed });
     runFile = { format: CHECKPOINT_FORMAT, train: cfg, model: modelConfig, tokenizer: tokenizer.toJSON() };
   }
   const tokenizer = tokenizerFromSpec(runFile.tokenizer);
-  const data = TokenDataset.fromText(corpus.text, tokenizer, { valFraction: cfg.valFraction });
+  const data: BatchSource = opts.source?.data ?? TokenDataset.fromText(corpus!.text, tokenizer, { valFraction: cfg.valFraction });
   data.checkContext(cfg.model.blockSize);
 
   const optimizer = new AdamW(model.params.list, {
@@ -98,7 +105,7 @@ export async function train(
 
   hooks.onStart?.({
     startStep, maxIters: cfg.maxIters, parameters: model.params.count, vocabSize: tokenizer.vocabSize,
-    trainTokens: data.train.length, valTokens: data.val.length, resumed: !!opts.resume,
+    trainTokens: data.tokenCount('train'), valTokens: data.tokenCount('val'), resumed: !!opts.resume,
   });
 
   const B = cfg.batchSize, T = cfg.model.blockSize;

@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { CompareEta, formatDuration } from '../../compare/progress.js';
+import { runCompare } from '../../compare/compare.js';
+import { BUILTIN_GRIDS } from '../../compare/builtin-grids.js';
+import { loadGrid, type GridRun } from '../../compare/grid.js';
+import { summaryTables } from '../../compare/tables.js';
+import type { StepMetrics } from '../../train/trainer.js';
+
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .description('train every model of a grid (plans × seeds) on one budget, then write results.json, report.md, report.html and SVG charts')
+    .option('--grid <name|file>', `a built-in grid (${Object.keys(BUILTIN_GRIDS).join(', ')}) or a JSON grid file`)
+    .option('--out <dir>', 'output folder (default: runs/compare-<grid>); running again resumes, skipping finished runs')
+    .option('--list', 'list the built-in grids and their models')
+    .action(async (f: { grid?: string; out?: string; list?: boolean }) => {
+      if (f.list || !f.grid) {
+        listGrids();
+        return;
+      }
+      await compare(f.grid, f.out ?? `runs/compare-${f.grid.replace(/^.*\//, '').replace(/\.json$/, '')}`);
+    });
+}
+
+function listGrids(): void {
+  for (const name of Object.keys(BUILTIN_GRIDS)) {
+    const g = loadGrid(name);
+    console.log(`${name}: ${g.description}`);
+    console.log(`  seeds ${g.seeds.join(', ')}; models: ${g.models.map((m) => `${m.name} (${m.plan})`).join(', ')}`);
+  }
+}
+
+async function compare(gridSpec: string, outDir: string): Promise<void> {
+  const grid = loadGrid(gridSpec);
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    process.stderr.write('\nhsm: stopping after this step and saving a checkpoint (Ctrl-C again to quit now)\n');
+  };
+  process.on('SIGINT', onSigint);
+  const tty = process.stderr.isTTY;
+  const bar = tty
+    ? new cliProgress.SingleBar({
+        format: '{run} ({index}/{total}) |{bar}| step {value}/{steps} | val {val} | overall {overall}% | ETA {eta}',
+        stream: process.stderr, hideCursor: true,
+      }, cliProgress.Presets.shades_classic)
+    : null;
+  let eta = new CompareEta(0), totalSteps = 0, index = 0, total = 0, lastVal = '-';
+  const overall = () => (totalSteps ? Math.floor((100 * (totalSteps - eta.stepsLeft)) / totalSteps) : 100);
+  const label = (run: GridRun) => `[${index}/${total}] ${run.id}`;
+  try {
+    const outcome = await runCompare(grid, outDir, {
+      onPlan: (runs, states) => {
+        total = runs.length;
+        totalSteps = runs.reduce((s, r, i) => {
+          const st = states[i];
+          return s + (st.kind === 'finished' ? 0 : r.config.maxIters - (st.kind === 'resume' ? st.step : 0));
+        }, 0);
+        eta = new CompareEta(totalSteps);
+        const done = states.filter((s) => s.kind === 'finished').length;
+        process.stderr.write(`hsm: compare ${grid.name} into ${outDir}: ${total} runs (${grid.models.length} models × ${grid.seeds.length} seeds` +
+          `${grid.recall ? ` × ${grid.recall.lengths.length} lengths` : ''}), ${done} finished earlier, ${totalSteps} steps to train\n`);
+      },
+      onRunSkipped: (run) => {
+        index++;
+        process.stderr.write(`${label(run)}: finished earlier, skipped\n`);
+      },
+      onRunStart: (run, info) => {
+        index++;
+        lastVal = '-';
+        const what = info.startStep > 0 ? `resuming at step ${info.startStep}` : 'training';
+        if (bar) {
+          bar.start(info.maxIters, info.startStep, { run: run.id, index, total, steps: info.maxIters, val: '-', overall: overall(), eta: formatDuration(eta.seconds()) });
+        } else process.stderr.write(`${label(run)}: ${what} (${run.config.model.plan}, ${info.maxIters} steps)\n`);
+      },
+      onStep: (run, m: StepMetrics) => {
+        eta.advance();
+        if (m.val_loss !== undefined) lastVal = m.val_loss.toFixed(4);
+        if (bar) bar.update(m.step, { val: lastVal, overall: overall(), eta: formatDuration(eta.seconds()) });
+        else if (m.val_loss !== undefined) {
+          process.stderr.write(`${label(run)}: step ${m.step}/${run.config.maxIters} val ${lastVal} · overall ${overall()}%, ETA ${formatDuration(eta.seconds())}\n`);
+        }
+      },
+      onEvaluate: (run) => {
+        bar?.stop();
+        if (!bar) process.stderr.write(`${label(run)}: evaluating (generation speed, sample${run.recall ? ', accuracy' : ''})\n`);
+      },
+      onRunDone: (run, r) => {
+        const score = r.accuracy !== undefined ? `accuracy ${(100 * r.accuracy).toFixed(1)}%` : `val loss ${r.final_val_loss.toFixed(4)}`;
+        process.stderr.write(`${label(run)}: done, ${score}, ${Math.round(r.train_tokens_per_s)} tokens/s, ${r.wall_time_s.toFixed(1)}s\n`);
+      },
+      shouldStop: () => stopRequested,
+    });
+    bar?.stop();
+    for (const t of summaryTables(outcome.results)) {
+      console.log(`\n${t.task}\n| ${t.header.join(' | ')} |\n|${t.header.map(() => '---').join('|')}|`);
+      for (const row of t.rows) console.log(`| ${row.join(' | ')} |`);
+    }
+    console.log(`\nwrote ${outcome.files.map((f) => `${outDir}/${f}`).join(', ')}`);
+    console.log(`trained ${outcome.trained.length} runs, skipped ${outcome.skipped.length} finished earlier`);
+    if (outcome.stopped) console.error(`hsm: compare interrupted; run the same command again to resume (finished runs are skipped)`);
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,73 @@
+// The grids `hsm compare --grid NAME` knows. Each model's note says how it
+// relates to the baseline; README.md holds the results of the full runs.
+import type { GridInput } from './grid.js';
+
+const MIXERS = ['ab', 'channel', 'conv', 'linear', 'gated', 'pair'] as const;
+
+/**
+ * The paper's comparison on nanoGPT's CPU Shakespeare budget. "Same width and
+ * depth" means GPT's 4 blocks of d=128 with a 4d FFN; with pow2 shifts
+ * 1, 2, 4, 8 such a model reaches only 15 of the 64 positions (conv's 3 taps:
+ * 30), so the parameter-matched ab and gated models use 6 blocks (shifts up to
+ * 32: all 64 positions) with FFNs widened to GPT's parameter count. Hybrids
+ * are matched too: one attention block last (5 HSM + attn) and one in every
+ * four blocks ((3 HSM + attn) × 2).
+ */
+const paperModels: GridInput['models'] = [
+  { name: 'gpt', plan: 'attn*4', note: "baseline: nanoGPT's CPU configuration (4 blocks, d=128, 4 heads)" },
+  ...MIXERS.map((mixer) => ({
+    name: mixer,
+    plan: `hsm:${mixer}*4`,
+    note: `HSM ${mixer} at GPT's width and depth (4 blocks, FFN 4d); receptive field ${mixer === 'conv' ? 30 : 15} of 64`,
+  })),
+  ...(['ab', 'gated'] as const).map((mixer) => ({
+    name: `${mixer}-matched`,
+    plan: `hsm:${mixer}*6`,
+    matchParams: 'attn*4',
+    note: `HSM ${mixer}, 6 blocks (reach all 64 positions), FFN sized to GPT's parameter count`,
+  })),
+  ...(['ab', 'gated'] as const).flatMap((mixer) => [
+    { name: `${mixer}-attn-last`, plan: `hsm:${mixer}*5,attn`, matchParams: 'attn*4', note: `hybrid: 5 HSM ${mixer} blocks, then attention; parameter-matched` },
+    { name: `${mixer}-attn-every-4`, plan: `(hsm:${mixer}*3,attn)*2`, matchParams: 'attn*4', note: `hybrid: attention in every fourth of 8 blocks; parameter-matched` },
+  ]),
+];
+
+export const BUILTIN_GRIDS: Record<string, GridInput> = {
+  paper: {
+    description: "HSM mixers and hybrids against GPT on Tiny Shakespeare (characters) at nanoGPT's CPU budget: 2000 steps of 12×64 tokens, 3 seeds",
+    preset: 'shakespeare-char-cpu',
+    models: paperModels,
+    seeds: [1337, 2, 3],
+    eval: { decodePositions: [8, 32, 63], sampleTokens: 300 },
+  },
+  smoke: {
+    description: "the paper grid's models at a tiny budget (d=64, 30 steps of 4×64 tokens, 2 seeds): checks the pipeline, not the models",
+    preset: 'shakespeare-char-cpu',
+    train: {
+      model: { nEmbd: 64 }, batchSize: 4, maxIters: 30, warmupIters: 5, lrDecayIters: 30,
+      evalInterval: 10, evalIters: 2, logInterval: 5, checkpointInterval: 30,
+    },
+    models: paperModels,
+    seeds: [1, 2],
+    eval: { decodePositions: [8, 63], decodeRepeats: 1, sampleTokens: 60 },
+  },
+  recall: {
+    description: 'multi-query associative recall (MQAR, as in the Zoology study): key–value pairs, then queries; accuracy on held-out sequences',
+    train: {
+      model: { nEmbd: 64, nHead: 4 }, batchSize: 32, maxIters: 4000, lr: 1e-3, minLr: 1e-4, warmupIters: 100,
+      evalInterval: 250, evalIters: 8, logInterval: 25, checkpointInterval: 500,
+    },
+    recall: { vocabSize: 64, lengths: [{ context: 64, pairs: 4 }, { context: 128, pairs: 8 }, { context: 256, pairs: 16 }] },
+    models: [
+      { name: 'gpt', plan: 'attn*2', note: 'baseline: 2 attention blocks, as in Zoology' },
+      { name: 'ab', plan: 'hsm:ab*{levels}', note: 'HSM ab, ⌈log2 context⌉ blocks (covers the context)' },
+      { name: 'conv', plan: 'hsm:conv*{levels}', note: 'HSM conv (3 taps), ⌈log2 context⌉ blocks' },
+      { name: 'gated', plan: 'hsm:gated*{levels}', note: 'HSM gated, ⌈log2 context⌉ blocks' },
+      { name: 'pair', plan: 'hsm:pair*{levels}', note: 'HSM pair attention, ⌈log2 context⌉ blocks' },
+      { name: 'ab-attn', plan: 'hsm:ab,attn', note: 'hybrid: one HSM ab block (shift 1), then attention' },
+      { name: 'gated-attn', plan: 'hsm:gated*{levels},attn', note: 'hybrid: HSM gated blocks covering the context, then attention' },
+    ],
+    seeds: [1, 2],
+    eval: { sampleTokens: 0 },
+  },
+};

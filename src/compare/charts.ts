@@ -1,0 +1,131 @@
+// The report's charts as Vega-Lite specs, built from results.json alone.
+import type { ChartSpec } from '../report/chart.js';
+import type { CompareResults, RunResult } from './results.js';
+
+export interface NamedChart {
+  /** File stem and HTML id, e.g. "loss-vs-tokens". */
+  id: string;
+  title: string;
+  spec: ChartSpec;
+}
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'; // an identifier only: nothing is fetched
+
+interface MeanPoint {
+  task: string;
+  model: string;
+  step: number;
+  tokens: number;
+  elapsed_s: number;
+  flops: number;
+  val_loss: number;
+}
+
+/** Learning curves averaged over seeds at each evaluated step (every seed evaluates at the same steps). */
+export function meanCurves(runs: RunResult[]): MeanPoint[] {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    const key = `${r.task}\u0000${r.model}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const points: MeanPoint[] = [];
+  for (const rs of groups.values()) {
+    for (const p of rs[0].curve) {
+      const same = rs.map((r) => r.curve.find((q) => q.step === p.step)).filter((q) => q !== undefined);
+      const mean = (f: (q: (typeof same)[number]) => number) => same.reduce((s, q) => s + f(q), 0) / same.length;
+      points.push({
+        task: rs[0].task, model: rs[0].model, step: p.step, tokens: p.tokens, flops: p.flops,
+        elapsed_s: mean((q) => q.elapsed_s), val_loss: mean((q) => q.val_loss),
+      });
+    }
+  }
+  return points;
+}
+
+const AXES = {
+  tokens: { id: 'loss-vs-tokens', title: 'Validation loss against training tokens', axis: 'training tokens', log: false },
+  elapsed_s: { id: 'loss-vs-time', title: 'Validation loss against training wall time', axis: 'wall time (s)', log: false },
+  flops: { id: 'loss-vs-flops', title: 'Validation loss against training FLOPs', axis: 'training FLOPs (log scale)', log: true },
+} as const;
+
+/** Faceted by task when a grid has several (the recall lengths), a single panel otherwise. */
+function perTask(results: CompareResults, values: object[], inner: Record<string, unknown>, title: string): ChartSpec {
+  const tasks = [...new Set(results.runs.map((r) => r.task))];
+  if (tasks.length <= 1) return { $schema: SCHEMA, title, data: { values }, ...inner } as ChartSpec;
+  return {
+    $schema: SCHEMA, title, data: { values },
+    facet: { column: { field: 'task', type: 'ordinal', sort: tasks, title: null } },
+    spec: inner,
+    resolve: { scale: { x: 'independent', y: 'independent' } },
+  } as unknown as ChartSpec; // built from plain objects; Vega-Lite's compiler validates it
+}
+
+function modelColor(results: CompareResults): Record<string, unknown> {
+  return { field: 'model', type: 'nominal', sort: results.grid.models.map((m) => m.name), scale: { scheme: 'tableau20' }, title: 'model' };
+}
+
+export function lossChart(results: CompareResults, x: keyof typeof AXES): NamedChart {
+  const a = AXES[x];
+  const inner = {
+    width: 520, height: 300,
+    mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
+    encoding: {
+      x: { field: x, type: 'quantitative', title: a.axis, ...(a.log ? { scale: { type: 'log' } } : {}), axis: { format: x === 'elapsed_s' ? ',.0f' : '.2~s' } },
+      y: { field: 'val_loss', type: 'quantitative', title: 'validation loss', scale: { zero: false } },
+      color: modelColor(results),
+      tooltip: [{ field: 'model' }, { field: 'step' }, { field: 'val_loss', format: '.4f' }, { field: x, format: ',.3~s' }],
+    },
+  };
+  return { id: a.id, title: a.title, spec: perTask(results, meanCurves(results.runs), inner, a.title) };
+}
+
+/** Final validation loss per model: bar = mean over seeds, rule = min to max. */
+export function finalLossChart(results: CompareResults): NamedChart {
+  const title = 'Final validation loss (mean over seeds; lines span min to max)';
+  const values = results.runs.map((r) => ({ task: r.task, model: r.model, seed: r.seed, final_val_loss: r.final_val_loss }));
+  const x = { field: 'model', type: 'nominal', sort: results.grid.models.map((m) => m.name), title: null, axis: { labelAngle: -40 } };
+  const inner = {
+    width: { step: 34 }, height: 300,
+    layer: [
+      {
+        mark: { type: 'bar', opacity: 0.85 },
+        encoding: {
+          x, y: { aggregate: 'mean', field: 'final_val_loss', type: 'quantitative', title: 'final validation loss', scale: { zero: false } },
+          color: { ...modelColor(results), legend: null },
+          tooltip: [{ field: 'model' }, { aggregate: 'mean', field: 'final_val_loss', format: '.4f', title: 'mean' }],
+        },
+      },
+      {
+        mark: { type: 'rule', strokeWidth: 2 },
+        encoding: { x, y: { aggregate: 'min', field: 'final_val_loss', type: 'quantitative' }, y2: { aggregate: 'max', field: 'final_val_loss' } },
+      },
+    ],
+  };
+  return { id: 'final-loss', title, spec: perTask(results, values, inner, title) };
+}
+
+/** Recall accuracy per model, grouped by sequence length. */
+export function accuracyChart(results: CompareResults): NamedChart {
+  const title = 'Recall accuracy on held-out sequences (mean over seeds)';
+  const tasks = [...new Set(results.runs.map((r) => r.task))];
+  const values = results.runs.map((r) => ({ task: r.task, model: r.model, seed: r.seed, accuracy: r.accuracy ?? 0 }));
+  const spec = {
+    $schema: SCHEMA, title, data: { values }, width: { step: 16 }, height: 300,
+    mark: 'bar',
+    encoding: {
+      x: { field: 'model', type: 'nominal', sort: results.grid.models.map((m) => m.name), title: null, axis: { labelAngle: -40 } },
+      xOffset: { field: 'task', type: 'ordinal', sort: tasks },
+      y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } },
+      color: { field: 'task', type: 'ordinal', sort: tasks, title: 'sequence length', scale: { scheme: 'blues' } },
+      tooltip: [{ field: 'model' }, { field: 'task' }, { aggregate: 'mean', field: 'accuracy', format: '.1%', title: 'accuracy' }],
+    },
+  } as ChartSpec;
+  return { id: 'accuracy', title, spec };
+}
+
+/** Every chart of a report, in page order. */
+export function reportCharts(results: CompareResults): NamedChart[] {
+  const charts = [lossChart(results, 'tokens'), lossChart(results, 'elapsed_s'), lossChart(results, 'flops'), finalLossChart(results)];
+  if (results.runs.some((r) => r.accuracy !== undefined)) charts.push(accuracyChart(results));
+  return charts;
+}

@@ -1,0 +1,166 @@
+// A grid: which models to compare (plans × seeds) on one shared data set,
+// tokenizer, token budget and schedule. Built-in grids or a JSON file.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../data/errors.js';
+import { formatMqarSpec, checkMqarSpec, type MqarSpec } from '../data/mqar.js';
+import { pow2Levels } from '../model/schedule.js';
+import { resolvePlan } from '../model/transformer.js';
+import { mergeConfigs, parseTrainConfig, presetConfig, type TrainConfig } from '../train/config.js';
+import { BUILTIN_GRIDS } from './builtin-grids.js';
+
+const positiveInt = z.number().int().positive();
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
+
+const GridModelSchema = z
+  .object({
+    /** Short name used in tables, charts and run folders. */
+    name: z.string().regex(NAME, 'use letters, digits and _ . + - (it names folders)'),
+    /** Layer plan; "{levels}" stands for ⌈log2 context⌉, the pow2 depth that covers the context. */
+    plan: z.string().min(1),
+    matchParams: z.string().min(1).optional(),
+    /** Other model fields for this model only (schedule, hsmHeads, positions, …). */
+    model: z.record(z.unknown()).optional(),
+    note: z.string().optional(),
+  })
+  .strict();
+
+const RecallSchema = z
+  .object({
+    vocabSize: z.number().int().min(5).max(8192).default(256),
+    lengths: z.array(z.object({ context: positiveInt, pairs: positiveInt, queries: positiveInt.optional() }).strict()).min(1),
+    heldOutSequences: positiveInt.default(512),
+    heldOutSeed: z.number().int().nonnegative().default(90_001),
+  })
+  .strict();
+
+const EvalSchema = z
+  .object({
+    /** Positions at which generation speed is timed (default: 8, the middle and the end of the context). */
+    decodePositions: z.array(positiveInt).min(1).optional(),
+    /** Sequences decoded per timing (the median is kept). */
+    decodeRepeats: positiveInt.default(3),
+    sampleTokens: z.number().int().nonnegative().default(300),
+    samplePrompt: z.string().default('\n'),
+    temperature: z.number().nonnegative().default(0.8),
+    sampleSeed: z.number().int().nonnegative().default(42),
+  })
+  .strict();
+
+export const GridSchema = z
+  .object({
+    description: z.string().default(''),
+    /** A training preset the `train` fields override (e.g. shakespeare-char-cpu). */
+    preset: z.string().optional(),
+    /** Training options shared by every run: `hsm train` config keys, model fields under "model". */
+    train: z.record(z.unknown()).default({}),
+    /** The synthetic recall task (MQAR) at each length, instead of a text corpus. */
+    recall: RecallSchema.optional(),
+    models: z.array(GridModelSchema).min(1),
+    /** The model the others are compared with (default: the first). */
+    baseline: z.string().optional(),
+    seeds: z.array(z.number().int().nonnegative()).min(1),
+    eval: EvalSchema.default({}),
+  })
+  .strict();
+
+export type GridInput = z.input<typeof GridSchema>;
+export type GridModel = z.infer<typeof GridModelSchema>;
+export type EvalSettings = z.infer<typeof EvalSchema>;
+
+export interface Grid extends z.infer<typeof GridSchema> {
+  name: string;
+  baseline: string;
+}
+
+/** One training run of a grid. */
+export interface GridRun {
+  /** Folder name under DIR/runs: [task-]model-s<seed>. */
+  id: string;
+  /** The data a run is scored on: the corpus name, or the recall length ("T64"). */
+  task: string;
+  model: string;
+  seed: number;
+  config: TrainConfig;
+  recall?: MqarSpec & { heldOutSequences: number; heldOutSeed: number };
+}
+
+/** A built-in grid by name, or a grid file. */
+export function loadGrid(spec: string): Grid {
+  if (Object.hasOwn(BUILTIN_GRIDS, spec)) return parseGrid(BUILTIN_GRIDS[spec], spec);
+  if (!existsSync(spec)) {
+    throw new UserError(`unknown grid "${spec}": not a built-in grid (${Object.keys(BUILTIN_GRIDS).join(', ')}) nor an existing file`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(spec, 'utf8'));
+  } catch (err) {
+    throw new UserError(`grid file ${spec} is not valid JSON (${(err as Error).message})`);
+  }
+  return parseGrid(raw, spec);
+}
+
+/** Validates a grid; every problem is a UserError that names the key. */
+export function parseGrid(raw: unknown, name: string): Grid {
+  const result = GridSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue.path.length ? issue.path.join('.') : '(top level)';
+    const what = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    throw new UserError(`grid ${name}: ${where}: ${what}`);
+  }
+  const grid = result.data;
+  const names = grid.models.map((m) => m.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new UserError(`grid ${name}: model name "${dup}" appears twice; names must be unique`);
+  if (new Set(grid.seeds).size !== grid.seeds.length) throw new UserError(`grid ${name}: seeds repeat; list each seed once`);
+  const baseline = grid.baseline ?? names[0];
+  if (!names.includes(baseline)) throw new UserError(`grid ${name}: baseline "${baseline}" is not one of its models (${names.join(', ')})`);
+  const full: Grid = { ...grid, name, baseline };
+  expandGrid(full, '.'); // checks every run's configuration now, before any training
+  return full;
+}
+
+/** Every run of a grid, seed by seed (so a partial compare already covers every model). */
+export function expandGrid(grid: Grid, outDir: string): GridRun[] {
+  const tasks = grid.recall
+    ? grid.recall.lengths.map((l) => ({ name: `T${l.context}`, context: l.context, recall: { vocabSize: grid.recall!.vocabSize, ...l } }))
+    : [{ name: '', context: undefined, recall: undefined }];
+  const runs: GridRun[] = [];
+  for (const seed of grid.seeds) {
+    for (const task of tasks) {
+      for (const m of grid.models) {
+        const id = `${task.name ? task.name + '-' : ''}${m.name}-s${seed}`;
+        const config = runConfig(grid, m, seed, join(outDir, 'runs', id), task.context, task.recall);
+        const taskName = task.name || config.data;
+        const recall = task.recall && { ...task.recall, heldOutSequences: grid.recall!.heldOutSequences, heldOutSeed: grid.recall!.heldOutSeed };
+        runs.push({ id, task: taskName, model: m.name, seed, config, recall });
+      }
+    }
+  }
+  return runs;
+}
+
+function runConfig(grid: Grid, m: GridModel, seed: number, out: string, context?: number, recall?: MqarSpec): TrainConfig {
+  const where = `grid ${grid.name}, model ${m.name}`;
+  const data: Record<string, unknown> = {};
+  if (recall) {
+    checkMqarSpec(recall);
+    Object.assign(data, { data: formatMqarSpec(recall), tokenizer: 'ids' });
+  }
+  const merged = mergeConfigs(
+    grid.preset ? presetConfig(grid.preset) : {},
+    grid.train as Record<string, unknown>,
+    data,
+    { model: { ...(m.model ?? {}), plan: m.plan, matchParams: m.matchParams, ...(context ? { blockSize: context } : {}) } },
+    { seed, out },
+  );
+  const model = merged.model as Record<string, unknown>;
+  const blockSize = typeof model.blockSize === 'number' ? model.blockSize : 64; // the schema's default
+  model.plan = m.plan.replaceAll('{levels}', String(pow2Levels(blockSize)));
+  const config = parseTrainConfig(merged, where);
+  if (config.tokenizer === 'ids' && !recall) throw new UserError(`${where}: the ids tokenizer needs the "recall" task`);
+  resolvePlan({ ...config.model, vocabSize: 2 }); // unknown mixers and options fail here, not hours later
+  return config;
+}

@@ -1,0 +1,121 @@
+// results.json: one record per finished run, and per model the mean ± spread
+// over seeds with the difference to the baseline.
+import type { TrainConfig } from '../train/config.js';
+import type { Grid } from './grid.js';
+import type { CurvePoint } from './measure.js';
+
+export const RESULTS_FORMAT = 'hsm-compare/1';
+
+export interface RunResult {
+  id: string;
+  task: string;
+  model: string;
+  /** The layer plan as built (placeholders filled in). */
+  plan: string;
+  seed: number;
+  parameters: number;
+  ffn_hidden: number;
+  receptive_field: number;
+  covers_context: boolean;
+  forward_flops_per_token: number;
+  train_flops_per_token: number;
+  steps: number;
+  tokens_seen: number;
+  final_val_loss: number;
+  best_val_loss: number;
+  /** Text tasks: e^loss, and bits per character of the validation text. */
+  perplexity?: number;
+  bits_per_char?: number;
+  /** Recall task: share of held-out queries answered right. */
+  accuracy?: number;
+  train_tokens_per_s: number;
+  /** Generated tokens/s by position. */
+  gen_tokens_per_s: Record<string, number>;
+  /** Training wall time (with its evaluations), summed over resumed sessions. */
+  wall_time_s: number;
+  /** Generated text, or for recall one held-out sequence with the model's answers. */
+  sample: string;
+  curve: CurvePoint[];
+  config: TrainConfig;
+}
+
+/** Mean over seeds, and the spread: half the range (max − min) / 2. */
+export interface Stat {
+  mean: number;
+  spread: number;
+  n: number;
+}
+
+export interface ModelSummary {
+  task: string;
+  model: string;
+  plan: string;
+  note?: string;
+  seeds: number[];
+  parameters: number;
+  train_flops_per_token: number;
+  final_val_loss: Stat;
+  best_val_loss: Stat;
+  bits_per_char?: Stat;
+  accuracy?: Stat;
+  train_tokens_per_s: Stat;
+  wall_time_s: Stat;
+  gen_tokens_per_s: Record<string, Stat>;
+  /** Against the baseline's means on the same task: loss difference (and relative), accuracy difference. */
+  vs_baseline: { final_val_loss: number; final_val_loss_rel: number; accuracy?: number } | null;
+}
+
+export interface CompareResults {
+  format: string;
+  grid: { name: string; description: string; baseline: string; seeds: number[]; models: Grid['models'] };
+  created: string;
+  machine: { cpus: number; backend: string };
+  runs_total: number;
+  runs_finished: number;
+  runs: RunResult[];
+  summary: ModelSummary[];
+}
+
+export function stat(values: number[]): Stat {
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  return { mean, spread: values.length > 1 ? (Math.max(...values) - Math.min(...values)) / 2 : 0, n: values.length };
+}
+
+/** Per task and model (in grid order), statistics over the seeds that finished. */
+export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
+  const tasks = [...new Set(runs.map((r) => r.task))];
+  const out: ModelSummary[] = [];
+  for (const task of tasks) {
+    const baseRuns = runs.filter((r) => r.task === task && r.model === grid.baseline);
+    const base = baseRuns.length ? { loss: stat(baseRuns.map((r) => r.final_val_loss)).mean, acc: optionalStat(baseRuns, 'accuracy')?.mean } : null;
+    for (const m of grid.models) {
+      const rs = runs.filter((r) => r.task === task && r.model === m.name);
+      if (rs.length === 0) continue;
+      const loss = stat(rs.map((r) => r.final_val_loss));
+      const accuracy = optionalStat(rs, 'accuracy');
+      const positions = Object.keys(rs[0].gen_tokens_per_s);
+      out.push({
+        task, model: m.name, plan: rs[0].plan, note: m.note, seeds: rs.map((r) => r.seed),
+        parameters: rs[0].parameters, train_flops_per_token: rs[0].train_flops_per_token,
+        final_val_loss: loss, best_val_loss: stat(rs.map((r) => r.best_val_loss)),
+        bits_per_char: optionalStat(rs, 'bits_per_char'), accuracy,
+        train_tokens_per_s: stat(rs.map((r) => r.train_tokens_per_s)),
+        wall_time_s: stat(rs.map((r) => r.wall_time_s)),
+        gen_tokens_per_s: Object.fromEntries(positions.map((p) => [p, stat(rs.map((r) => r.gen_tokens_per_s[p]))])),
+        vs_baseline: base && m.name !== grid.baseline
+          ? {
+              final_val_loss: loss.mean - base.loss,
+              final_val_loss_rel: (loss.mean - base.loss) / base.loss,
+              ...(accuracy && base.acc !== undefined ? { accuracy: accuracy.mean - base.acc } : {}),
+            }
+          : null,
+      });
+    }
+  }
+  return out;
+}
+
+function optionalStat(runs: RunResult[], key: 'accuracy' | 'bits_per_char'): Stat | undefined {
+  const values = runs.map((r) => r[key]).filter((v): v is number => v !== undefined);
+  return values.length === runs.length ? stat(values) : undefined;
+}

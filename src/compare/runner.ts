@@ -1,0 +1,162 @@
+// Trains and evaluates each run of a grid into DIR/runs/<id>/. A run with a
+// result.json is finished and skipped; a run with a checkpoint resumes where
+// it stopped (the trainer's exact resume); anything else starts afresh.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCorpus, type Corpus } from '../data/corpus.js';
+import { TokenDataset } from '../data/dataset.js';
+import { UserError } from '../data/errors.js';
+import { IdTokenizer } from '../data/id-tokenizer.js';
+import { MqarData } from '../data/mqar.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import { generateText } from '../generate/generate.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { readSafetensors } from '../io/safetensors.js';
+import { describeModel } from '../model/cost.js';
+import type { GPT } from '../model/gpt.js';
+import { readRunConfig } from '../train/checkpoint.js';
+import type { TrainConfig } from '../train/config.js';
+import { train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
+import type { EvalSettings, GridRun } from './grid.js';
+import { decodeSpeed, learningCurve, medianTrainingSpeed, readMetrics, tokensPerStep } from './measure.js';
+import type { RunResult } from './results.js';
+
+export const RESULT_FILE = 'result.json';
+
+/** Where a run stands before this invocation touches it. */
+export type RunState = { kind: 'finished'; result: RunResult } | { kind: 'resume'; step: number } | { kind: 'new' };
+
+export interface RunHooks {
+  onRunStart?(run: GridRun, info: { startStep: number; maxIters: number }): void;
+  onStep?(run: GridRun, m: StepMetrics): void;
+  onEvaluate?(run: GridRun): void;
+  shouldStop?(): boolean;
+}
+
+/** A config as compared between invocations: the folder may move, the training must not change. */
+function comparable(cfg: TrainConfig): string {
+  const { out: _, ...rest } = cfg;
+  return JSON.stringify(rest);
+}
+
+function changedKeys(a: TrainConfig, b: TrainConfig): string {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => k !== 'out');
+  return keys.filter((k) => JSON.stringify(a[k as keyof TrainConfig]) !== JSON.stringify(b[k as keyof TrainConfig])).join(', ');
+}
+
+function assertSameConfig(run: GridRun, saved: TrainConfig): void {
+  if (comparable(saved) !== comparable(run.config)) {
+    throw new UserError(
+      `${run.config.out} was trained with other settings (${changedKeys(saved, run.config)} differ from the grid); ` +
+        'delete that run folder to train it again, or use a new --out',
+    );
+  }
+}
+
+export function runState(run: GridRun): RunState {
+  const dir = run.config.out;
+  const resultPath = join(dir, RESULT_FILE);
+  if (existsSync(resultPath)) {
+    const result = JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult;
+    assertSameConfig(run, result.config);
+    return { kind: 'finished', result };
+  }
+  const weights = join(dir, 'model.safetensors');
+  if (existsSync(weights) && existsSync(join(dir, 'optimizer.safetensors'))) {
+    assertSameConfig(run, readRunConfig(dir).train);
+    return { kind: 'resume', step: Number(readSafetensors(weights).metadata.step ?? 0) };
+  }
+  return { kind: 'new' };
+}
+
+/** Corpora are loaded once per compare: every run of a text grid shares the same text. */
+export class DataCache {
+  private corpora = new Map<string, Corpus>();
+  private recall = new Map<string, MqarData>();
+
+  corpus(name: string): Corpus {
+    let c = this.corpora.get(name);
+    if (!c) this.corpora.set(name, (c = loadCorpus(name)));
+    return c;
+  }
+
+  recallData(run: GridRun): MqarData {
+    const spec = run.recall!;
+    const key = JSON.stringify(spec);
+    let d = this.recall.get(key);
+    if (!d) this.recall.set(key, (d = new MqarData(spec, spec)));
+    return d;
+  }
+}
+
+/** Trains (or resumes) one run and evaluates it; returns null when stopped before the end. */
+export async function runOne(run: GridRun, state: RunState, data: DataCache, evalSettings: EvalSettings, hooks: RunHooks = {}): Promise<RunResult | null> {
+  if (state.kind === 'finished') return state.result;
+  const cfg = run.config;
+  const recall = run.recall ? data.recallData(run) : undefined;
+  const source: TrainingSource | undefined = recall && { tokenizer: new IdTokenizer(run.recall!.vocabSize), data: recall };
+  const corpus = recall ? undefined : data.corpus(cfg.data);
+  hooks.onRunStart?.(run, { startStep: state.kind === 'resume' ? state.step : 0, maxIters: cfg.maxIters });
+  let trained;
+  try {
+    trained = await train(cfg, {
+      resume: state.kind === 'resume', overwrite: state.kind === 'new', corpus, source,
+      hooks: { onStep: (m) => hooks.onStep?.(run, m), shouldStop: hooks.shouldStop },
+    });
+  } catch (err) {
+    if (err instanceof UserError && state.kind === 'resume') {
+      throw new UserError(`${run.id}: ${err.message}; or delete ${cfg.out} to train this run again`);
+    }
+    throw err;
+  }
+  if (trained.stopped) return null;
+  hooks.onEvaluate?.(run);
+  const result = evaluateRun(run, trained.model, trained.tokenizer, evalSettings, { corpus, recall });
+  writeFileAtomic(join(cfg.out, RESULT_FILE), JSON.stringify(result, null, 1) + '\n');
+  return result;
+}
+
+function evaluateRun(
+  run: GridRun, model: GPT, tokenizer: Tokenizer, ev: EvalSettings, data: { corpus?: Corpus; recall?: MqarData },
+): RunResult {
+  const cfg = run.config;
+  const report = describeModel(model);
+  const metrics = readMetrics(cfg.out);
+  const curve = learningCurve(metrics, cfg, report.trainFlopsPerToken);
+  const losses = curve.map((p) => p.val_loss);
+  const steps = metrics.at(-1)?.step ?? 0;
+  const finalLoss = losses.at(-1) ?? NaN;
+  const T = cfg.model.blockSize;
+  const positions = ev.decodePositions ?? [8, T >> 1, T - 1];
+  const scores: Partial<RunResult> = {};
+  let sample = '';
+  if (data.recall) {
+    scores.accuracy = data.recall.accuracy(model);
+    sample = data.recall.describe(model);
+  } else {
+    scores.perplexity = Math.exp(finalLoss);
+    scores.bits_per_char = (finalLoss / Math.LN2) * tokensPerChar(data.corpus!, tokenizer, cfg.valFraction);
+    if (ev.sampleTokens > 0) {
+      sample = generateText(model, tokenizer, ev.samplePrompt, { maxTokens: ev.sampleTokens, temperature: ev.temperature, seed: ev.sampleSeed });
+    }
+  }
+  return {
+    id: run.id, task: run.task, model: run.model, plan: cfg.model.plan ?? report.plan, seed: run.seed,
+    parameters: report.parameters, ffn_hidden: report.ffnHidden, receptive_field: report.receptiveField, covers_context: report.coversContext,
+    forward_flops_per_token: report.forwardFlopsPerToken, train_flops_per_token: report.trainFlopsPerToken,
+    steps, tokens_seen: steps * tokensPerStep(cfg),
+    final_val_loss: finalLoss, best_val_loss: Math.min(...losses),
+    ...scores,
+    train_tokens_per_s: Math.round(medianTrainingSpeed(metrics)),
+    gen_tokens_per_s: decodeSpeed(model, positions, ev.decodeRepeats),
+    wall_time_s: metrics.at(-1)?.elapsed_s ?? 0,
+    sample, curve, config: cfg,
+  };
+}
+
+/** Validation tokens per character: converts bits per token into bits per character (1 for char tokenizers). */
+function tokensPerChar(corpus: Corpus, tokenizer: Tokenizer, valFraction: number): number {
+  if (tokenizer.kind === 'char') return 1;
+  const data = TokenDataset.fromText(corpus.text, tokenizer, { valFraction });
+  return data.val.length / [...tokenizer.decode(data.val)].length;
+}

@@ -1,0 +1,54 @@
+// The results table of a report, as plain strings: report.md and report.html
+// render the same cells.
+import type { CompareResults, ModelSummary, Stat } from './results.js';
+
+export interface Table {
+  task: string;
+  header: string[];
+  rows: string[][];
+}
+
+const fixed = (digits: number) => (s: Stat) => `${s.mean.toFixed(digits)}${s.n > 1 ? ` ± ${s.spread.toFixed(digits)}` : ''}`;
+const loss = fixed(3);
+const percent = (s: Stat) => `${(100 * s.mean).toFixed(1)}%${s.n > 1 ? ` ± ${(100 * s.spread).toFixed(1)}` : ''}`;
+const signed = (x: number, digits: number) => (x >= 0 ? '+' : '−') + Math.abs(x).toFixed(digits);
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
+const seconds = (x: number) => (x < 10 ? x.toFixed(1) : count(x));
+const millions = (n: number) => `${(n / 1e6).toFixed(3)}M`;
+
+/** "+0.083 (+4.4%)" against the baseline; "—" for the baseline itself. */
+function lossDelta(s: ModelSummary): string {
+  if (!s.vs_baseline) return '—';
+  return `${signed(s.vs_baseline.final_val_loss, 3)} (${signed(100 * s.vs_baseline.final_val_loss_rel, 1)}%)`;
+}
+
+function accuracyDelta(s: ModelSummary): string {
+  if (!s.vs_baseline || s.vs_baseline.accuracy === undefined) return '—';
+  return `${signed(100 * s.vs_baseline.accuracy, 1)} pts`;
+}
+
+const genSpeed = (s: ModelSummary) => Object.values(s.gen_tokens_per_s).map((g) => count(g.mean)).join(' / ');
+
+/** One table per task, models in grid order. */
+export function summaryTables(results: CompareResults): Table[] {
+  const tasks = [...new Set(results.summary.map((s) => s.task))];
+  const base = results.grid.baseline;
+  return tasks.map((task) => {
+    const rows = results.summary.filter((s) => s.task === task);
+    const positions = Object.keys(rows[0]?.gen_tokens_per_s ?? {}).join(' / ');
+    const recall = rows.some((s) => s.accuracy);
+    const header = [
+      'model', 'plan', 'parameters', 'train FLOPs/token',
+      ...(recall ? ['accuracy', `vs ${base}`, 'final val loss'] : ['final val loss', 'best val loss', 'bits/char', `vs ${base}`]),
+      'train tokens/s', `gen tokens/s @ ${positions}`, 'wall time (s)', 'seeds',
+    ];
+    const cells = rows.map((s) => [
+      s.model, '`' + s.plan + '`', millions(s.parameters), millions(s.train_flops_per_token),
+      ...(recall
+        ? [s.accuracy ? percent(s.accuracy) : '', accuracyDelta(s), loss(s.final_val_loss)]
+        : [loss(s.final_val_loss), loss(s.best_val_loss), s.bits_per_char ? loss(s.bits_per_char) : '', lossDelta(s)]),
+      count(s.train_tokens_per_s.mean), genSpeed(s), seconds(s.wall_time_s.mean), String(s.seeds.length),
+    ]);
+    return { task, header, rows: cells };
+  });
+}
