@@ -57,7 +57,11 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
       model: { nEmbd: 64, nHead: 4 }, batchSize: 32, maxIters: 4000, lr: 1e-3, minLr: 1e-4, warmupIters: 100,
       evalInterval: 250, evalIters: 8, logInterval: 25, checkpointInterval: 500,
     },
-    recall: { vocabSize: 64, lengths: [{ context: 64, pairs: 4 }, { context: 128, pairs: 8 }, { context: 256, pairs: 16 }] },
+    // 2048 tokens per step at every length; pairs grow with the length as in Zoology.
+    recall: {
+      vocabSize: 64,
+      lengths: [{ context: 64, pairs: 4, batchSize: 32 }, { context: 128, pairs: 8, batchSize: 16 }, { context: 256, pairs: 16, batchSize: 8 }],
+    },
     models: [
       { name: 'gpt', plan: 'attn*2', note: 'baseline: 2 attention blocks, as in Zoology' },
       { name: 'ab', plan: 'hsm:ab*{levels}', note: 'HSM ab, ⌈log2 context⌉ blocks (covers the context)' },

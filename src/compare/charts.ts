@@ -49,14 +49,16 @@ const AXES = {
 } as const;
 
 /** Faceted by task when a grid has several (the recall lengths), a single panel otherwise. */
-function perTask(results: CompareResults, values: object[], inner: Record<string, unknown>, title: string): ChartSpec {
+function perTask(
+  results: CompareResults, values: object[], inner: Record<string, unknown>, title: string, independent: ('x' | 'y')[] = ['x', 'y'],
+): ChartSpec {
   const tasks = [...new Set(results.runs.map((r) => r.task))];
   if (tasks.length <= 1) return { $schema: SCHEMA, title, data: { values }, ...inner } as ChartSpec;
   return {
     $schema: SCHEMA, title, data: { values },
     facet: { column: { field: 'task', type: 'ordinal', sort: tasks, title: null } },
     spec: inner,
-    resolve: { scale: { x: 'independent', y: 'independent' } },
+    resolve: { scale: Object.fromEntries(independent.map((axis) => [axis, 'independent'])) },
   } as unknown as ChartSpec; // built from plain objects; Vega-Lite's compiler validates it
 }
 
@@ -101,7 +103,7 @@ export function finalLossChart(results: CompareResults): NamedChart {
       },
     ],
   };
-  return { id: 'final-loss', title, spec: perTask(results, values, inner, title) };
+  return { id: 'final-loss', title, spec: perTask(results, values, inner, title, ['y']) }; // the same models along x in every panel
 }
 
 /** Recall accuracy per model, grouped by sequence length. */

@@ -29,7 +29,8 @@ const GridModelSchema = z
 const RecallSchema = z
   .object({
     vocabSize: z.number().int().min(5).max(8192).default(256),
-    lengths: z.array(z.object({ context: positiveInt, pairs: positiveInt, queries: positiveInt.optional() }).strict()).min(1),
+    /** Each length may set its own batch size (e.g. to keep the tokens per step equal). */
+    lengths: z.array(z.object({ context: positiveInt, pairs: positiveInt, queries: positiveInt.optional(), batchSize: positiveInt.optional() }).strict()).min(1),
     heldOutSequences: positiveInt.default(512),
     heldOutSeed: z.number().int().nonnegative().default(90_001),
   })
@@ -125,14 +126,14 @@ export function parseGrid(raw: unknown, name: string): Grid {
 /** Every run of a grid, seed by seed (so a partial compare already covers every model). */
 export function expandGrid(grid: Grid, outDir: string): GridRun[] {
   const tasks = grid.recall
-    ? grid.recall.lengths.map((l) => ({ name: `T${l.context}`, context: l.context, recall: { vocabSize: grid.recall!.vocabSize, ...l } }))
-    : [{ name: '', context: undefined, recall: undefined }];
+    ? grid.recall.lengths.map(({ batchSize, ...l }) => ({ name: `T${l.context}`, context: l.context, batchSize, recall: { vocabSize: grid.recall!.vocabSize, ...l } }))
+    : [{ name: '', context: undefined, batchSize: undefined, recall: undefined }];
   const runs: GridRun[] = [];
   for (const seed of grid.seeds) {
     for (const task of tasks) {
       for (const m of grid.models) {
         const id = `${task.name ? task.name + '-' : ''}${m.name}-s${seed}`;
-        const config = runConfig(grid, m, seed, join(outDir, 'runs', id), task.context, task.recall);
+        const config = runConfig(grid, m, seed, join(outDir, 'runs', id), task.context, task.recall, task.batchSize);
         const taskName = task.name || config.data;
         const recall = task.recall && { ...task.recall, heldOutSequences: grid.recall!.heldOutSequences, heldOutSeed: grid.recall!.heldOutSeed };
         runs.push({ id, task: taskName, model: m.name, seed, config, recall });
@@ -142,12 +143,14 @@ export function expandGrid(grid: Grid, outDir: string): GridRun[] {
   return runs;
 }
 
-function runConfig(grid: Grid, m: GridModel, seed: number, out: string, context?: number, recall?: MqarSpec): TrainConfig {
+function runConfig(
+  grid: Grid, m: GridModel, seed: number, out: string, context?: number, recall?: MqarSpec, batchSize?: number,
+): TrainConfig {
   const where = `grid ${grid.name}, model ${m.name}`;
   const data: Record<string, unknown> = {};
   if (recall) {
     checkMqarSpec(recall);
-    Object.assign(data, { data: formatMqarSpec(recall), tokenizer: 'ids' });
+    Object.assign(data, { data: formatMqarSpec(recall), tokenizer: 'ids', batchSize });
   }
   const merged = mergeConfigs(
     grid.preset ? presetConfig(grid.preset) : {},
@@ -159,8 +162,18 @@ function runConfig(grid: Grid, m: GridModel, seed: number, out: string, context?
   const model = merged.model as Record<string, unknown>;
   const blockSize = typeof model.blockSize === 'number' ? model.blockSize : 64; // the schema's default
   model.plan = m.plan.replaceAll('{levels}', String(pow2Levels(blockSize)));
-  const config = parseTrainConfig(merged, where);
+  const config = named(where, () => parseTrainConfig(merged, where));
   if (config.tokenizer === 'ids' && !recall) throw new UserError(`${where}: the ids tokenizer needs the "recall" task`);
-  resolvePlan({ ...config.model, vocabSize: 2 }); // unknown mixers and options fail here, not hours later
+  named(where, () => resolvePlan({ ...config.model, vocabSize: 2 })); // unknown mixers and options fail here, not hours later
   return config;
+}
+
+/** Runs `fn`, prefixing a UserError's message with the grid and model it concerns. */
+function named<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UserError && !err.message.startsWith(where)) throw new UserError(`${where}: ${err.message}`);
+    throw err;
+  }
 }

@@ -1,0 +1,170 @@
+// hsm compare: the smoke grid end to end through the CLI, resuming, bad grids,
+// and the pieces (MQAR data, statistics) on their own.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCompare } from '../src/compare/compare.js';
+import { expandGrid, loadGrid, parseGrid } from '../src/compare/grid.js';
+import { stat, type CompareResults } from '../src/compare/results.js';
+import { IdTokenizer } from '../src/data/id-tokenizer.js';
+import { generateMqarSequence, MqarData, mqarKeyCount } from '../src/data/mqar.js';
+import { UserError } from '../src/data/errors.js';
+import { Rng } from '../src/tensor/random.js';
+import { smallCorpus, tinyRecallGrid, tinyTextGrid } from './compare-fixtures.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const tmp = () => mkdtempSync(join(tmpdir(), 'hsm-compare-'));
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('hsm compare --grid smoke: every file exists and parses, the report names every model, a second run retrains nothing', () => {
+  const out = join(tmp(), 'smoke');
+  const first = cli(['compare', '--grid', 'smoke', '--out', out]);
+  assert.equal(first.status, 0, first.stderr);
+  const grid = loadGrid('smoke');
+  const runs = expandGrid(grid, out);
+  assert.match(first.stdout, new RegExp(`trained ${runs.length} runs, skipped 0`));
+
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as CompareResults;
+  assert.equal(results.runs_finished, runs.length);
+  assert.equal(results.summary.length, grid.models.length);
+  for (const r of results.runs) {
+    assert.ok(Number.isFinite(r.final_val_loss) && r.final_val_loss < Math.log(65), `${r.id} learned something: ${r.final_val_loss}`);
+    assert.ok(r.parameters > 0 && r.train_flops_per_token > 0 && r.train_tokens_per_s > 0 && r.tokens_seen === 30 * 4 * 64);
+    assert.deepEqual(Object.keys(r.gen_tokens_per_s), ['8', '63']);
+    assert.ok(r.curve.length === 3 && r.sample.length > 0, r.id);
+  }
+  for (const s of results.summary) {
+    assert.equal(s.final_val_loss.n, 2);
+    assert.equal(s.vs_baseline === null, s.model === 'gpt');
+  }
+  const md = readFileSync(join(out, 'report.md'), 'utf8');
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  for (const m of grid.models) {
+    assert.ok(md.includes(`| ${m.name} |`), `report.md has a row for ${m.name}`);
+    assert.ok(html.includes(`<td>${m.name}</td>`), `report.html has a row for ${m.name}`);
+  }
+  assert.ok(!/<script[^>]+src=/.test(html) && !html.includes('<link'), 'report.html loads nothing from elsewhere');
+  for (const chart of ['loss-vs-tokens', 'loss-vs-time', 'loss-vs-flops', 'final-loss']) {
+    assert.match(readFileSync(join(out, `${chart}.svg`), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/, `${chart}.svg`);
+    assert.ok(md.includes(`(${chart}.svg)`) && html.includes(`id="chart-${chart}"`), chart);
+  }
+
+  // Again: every run is finished, so nothing trains and no run folder changes.
+  const stamp = (id: string) => statSync(join(out, 'runs', id, 'model.safetensors')).mtimeMs;
+  const before = runs.map((r) => stamp(r.id));
+  const second = cli(['compare', '--grid', 'smoke', '--out', out]);
+  assert.equal(second.status, 0, second.stderr);
+  assert.match(second.stdout, new RegExp(`trained 0 runs, skipped ${runs.length} finished earlier`));
+  assert.equal((second.stderr.match(/finished earlier, skipped/g) ?? []).length, runs.length);
+  assert.deepEqual(runs.map((r) => stamp(r.id)), before);
+  const again = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as CompareResults;
+  assert.deepEqual(again.runs, results.runs, 'the same results, read back');
+});
+
+test('an interrupted compare resumes the interrupted run and ends where an uninterrupted one does', async () => {
+  const root = tmp();
+  const grid = parseGrid(tinyTextGrid(smallCorpus(root)), 'tiny');
+  const straight = await runCompare(grid, join(root, 'straight'));
+  assert.equal(straight.trained.length, 6);
+
+  let abSteps = 0; // stop the second run after its 5th step, as Ctrl-C does
+  const cut = await runCompare(grid, join(root, 'cut'), { onStep: (run) => void (run.id === 'ab-s1' && abSteps++), shouldStop: () => abSteps >= 5 });
+  assert.ok(cut.stopped);
+  assert.deepEqual(cut.trained, ['gpt-s1']);
+  assert.ok(existsSync(join(root, 'cut', 'results.json')), 'partial results are written');
+  const starts: Record<string, number> = {};
+  const resumed = await runCompare(grid, join(root, 'cut'), { onRunStart: (run, info) => (starts[run.id] = info.startStep) });
+  assert.deepEqual(resumed.skipped, ['gpt-s1']);
+  assert.equal(starts['ab-s1'], 5, 'the interrupted run continued from its checkpoint');
+  assert.equal(starts['gated-attn-s1'], 0);
+  const losses = (o: typeof straight) => o.results.runs.map((r) => [r.id, r.final_val_loss, r.best_val_loss]);
+  assert.deepEqual(losses(resumed), losses(straight));
+});
+
+test('bad grids are one-line errors that name the problem', () => {
+  const root = tmp();
+  const expectError = (args: string[], pattern: RegExp) => {
+    const r = cli(args);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, pattern);
+  };
+  expectError(['compare', '--grid', 'papper', '--out', join(root, 'x')], /unknown grid "papper".*paper, smoke, recall/);
+  const file = (name: string, grid: unknown) => {
+    const path = join(root, name);
+    writeFileSync(path, typeof grid === 'string' ? grid : JSON.stringify(grid));
+    return path;
+  };
+  const good = tinyTextGrid(smallCorpus(root));
+  expectError(['compare', '--grid', file('a.json', '{not json'), '--out', join(root, 'x')], /not valid JSON/);
+  expectError(['compare', '--grid', file('b.json', { ...good, modles: [] }), '--out', join(root, 'x')], /unknown key\(s\) "modles"/);
+  expectError(['compare', '--grid', file('c.json', { ...good, models: [{ name: 'x', plan: 'hsm:nope*2' }] })], /model x.*unknown mixer "nope"/);
+  expectError(['compare', '--grid', file('d.json', { ...good, baseline: 'bert' })], /baseline "bert" is not one of its models/);
+  expectError(['compare', '--grid', file('e.json', { ...good, train: { ...good.train, lr: -1 } })], /model gpt.*lr/);
+  expectError(['compare', '--grid', file('f.json', { ...good, models: [good.models[0], good.models[0]] })], /"gpt" appears twice/);
+});
+
+test('a compare folder refuses a grid that changed under it', async () => {
+  const root = tmp();
+  const input = tinyTextGrid(smallCorpus(root));
+  const small = { ...input, models: input.models.slice(0, 1), seeds: [1] };
+  await runCompare(parseGrid(small, 'a'), join(root, 'out'));
+  const changed = parseGrid({ ...small, train: { ...small.train, lr: 5e-4 } }, 'b');
+  await assert.rejects(runCompare(changed, join(root, 'out')), (e: unknown) => e instanceof UserError && /other settings \(lr differ/.test(e.message));
+  // More seeds on the same grid are fine: the finished run is kept.
+  const more = await runCompare(parseGrid({ ...small, seeds: [1, 2] }, 'c'), join(root, 'out'));
+  assert.deepEqual([more.skipped, more.trained], [['gpt-s1'], ['gpt-s2']]);
+});
+
+test('recall grids: one run per length, plans reach the context, accuracy is recorded', async () => {
+  const grid = parseGrid(tinyRecallGrid(), 'tiny-recall');
+  const runs = expandGrid(grid, 'out');
+  assert.deepEqual(runs.map((r) => r.id).slice(0, 4), ['T16-gpt-s1', 'T16-ab-s1', 'T32-gpt-s1', 'T32-ab-s1']);
+  assert.deepEqual(runs.map((r) => r.config.model.plan).slice(0, 4), ['attn*2', 'hsm:ab*4', 'attn*2', 'hsm:ab*5']);
+  assert.deepEqual(runs.map((r) => r.config.batchSize).slice(0, 4), [4, 4, 2, 2]);
+  const out = await runCompare(grid, join(tmp(), 'recall'));
+  for (const r of out.results.runs) assert.ok(r.accuracy !== undefined && r.accuracy >= 0 && r.accuracy <= 1, r.id);
+  assert.equal(out.results.summary.length, 4);
+  assert.ok(out.files.includes('accuracy.svg'));
+  const builtIn = expandGrid(loadGrid('recall'), 'out');
+  assert.ok(builtIn.every((r) => r.config.batchSize * r.config.model.blockSize === 2048), 'equal tokens per step at every length');
+  assert.ok(builtIn.some((r) => r.config.model.plan === 'hsm:gated*8,attn'));
+});
+
+test('MQAR sequences: distinct keys, each query answered by its pair, same seed same data', () => {
+  const spec = { vocabSize: 64, context: 64, pairs: 8 };
+  const x = new Int32Array(64), y = new Int32Array(64);
+  generateMqarSequence(spec, new Rng(3), x, y);
+  const K = mqarKeyCount(64);
+  const value = new Map<number, number>();
+  for (let i = 0; i < 8; i++) {
+    assert.ok(x[2 * i] >= 1 && x[2 * i] <= K && x[2 * i + 1] > K, 'keys then values');
+    value.set(x[2 * i], x[2 * i + 1]);
+  }
+  assert.equal(value.size, 8, 'keys are distinct');
+  const asked = [...y.keys()].filter((t) => y[t] >= 0);
+  assert.equal(asked.length, 8);
+  for (const t of asked) {
+    assert.ok(t >= 16);
+    assert.equal(y[t], value.get(x[t]), 'the target is the value of the queried key');
+    assert.equal(x[t + 1], y[t], 'the answer follows the query');
+  }
+  assert.deepEqual(new MqarData(spec).heldOut, new MqarData(spec).heldOut);
+  assert.throws(() => new MqarData({ vocabSize: 64, context: 30, pairs: 8 }), /context of at least 32/);
+  const tok = new IdTokenizer(64);
+  assert.deepEqual([...tok.encode(tok.decode([3, 0, 63]))], [3, 0, 63]);
+  assert.throws(() => tok.encode('3 64'), /not a token id/);
+});
+
+test('statistics: mean ± half the range', () => {
+  assert.deepEqual(stat([1, 2, 4]), { mean: 7 / 3, spread: 1.5, n: 3 });
+  assert.deepEqual(stat([2]), { mean: 2, spread: 0, n: 1 });
+});
