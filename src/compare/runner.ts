@@ -56,8 +56,8 @@ function assertSameConfig(run: GridRun, saved: TrainConfig): void {
 export function runState(run: GridRun): RunState {
   const dir = run.config.out;
   const resultPath = join(dir, RESULT_FILE);
-  if (existsSync(resultPath)) {
-    const result = JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult;
+  const result = readResult(resultPath);
+  if (result) {
     assertSameConfig(run, result.config);
     return { kind: 'finished', result };
   }
@@ -67,6 +67,17 @@ export function runState(run: GridRun): RunState {
     return { kind: 'resume', step: Number(readSafetensors(weights).metadata.step ?? 0) };
   }
   return { kind: 'new' };
+}
+
+/** A run's result.json, or null when there is none or it cannot be read (the run is then evaluated again). */
+function readResult(path: string): RunResult | null {
+  if (!existsSync(path)) return null;
+  try {
+    const result = JSON.parse(readFileSync(path, 'utf8')) as RunResult;
+    return result.config ? result : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Corpora are loaded once per compare: every run of a text grid shares the same text. */
