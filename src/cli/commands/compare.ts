@@ -43,7 +43,7 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
   const tty = process.stderr.isTTY;
   const bar = tty
     ? new cliProgress.SingleBar({
-        format: '{run} ({index}/{total}) |{bar}| step {value}/{steps} | val {val} | overall {overall}% | ETA {eta}',
+        format: '{run} ({index}/{runs}) |{bar}| step {value}/{steps} | val {val} | overall {overall}% | ETA {eta}',
         stream: process.stderr, hideCursor: true,
       }, cliProgress.Presets.shades_classic)
     : null;
@@ -72,7 +72,7 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
         lastVal = '-';
         const what = info.startStep > 0 ? `resuming at step ${info.startStep}` : 'training';
         if (bar) {
-          bar.start(info.maxIters, info.startStep, { run: run.id, index, total, steps: info.maxIters, val: '-', overall: overall(), eta: formatDuration(eta.seconds()) });
+          bar.start(info.maxIters, info.startStep, { run: run.id, index, runs: total, steps: info.maxIters, val: '-', overall: overall(), eta: formatDuration(eta.seconds()) });
         } else process.stderr.write(`${label(run)}: ${what} (${run.config.model.plan}, ${info.maxIters} steps)\n`);
       },
       onStep: (run, m: StepMetrics) => {
