@@ -109,6 +109,8 @@ test('bad grids are one-line errors that name the problem', () => {
   expectError(['compare', '--grid', file('c.json', { ...good, models: [{ name: 'x', plan: 'hsm:nope*2' }] })], /model x.*unknown mixer "nope"/);
   expectError(['compare', '--grid', file('d.json', { ...good, baseline: 'bert' })], /baseline "bert" is not one of its models/);
   expectError(['compare', '--grid', file('e.json', { ...good, train: { ...good.train, lr: -1 } })], /model gpt.*lr/);
+  expectError(['compare', '--grid', file('g.json', { ...good, train: { ...good.train, seed: 3 } })], /train.seed: a grid sets each run's seed/);
+  expectError(['compare', '--grid', file('h.json', { ...good, preset: 'fast' })], /grid .*h.json: unknown preset "fast"/);
   expectError(['compare', '--grid', file('f.json', { ...good, models: [good.models[0], good.models[0]] })], /"gpt" appears twice/);
 });
 

@@ -1,7 +1,7 @@
 // A grid: which models to compare (plans × seeds) on one shared data set,
 // tokenizer, token budget and schedule. Built-in grids or a JSON file.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../data/errors.js';
 import { formatMqarSpec, checkMqarSpec, type MqarSpec } from '../data/mqar.js';
@@ -116,6 +116,9 @@ export function parseGrid(raw: unknown, name: string): Grid {
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new UserError(`grid ${name}: model name "${dup}" appears twice; names must be unique`);
   if (new Set(grid.seeds).size !== grid.seeds.length) throw new UserError(`grid ${name}: seeds repeat; list each seed once`);
+  for (const key of ['seed', 'out'] as const) {
+    if (key in grid.train) throw new UserError(`grid ${name}: train.${key}: a grid sets each run's ${key} itself (use "seeds", and --out for the folder)`);
+  }
   const baseline = grid.baseline ?? names[0];
   if (!names.includes(baseline)) throw new UserError(`grid ${name}: baseline "${baseline}" is not one of its models (${names.join(', ')})`);
   const full: Grid = { ...grid, name, baseline };
@@ -134,7 +137,7 @@ export function expandGrid(grid: Grid, outDir: string): GridRun[] {
       for (const m of grid.models) {
         const id = `${task.name ? task.name + '-' : ''}${m.name}-s${seed}`;
         const config = runConfig(grid, m, seed, join(outDir, 'runs', id), task.context, task.recall, task.batchSize);
-        const taskName = task.name || config.data;
+        const taskName = task.name || basename(config.data).replace(/\.txt$/i, '');
         const recall = task.recall && { ...task.recall, heldOutSequences: grid.recall!.heldOutSequences, heldOutSeed: grid.recall!.heldOutSeed };
         runs.push({ id, task: taskName, model: m.name, seed, config, recall });
       }
@@ -153,7 +156,7 @@ function runConfig(
     Object.assign(data, { data: formatMqarSpec(recall), tokenizer: 'ids', batchSize });
   }
   const merged = mergeConfigs(
-    grid.preset ? presetConfig(grid.preset) : {},
+    grid.preset ? named(`grid ${grid.name}`, () => presetConfig(grid.preset!)) : {},
     grid.train as Record<string, unknown>,
     data,
     { model: { ...(m.model ?? {}), plan: m.plan, matchParams: m.matchParams, ...(context ? { blockSize: context } : {}) } },
