@@ -72,7 +72,7 @@ export function lossChart(results: CompareResults, x: keyof typeof AXES): NamedC
     width: 520, height: 300,
     mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
     encoding: {
-      x: { field: x, type: 'quantitative', title: a.axis, ...(a.log ? { scale: { type: 'log' } } : {}), axis: { format: x === 'elapsed_s' ? ',.0f' : '.2~s' } },
+      x: { field: x, type: 'quantitative', title: a.axis, ...(a.log ? { scale: { type: 'log' } } : {}), ...(x === 'elapsed_s' ? {} : { axis: { format: '.2~s' } }) },
       y: { field: 'val_loss', type: 'quantitative', title: 'validation loss', scale: { zero: false } },
       color: modelColor(results),
       tooltip: [{ field: 'model' }, { field: 'step' }, { field: 'val_loss', format: '.4f' }, { field: x, format: ',.3~s' }],
