@@ -108,8 +108,13 @@ BINDING(SetThreads) { hsm::set_num_threads(static_cast<int>(std::max<int64_t>(1,
 
 BINDING(Matmul) {
   hsm::MatmulArgs m{a.f32(0), a.f32(1), a.f32(2), a.int64(3), a.int64(4), a.int64(5), a.boolean(6), a.boolean(7),
-                    a.boolean(8), a.int64(9), a.int64(10), a.int64(11), a.int64(12), a.f32_or_null(13)};
+                    a.boolean(8), a.int64(9), a.int64(10), a.int64(11), a.int64(12), a.f32_or_null(13),
+                    static_cast<int>(a.int64(14)), a.f32_or_null(15)};
   if (m.bias && m.accumulate) throw std::invalid_argument("matmul: a bias cannot be combined with accumulate");
+  if (m.epilogue != hsm::kEpilogueNone) {
+    if (m.epilogue != hsm::kEpilogueGelu && m.epilogue != hsm::kEpilogueGeluGrad) throw std::invalid_argument("matmul: unknown epilogue");
+    if (!m.aux || m.accumulate || m.batch != 1) throw std::invalid_argument("matmul: an epilogue needs aux, one item and no accumulate");
+  }
   kernels().matmul(m);
   return undefined(env);
 } END_BINDING

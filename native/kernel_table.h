@@ -22,7 +22,15 @@ struct MatmulArgs {
   // Optional (nullptr: none): C = op(A)·op(B) + bias, bias (N) added to every
   // row of every item. Never combined with accumulate.
   const float* bias;
+  // Optional elementwise step on each finished tile of C while it is in L1
+  // (one item, no accumulate), with aux laid out like C:
+  //   kGelu:     aux = gelu(C)           (C keeps the pre-activation)
+  //   kGeluGrad: C = C · gelu'(aux)      (aux holds the pre-activation)
+  int epilogue;
+  float* aux;
 };
+
+enum MatmulEpilogue { kEpilogueNone = 0, kEpilogueGelu = 1, kEpilogueGeluGrad = 2 };
 
 // Causal multi-head attention on a packed qkv tensor, as llm.c lays it out:
 // qkv is (B, T, 3·C) with q = [.., 0:C], k = [.., C:2C], v = [.., 2C:3C],

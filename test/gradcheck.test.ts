@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   add, causalAttention, crossEntropy, embedding, gelu, layerNorm, linear, matmul, mul, rows, scale, shift, sigmoid,
-  softmax, sub, sum, groupSum, groupExpand, columns,
+  softmax, sub, sum, groupSum, groupExpand, columns, mlp,
 } from '../src/ops/index.js';
 import { Rng } from '../src/tensor/random.js';
 import { dropout } from '../src/ops/dropout.js';
@@ -46,6 +46,9 @@ for (const transA of [false, true]) {
 }
 check('linear with bias', ([x, w, b]) => linear(x, w, b), [r(2, 3, 5), r(4, 5), r(4)]);
 check('linear without bias', ([x, w]) => linear(x, w), [r(6, 5), r(3, 5)]);
+check('mlp (fused c_fc → GELU → c_proj)', ([x, w1, b1, w2, b2]) => mlp(x, w1, b1, w2, b2), [r(2, 3, 5), r(7, 5), r(7), r(5, 7), r(5)]);
+check('mlp inside a residual (fresh and accumulated input gradients)', ([x, w1, b1, w2, b2]) => add(x, mlp(gelu(x), w1, b1, w2, b2)),
+  [r(4, 5), r(6, 5), r(6), r(5, 6), r(5)]);
 check('layerNorm', ([x, w, b]) => layerNorm(x, w, b), [r(2, 3, 7), r(7), r(7)]);
 check('softmax', ([x]) => softmax(x), [randomTensor(rng, [4, 9], 'float64', 2)]);
 for (const [B, T, H, Dh] of [[1, 1, 1, 1], [2, 5, 2, 3], [1, 9, 3, 4]]) {

@@ -66,7 +66,21 @@ test('native matmul with a bias epilogue equals js (skinny, ragged and multi-K-b
     }
   }
   assert.throws(() => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { bias: rand(2), accumulate: true }), /bias cannot be combined with accumulate/);
+  assert.throws(() => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { epilogue: 'gelu' }), /aux has 0 elements/);
   assert.throws(() => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { bias: rand(1) }), /bias has 1 elements/);
+});
+
+test('native matmul GELU epilogues equal js (blocked, ragged, multi-K-block and skinny shapes)', { skip }, () => {
+  for (const [m, k, n] of [[300, 129, 520], [13, 600, 33], [64, 17, 96], [3, 40, 65], [1, 0, 5]] as const) {
+    for (const transB of [false, true]) {
+      // gelu: C = pre-activation (with a bias), aux = gelu(C)
+      compare(`matmul gelu ${m}x${k}x${n} tB=${transB}`, [rand(m * k), rand(k * n), rand(m * n), rand(n), rand(m * n)], [2, 4],
+        (K, [a, b, c, bias, aux]) => K.matmul(a, b, c, m, k, n, { transB, bias, epilogue: 'gelu', aux }), 1e-5);
+      // geluGrad: C = (A·B) ⊙ gelu'(aux)
+      compare(`matmul geluGrad ${m}x${k}x${n} tB=${transB}`, [rand(m * k), rand(k * n), rand(m * n), rand(m * n, 2)], [2],
+        (K, [a, b, c, aux]) => K.matmul(a, b, c, m, k, n, { transB, epilogue: 'geluGrad', aux }), 1e-5);
+    }
+  }
 });
 
 test('native attention forward and backward equal js', { skip }, () => {

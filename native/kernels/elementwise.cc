@@ -1,6 +1,7 @@
 // Elementwise kernels: plain loops written so the compiler vectorizes them
 // for each ISA build; large arrays are split across the thread pool.
 #include "fast_math.h"
+#include "gelu.h"
 #include "kernels.h"
 #include "reduce.h"
 
@@ -17,9 +18,6 @@ template <class F>
 void for_range(int64_t n, F&& fn) {
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) { fn(b, e); });
 }
-
-constexpr float kGeluC = 0.7978845608028654f;  // √(2/π)
-constexpr float kGeluA = 0.044715f;
 
 // dst[i] += Σ_o src[o·inner + i].
 void column_sums(const float* src, float* dst, int64_t outer, int64_t inner) {
@@ -91,25 +89,11 @@ void axpy(float alpha, const float* x, float* y, int64_t n) {
   });
 }
 
-// gelu(v) = 0.5·v·(1 + tanh u) = v·σ(2u), u = √(2/π)(v + 0.044715v³). The
-// sigmoid form avoids the cancellation in 1 + tanh u for negative v.
 void gelu_forward(const float* x, float* y, int64_t n) {
   for_range(n, [&](int64_t s, int64_t e) {
-    for (int64_t i = s; i < e; ++i) {
-      const float v = x[i];
-      y[i] = v / (1.0f + fast_expf(-2.0f * kGeluC * (v + kGeluA * v * v * v)));
-    }
+    for (int64_t i = s; i < e; ++i) y[i] = gelu_value(x[i]);
   });
 }
-
-namespace {
-// d gelu(v) / dv = σ + 2v·σ(1 − σ)·u', with σ = σ(2u) (the derivative of the form above).
-inline float gelu_grad(float v) {
-  const float sig = 1.0f / (1.0f + fast_expf(-2.0f * kGeluC * (v + kGeluA * v * v * v)));
-  const float dudx = kGeluC * (1.0f + 3.0f * kGeluA * v * v);
-  return sig + 2.0f * v * sig * (1.0f - sig) * dudx;
-}
-}  // namespace
 
 // Two loops rather than a select inside one, so each stays vectorized.
 void gelu_backward(const float* x, const float* dy, float* dx, int64_t n, bool overwrite) {

@@ -46,6 +46,7 @@
 #include <immintrin.h>
 #endif
 
+#include "gelu.h"
 #include "kernels.h"
 
 #if defined(__GNUC__)
@@ -424,7 +425,22 @@ struct Problem {
   int64_t m, k, n;
   bool accumulate;
   const float* bias;  // N, or nullptr; added on the first K block (never with accumulate)
+  int epilogue;       // MatmulEpilogue, applied to each tile after its last K block
+  float* aux;         // m×n like C, for the epilogue
 };
+
+// The epilogue on C[i0:i0+mr, j0:j0+nr], just written and still in L1.
+void apply_epilogue(const Problem& p, int64_t i0, int64_t j0, int64_t mr, int64_t nr) {
+  for (int64_t i = i0; i < i0 + mr; ++i) {
+    float* c = p.c + i * p.n;
+    float* aux = p.aux + i * p.n;
+    if (p.epilogue == kEpilogueGelu) {
+      for (int64_t j = j0; j < j0 + nr; ++j) aux[j] = gelu_value(c[j]);
+    } else {
+      for (int64_t j = j0; j < j0 + nr; ++j) c[j] *= gelu_grad(aux[j]);
+    }
+  }
+}
 
 // One task: C[i0:i0+mc, j0:j0+nc] (+)= op(A)[i0:i0+mc, pc:pc+kc] · Bp, where
 // Bp holds op(B)[pc:pc+kc, j0:j0+nc] packed. Packs its A block into ap.
@@ -434,6 +450,7 @@ void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, in
   const bool a_chunked = p.a.cs == 1;  // the layout pack_a chose
   const bool add = p.accumulate || pc > 0;
   const float* bias = add ? nullptr : p.bias;
+  const bool epilogue = p.epilogue != kEpilogueNone && pc + kc == p.k;
   alignas(64) float bias_tail[NR];  // a ragged tile's bias, zero-padded to NR
   float* c = p.c + i0 * p.n + j0;
   for (int64_t ir = 0; ir < mc; ir += MR) {
@@ -451,6 +468,7 @@ void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, in
       }
       if (a_chunked) micro_kernel<AG>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
       else micro_kernel<1>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
+      if (epilogue) apply_epilogue(p, i0 + ir, j0 + jr, mr, nr);
     }
   }
 }
@@ -700,10 +718,15 @@ void matmul(const MatmulArgs& args) {
   const int64_t m = args.m, k = args.k, n = args.n, batch = args.batch;
   if (m <= 0 || n <= 0 || batch <= 0) return;
 
-  if (k <= 0) {  // empty sum: C = 0, or unchanged when accumulating
+  if (k <= 0) {  // empty sum: C = bias or 0 (then the epilogue), or unchanged when accumulating
     if (args.accumulate) return;
-    for (int64_t bi = 0; bi < batch; ++bi)
-      std::fill(args.c + bi * args.stride_c, args.c + bi * args.stride_c + m * n, 0.0f);
+    for (int64_t bi = 0; bi < batch; ++bi) {
+      float* c = args.c + bi * args.stride_c;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) c[i * n + j] = args.bias ? args.bias[j] : 0.0f;
+    }
+    if (args.epilogue != kEpilogueNone)
+      apply_epilogue(Problem{View{args.a, 0, 1}, View{args.b, 0, 1}, args.c, m, 0, n, false, args.bias, args.epilogue, args.aux}, 0, 0, m, n);
     return;
   }
 
@@ -713,7 +736,7 @@ void matmul(const MatmulArgs& args) {
     return Problem{args.trans_a ? View{a, 1, m} : View{a, k, 1},
                    args.trans_b ? View{b, 1, k} : View{b, n, 1},
                    args.c + bi * args.stride_c,
-                   m, k, n, args.accumulate, args.bias};
+                   m, k, n, args.accumulate, args.bias, args.epilogue, args.aux};
   };
 
   const int64_t macs = m * n * k;
@@ -731,6 +754,7 @@ void matmul(const MatmulArgs& args) {
       if (p.bias)  // skinny products are bound by streaming op(B); a second pass over C is cheap
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < n; ++j) p.c[i * n + j] += p.bias[j];
+      if (p.epilogue != kEpilogueNone) apply_epilogue(p, 0, 0, m, n);
     }
     return;
   }

@@ -23,7 +23,15 @@ export interface MatmulOptions {
   strideC?: number;
   /** C = op(A)·op(B) + bias, bias (N) added to every row (the linear layer's epilogue); not with accumulate. */
   bias?: FloatArray;
+  /**
+   * An elementwise step fused onto the product (one item, no accumulate), with aux shaped like C:
+   * 'gelu': aux = gelu(C), C keeps the pre-activation; 'geluGrad': C = C · gelu'(aux), aux the pre-activation.
+   */
+  epilogue?: MatmulEpilogue;
+  aux?: FloatArray;
 }
+
+export type MatmulEpilogue = 'gelu' | 'geluGrad';
 
 /** Hyper-parameters of one fused AdamW step (PyTorch's torch.optim.AdamW semantics). */
 export interface AdamWStep {

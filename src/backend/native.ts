@@ -2,8 +2,11 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AdamWStep, FloatArray, Kernels, MatmulOptions } from './kernels.js';
+import type { AdamWStep, FloatArray, Kernels, MatmulEpilogue, MatmulOptions } from './kernels.js';
 import { jsKernels } from './js/index.js';
+
+/** The codes of native/kernel_table.h's MatmulEpilogue. */
+const EPILOGUES: Record<MatmulEpilogue, number> = { gelu: 1, geluGrad: 2 };
 
 /** The raw functions exported by native/addon.cc (float32 only). */
 interface NativeAddon {
@@ -11,7 +14,8 @@ interface NativeAddon {
   threads(): number;
   setThreads(n: number): void;
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number,
-    transA: boolean, transB: boolean, accumulate: boolean, batch: number, sa: number, sb: number, sc: number, bias: Float32Array | null): void;
+    transA: boolean, transB: boolean, accumulate: boolean, batch: number, sa: number, sb: number, sc: number, bias: Float32Array | null,
+    epilogue: number, aux: Float32Array | null): void;
   attentionForward(qkv: Float32Array, out: Float32Array, lse: Float32Array, b: number, t: number, h: number, dh: number): void;
   attentionBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dout: Float32Array, dqkv: Float32Array,
     b: number, t: number, h: number, dh: number): void;
@@ -104,15 +108,17 @@ export function createNativeKernels(native: NativeAddon): Kernels & { isa: strin
     setThreads: (n: number) => native.setThreads(n),
 
     matmul(a, b, c, m, k, n, opts: MatmulOptions = {}) {
-      if (!f32(a, b, c) || (opts.bias && !f32(opts.bias))) return js.matmul(a, b, c, m, k, n, opts);
+      if (!f32(a, b, c) || (opts.bias && !f32(opts.bias)) || (opts.aux && !f32(opts.aux))) return js.matmul(a, b, c, m, k, n, opts);
       const batch = opts.batch ?? 1;
       const sa = opts.strideA ?? m * k, sb = opts.strideB ?? k * n, sc = opts.strideC ?? m * n;
       need(a, (batch - 1) * sa + m * k, 'A');
       need(b, (batch - 1) * sb + k * n, 'B');
       need(c, (batch - 1) * sc + m * n, 'C');
       if (opts.bias) need(opts.bias, n, 'bias');
+      if (opts.epilogue) need(opts.aux ?? new Float32Array(0), m * n, 'aux');
       native.matmul(a as Float32Array, b as Float32Array, c as Float32Array, m, k, n,
-        !!opts.transA, !!opts.transB, !!opts.accumulate, batch, sa, sb, sc, (opts.bias as Float32Array | undefined) ?? null);
+        !!opts.transA, !!opts.transB, !!opts.accumulate, batch, sa, sb, sc, (opts.bias as Float32Array | undefined) ?? null,
+        opts.epilogue ? EPILOGUES[opts.epilogue] : 0, (opts.aux as Float32Array | undefined) ?? null);
     },
     attentionForward(qkv, out, lse, b, t, h, dh) {
       if (!f32(qkv, out, lse)) return js.attentionForward(qkv, out, lse, b, t, h, dh);

@@ -1,4 +1,4 @@
-import { add, crossEntropy, dropout, embedding, gelu, layerNorm, linear, matmul, rows } from '../ops/index.js';
+import { add, crossEntropy, dropout, embedding, layerNorm, matmul, mlp, rows } from '../ops/index.js';
 import { UserError } from '../data/errors.js';
 import type { DType } from '../tensor/buffer-pool.js';
 import { Rng } from '../tensor/random.js';
@@ -157,8 +157,9 @@ export class Transformer {
     const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.p(`${h}.ln_1.bias`), this.eps);
     x = add(x, drop(mix(a)));
     const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.p(`${h}.ln_2.bias`), this.eps);
-    const hidden = gelu(linear(m, this.p(`${h}.mlp.c_fc.weight`), this.p(`${h}.mlp.c_fc.bias`))); // (B, T, F)
-    return add(x, drop(linear(hidden, this.p(`${h}.mlp.c_proj.weight`), this.p(`${h}.mlp.c_proj.bias`))));
+    // c_fc (B, T, F) → GELU → c_proj (B, T, C), fused into one op
+    const y = mlp(m, this.p(`${h}.mlp.c_fc.weight`), this.p(`${h}.mlp.c_fc.bias`), this.p(`${h}.mlp.c_proj.weight`), this.p(`${h}.mlp.c_proj.bias`));
+    return add(x, drop(y));
   }
 
   /** Final LayerNorm and the tied output head: logits = ln_f(x) · wteᵀ. */

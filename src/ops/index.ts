@@ -2,6 +2,7 @@
 export { add, sub, mul, scale, gelu, sigmoid, sum } from './elementwise.js';
 export { groupSum, groupExpand } from './groups.js';
 export { matmul, linear } from './matmul.js';
+export { mlp } from './mlp.js';
 export { layerNorm, softmax } from './normalization.js';
 export { causalAttention } from './attention.js';
 export { crossEntropy } from './loss.js';

@@ -1,4 +1,5 @@
 import type { FloatArray, MatmulOptions } from '../kernels.js';
+import { geluBackward, geluForward } from './elementwise.js';
 
 /**
  * Reference matmul: C (M×N) (+)= op(A)·op(B), batched with strides.
@@ -15,6 +16,7 @@ export function matmul(
   const strideC = opts.strideC ?? m * n;
   const bias = opts.bias;
   if (bias && opts.accumulate) throw new Error('matmul: a bias cannot be combined with accumulate');
+  if (opts.epilogue && (!opts.aux || opts.accumulate || batch !== 1)) throw new Error('matmul: an epilogue needs aux, one item and no accumulate');
   for (let bi = 0; bi < batch; bi++) {
     const oa = bi * strideA, ob = bi * strideB, oc = bi * strideC;
     if (bias) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[oc + i * n + j] = bias[j];
@@ -33,4 +35,6 @@ export function matmul(
       }
     }
   }
+  if (opts.epilogue === 'gelu') geluForward(c, opts.aux!, m * n);
+  else if (opts.epilogue === 'geluGrad') geluBackward(opts.aux!, c, c, m * n, true); // C = C · gelu'(aux), elementwise in place
 }
