@@ -6,6 +6,7 @@ import { BUILTIN_GRIDS } from '../../compare/builtin-grids.js';
 import { loadGrid, type GridRun } from '../../compare/grid.js';
 import { summaryTables } from '../../compare/tables.js';
 import type { StepMetrics } from '../../train/trainer.js';
+import { stopOnCtrlC } from '../ctrl-c.js';
 
 export function registerCompare(program: Command): void {
   program
@@ -33,13 +34,7 @@ function listGrids(): void {
 
 async function compare(gridSpec: string, outDir: string): Promise<void> {
   const grid = loadGrid(gridSpec);
-  let stopRequested = false;
-  const onSigint = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    process.stderr.write('\nhsm: stopping after this step and saving a checkpoint (Ctrl-C again to quit now)\n');
-  };
-  process.on('SIGINT', onSigint);
+  const stop = stopOnCtrlC();
   const tty = process.stderr.isTTY;
   const bar = tty
     ? new cliProgress.SingleBar({
@@ -91,7 +86,7 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
         const score = r.accuracy !== undefined ? `accuracy ${(100 * r.accuracy).toFixed(1)}%` : `val loss ${r.final_val_loss.toFixed(4)}`;
         process.stderr.write(`${label(run)}: done, ${score}, ${Math.round(r.train_tokens_per_s)} tokens/s, ${r.wall_time_s.toFixed(1)}s\n`);
       },
-      shouldStop: () => stopRequested,
+      shouldStop: stop.requested,
     });
     bar?.stop();
     for (const t of summaryTables(outcome.results)) {
@@ -103,6 +98,6 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
     if (outcome.stopped) console.error(`hsm: compare interrupted; run the same command again to resume (finished runs are skipped)`);
   } finally {
     bar?.stop();
-    process.off('SIGINT', onSigint);
+    stop.release();
   }
 }

@@ -5,6 +5,7 @@ import type { TrainConfig } from '../../train/config.js';
 import { train, type StepMetrics } from '../../train/trainer.js';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from '../options.js';
 import { kernels } from '../../backend/index.js';
+import { stopOnCtrlC } from '../ctrl-c.js';
 
 export function registerTrain(program: Command): void {
   const cmd = program
@@ -20,13 +21,7 @@ export function registerTrain(program: Command): void {
 }
 
 async function runTraining(cfg: TrainConfig, resume: boolean, overwrite: boolean): Promise<void> {
-  let stopRequested = false;
-  const onSigint = () => {
-    if (stopRequested) process.exit(130); // a second Ctrl-C leaves at once
-    stopRequested = true;
-    process.stderr.write('\nhsm: stopping after this step and saving a checkpoint (Ctrl-C again to quit now)\n');
-  };
-  process.on('SIGINT', onSigint);
+  const stop = stopOnCtrlC();
   const tty = process.stderr.isTTY;
   const bar = tty
     ? new cliProgress.SingleBar({
@@ -54,7 +49,7 @@ async function runTraining(cfg: TrainConfig, resume: boolean, overwrite: boolean
           if (bar) bar.update(m.step, { loss: m.train_loss.toFixed(4), val: lastVal, tps: Math.round(m.tokens_per_s) });
           else if (m.step % cfg.logInterval === 0 || m.val_loss !== undefined) console.error(fmtLine(m));
         },
-        shouldStop: () => stopRequested,
+        shouldStop: stop.requested,
       },
     });
     bar?.stop();
@@ -63,6 +58,6 @@ async function runTraining(cfg: TrainConfig, resume: boolean, overwrite: boolean
     if (result.stopped) console.error(`hsm: checkpoint saved at step ${result.step}; continue with --resume --out ${result.outDir}`);
   } finally {
     bar?.stop();
-    process.off('SIGINT', onSigint);
+    stop.release();
   }
 }
