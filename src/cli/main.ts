@@ -5,7 +5,7 @@ import { benchDecode } from '../bench/decode.js';
 import { benchKernels } from '../bench/kernels.js';
 import { benchScaling, parseScalingModels, SCALING_MODELS, writeScalingOutputs } from '../bench/scaling.js';
 import { scalingTable } from '../bench/scaling-report.js';
-import { runProvenance } from '../bench/provenance.js';
+import { runProvenance } from '../report/provenance.js';
 import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../bench/train.js';
 import { kernels } from '../backend/index.js';
 import { UserError } from '../data/errors.js';

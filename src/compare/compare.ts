@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { kernels } from '../backend/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { renderSvg } from '../report/chart.js';
+import { runProvenance } from '../report/provenance.js';
 import { reportCharts } from './charts.js';
 import { expandGrid, type Grid, type GridRun } from './grid.js';
 import { reportHtml } from './report-html.js';
@@ -70,6 +71,7 @@ export function collectResults(grid: Grid, total: number, runs: RunResult[]): Co
     grid: { name: grid.name, description: grid.description, baseline: grid.baseline, seeds: grid.seeds, models: grid.models },
     created: new Date().toISOString(),
     machine: { cpus: availableParallelism(), backend: kernels().name },
+    provenance: runProvenance(),
     runs_total: total,
     runs_finished: runs.length,
     runs,

@@ -14,6 +14,8 @@ export function reportMarkdown(results: CompareResults, charts: NamedChart[]): s
       `${results.runs_finished} of ${results.runs_total} runs finished. ${results.machine.cpus} CPUs, ${results.machine.backend} backend; ${results.created}.`,
     '',
   ];
+  const p = results.provenance;
+  if (p) lines.push(`Written by \`${String(p.command)}\` at commit ${String(p.commit ?? 'unknown')}${p.uncommitted_changes ? ' (with uncommitted changes)' : ''} on ${String(p.cpu)}.`, '');
   const tables = summaryTables(results);
   for (const t of tables) {
     if (tables.length > 1 || t.task) lines.push(`## ${t.task}`, '');

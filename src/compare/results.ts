@@ -70,6 +70,8 @@ export interface CompareResults {
   grid: { name: string; description: string; baseline: string; seeds: number[]; models: Grid['models'] };
   created: string;
   machine: { cpus: number; backend: string };
+  /** The command, commit and machine of the invocation that wrote these results. */
+  provenance?: Record<string, unknown>;
   runs_total: number;
   runs_finished: number;
   runs: RunResult[];
