@@ -26,6 +26,7 @@ struct MatmulArgs {
   // (one item, no accumulate), with aux laid out like C:
   //   kGelu:     aux = gelu(C)           (C keeps the pre-activation)
   //   kGeluGrad: C = C · gelu'(aux)      (aux holds the pre-activation)
+  // aux must not overlap a or b: it is written while other tiles still read them.
   int epilogue;
   float* aux;
 };

@@ -47,7 +47,9 @@ for (const transA of [false, true]) {
 check('linear with bias', ([x, w, b]) => linear(x, w, b), [r(2, 3, 5), r(4, 5), r(4)]);
 check('linear without bias', ([x, w]) => linear(x, w), [r(6, 5), r(3, 5)]);
 check('mlp (fused c_fc → GELU → c_proj)', ([x, w1, b1, w2, b2]) => mlp(x, w1, b1, w2, b2), [r(2, 3, 5), r(7, 5), r(7), r(5, 7), r(5)]);
-check('mlp inside a residual (fresh and accumulated input gradients)', ([x, w1, b1, w2, b2]) => add(x, mlp(gelu(x), w1, b1, w2, b2)),
+check('mlp on a temporary input (fresh input gradient buffer)', ([x, w1, b1, w2, b2]) => add(x, mlp(gelu(x), w1, b1, w2, b2)),
+  [r(4, 5), r(6, 5), r(6), r(5, 6), r(5)]);
+check('mlp input used twice (accumulated input gradient)', ([x, w1, b1, w2, b2]) => add(mlp(x, w1, b1, w2, b2), mlp(x, w1, b1, w2, b2)),
   [r(4, 5), r(6, 5), r(6), r(5, 6), r(5)]);
 check('layerNorm', ([x, w, b]) => layerNorm(x, w, b), [r(2, 3, 7), r(7), r(7)]);
 check('softmax', ([x]) => softmax(x), [randomTensor(rng, [4, 9], 'float64', 2)]);

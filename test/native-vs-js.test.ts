@@ -56,29 +56,31 @@ test('native matmul at training shapes (blocked path)', { skip }, () => {
 });
 
 test('native matmul with a bias epilogue equals js (skinny, ragged and multi-K-block shapes)', { skip }, () => {
-  const shapes = [[3, 17, 65], [65, 17, 3], [17, 257, 65], [300, 129, 520], [64, 600, 96], [13, 300, 33]] as const;
-  for (const [m, k, n] of shapes) {
-    for (const transB of [false, true]) {
-      const batch = m === 17 ? 3 : 1;
-      const opts = { transB, batch, strideA: m * k, strideB: 0, strideC: m * n };
-      compare(`matmul+bias ${m}x${k}x${n} tB=${transB} batch=${batch}`, [rand(batch * m * k), rand(k * n), rand(batch * m * n), rand(n)], [2],
+  // 17×257×65 ×3 shares B across items; ×4 (≥ 2·threads) takes the one-item-per-task path; 40×70×1100 spans two column slabs.
+  const shapes = [[3, 17, 65, 1], [65, 17, 3, 1], [17, 257, 65, 3], [33, 40, 70, 4], [300, 129, 520, 1], [64, 600, 96, 1], [13, 300, 33, 1], [40, 70, 1100, 1]] as const;
+  for (const [m, k, n, batch] of shapes) {
+    for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
+      const opts = { transA, transB, batch, strideA: m * k, strideB: batch === 4 ? k * n : 0, strideC: m * n };
+      compare(`matmul+bias ${m}x${k}x${n} tA=${transA} tB=${transB} batch=${batch}`,
+        [rand(batch * m * k), rand((batch === 4 ? batch : 1) * k * n), rand(batch * m * n), rand(n)], [2],
         (K, [a, b, c, bias]) => K.matmul(a, b, c, m, k, n, { ...opts, bias }), 1e-5);
     }
   }
   assert.throws(() => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { bias: rand(2), accumulate: true }), /bias cannot be combined with accumulate/);
-  assert.throws(() => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { epilogue: 'gelu' }), /aux has 0 elements/);
+  assert.throws(() => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { epilogue: 'gelu' }), /epilogue 'gelu' needs aux/);
   assert.throws(() => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { bias: rand(1) }), /bias has 1 elements/);
 });
 
 test('native matmul GELU epilogues equal js (blocked, ragged, multi-K-block and skinny shapes)', { skip }, () => {
-  for (const [m, k, n] of [[300, 129, 520], [13, 600, 33], [64, 17, 96], [3, 40, 65], [1, 0, 5]] as const) {
-    for (const transB of [false, true]) {
+  for (const [m, k, n] of [[300, 129, 520], [13, 600, 33], [64, 17, 96], [3, 40, 65], [1, 0, 5], [40, 70, 1100]] as const) {
+    for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
+      const tag = `${m}x${k}x${n} tA=${transA} tB=${transB}`;
       // gelu: C = pre-activation (with a bias), aux = gelu(C)
-      compare(`matmul gelu ${m}x${k}x${n} tB=${transB}`, [rand(m * k), rand(k * n), rand(m * n), rand(n), rand(m * n)], [2, 4],
-        (K, [a, b, c, bias, aux]) => K.matmul(a, b, c, m, k, n, { transB, bias, epilogue: 'gelu', aux }), 1e-5);
+      compare(`matmul gelu ${tag}`, [rand(m * k), rand(k * n), rand(m * n), rand(n), rand(m * n)], [2, 4],
+        (K, [a, b, c, bias, aux]) => K.matmul(a, b, c, m, k, n, { transA, transB, bias, epilogue: 'gelu', aux }), 1e-5);
       // geluGrad: C = (A·B) ⊙ gelu'(aux)
-      compare(`matmul geluGrad ${m}x${k}x${n} tB=${transB}`, [rand(m * k), rand(k * n), rand(m * n), rand(m * n, 2)], [2],
-        (K, [a, b, c, aux]) => K.matmul(a, b, c, m, k, n, { transB, epilogue: 'geluGrad', aux }), 1e-5);
+      compare(`matmul geluGrad ${tag}`, [rand(m * k), rand(k * n), rand(m * n), rand(m * n, 2)], [2],
+        (K, [a, b, c, aux]) => K.matmul(a, b, c, m, k, n, { transA, transB, epilogue: 'geluGrad', aux }), 1e-5);
     }
   }
 });

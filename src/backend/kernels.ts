@@ -26,6 +26,7 @@ export interface MatmulOptions {
   /**
    * An elementwise step fused onto the product (one item, no accumulate), with aux shaped like C:
    * 'gelu': aux = gelu(C), C keeps the pre-activation; 'geluGrad': C = C · gelu'(aux), aux the pre-activation.
+   * aux must not overlap A or B (native kernels write it tile by tile while the product is still running).
    */
   epilogue?: MatmulEpilogue;
   aux?: FloatArray;

@@ -115,7 +115,8 @@ export function createNativeKernels(native: NativeAddon): Kernels & { isa: strin
       need(b, (batch - 1) * sb + k * n, 'B');
       need(c, (batch - 1) * sc + m * n, 'C');
       if (opts.bias) need(opts.bias, n, 'bias');
-      if (opts.epilogue) need(opts.aux ?? new Float32Array(0), m * n, 'aux');
+      if (opts.epilogue && !opts.aux) throw new TypeError(`matmul: epilogue '${opts.epilogue}' needs aux`);
+      if (opts.epilogue) need(opts.aux!, m * n, 'aux');
       native.matmul(a as Float32Array, b as Float32Array, c as Float32Array, m, k, n,
         !!opts.transA, !!opts.transB, !!opts.accumulate, batch, sa, sb, sc, (opts.bias as Float32Array | undefined) ?? null,
         opts.epilogue ? EPILOGUES[opts.epilogue] : 0, (opts.aux as Float32Array | undefined) ?? null);

@@ -1,6 +1,9 @@
 import { parsePlan } from '../model/plan.js';
 import { Transformer } from '../model/transformer.js';
 
+/** Decode steps timed from each position on (the median is reported). */
+export const DECODE_WINDOW = 64;
+
 export interface DecodeBenchOptions {
   plans: string[];
   positions: number[];
@@ -18,7 +21,7 @@ export interface DecodeBenchOptions {
  * are not charged for compilation.
  */
 export function benchDecode(opts: DecodeBenchOptions): void {
-  const C = opts.nEmbd ?? 256, H = opts.nHead ?? 4, window = opts.window ?? 64;
+  const C = opts.nEmbd ?? 256, H = opts.nHead ?? 4, window = opts.window ?? DECODE_WINDOW;
   const last = Math.max(...opts.positions) + window;
   for (const plan of opts.plans) {
     const model = new Transformer({ vocabSize: 65, blockSize: Math.max(last, 300) + 1, nLayer: parsePlan(plan).length, nHead: H, nEmbd: C, plan });

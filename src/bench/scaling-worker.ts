@@ -38,6 +38,8 @@ export type ScalingJob = TrainJob | DecodeJob;
 
 const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 const peakRssMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1); // maxRSS is in KiB
+// The process's own floor (Node, V8, the loaded modules and the addon), read before any work.
+const baselineRssMb = peakRssMb();
 
 function runTrain(job: TrainJob): Record<string, unknown> {
   const nLayer = parsePlan(job.plan).length;
@@ -50,6 +52,7 @@ function runTrain(job: TrainJob): Record<string, unknown> {
     train_ms_per_step_best: record.ms_per_step_best,
     params: record.params,
     peak_rss_mb: peakRssMb(), // read before the attention timing below allocates anything
+    baseline_rss_mb: baselineRssMb,
   };
   if (job.attention) {
     const dh = job.nEmbd / job.nHead;

@@ -7,7 +7,8 @@
  * a quadratic one loses them. Each (model, context) runs in a fresh process
  * (scaling-worker.ts) so its peak resident set is its own.
  * Generation: one sequence per model, decoded token by token through the
- * streaming caches (ring buffers, KV cache); time per new token at each position.
+ * streaming caches (ring buffers, KV cache); time per new token at each
+ * position (the median over DECODE_WINDOW tokens from there).
  * The growth exponent is the least-squares slope of log(time per sequence)
  * against log(context): 1 for linear cost, 2 for quadratic.
  */
@@ -20,6 +21,7 @@ import { UserError } from '../data/errors.js';
 import { parsePlan } from '../model/plan.js';
 import { scalingCharts } from './scaling-report.js';
 import type { ScalingJob } from './scaling-worker.js';
+import { DECODE_WINDOW } from './decode.js';
 
 /** The models compared by default, by the name records carry in `model`. */
 export const SCALING_MODELS: Record<string, string> = {
@@ -89,7 +91,7 @@ function validate(o: ScalingOptions): void {
   if (o.contexts.filter((t) => t >= o.fitFrom).length < 2) bad(`the exponent fit needs at least two contexts ≥ ${o.fitFrom}; lower --fit-from or add contexts`);
 }
 
-/** Runs the benchmark; returns every record it emitted (per model and context, then per model). */
+/** Runs the benchmark; returns every record it emitted (per context and model, then per model). */
 export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
   validate(o);
   const contexts = [...o.contexts].sort((a, b) => a - b);
@@ -98,44 +100,60 @@ export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
   const records: Record<string, unknown>[] = [];
   const emit = (r: Record<string, unknown>) => { records.push(r); o.emit(r); };
   const common = { bench: 'scaling', n_embd: o.nEmbd, n_head: o.nHead, threads, backend: kernels().name };
-  const baselineTps = new Map<number, number>();
+  const models = o.models.map(([name, plan]) => ({ name, plan, nLayer: parsePlan(plan).length, hasAttention: /attn/.test(plan) }));
 
-  for (const [index, [model, plan]] of o.models.entries()) {
-    const nLayer = parsePlan(plan).length;
-    const hasAttention = /attn/.test(plan);
-    let gen: Record<string, number> = {};
-    if (o.generate) {
-      o.onProgress?.(`${model}: generation up to position ${Math.max(...o.positions)}`);
-      gen = runWorker({ kind: 'decode', plan, nHead: o.nHead, nEmbd: o.nEmbd, positions: o.positions, threads }).gen_ms_per_token as Record<string, number>;
+  // Generation: one decode run per model (its cost does not depend on the training context).
+  const gen = new Map<string, { ms: Record<string, number>; peakRssMb: number }>();
+  for (const m of models) {
+    if (!o.generate) break;
+    o.onProgress?.(`${m.name}: generation up to position ${Math.max(...o.positions)}`);
+    const r = runWorker({ kind: 'decode', plan: m.plan, nHead: o.nHead, nEmbd: o.nEmbd, positions: o.positions, threads });
+    gen.set(m.name, { ms: r.gen_ms_per_token as Record<string, number>, peakRssMb: Number(r.peak_rss_mb) });
+  }
+
+  // Training: the models take turns at each context (in alternating order), so
+  // the speedups compare measurements made seconds apart, not minutes.
+  const perSequenceMs = new Map<string, number[]>(models.map((m) => [m.name, []]));
+  for (const [ci, context] of contexts.entries()) {
+    const batch = o.tokensPerStep / context;
+    const order = ci % 2 === 0 ? models : [...models].reverse();
+    const measured = new Map<string, Record<string, unknown>>();
+    for (const m of order) {
+      o.onProgress?.(`${m.name}: training at context ${context} (batch ${batch})`);
+      measured.set(m.name, runWorker({
+        kind: 'train', plan: m.plan, nHead: o.nHead, nEmbd: o.nEmbd, context, batch, vocab: 65,
+        steps: o.steps, warmup: o.warmup, threads, attention: m.hasAttention,
+      }));
     }
-    const perSequenceMs: number[] = [];
-    for (const context of contexts) {
-      const batch = o.tokensPerStep / context;
-      o.onProgress?.(`${model}: training at context ${context} (batch ${batch})`);
-      const m = runWorker({
-        kind: 'train', plan, nHead: o.nHead, nEmbd: o.nEmbd, context, batch, vocab: 65,
-        steps: o.steps, warmup: o.warmup, threads, attention: hasAttention,
-      });
-      const tps = Number(m.train_tokens_per_s);
-      if (index === 0) baselineTps.set(context, tps);
-      perSequenceMs.push(Number(m.train_ms_per_step) / batch);
-      // Generation positions this context can hold (the decode run itself is one per model).
-      const genHere = Object.fromEntries(Object.entries(gen).filter(([p]) => Number(p) < context));
+    const baselineTps = Number(measured.get(models[0].name)!.train_tokens_per_s);
+    for (const [index, m] of models.entries()) {
+      const r = measured.get(m.name)!;
+      const tps = Number(r.train_tokens_per_s);
+      perSequenceMs.get(m.name)!.push(Number(r.train_ms_per_step) / batch);
+      // Positions whose timing window (DECODE_WINDOW tokens from there) fits in this context.
+      const genHere = Object.fromEntries(Object.entries(gen.get(m.name)?.ms ?? {}).filter(([p]) => Number(p) + DECODE_WINDOW <= context));
       emit({
-        ...common, n_layer: nLayer, model, plan, context, batch, tokens_per_step: o.tokensPerStep,
-        ...m, gen_ms_per_token: genHere,
-        train_ms_per_token: round(1000 / tps, 4),
-        ...(index > 0 && baselineTps.has(context) ? { train_speedup_vs_baseline: round(tps / baselineTps.get(context)!), baseline: o.models[0][0] } : {}),
+        ...common, n_layer: m.nLayer, model: m.name, plan: m.plan, context, batch, tokens_per_step: o.tokensPerStep,
+        ...r, gen_ms_per_token: genHere, train_ms_per_token: round(1000 / tps, 4),
+        ...(index > 0 ? { train_speedup_vs_baseline: round(tps / baselineTps), baseline: models[0].name } : {}),
       });
     }
+  }
+
+  for (const m of models) {
+    const ms = perSequenceMs.get(m.name)!;
     const fitIdx = contexts.map((t, i) => (t >= o.fitFrom ? i : -1)).filter((i) => i >= 0);
-    const exponent = logLogSlope(fitIdx.map((i) => contexts[i]), fitIdx.map((i) => perSequenceMs[i]));
-    const positions = Object.keys(gen).map(Number).sort((a, b) => a - b);
+    const exponent = logLogSlope(fitIdx.map((i) => contexts[i]), fitIdx.map((i) => ms[i]));
+    // Cost a + b·T is not a power law: the local slopes show how the exponent drifts with the context.
+    const local = Object.fromEntries(contexts.slice(1).map((t, i) => [`${contexts[i]}-${t}`, round(logLogSlope([contexts[i], t], [ms[i], ms[i + 1]]))]));
+    const g = gen.get(m.name);
+    const positions = Object.keys(g?.ms ?? {}).map(Number).sort((a, b) => a - b);
     emit({
-      ...common, n_layer: nLayer, model, plan,
+      ...common, n_layer: m.nLayer, model: m.name, plan: m.plan,
       exponent: round(exponent), exponent_of: `least-squares slope of log(training time per sequence) against log(context), contexts ${fitIdx.map((i) => contexts[i]).join(', ')}`,
-      gen_ms_per_token: gen,
-      ...(positions.length >= 2 ? { gen_ratio_last_to_first: round(gen[positions[positions.length - 1]] / gen[positions[0]]) } : {}),
+      exponent_by_interval: local,
+      ...(g ? { gen_ms_per_token: g.ms, gen_peak_rss_mb: g.peakRssMb } : {}),
+      ...(g && positions.length >= 2 ? { gen_ratio_last_to_first: round(g.ms[positions[positions.length - 1]] / g.ms[positions[0]]) } : {}),
     });
   }
   return records;

@@ -15,7 +15,7 @@ export function reportMarkdown(results: CompareResults, charts: NamedChart[]): s
     '',
   ];
   const p = results.provenance;
-  if (p) lines.push(`Written by \`${String(p.command)}\` at commit ${String(p.commit ?? 'unknown')}${p.uncommitted_changes ? ' (with uncommitted changes)' : ''} on ${String(p.cpu)}.`, '');
+  if (p) lines.push(`Written by \`${String(p.command)}\` at commit ${String(p.commit ?? 'unknown')}${p.uncommitted_code_changes ? ' (with uncommitted code changes)' : ''} on ${String(p.cpu)}.`, '');
   const tables = summaryTables(results);
   for (const t of tables) {
     if (tables.length > 1 || t.task) lines.push(`## ${t.task}`, '');

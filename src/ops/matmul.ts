@@ -63,7 +63,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
  * Flattens the leading dimensions into one matrix product.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  sameDtype('linear', x, weight);
+  sameDtype('linear', x, weight, ...(bias ? [bias] : []));
   const [outF, inF] = weight.shape;
   if (weight.ndim !== 2 || x.shape[x.ndim - 1] !== inF) {
     throw new Error(`linear: input ${fmt(x.shape)} does not fit weight ${fmt(weight.shape)} (expected last dimension ${inF})`);

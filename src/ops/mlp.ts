@@ -12,7 +12,7 @@ import { fmt, sameDtype } from './util.js';
  * each tile of h is still in L1, and the backward gets dh = (dy·W_proj) ⊙
  * gelu'(h) from one matmul instead of a matmul and a separate pass over a
  * (rows, F) array each way. Composing the three ops computes the same thing
- * (the tests check it).
+ * (test/mlp.test.ts checks it, gradients included).
  */
 export function mlp(x: Tensor, wFc: Tensor, bFc: Tensor, wProj: Tensor, bProj: Tensor): Tensor {
   sameDtype('mlp', x, wFc, bFc, wProj, bProj);

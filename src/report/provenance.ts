@@ -1,14 +1,19 @@
 // Where a benchmark result came from: the command, the commit and the machine, recorded beside the numbers.
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
+import { projectRoot } from '../data/builtin-corpora.js';
+
+/** What decides the numbers: code, not results or docs. */
+const CODE_PATHS = ['src', 'native', 'tools', 'binding.gyp', 'package.json', 'package-lock.json'];
 
 export function runProvenance(): Record<string, unknown> {
-  const git = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
+  const cwd = projectRoot(); // this package's repository, wherever hsm was started from
+  const git = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', cwd });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ...CODE_PATHS], { encoding: 'utf8', cwd });
   return {
     command: ['hsm', ...process.argv.slice(2)].join(' '),
     commit: git.status === 0 ? git.stdout.trim() : null,
-    uncommitted_changes: dirty.status === 0 ? dirty.stdout.trim().length > 0 : null,
+    uncommitted_code_changes: dirty.status === 0 ? dirty.stdout.trim().length > 0 : null,
     date: new Date().toISOString(),
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,

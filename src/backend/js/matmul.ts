@@ -16,7 +16,12 @@ export function matmul(
   const strideC = opts.strideC ?? m * n;
   const bias = opts.bias;
   if (bias && opts.accumulate) throw new Error('matmul: a bias cannot be combined with accumulate');
-  if (opts.epilogue && (!opts.aux || opts.accumulate || batch !== 1)) throw new Error('matmul: an epilogue needs aux, one item and no accumulate');
+  if (bias && bias.length < n) throw new Error(`matmul: bias has ${bias.length} elements, needs ${n}`);
+  if (opts.epilogue) {
+    if (opts.epilogue !== 'gelu' && opts.epilogue !== 'geluGrad') throw new Error(`matmul: unknown epilogue '${String(opts.epilogue)}'`);
+    if (!opts.aux || opts.accumulate || batch !== 1) throw new Error(`matmul: epilogue '${opts.epilogue}' needs aux, one item and no accumulate`);
+    if (opts.aux.length < m * n) throw new Error(`matmul: aux has ${opts.aux.length} elements, needs ${m * n}`);
+  }
   for (let bi = 0; bi < batch; bi++) {
     const oa = bi * strideA, ob = bi * strideB, oc = bi * strideC;
     if (bias) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[oc + i * n + j] = bias[j];
