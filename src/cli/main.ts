@@ -105,7 +105,7 @@ bench
   .option('--contexts <list>', 'context lengths', positiveInts, [256, 512, 1024, 2048, 4096, 8192])
   .option('--tokens-per-step <n>', 'tokens per training step at every context (batch = this / context)', positiveNumber, 8192)
   .option('--positions <list>', 'generation positions to time', positiveInts, [128, 1024, 4096, 8000])
-  .option('--n-embd <d>', "model width (default: the GPT baseline's, shakespeare-char-cpu)", positiveNumber, 128)
+  .option('--n-embd <d>', "model width (128 is the GPT baseline's, shakespeare-char-cpu)", positiveNumber, 128)
   .option('--n-head <h>', 'heads', positiveNumber, 4)
   .option('--steps <n>', 'timed training steps per measurement', positiveNumber, 5)
   .option('--warmup <n>', 'untimed steps first', (v: string) => Number(v), 2)
