@@ -429,12 +429,14 @@ struct Problem {
   float* aux;         // m×n like C, for the epilogue
 };
 
-// The epilogue on C[i0:i0+mr, j0:j0+nr], just written and still in L1.
-void apply_epilogue(const Problem& p, int64_t i0, int64_t j0, int64_t mr, int64_t nr) {
+// The epilogue on C[i0:i0+mr, j0:j0+nr] (row length n; aux laid out alike),
+// just written and still in L1.
+void apply_epilogue(int epilogue, float* c_all, float* aux_all, int64_t n, int64_t i0, int64_t j0,
+                    int64_t mr, int64_t nr) {
   for (int64_t i = i0; i < i0 + mr; ++i) {
-    float* c = p.c + i * p.n;
-    float* aux = p.aux + i * p.n;
-    if (p.epilogue == kEpilogueGelu) {
+    float* c = c_all + i * n;
+    float* aux = aux_all + i * n;
+    if (epilogue == kEpilogueGelu) {
       for (int64_t j = j0; j < j0 + nr; ++j) aux[j] = gelu_value(c[j]);
     } else {
       for (int64_t j = j0; j < j0 + nr; ++j) c[j] *= gelu_grad(aux[j]);
@@ -468,7 +470,7 @@ void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, in
       }
       if (a_chunked) micro_kernel<AG>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
       else micro_kernel<1>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
-      if (epilogue) apply_epilogue(p, i0 + ir, j0 + jr, mr, nr);
+      if (epilogue) apply_epilogue(p.epilogue, p.c, p.aux, p.n, i0 + ir, j0 + jr, mr, nr);
     }
   }
 }
@@ -725,8 +727,7 @@ void matmul(const MatmulArgs& args) {
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) c[i * n + j] = args.bias ? args.bias[j] : 0.0f;
     }
-    if (args.epilogue != kEpilogueNone)
-      apply_epilogue(Problem{View{args.a, 0, 1}, View{args.b, 0, 1}, args.c, m, 0, n, false, args.bias, args.epilogue, args.aux}, 0, 0, m, n);
+    if (args.epilogue != kEpilogueNone) apply_epilogue(args.epilogue, args.c, args.aux, n, 0, 0, m, n);
     return;
   }
 
@@ -754,7 +755,7 @@ void matmul(const MatmulArgs& args) {
       if (p.bias)  // skinny products are bound by streaming op(B); a second pass over C is cheap
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < n; ++j) p.c[i * n + j] += p.bias[j];
-      if (p.epilogue != kEpilogueNone) apply_epilogue(p, 0, 0, m, n);
+      if (p.epilogue != kEpilogueNone) apply_epilogue(p.epilogue, p.c, p.aux, n, 0, 0, m, n);
     }
     return;
   }

@@ -1,5 +1,6 @@
 import { parsePlan } from '../model/plan.js';
 import { Transformer } from '../model/transformer.js';
+import { median } from './timing.js';
 
 /** Decode steps timed from each position on (the median is reported). */
 export const DECODE_WINDOW = 64;
@@ -37,7 +38,6 @@ export function benchDecode(opts: DecodeBenchOptions): void {
       const ms = performance.now() - t0;
       for (const p of opts.positions) if (pos >= p && pos < p + window) samples.get(p)!.push(ms);
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
     const ms = Object.fromEntries([...samples].map(([p, xs]) => [String(p), Number(median(xs).toFixed(4))]));
     const first = ms[String(opts.positions[0])], final = ms[String(opts.positions[opts.positions.length - 1])];
     opts.emit({ bench: 'decode', plan, n_embd: C, ms_per_token: ms, ratio_last_to_first: Number((final / first).toFixed(3)) });

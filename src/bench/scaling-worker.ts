@@ -9,6 +9,7 @@ import { parsePlan } from '../model/plan.js';
 import { benchDecode } from './decode.js';
 import { attentionRecords } from './kernels.js';
 import { benchHsm } from './train.js';
+import { round } from './timing.js';
 
 export interface TrainJob {
   kind: 'train';
@@ -36,7 +37,6 @@ export interface DecodeJob {
 
 export type ScalingJob = TrainJob | DecodeJob;
 
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 const peakRssMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1); // maxRSS is in KiB
 // The process's own floor (Node, V8, the loaded modules and the addon), read before any work.
 const baselineRssMb = peakRssMb();

@@ -22,6 +22,7 @@ import { parsePlan } from '../model/plan.js';
 import { scalingCharts } from './scaling-report.js';
 import type { ScalingJob } from './scaling-worker.js';
 import { DECODE_WINDOW } from './decode.js';
+import { round } from './timing.js';
 
 /** The models compared by default, by the name records carry in `model`. */
 export const SCALING_MODELS: Record<string, string> = {
@@ -50,7 +51,6 @@ export interface ScalingOptions {
   onProgress?: (what: string) => void;
 }
 
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 
 /** Parses "gpt,hsm-ab" or "mine=hsm:conv*4,gpt" into (name, plan) pairs; a plan is checked here, before any work. */
 export function parseScalingModels(spec: string): [string, string][] {

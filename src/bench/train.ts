@@ -27,6 +27,7 @@ import { GPT } from '../model/gpt.js';
 import { AdamW } from '../optim/adamw.js';
 import { PRESETS } from '../train/config.js';
 import { Rng } from '../tensor/random.js';
+import { median, round } from './timing.js';
 
 /** One model and batch shape to benchmark. */
 export interface TrainBenchConfig {
@@ -96,13 +97,6 @@ export interface TrainBenchOptions {
   emit: (record: Record<string, unknown>) => void;
 }
 
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 /** Random token batches, x = seq[:-1] and y = seq[1:] of B random sequences of T+1 tokens. */
 function randomBatches(rng: Rng, n: number, B: number, T: number, V: number): { x: Int32Array; y: Int32Array }[] {

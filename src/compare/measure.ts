@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { GPT } from '../model/gpt.js';
 import type { TrainConfig } from '../train/config.js';
 import type { StepMetrics } from '../train/trainer.js';
+import { median } from '../bench/timing.js';
 
 /** One validation estimate during training, with the three x-axes of the report's charts. */
 export interface CurvePoint {
@@ -66,10 +67,4 @@ export function decodeSpeed(model: GPT, positions: number[], repeats: number): R
     out[String(p)] = Math.round(1000 / median(near));
   }
   return out;
-}
-
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
