@@ -1,6 +1,6 @@
 // The grids `hsm compare --grid NAME` knows. Each model's note says how it
 // relates to the baseline; README.md holds the results of the full runs.
-import type { GridInput } from './grid.js';
+import type { GridInput } from './grid-schema.js';
 
 const MIXERS = ['ab', 'channel', 'conv', 'linear', 'gated', 'pair'] as const;
 
@@ -29,6 +29,29 @@ const paperModels: GridInput['models'] = [
   ...(['ab', 'gated'] as const).flatMap((mixer) => [
     { name: `${mixer}-attn-last`, plan: `hsm:${mixer}*5,attn`, matchParams: 'attn*4', note: `hybrid: 5 HSM ${mixer} blocks, then attention; parameter-matched` },
     { name: `${mixer}-attn-every-4`, plan: `(hsm:${mixer}*3,attn)*2`, matchParams: 'attn*4', note: `hybrid: attention in every fourth of 8 blocks; parameter-matched` },
+  ]),
+  // The seeds describe each layer as mixing followed by a linear map; the
+  // scalar mixers (ab, channel) have none unless asked for with [proj].
+  ...(['ab', 'channel'] as const).flatMap((mixer) => [
+    { name: `${mixer}-proj`, plan: `hsm:${mixer}[proj]*4`, note: `HSM ${mixer} with its output projection, at GPT's width and depth; receptive field 15 of 64` },
+    {
+      name: `${mixer}-proj-matched`,
+      plan: `hsm:${mixer}[proj]*6`,
+      matchParams: 'attn*4',
+      note: `HSM ${mixer} with its output projection, 6 blocks, FFN sized to GPT's parameter count`,
+    },
+    {
+      name: `${mixer}-proj-attn-last`,
+      plan: `hsm:${mixer}[proj]*5,attn`,
+      matchParams: 'attn*4',
+      note: `hybrid: 5 HSM ${mixer}[proj] blocks, then attention; parameter-matched`,
+    },
+    {
+      name: `${mixer}-proj-attn-every-4`,
+      plan: `(hsm:${mixer}[proj]*3,attn)*2`,
+      matchParams: 'attn*4',
+      note: `hybrid: attention in every fourth of 8 blocks (HSM ${mixer}[proj] in the others); parameter-matched`,
+    },
   ]),
 ];
 
