@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernels, nativeBackend } from '../src/backend/index.js';
 import { benchTrain, TRAIN_BENCH_CONFIGS } from '../src/bench/train.js';
-import { UserError } from '../src/data/errors.js';
+import { UserError } from '../src/errors.js';
 
 test('bench train: one hsm record per configuration with positive, finite throughput', () => {
   const records: Record<string, unknown>[] = [];

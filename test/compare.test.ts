@@ -12,7 +12,7 @@ import { expandGrid, loadGrid, parseGrid } from '../src/compare/grid.js';
 import { stat, type CompareResults } from '../src/compare/results.js';
 import { IdTokenizer } from '../src/data/id-tokenizer.js';
 import { generateMqarSequence, MqarData, mqarKeyCount } from '../src/data/mqar.js';
-import { UserError } from '../src/data/errors.js';
+import { UserError } from '../src/errors.js';
 import { Rng } from '../src/tensor/random.js';
 import { smallCorpus, tinyRecallGrid, tinyTextGrid } from './compare-fixtures.js';
 

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   TokenDataset,
-  UserError,
   createStreamDecoder,
   createTokenizer,
   loadCorpus,
@@ -14,7 +13,9 @@ import {
   tokenizerFromSpec,
   type Tokenizer,
 } from '../src/data/index.js';
-import { countSotuAddresses, projectRoot } from '../src/data/builtin-corpora.js';
+import { UserError } from '../src/errors.js';
+import { countSotuAddresses } from '../src/data/builtin-corpora.js';
+import { projectRoot } from '../src/project-root.js';
 import { firstInvalidOffset } from '../src/data/utf8.js';
 import { Rng } from '../src/tensor/random.js';
 

@@ -1,7 +1,7 @@
 // Step-by-step decoding with the KV cache must reproduce the parallel forward pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GPT } from '../src/model/gpt.js';
+import { Transformer } from '../src/model/transformer.js';
 import { generateTokens } from '../src/generate/generate.js';
 import { sampleToken } from '../src/generate/sampler.js';
 import { Rng } from '../src/tensor/random.js';
@@ -10,7 +10,7 @@ import { randomInts, relError } from './helpers.js';
 const config = { vocabSize: 37, blockSize: 24, nLayer: 3, nHead: 2, nEmbd: 32 };
 
 test('KV-cache decoding equals the parallel forward at every position', () => {
-  const model = new GPT(config, { seed: 3 });
+  const model = new Transformer(config, { seed: 3 });
   const tokens = randomInts(new Rng(5), 20, config.vocabSize);
   const parallel = model.forward(tokens, 1, tokens.length).data;
   const V = config.vocabSize;
@@ -27,7 +27,7 @@ test('KV-cache decoding equals the parallel forward at every position', () => {
 });
 
 test('generation is deterministic for a seed and slides past the context', () => {
-  const model = new GPT(config, { seed: 4 });
+  const model = new Transformer(config, { seed: 4 });
   const prompt = Int32Array.of(1, 2, 3);
   const opts = { maxTokens: 60, temperature: 1, topK: 0, topP: 1, seed: 11 }; // 63 tokens > context 24
   const a = [...generateTokens(model, prompt, opts)];

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Tape } from '../src/autograd/tape.js';
 import { withBackend, type BackendName } from '../src/backend/index.js';
 import { readSafetensors, type SafeTensor } from '../src/io/safetensors.js';
-import { GPT } from '../src/model/gpt.js';
+import { Transformer } from '../src/model/transformer.js';
 import { AdamW } from '../src/optim/adamw.js';
 import type { DType } from '../src/tensor/buffer-pool.js';
 
@@ -27,9 +27,9 @@ const B = meta.batch_size, T = meta.seq_len;
 const idx = tensor('input.idx').data as Int32Array;
 const targets = tensor('input.targets').data as Int32Array;
 
-function loadModel(dtype: DType): GPT {
+function loadModel(dtype: DType): Transformer {
   const m = meta.model;
-  const model = new GPT({ vocabSize: m.vocab_size, blockSize: m.block_size, nLayer: m.n_layer, nHead: m.n_head, nEmbd: m.n_embd }, { dtype });
+  const model = new Transformer({ vocabSize: m.vocab_size, blockSize: m.block_size, nLayer: m.n_layer, nHead: m.n_head, nEmbd: m.n_embd }, { dtype });
   assert.deepEqual([...model.params.byName.keys()], m.param_names, 'parameter names and order match nanoGPT');
   for (const name of m.param_names) model.params.get(name).data.set(tensor(name).data);
   return model;

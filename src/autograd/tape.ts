@@ -1,6 +1,6 @@
 import type { FloatArray } from '../backend/kernels.js';
-import { BufferPool, type DType } from '../tensor/buffer-pool.js';
-import { shapeSize, Tensor, type Shape } from '../tensor/tensor.js';
+import { BufferPool } from '../tensor/buffer-pool.js';
+import { setTemporaryOwner, type TemporaryOwner, type Tensor } from '../tensor/tensor.js';
 
 interface Node {
   output: Tensor;
@@ -26,7 +26,7 @@ export function activeTape(): Tape | null {
  * pushes a closure that turns the output's gradient into its inputs'
  * gradients. Ops only record when some input requires a gradient.
  */
-export class Tape {
+export class Tape implements TemporaryOwner {
   private nodes: Node[] = [];
   private temporaries: Tensor[] = [];
   readonly pool: BufferPool;
@@ -39,10 +39,12 @@ export class Tape {
   record<T>(fn: () => T): T {
     if (current) throw new Error('a tape is already recording');
     current = this;
+    setTemporaryOwner(this);
     try {
       return fn();
     } finally {
       current = null;
+      setTemporaryOwner(null);
     }
   }
 
@@ -52,15 +54,8 @@ export class Tape {
     this.nodes.push({ output, backward });
   }
 
-  newTensor(shape: Shape, dtype: DType, zero: boolean): Tensor {
-    const t = new Tensor(this.pool.acquire(dtype, shapeSize(shape), zero), shape);
-    t.pooledBy = this;
+  track(t: Tensor): void {
     this.temporaries.push(t);
-    return t;
-  }
-
-  allocGrad(t: Tensor, zero: boolean): FloatArray {
-    return this.pool.acquire(t.dtype, t.size, zero);
   }
 
   /** Back-propagates from a scalar loss (seed gradient 1, or `seed` if given). */
@@ -85,10 +80,6 @@ export class Tape {
     }
     this.temporaries = [];
     this.nodes = [];
-  }
-
-  get size(): number {
-    return this.nodes.length;
   }
 }
 

@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernels, nativeBackend } from '../backend/index.js';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../errors.js';
 import { parsePlan } from '../model/plan.js';
 import { scalingCharts } from './scaling-report.js';
 import type { ScalingJob } from './scaling-worker.js';

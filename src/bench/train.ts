@@ -22,8 +22,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Tape } from '../autograd/tape.js';
 import { kernels, nativeBackend, type Kernels, type MatmulOptions } from '../backend/index.js';
-import { UserError } from '../data/errors.js';
-import { GPT } from '../model/gpt.js';
+import { UserError } from '../errors.js';
+import { Transformer } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
 import { PRESETS } from '../train/config.js';
 import { Rng } from '../tensor/random.js';
@@ -37,7 +37,7 @@ export interface TrainBenchConfig {
   blockSize: number;
   batchSize: number;
   vocabSize: number;
-  /** Layer plan (default: GPT). HSM plans are compared with `baseline`, the GPT configuration of the same shape. */
+  /** Layer plan (default: Transformer). HSM plans are compared with `baseline`, the GPT configuration of the same shape. */
   plan?: string;
   baseline?: string;
 }
@@ -165,7 +165,7 @@ export interface HsmRun {
 /** Times `steps` training steps (after `warmup`) of one configuration in our engine. */
 export function benchHsm(name: string, cfg: TrainBenchConfig, steps: number, warmup: number, threads: number, profile: boolean, seed: number): HsmRun {
   const { batchSize: B, blockSize: T } = cfg;
-  const model = new GPT({ vocabSize: cfg.vocabSize, blockSize: T, nLayer: cfg.nLayer, nHead: cfg.nHead, nEmbd: cfg.nEmbd, plan: cfg.plan }, { seed });
+  const model = new Transformer({ vocabSize: cfg.vocabSize, blockSize: T, nLayer: cfg.nLayer, nHead: cfg.nHead, nEmbd: cfg.nEmbd, plan: cfg.plan }, { seed });
   const optimizer = new AdamW(model.params.list, {
     lr: OPTIM.lr, beta1: 0.9, beta2: OPTIM.beta2, weightDecay: OPTIM.weightDecay, gradClip: OPTIM.gradClip,
   });

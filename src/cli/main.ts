@@ -8,7 +8,7 @@ import { scalingTable } from '../bench/scaling-report.js';
 import { runProvenance } from '../report/provenance.js';
 import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../bench/train.js';
 import { kernels } from '../backend/index.js';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../errors.js';
 import { registerEval } from './commands/evaluate.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInfo } from './commands/info.js';

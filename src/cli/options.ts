@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../errors.js';
 import { readRunConfig } from '../train/checkpoint.js';
 import { mergeConfigs, parseTrainConfig, presetConfig, PRESETS, type TrainConfig } from '../train/config.js';
 

@@ -2,7 +2,7 @@
 // learning curve, training and generation speed, and a sample of its output.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GPT } from '../model/gpt.js';
+import type { Transformer } from '../model/transformer.js';
 import type { TrainConfig } from '../train/config.js';
 import type { StepMetrics } from '../train/trainer.js';
 import { median } from '../bench/timing.js';
@@ -48,7 +48,7 @@ export function medianTrainingSpeed(metrics: StepMetrics[]): number {
  * does), and each position's speed is the median over a few neighbouring
  * positions and `repeats` sequences. A first sequence warms the JIT up.
  */
-export function decodeSpeed(model: GPT, positions: number[], repeats: number): Record<string, number> {
+export function decodeSpeed(model: Transformer, positions: number[], repeats: number): Record<string, number> {
   const limit = Math.min(model.maxDecodeLength, Math.max(...positions) + 3);
   const wanted = positions.filter((p) => p < limit);
   const times: number[][] = Array.from({ length: limit }, () => []);

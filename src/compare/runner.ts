@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCorpus, type Corpus } from '../data/corpus.js';
 import { TokenDataset } from '../data/dataset.js';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../errors.js';
 import { IdTokenizer } from '../data/id-tokenizer.js';
 import { MqarData } from '../data/mqar.js';
 import type { Tokenizer } from '../data/tokenizer.js';
@@ -13,11 +13,12 @@ import { generateText } from '../generate/generate.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { describeModel } from '../model/cost.js';
-import type { GPT } from '../model/gpt.js';
+import type { Transformer } from '../model/transformer.js';
 import { readRunConfig } from '../train/checkpoint.js';
 import type { TrainConfig } from '../train/config.js';
 import { train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
 import type { EvalSettings, GridRun } from './grid.js';
+import { describeRecall, recallAccuracy } from './recall-score.js';
 import { decodeSpeed, learningCurve, medianTrainingSpeed, readMetrics, tokensPerStep } from './measure.js';
 import type { RunResult } from './results.js';
 
@@ -128,7 +129,7 @@ export async function runOne(run: GridRun, state: RunState, data: DataCache, eva
 }
 
 function evaluateRun(
-  run: GridRun, model: GPT, tokenizer: Tokenizer, ev: EvalSettings, data: { corpus?: Corpus; recall?: MqarData },
+  run: GridRun, model: Transformer, tokenizer: Tokenizer, ev: EvalSettings, data: { corpus?: Corpus; recall?: MqarData },
 ): RunResult {
   const cfg = run.config;
   const report = describeModel(model);
@@ -142,8 +143,8 @@ function evaluateRun(
   const scores: Partial<RunResult> = {};
   let sample = '';
   if (data.recall) {
-    scores.accuracy = data.recall.accuracy(model);
-    sample = data.recall.describe(model);
+    scores.accuracy = recallAccuracy(data.recall, model);
+    sample = describeRecall(data.recall, model);
   } else {
     scores.perplexity = Math.exp(finalLoss);
     scores.bits_per_char = (finalLoss / Math.LN2) * tokensPerChar(data.corpus!, tokenizer, cfg.valFraction);

@@ -2,9 +2,9 @@
 // shared between checkouts (../shared/data next to the project root).
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { UserError } from './errors.js';
+import { resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import { projectRoot } from '../project-root.js';
 import { decodeStrictUtf8 } from './utf8.js';
 
 export interface Corpus {
@@ -60,18 +60,4 @@ export function loadShakespeare(): Corpus {
 export function shakespeareCandidates(): string[] {
   const fromEnv = process.env.HSM_DATA_DIR ? [resolve(process.env.HSM_DATA_DIR, SHAKESPEARE_FILE)] : [];
   return [...fromEnv, resolve(projectRoot(), '..', 'shared', 'data', SHAKESPEARE_FILE)];
-}
-
-/**
- * The folder holding package.json, found by walking up from this module, so
- * it is right both from dist/src/data (compiled) and src/data (ts loaders).
- */
-export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
 }

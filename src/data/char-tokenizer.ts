@@ -1,6 +1,6 @@
 // One token per Unicode code point seen in the corpus, like nanoGPT's
 // shakespeare_char (vocabulary = sorted(set(text))).
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 import type { Tokenizer, TokenizerSpec } from './tokenizer.js';
 
 export class CharTokenizer implements Tokenizer {

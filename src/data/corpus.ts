@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadShakespeare, loadSotu, type Corpus } from './builtin-corpora.js';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 import { decodeStrictUtf8 } from './utf8.js';
 
 export type { Corpus } from './builtin-corpora.js';

@@ -1,7 +1,7 @@
 // A tokenised corpus split into train/val, sampled into next-token batches
 // the way nanoGPT's get_batch does.
 import type { Rng } from '../tensor/random.js';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export type Split = 'train' | 'val';

@@ -1,6 +1,6 @@
 // Integer tokens of a synthetic task (the recall benchmark): no text behind them,
 // so "text" is the ids written out, separated by spaces.
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 import type { Tokenizer, TokenizerSpec } from './tokenizer.js';
 
 export class IdTokenizer implements Tokenizer {

@@ -2,10 +2,9 @@
 // lists key–value pairs, then asks for the values of those keys again. Solving
 // it needs content-based lookup across the whole context, where attention is
 // known to do well and fixed-weight mixers are expected to struggle.
-import type { GPT } from '../model/gpt.js';
 import { Rng } from '../tensor/random.js';
 import type { Batch, BatchSource, Split } from './dataset.js';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 export interface MqarSpec {
   /** Token ids: 0 is the filler, then keys, then values (half each). */
@@ -134,42 +133,4 @@ export class MqarData implements BatchSource {
     }
     return { x, y };
   }
-
-  /** Share of held-out queries whose most likely next token is the right value. */
-  accuracy(model: GPT, batchSize = 32): number {
-    const T = this.spec.context, V = model.config.vocabSize, n = this.heldOutSequences;
-    let right = 0, asked = 0;
-    for (let start = 0; start < n; start += batchSize) {
-      const B = Math.min(batchSize, n - start);
-      const x = this.heldOut.x.subarray(start * T, (start + B) * T), y = this.heldOut.y.subarray(start * T, (start + B) * T);
-      const logits = model.forward(x, B, T).data;
-      for (let row = 0; row < B * T; row++) {
-        if (y[row] < 0) continue;
-        asked++;
-        if (argmax(logits, row * V, V) === y[row]) right++;
-      }
-    }
-    return right / asked;
-  }
-
-  /** One held-out sequence with the model's answers, for reports: "k→v …  |  k? v' ✓ …". */
-  describe(model: GPT, index = 0): string {
-    const T = this.spec.context, V = model.config.vocabSize;
-    const x = this.heldOut.x.subarray(index * T, (index + 1) * T), y = this.heldOut.y.subarray(index * T, (index + 1) * T);
-    const logits = model.forward(x, 1, T).data;
-    const pairs = Array.from({ length: this.spec.pairs }, (_, i) => `${x[2 * i]}→${x[2 * i + 1]}`);
-    const answers: string[] = [];
-    for (let t = 0; t < T; t++) {
-      if (y[t] < 0) continue;
-      const guess = argmax(logits, t * V, V);
-      answers.push(`${x[t]}? ${guess}${guess === y[t] ? ' ✓' : ` ✗ (${y[t]})`}`);
-    }
-    return `pairs: ${pairs.join(' ')}\nanswers: ${answers.join(', ')}`;
-  }
-}
-
-function argmax(a: ArrayLike<number>, offset: number, n: number): number {
-  let best = 0;
-  for (let i = 1; i < n; i++) if (a[offset + i] > a[offset + best]) best = i;
-  return best;
 }

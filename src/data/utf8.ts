@@ -1,4 +1,4 @@
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 // fatal: reject bad bytes instead of silently training on U+FFFD.
 // ignoreBOM: keep a BOM so byte offsets line up; decodeStrictUtf8 strips it itself.

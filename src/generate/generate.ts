@@ -1,6 +1,6 @@
 import { createStreamDecoder } from '../data/stream-decoder.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import type { GPT } from '../model/gpt.js';
+import type { Transformer } from '../model/transformer.js';
 import { Rng } from '../tensor/random.js';
 import { sampleToken, type SamplingOptions } from './sampler.js';
 
@@ -18,7 +18,7 @@ export interface GenerateOptions extends SamplingOptions {
  * positions decodes on indefinitely at constant cost per token.
  * Yields each sampled token id as soon as it is drawn.
  */
-export function* generateTokens(model: GPT, prompt: Int32Array, opts: GenerateOptions): Generator<number> {
+export function* generateTokens(model: Transformer, prompt: Int32Array, opts: GenerateOptions): Generator<number> {
   const limit = model.maxDecodeLength;
   if (prompt.length === 0) throw new Error('generation needs a prompt of at least one token');
   const rng = new Rng(opts.seed);
@@ -43,7 +43,7 @@ export function* generateTokens(model: GPT, prompt: Int32Array, opts: GenerateOp
 
 /** Convenience wrapper: continue `prompt` and return the generated text (without the prompt). */
 export function generateText(
-  model: GPT, tokenizer: Tokenizer, prompt: string, opts: Partial<GenerateOptions> = {},
+  model: Transformer, tokenizer: Tokenizer, prompt: string, opts: Partial<GenerateOptions> = {},
 ): string {
   const full: GenerateOptions = { maxTokens: 200, temperature: 0.8, topK: 0, topP: 1, seed: 42, ...opts };
   const decoder = createStreamDecoder(tokenizer);

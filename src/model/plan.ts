@@ -1,4 +1,4 @@
-import { UserError } from '../data/errors.js';
+import { UserError } from '../errors.js';
 
 /**
  * A layer plan: which token mixer each block uses. Written as JSON (a list of

@@ -1,4 +1,4 @@
-import { UserError } from '../data/errors.js';
+import { UserError } from '../errors.js';
 
 /**
  * Shift schedules (HSM.md §3): which earlier token each HSM layer (and head)

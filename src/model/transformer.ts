@@ -1,5 +1,5 @@
 import { add, crossEntropy, dropout, embedding, layerNorm, matmul, mlp, rows } from '../ops/index.js';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../errors.js';
 import type { DType } from '../tensor/buffer-pool.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';

@@ -1,7 +1,7 @@
 // Where a benchmark result came from: the command, the commit and the machine, recorded beside the numbers.
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { projectRoot } from '../data/builtin-corpora.js';
+import { projectRoot } from '../project-root.js';
 
 /** What decides the numbers: code, not results or docs. */
 const CODE_PATHS = ['src', 'native', 'tools', 'binding.gyp', 'package.json', 'package-lock.json'];

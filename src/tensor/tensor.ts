@@ -1,6 +1,5 @@
 import type { FloatArray } from '../backend/kernels.js';
-import { allocate, type DType } from './buffer-pool.js';
-import { activeTape } from '../autograd/tape.js';
+import { allocate, type BufferPool, type DType } from './buffer-pool.js';
 
 export type Shape = readonly number[];
 
@@ -12,6 +11,25 @@ export function shapeSize(shape: Shape): number {
 
 export function dtypeOf(data: FloatArray): DType {
   return data instanceof Float64Array ? 'float64' : 'float32';
+}
+
+/**
+ * Who owns the buffers of tensors made now: the recording tape (autograd sits
+ * above this layer, so it installs itself here rather than being imported).
+ */
+export interface TemporaryOwner {
+  readonly pool: BufferPool;
+  /** Remembers t so its buffers go back to the pool when the owner releases them. */
+  track(t: Tensor): void;
+}
+
+let temporaryOwner: TemporaryOwner | null = null;
+
+/** Installs (or with null, removes) the owner of new temporaries; returns the previous one. */
+export function setTemporaryOwner(owner: TemporaryOwner | null): TemporaryOwner | null {
+  const previous = temporaryOwner;
+  temporaryOwner = owner;
+  return previous;
 }
 
 /**
@@ -29,8 +47,8 @@ export class Tensor {
   /** For a reshape view: the tensor whose buffers (data and gradient) it shares. */
   readonly base: Tensor | null = null;
   private ownGrad: FloatArray | null = null;
-  /** Set by the tape that owns this tensor's buffers; null for owned tensors. */
-  pooledBy: object | null = null;
+  /** The pool this temporary's buffers come from and return to; null for owned tensors. */
+  pooledBy: BufferPool | null = null;
   name?: string;
 
   constructor(data: FloatArray, shape: Shape, requiresGrad = false, base: Tensor | null = null) {
@@ -55,15 +73,20 @@ export class Tensor {
 
   /** An uninitialised tensor; from the active tape's pool when one is recording. */
   static empty(shape: Shape, dtype: DType = 'float32'): Tensor {
-    const tape = activeTape();
-    if (tape) return tape.newTensor(shape, dtype, false);
-    return new Tensor(allocate(dtype, shapeSize(shape)), shape);
+    return Tensor.make(shape, dtype, false);
   }
 
   static zeros(shape: Shape, dtype: DType = 'float32'): Tensor {
-    const tape = activeTape();
-    if (tape) return tape.newTensor(shape, dtype, true);
-    return new Tensor(allocate(dtype, shapeSize(shape)), shape);
+    return Tensor.make(shape, dtype, true);
+  }
+
+  private static make(shape: Shape, dtype: DType, zero: boolean): Tensor {
+    const owner = temporaryOwner;
+    if (!owner) return new Tensor(allocate(dtype, shapeSize(shape)), shape);
+    const t = new Tensor(owner.pool.acquire(dtype, shapeSize(shape), zero), shape);
+    t.pooledBy = owner.pool;
+    owner.track(t);
+    return t;
   }
 
   static from(values: ArrayLike<number>, shape: Shape, dtype: DType = 'float32'): Tensor {
@@ -101,7 +124,7 @@ export class Tensor {
   ensureGrad(): FloatArray {
     if (this.base) return this.base.ensureGrad();
     if (!this.ownGrad) {
-      this.ownGrad = this.pooledBy ? (this.pooledBy as GradAllocator).allocGrad(this, true) : allocate(this.dtype, this.size);
+      this.ownGrad = this.pooledBy ? this.pooledBy.acquire(this.dtype, this.size, true) : allocate(this.dtype, this.size);
     }
     return this.ownGrad;
   }
@@ -115,7 +138,7 @@ export class Tensor {
   gradForWrite(): { grad: FloatArray; fresh: boolean } {
     const root = this.base ?? this;
     if (root.ownGrad || !root.pooledBy) return { grad: root.ensureGrad(), fresh: false };
-    root.ownGrad = (root.pooledBy as GradAllocator).allocGrad(root, false);
+    root.ownGrad = root.pooledBy.acquire(root.dtype, root.size, false);
     return { grad: root.ownGrad, fresh: true };
   }
 
@@ -143,10 +166,6 @@ export class Tensor {
   zeroGrad(): void {
     this.grad?.fill(0);
   }
-}
-
-interface GradAllocator {
-  allocGrad(t: Tensor, zero: boolean): FloatArray;
 }
 
 function resolveShape(shape: Shape, size: number): number[] {

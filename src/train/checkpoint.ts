@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../data/errors.js';
-import { tokenizerFromSpec, type Tokenizer, type TokenizerSpec } from '../data/tokenizer.js';
+import { UserError } from '../errors.js';
+import type { Tokenizer, TokenizerSpec } from '../data/tokenizer.js';
+import { tokenizerFromSpec } from '../data/tokenizers.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors, type SafeTensorsFile } from '../io/safetensors.js';
-import { GPT, type GPTConfig } from '../model/gpt.js';
+import { Transformer, type ModelConfig } from '../model/transformer.js';
 import type { AdamW } from '../optim/adamw.js';
 import type { TrainConfig } from './config.js';
 
@@ -20,7 +21,7 @@ export const CHECKPOINT_FORMAT = 'hsm-checkpoint/1';
 export interface RunConfigFile {
   format: string;
   train: TrainConfig;
-  model: GPTConfig;
+  model: ModelConfig;
   tokenizer: TokenizerSpec;
 }
 
@@ -32,7 +33,7 @@ export interface TrainingState {
 }
 
 export function saveCheckpoint(
-  dir: string, run: RunConfigFile, model: GPT, optimizer: AdamW, state: TrainingState,
+  dir: string, run: RunConfigFile, model: Transformer, optimizer: AdamW, state: TrainingState,
 ): void {
   mkdirSync(dir, { recursive: true });
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n');
@@ -82,9 +83,9 @@ export function readRunConfig(dir: string): RunConfigFile {
 }
 
 /** Loads weights into a fresh model; every name and shape must match the configuration. */
-export function loadModel(dir: string): { run: RunConfigFile; model: GPT; tokenizer: Tokenizer; step: number } {
+export function loadModel(dir: string): { run: RunConfigFile; model: Transformer; tokenizer: Tokenizer; step: number } {
   const run = readRunConfig(dir);
-  const model = new GPT(run.model);
+  const model = new Transformer(run.model);
   const file = readTensorsFile(dir, 'model.safetensors', 'the model weights');
   for (const [name, p] of model.params.byName) {
     const t = file.tensors.get(name);

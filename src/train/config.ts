@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../errors.js';
+import { matchFfnWidth } from '../model/cost.js';
 import { parsePlan } from '../model/plan.js';
+import type { ModelConfig } from '../model/transformer.js';
 
 /**
  * Everything a training run needs, validated by a schema: an unknown key or a
@@ -8,7 +10,7 @@ import { parsePlan } from '../model/plan.js';
  */
 const positiveInt = z.number().int().positive();
 
-export const ModelConfigSchema = z
+export const ModelSectionSchema = z
   .object({
     /** Blocks; taken from the plan when a plan is given without it. */
     nLayer: positiveInt.optional(),
@@ -37,7 +39,7 @@ export const TrainConfigSchema = z
     /** `ids` only names the integer tokens of a synthetic task (compare's recall grid); corpora use the others. */
     tokenizer: z.enum(['char', 'byte', 'gpt2', 'ids']).default('char'),
     valFraction: z.number().gt(0).lt(1).default(0.1),
-    model: ModelConfigSchema.default({}),
+    model: ModelSectionSchema.default({}),
     batchSize: positiveInt.default(12),
     gradAccum: positiveInt.default(1),
     maxIters: positiveInt.default(2000),
@@ -59,7 +61,8 @@ export const TrainConfigSchema = z
   .strict();
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
-export type ModelConfig = TrainConfig['model'];
+/** The `model` section of a training configuration (before parameter matching). */
+export type ModelSection = TrainConfig['model'];
 
 /** Named configurations; flags and config files override their fields. */
 export const PRESETS: Record<string, z.input<typeof TrainConfigSchema> & { description: string }> = {
@@ -148,4 +151,12 @@ export function learningRate(cfg: TrainConfig, iter: number): number {
   if (iter > decayIters) return cfg.minLr;
   const ratio = (iter - cfg.warmupIters) / Math.max(1, decayIters - cfg.warmupIters);
   return cfg.minLr + 0.5 * (1 + Math.cos(Math.PI * ratio)) * (cfg.lr - cfg.minLr);
+}
+
+/** The model a training configuration describes, with parameter matching applied. */
+export function resolveModelConfig(m: ModelSection, vocabSize: number): ModelConfig {
+  const { matchParams, ...rest } = m;
+  const config: ModelConfig = { vocabSize, ...rest };
+  if (matchParams) config.ffnHidden = matchFfnWidth(config, matchParams).ffnHidden;
+  return config;
 }

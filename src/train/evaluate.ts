@@ -1,5 +1,5 @@
 import type { BatchSource } from '../data/dataset.js';
-import type { GPT } from '../model/gpt.js';
+import type { Transformer } from '../model/transformer.js';
 import { Rng } from '../tensor/random.js';
 
 /**
@@ -8,7 +8,7 @@ import { Rng } from '../tensor/random.js';
  * ran before it — a resumed run evaluates on exactly the same batches.
  */
 export function estimateLoss(
-  model: GPT, data: BatchSource, split: 'train' | 'val', iters: number, batchSize: number, seed: number,
+  model: Transformer, data: BatchSource, split: 'train' | 'val', iters: number, batchSize: number, seed: number,
 ): number {
   const rng = new Rng(seed);
   const T = model.config.blockSize;

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { Tape } from '../autograd/tape.js';
 import { loadCorpus, type Corpus } from '../data/corpus.js';
 import { TokenDataset, type BatchSource } from '../data/dataset.js';
-import { UserError } from '../data/errors.js';
-import { createTokenizer, tokenizerFromSpec, type Tokenizer } from '../data/tokenizer.js';
+import { UserError } from '../errors.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import { createTokenizer, tokenizerFromSpec } from '../data/tokenizers.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { GPT } from '../model/gpt.js';
-import { resolveModelConfig } from './model-config.js';
+import { Transformer } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../tensor/random.js';
-import { learningRate, type TrainConfig } from './config.js';
+import { learningRate, resolveModelConfig, type TrainConfig } from './config.js';
 import { CHECKPOINT_FORMAT, loadModel, loadTrainingState, readRunConfig, saveCheckpoint, type RunConfigFile } from './checkpoint.js';
 import { estimateLoss } from './evaluate.js';
 
@@ -46,7 +46,7 @@ export interface TrainResult {
   bestValLoss: number | null;
   stopped: boolean;
   outDir: string;
-  model: GPT;
+  model: Transformer;
   tokenizer: Tokenizer;
 }
 
@@ -65,7 +65,7 @@ export async function train(
   // A library caller may pass text directly, or a source that is no corpus at all (then cfg.data only names it).
   const corpus = opts.source ? null : opts.corpus ?? loadCorpus(cfg.data);
 
-  let model: GPT, runFile: RunConfigFile, startStep = 0;
+  let model: Transformer, runFile: RunConfigFile, startStep = 0;
   let bestValLoss: number | null = null, elapsedBefore = 0;
   if (opts.resume) {
     const saved = readRunConfig(dir);
@@ -80,7 +80,7 @@ export async function train(
     }
     const tokenizer = opts.source?.tokenizer ?? createTokenizer(cfg.tokenizer, corpus!.text);
     const modelConfig = resolveModelConfig(cfg.model, tokenizer.vocabSize);
-    model = new GPT(modelConfig, { seed: cfg.seed });
+    model = new Transformer(modelConfig, { seed: cfg.seed });
     runFile = { format: CHECKPOINT_FORMAT, train: cfg, model: modelConfig, tokenizer: tokenizer.toJSON() };
   }
   const tokenizer = tokenizerFromSpec(runFile.tokenizer);

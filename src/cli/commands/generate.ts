@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createStreamDecoder } from '../../data/stream-decoder.js';
 import { generateTokens } from '../../generate/generate.js';
 import { loadModel } from '../../train/checkpoint.js';
-import { UserError } from '../../data/errors.js';
+import { UserError } from '../../errors.js';
 
 function num(name: string, value: string, min: number, max = Infinity): number {
   const n = Number(value);

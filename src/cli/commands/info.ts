@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { describeModel, matchFfnWidth } from '../../model/cost.js';
 import { Transformer, type ModelConfig } from '../../model/transformer.js';
 import { readRunConfig } from '../../train/checkpoint.js';
-import { resolveModelConfig } from '../../train/model-config.js';
+import { resolveModelConfig } from '../../train/config.js';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from '../options.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { UserError } from '../../data/errors.js';
+import { UserError } from '../../errors.js';
 import type { TrainConfig } from '../../train/config.js';
 import { train, type StepMetrics } from '../../train/trainer.js';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from '../options.js';

@@ -1,4 +1,4 @@
-import { UserError } from '../../data/errors.js';
+import { UserError } from '../../errors.js';
 import { AbMixer } from './ab.js';
 import { AttentionMixer } from './attention.js';
 import { ChannelMixer } from './channel.js';

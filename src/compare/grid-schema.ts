@@ -1,0 +1,63 @@
+// What a grid file may say (zod schemas); grid.ts validates and expands it.
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
+
+const GridModelSchema = z
+  .object({
+    /** Short name used in tables, charts and run folders. */
+    name: z.string().regex(NAME, 'use letters, digits and _ . + - (it names folders)'),
+    /** Layer plan; "{levels}" stands for ⌈log2 context⌉, the pow2 depth that covers the context. */
+    plan: z.string().min(1),
+    matchParams: z.string().min(1).optional(),
+    /** Other model fields for this model only (schedule, hsmHeads, positions, …). */
+    model: z.record(z.unknown()).optional(),
+    note: z.string().optional(),
+  })
+  .strict();
+
+const RecallSchema = z
+  .object({
+    vocabSize: z.number().int().min(5).max(8192).default(256),
+    /** Each length may set its own batch size (e.g. to keep the tokens per step equal). */
+    lengths: z.array(z.object({ context: positiveInt, pairs: positiveInt, queries: positiveInt.optional(), batchSize: positiveInt.optional() }).strict()).min(1),
+    heldOutSequences: positiveInt.default(512),
+    heldOutSeed: z.number().int().nonnegative().default(90_001),
+  })
+  .strict();
+
+const EvalSchema = z
+  .object({
+    /** Positions at which generation speed is timed (default: 8, the middle and the end of the context). */
+    decodePositions: z.array(positiveInt).min(1).optional(),
+    /** Sequences decoded per timing (the median is kept). */
+    decodeRepeats: positiveInt.default(3),
+    sampleTokens: z.number().int().nonnegative().default(300),
+    samplePrompt: z.string().default('\n'),
+    temperature: z.number().nonnegative().default(0.8),
+    sampleSeed: z.number().int().nonnegative().default(42),
+  })
+  .strict();
+
+export const GridSchema = z
+  .object({
+    description: z.string().default(''),
+    /** A training preset the `train` fields override (e.g. shakespeare-char-cpu). */
+    preset: z.string().optional(),
+    /** Training options shared by every run: `hsm train` config keys, model fields under "model". */
+    train: z.record(z.unknown()).default({}),
+    /** The synthetic recall task (MQAR) at each length, instead of a text corpus. */
+    recall: RecallSchema.optional(),
+    models: z.array(GridModelSchema).min(1),
+    /** The model the others are compared with (default: the first). */
+    baseline: z.string().optional(),
+    seeds: z.array(z.number().int().nonnegative()).min(1),
+    eval: EvalSchema.default({}),
+  })
+  .strict();
+
+export type GridInput = z.input<typeof GridSchema>;
+export type GridModel = z.infer<typeof GridModelSchema>;
+export type EvalSettings = z.infer<typeof EvalSchema>;
+export type GridFields = z.infer<typeof GridSchema>;
