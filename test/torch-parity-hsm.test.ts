@@ -70,7 +70,10 @@ function tracker(tol: number) {
   return {
     check(err: number, what: string) {
       assert.ok(err < tol, `${what} differs by ${err.toExponential(2)} (tolerance ${tol})`);
-      if (err >= worst) (worst = err), (where = what);
+      if (err >= worst) {
+        worst = err;
+        where = what;
+      }
     },
     get summary() {
       return `max rel. error ${worst.toExponential(2)} (${where})`;

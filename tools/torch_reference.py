@@ -228,7 +228,7 @@ class GPT(nn.Module):
 # ---------------------------------------------------------------------------
 # 2b. HSM transformer: the same pre-LN skeleton, but each block's token mixer
 #     is chosen by a layer plan ("hsm:ab*5", "hsm:ab*3,attn"). Written from
-#     the math in HSM.md, not from the TypeScript code; parameter names follow
+#     the math in docs/SPEC.md, not from the TypeScript code; parameter names follow
 #     the engine's checkpoint layout (attention: h.i.attn.*, HSM: h.i.mix.*).
 # ---------------------------------------------------------------------------
 
@@ -332,7 +332,7 @@ class GatedMix(nn.Module):
 class PairMix(nn.Module):
     """Softmax attention over the pair {t, t-s} per head, then W_o.
 
-    The model's n_head heads (HSM.md: "per head", d_h = C / n_head); head h
+    The model's n_head heads (docs/SPEC.md §4: "per head", d_h = C / n_head); head h
     uses channels h*Dh..(h+1)*Dh of q, k and v. Keys and values are what is
     shifted, each by the shift of its channel group (one group here), so for
     t < s the partner has a zero key and a zero value.

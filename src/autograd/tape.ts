@@ -38,6 +38,7 @@ export class Tape implements TemporaryOwner {
   /** Runs fn with this tape recording (tapes do not nest). */
   record<T>(fn: () => T): T {
     if (current) throw new Error('a tape is already recording');
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the module-level slot is how ops find the recording tape
     current = this;
     setTemporaryOwner(this);
     try {

@@ -8,7 +8,7 @@ import { pow2Levels } from '../model/schedule.js';
 import { resolvePlan } from '../model/transformer.js';
 import { mergeConfigs, parseTrainConfig, presetConfig, type TrainConfig } from '../train/config.js';
 import { BUILTIN_GRIDS } from './builtin-grids.js';
-import { GridSchema, type EvalSettings, type GridFields, type GridModel } from './grid-schema.js';
+import { GridSchema, type GridFields, type GridModel } from './grid-schema.js';
 
 export type { EvalSettings, GridInput, GridModel } from './grid-schema.js';
 

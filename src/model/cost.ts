@@ -25,7 +25,7 @@ export interface ModelReport {
   layers: LayerReport[];
 }
 
-/** Parameters, FLOPs per token and the layer plan of a model (HSM.md §7). */
+/** Parameters, FLOPs per token and the layer plan of a model (SPEC §7). */
 export function describeModel(model: Transformer): ModelReport {
   const { nEmbd: C, blockSize: T, vocabSize: V } = model.config;
   const F = model.ffnHidden;
@@ -61,7 +61,7 @@ export function countParameters(config: ModelConfig): number {
 }
 
 /**
- * Parameter matching (HSM.md §5): the FFN width that gives `config` the
+ * Parameter matching (SPEC §5): the FFN width that gives `config` the
  * parameter count of the same model with `targetPlan` (e.g. "attn*4", the GPT
  * baseline). Parameters are linear in the width, so two counts fix it.
  */

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 
 /**
- * Shift schedules (HSM.md §3): which earlier token each HSM layer (and head)
+ * Shift schedules (SPEC §3): which earlier token each HSM layer (and head)
  * reads. Layers are counted among the HSM layers only, so attention layers in
  * a hybrid do not interrupt the 1, 2, 4, … progression [ours].
  */

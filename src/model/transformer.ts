@@ -21,7 +21,7 @@ export interface ModelConfig {
   dropout?: number;
   /** Layer plan ("hsm:ab*3,attn", or blocks); default: attention in every layer (GPT). Its length must equal nLayer. */
   plan?: string | BlockSpec[];
-  /** Shift schedule of the HSM layers (HSM.md §3), default pow2. */
+  /** Shift schedule of the HSM layers (SPEC §3), default pow2. */
   schedule?: ShiftSchedule;
   /** Head groups of HSM layers (each with its own shift under pow2-heads); default 1, or nHead for pow2-heads. */
   hsmHeads?: number;
@@ -56,7 +56,7 @@ export function resolvePlan(config: ModelConfig): BlockSpec[] {
 }
 
 /**
- * Pre-LN transformer (HSM.md §5): x = x + Mixer(LN(x)); x = x + FFN(LN(x)),
+ * Pre-LN transformer (SPEC §2, §5): x = x + Mixer(LN(x)); x = x + FFN(LN(x)),
  * GELU FFN, weight-tied output head, optional learned positions. With the
  * default plan it is nanoGPT's GPT-2, parameter names included.
  */
