@@ -184,20 +184,17 @@ test('steady-state training steps allocate no new buffers', async () => {
   const { Transformer } = await import('../src/model/transformer.js');
   const { AdamW } = await import('../src/optim/adamw.js');
   const { Rng } = await import('../src/tensor/random.js');
+  const { trainStep } = await import('../src/train/step.js');
   for (const plan of ['attn*2', 'hsm:ab,hsm:gated', 'hsm:pair,attn']) {
     const model = new Transformer({ vocabSize: 17, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, plan });
-    const opt = new AdamW(model.params.list, { lr: 1e-3, gradClip: 1 });
+    const optimizer = new AdamW(model.params.list, { lr: 1e-3, gradClip: 1 });
     const tape = new Tape();
     const rng = new Rng(1);
-    const step = () => {
-      const x = Int32Array.from({ length: 64 }, () => rng.int(17));
-      const y = Int32Array.from({ length: 64 }, () => rng.int(17));
-      opt.zeroGrad();
-      const loss = tape.record(() => model.loss(x, y, 4, 16));
-      tape.backward(loss);
-      opt.step();
-      tape.release();
-    };
+    // The trainer's own step (two micro-batches, so accumulation is covered too).
+    const step = () => trainStep({
+      model, optimizer, tape, batchSize: 4, context: 16, gradAccum: 2,
+      batch: () => ({ x: Int32Array.from({ length: 64 }, () => rng.int(17)), y: Int32Array.from({ length: 64 }, () => rng.int(17)) }),
+    });
     step();
     const after = tape.pool.allocations;
     step();

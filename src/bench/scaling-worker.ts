@@ -8,8 +8,8 @@ import { kernels, nativeBackend } from '../backend/index.js';
 import { parsePlan } from '../model/plan.js';
 import { benchDecode } from './decode.js';
 import { attentionRecords } from './kernels.js';
-import { benchHsm } from './train.js';
 import { round } from './timing.js';
+import { timeTrainingSteps } from './training-steps.js';
 
 export interface TrainJob {
   kind: 'train';
@@ -43,9 +43,9 @@ const baselineRssMb = peakRssMb();
 
 function runTrain(job: TrainJob): Record<string, unknown> {
   const nLayer = parsePlan(job.plan).length;
-  const { record } = benchHsm(job.plan, {
+  const { record } = timeTrainingSteps(job.plan, {
     nLayer, nHead: job.nHead, nEmbd: job.nEmbd, blockSize: job.context, batchSize: job.batch, vocabSize: job.vocab, plan: job.plan,
-  }, job.steps, job.warmup, job.threads, false, 1337);
+  }, { steps: job.steps, warmup: job.warmup, threads: job.threads, profile: false, seed: 1337 });
   const out: Record<string, unknown> = {
     train_tokens_per_s: record.tokens_per_s,
     train_ms_per_step: record.ms_per_step,

@@ -1,14 +1,8 @@
 #!/usr/bin/env node
 // The `hsm` command line: a thin layer over the library.
-import { Command, InvalidArgumentError } from 'commander';
-import { benchDecode } from '../bench/decode.js';
-import { benchKernels } from '../bench/kernels.js';
-import { benchScaling, parseScalingModels, SCALING_MODELS, writeScalingOutputs } from '../bench/scaling.js';
-import { scalingTable } from '../bench/scaling-report.js';
-import { runProvenance } from '../report/provenance.js';
-import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../bench/train.js';
-import { kernels } from '../backend/index.js';
+import { Command } from 'commander';
 import { UserError } from '../errors.js';
+import { registerBench } from './commands/bench.js';
 import { registerEval } from './commands/evaluate.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInfo } from './commands/info.js';
@@ -18,127 +12,12 @@ import { registerTrain } from './commands/train.js';
 const program = new Command();
 program.name('hsm').description('Hierarchical Shift Mixing language models: train, compare, generate, benchmark').version('0.1.0');
 
-function positiveInts(value: string): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError(`expected positive integers like "1,2", got "${value}"`);
-  return list;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
-  return n;
-}
-
 registerTrain(program);
 registerEval(program);
 registerGenerate(program);
 registerInfo(program);
 registerCompare(program);
-
-const bench = program.command('bench').description('benchmarks (JSON Lines with --json)');
-
-bench
-  .command('kernels')
-  .description('GFLOP/s of matmul and fused attention per backend and thread count, with numpy.matmul in the same run')
-  .option('--json', 'print JSON Lines, one object per measurement')
-  .option('--threads <list>', 'thread counts to measure', positiveInts, [1, 2])
-  .option('--budget-ms <ms>', 'time spent repeating each measurement', positiveNumber, 1500)
-  .option('--no-js', 'skip the (slow) js reference backend')
-  .option('--no-numpy', 'skip the numpy.matmul comparison')
-  .action((opts: { json?: boolean; threads: number[]; budgetMs: number; js: boolean; numpy: boolean }) => {
-    const rows: Record<string, unknown>[] = [];
-    benchKernels({
-      budgetMs: opts.budgetMs,
-      threads: opts.threads,
-      includeJs: opts.js,
-      numpy: opts.numpy,
-      emit: (r) => (opts.json ? console.log(JSON.stringify(r)) : rows.push(r)),
-    });
-    if (!opts.json) printKernelTable(rows);
-  });
-
-bench
-  .command('train')
-  .description('training tokens/s of our engine and, in the same run, of an equivalent PyTorch script (JSON Lines)')
-  .option('--json', 'print JSON Lines, one object per measurement')
-  .option('--configs <list>', `configurations: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}`, (v: string) => v.split(','), DEFAULT_TRAIN_BENCH)
-  .option('--steps <n>', 'timed steps per engine and configuration', positiveNumber, 30)
-  .option('--warmup <n>', 'untimed steps first', (v: string) => Number(v), 5)
-  .option('--threads <n>', 'threads for both engines', positiveNumber)
-  .option('--no-torch', 'skip the PyTorch comparison')
-  .option('--torch-passive', 'run PyTorch with OMP_WAIT_POLICY=PASSIVE (its spinning threads fight ours on a loaded 2-core machine)')
-  .option('--profile', 'add per-phase and per-kernel times of our engine')
-  .action((o: { json?: boolean; configs: string[]; steps: number; warmup: number; threads?: number; torch: boolean; torchPassive?: boolean; profile?: boolean }) => {
-    benchTrain({
-      configs: o.configs, steps: o.steps, warmup: o.warmup, threads: o.threads, torch: o.torch, profile: o.profile,
-      torchEnv: o.torchPassive ? { OMP_WAIT_POLICY: 'PASSIVE' } : {},
-      emit: (r) => {
-        if (o.json) console.log(JSON.stringify(r));
-        else if (r.note) console.log(`note: ${r.note}`);
-        else if (r.ratio !== undefined) console.log(`  ratio ${r.config}: ${r.ratio} (${r.ratio_of})`);
-        else console.log(`${String(r.config).padEnd(22)} ${String(r.engine).padEnd(6)} ${Math.round(Number(r.tokens_per_s))} tokens/s`);
-      },
-    });
-  });
-
-bench
-  .command('decode')
-  .description('milliseconds per generated token at several positions, per layer plan (JSON Lines with --json)')
-  .option('--json', 'print JSON Lines')
-  .option('--plans <list>', 'layer plans, separated by ";"', (v: string) => v.split(';'), ['hsm:ab*8', 'hsm:gated*8', 'attn*8'])
-  .option('--positions <list>', 'positions to time', positiveInts, [128, 1024, 4096])
-  .option('--n-embd <d>', 'model width', positiveNumber, 256)
-  .action((o: { json?: boolean; plans: string[]; positions: number[]; nEmbd: number }) => {
-    benchDecode({
-      plans: o.plans, positions: o.positions, nEmbd: o.nEmbd,
-      emit: (r) => console.log(o.json ? JSON.stringify(r) : `${String(r.plan).padEnd(16)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}`),
-    });
-  });
-
-bench
-  .command('scaling')
-  .description('cost against context length: training tokens/s, peak memory and generation ms/token per model, with growth exponents')
-  .option('--json', 'print JSON Lines (the table goes to stderr)')
-  .option('--out <dir>', 'also write scaling.jsonl and SVG charts to this folder')
-  .option('--models <list>', `models: ${Object.entries(SCALING_MODELS).map(([k, v]) => `${k} (${v})`).join(', ')}, or name=PLAN; the first is the baseline`, 'gpt,hsm-ab,hsm-gated,hybrid')
-  .option('--contexts <list>', 'context lengths', positiveInts, [256, 512, 1024, 2048, 4096, 8192])
-  .option('--tokens-per-step <n>', 'tokens per training step at every context (batch = this / context)', positiveNumber, 8192)
-  .option('--positions <list>', 'generation positions to time', positiveInts, [128, 1024, 4096, 8000])
-  .option('--n-embd <d>', "model width (128 is the GPT baseline's, shakespeare-char-cpu)", positiveNumber, 128)
-  .option('--n-head <h>', 'heads', positiveNumber, 4)
-  .option('--steps <n>', 'timed training steps per measurement', positiveNumber, 5)
-  .option('--warmup <n>', 'untimed steps first', (v: string) => Number(v), 2)
-  .option('--threads <n>', 'threads', positiveNumber)
-  .option('--fit-from <t>', 'smallest context in the exponent fit', positiveNumber, 1024)
-  .option('--no-generate', 'skip the generation timings')
-  .action(async (o: {
-    json?: boolean; out?: string; models: string; contexts: number[]; tokensPerStep: number; positions: number[]; nEmbd: number; nHead: number;
-    steps: number; warmup: number; threads?: number; fitFrom: number; generate: boolean;
-  }) => {
-    const records = benchScaling({
-      models: parseScalingModels(o.models), contexts: o.contexts, tokensPerStep: o.tokensPerStep, positions: o.positions,
-      nEmbd: o.nEmbd, nHead: o.nHead, steps: o.steps, warmup: o.warmup, threads: o.threads, fitFrom: o.fitFrom, generate: o.generate,
-      emit: (r) => { if (o.json) console.log(JSON.stringify(r)); },
-      onProgress: (what) => console.error(`hsm bench scaling: ${what}`),
-    });
-    (o.json ? console.error : console.log)(scalingTable(records));
-    if (o.out) {
-      const files = await writeScalingOutputs(o.out, records, { bench: 'scaling', ...runProvenance() });
-      console.error(`hsm bench scaling: wrote ${files.join(', ')}`);
-    }
-  });
-
-function printKernelTable(rows: Record<string, unknown>[]): void {
-  console.log(`backend in use: ${kernels().name}`);
-  const pad = (s: unknown, n: number) => String(s).padEnd(n);
-  console.log(pad('op', 20) + pad('backend', 9) + pad('threads', 9) + pad('shape', 20) + pad('GFLOP/s', 10) + 'ms');
-  for (const r of rows) {
-    if (r.note) console.log(`note: ${r.note}`);
-    else if (r.ratio !== undefined) console.log(`  ratio ${r.ratio_of} ${r.shape} @${r.threads}t: ${(r.ratio as number).toFixed(2)}`);
-    else console.log(pad(r.op, 20) + pad(r.backend, 9) + pad(r.threads, 9) + pad(r.shape, 20) + pad((r.gflops as number).toFixed(1), 10) + (r.ms as number).toFixed(3));
-  }
-}
+registerBench(program);
 
 // A UserError is a problem with the input: one line, exit code 2. Anything else is a bug: show the stack.
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -66,7 +66,10 @@ export function scale(x: Tensor, alpha: number): Tensor {
   return out;
 }
 
-/** GELU with GPT-2's tanh approximation. */
+/**
+ * GELU with GPT-2's tanh approximation. Part of the public op set (gradient-checked); the models use the
+ * fused `mlp`, and test/mlp.test.ts holds it equal to linear → gelu → linear.
+ */
 export function gelu(x: Tensor): Tensor {
   const out = Tensor.empty(x.shape, x.dtype);
   kernels().geluForward(x.data, out.data, x.size);
@@ -86,7 +89,7 @@ export function sigmoid(x: Tensor): Tensor {
   return out;
 }
 
-/** Σ of all elements, as a one-element tensor. */
+/** Σ of all elements, as a one-element tensor. Part of the public op set (gradient-checked); the models' losses are fused. */
 export function sum(x: Tensor): Tensor {
   const out = Tensor.empty([1], x.dtype);
   out.data[0] = kernels().sum(x.data, x.size);

@@ -1,4 +1,7 @@
-/** Differentiable operations: compose these to build layers; each records its own backward pass. */
+/**
+ * Differentiable operations: compose these to build layers; each records its own backward pass.
+ * The library exports them as `ops`; gelu, softmax and sum are public ops the built-in models do not use.
+ */
 export { add, sub, mul, scale, gelu, sigmoid, sum } from './elementwise.js';
 export { groupSum, groupExpand } from './groups.js';
 export { matmul, linear } from './matmul.js';

@@ -22,7 +22,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   return out;
 }
 
-/** Softmax over the last dimension. */
+/** Softmax over the last dimension. Part of the public op set (gradient-checked); attention and the losses fuse their own. */
 export function softmax(x: Tensor): Tensor {
   const C = x.shape[x.ndim - 1], N = x.size / C;
   const out = Tensor.empty(x.shape, x.dtype);

@@ -13,6 +13,7 @@ import { Rng } from '../tensor/random.js';
 import { learningRate, resolveModelConfig, type TrainConfig } from './config.js';
 import { CHECKPOINT_FORMAT, loadModel, loadTrainingState, readRunConfig, saveCheckpoint, type RunConfigFile } from './checkpoint.js';
 import { estimateLoss } from './evaluate.js';
+import { trainStep } from './step.js';
 
 /** One line of metrics.jsonl. */
 export interface StepMetrics {
@@ -120,21 +121,15 @@ export async function train(
 
   while (step < cfg.maxIters) {
     const lr = learningRate(cfg, step);
-    optimizer.lr = lr;
     const stepStart = performance.now();
-    let lossSum = 0;
-    optimizer.zeroGrad();
-    for (let micro = 0; micro < cfg.gradAccum; micro++) {
-      const { x, y } = data.sampleBatch('train', rng, B, T);
-      const loss = tape.record(() => model.loss(x, y, B, T, { dropoutRng: rng }));
-      lossSum += loss.item();
-      tape.backward(loss, Float32Array.of(1 / cfg.gradAccum)); // average over micro-batches
-      tape.release();
-    }
-    const gradNorm = optimizer.step();
+    // Batches and dropout masks both come from rng, in the order trainStep asks for them.
+    const { loss, gradNorm } = trainStep({
+      model, optimizer, tape, batchSize: B, context: T, gradAccum: cfg.gradAccum, lr, dropoutRng: rng,
+      batch: () => data.sampleBatch('train', rng, B, T),
+    });
     step++;
     const m: StepMetrics = {
-      step, train_loss: lossSum / cfg.gradAccum, lr, grad_norm: gradNorm,
+      step, train_loss: loss, lr, grad_norm: gradNorm,
       tokens_per_s: (B * T * cfg.gradAccum) / ((performance.now() - stepStart) / 1000), elapsed_s: 0,
     };
     if (step % cfg.evalInterval === 0 || step === cfg.maxIters) {

@@ -99,7 +99,7 @@ export class ShiftState implements MixerState {
 }
 
 /**
- * Base of the HSM mixers: y_t = f(x_t, x_{t−s}) (HSM.md §2), with an
+ * Base of the HSM mixers: y_t = f(x_t, x_{t−s}) (SPEC §2), with an
  * optional output projection. A subclass says which lagged copies it needs
  * (`lags`: one per-group shift list each) and how to combine them (`mix`);
  * this class supplies them from shift() in the parallel form and from a ring
@@ -113,7 +113,7 @@ export abstract class ShiftMixer implements Mixer {
   private readonly projW: Tensor | null;
   private readonly projB: Tensor | null;
 
-  constructor(protected readonly ctx: MixerContext) {
+  constructor(ctx: MixerContext) {
     this.shifts = ctx.shifts;
     this.C = ctx.nEmbd;
     this.groups = ctx.shifts.length;
