@@ -1,24 +1,34 @@
-// N-API bindings: unpack JavaScript arguments (typed arrays and numbers) and
-// call the dispatched kernel. Length checks live on the TypeScript side
-// (src/backend/native.ts); here we check types so a wrong argument is a
-// TypeError, never a crash.
+// N-API bindings, generated from kernel_list.h: each kernel's binding reads its
+// JavaScript arguments by the C++ parameter types of its table entry (Param<T>
+// below) and calls the dispatched kernel. Length checks live on the TypeScript
+// side (src/backend/kernel-abi.ts); here we check types so a wrong argument is
+// a TypeError, never a crash. `kernelSignatures` exports every kernel's
+// parameter kinds, deduced by the same Param<T>, so native.ts can verify on
+// load that the TypeScript table declares the same ABI.
 #include <node_api.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "dispatch.h"
 #include "threadpool.h"
 
 namespace {
 
+using hsm::KernelTable;
 using hsm::kernels;
+using hsm::Nullable;
+
+constexpr size_t kMaxArgs = 16;
 
 struct Args {
   napi_env env;
-  size_t argc = 16;
-  napi_value argv[16];
+  size_t argc = kMaxArgs;
+  napi_value argv[kMaxArgs];
 
   Args(napi_env e, napi_callback_info info) : env(e) {
     napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
@@ -71,6 +81,63 @@ struct Args {
   }
 };
 
+// How one C++ parameter type is read from JavaScript, and its kind's name
+// (the same names as src/backend/kernel-abi.ts). A kernel parameter of any
+// other type fails to compile here.
+template <class T>
+struct Param;
+template <>
+struct Param<const float*> {
+  static constexpr const char* kind = "f32";
+  static const float* get(const Args& a, size_t i) { return a.f32(i); }
+};
+template <>
+struct Param<float*> {
+  static constexpr const char* kind = "f32 out";
+  static float* get(const Args& a, size_t i) { return a.f32(i); }
+};
+template <>
+struct Param<Nullable<const float>> {
+  static constexpr const char* kind = "f32?";
+  static Nullable<const float> get(const Args& a, size_t i) { return {a.f32_or_null(i)}; }
+};
+template <>
+struct Param<Nullable<float>> {
+  static constexpr const char* kind = "f32? out";
+  static Nullable<float> get(const Args& a, size_t i) { return {a.f32_or_null(i)}; }
+};
+template <>
+struct Param<const int32_t*> {
+  static constexpr const char* kind = "i32";
+  static const int32_t* get(const Args& a, size_t i) { return a.i32(i); }
+};
+template <>
+struct Param<int64_t> {
+  static constexpr const char* kind = "int";
+  static int64_t get(const Args& a, size_t i) { return a.int64(i); }
+};
+template <>
+struct Param<float> {
+  static constexpr const char* kind = "float";
+  static float get(const Args& a, size_t i) { return static_cast<float>(a.number(i)); }
+};
+template <>
+struct Param<double> {
+  static constexpr const char* kind = "float";
+  static double get(const Args& a, size_t i) { return a.number(i); }
+};
+template <>
+struct Param<bool> {
+  static constexpr const char* kind = "bool";
+  static bool get(const Args& a, size_t i) { return a.boolean(i); }
+};
+
+template <class Ret>
+constexpr const char* return_kind() {
+  static_assert(std::is_void_v<Ret> || std::is_same_v<Ret, double>, "a kernel returns void or double");
+  return std::is_void_v<Ret> ? "void" : "number";
+}
+
 napi_value undefined(napi_env env) {
   napi_value v;
   napi_get_undefined(env, &v);
@@ -83,7 +150,13 @@ napi_value number(napi_env env, double x) {
   return v;
 }
 
-// Wraps a binding body so argument errors become JavaScript TypeErrors.
+napi_value string(napi_env env, const std::string& s) {
+  napi_value v;
+  napi_create_string_utf8(env, s.c_str(), s.size(), &v);
+  return v;
+}
+
+// Calls body(args); argument errors become JavaScript TypeErrors.
 template <class Body>
 napi_value guarded(napi_env env, napi_callback_info info, Body body) {
   try {
@@ -95,132 +168,68 @@ napi_value guarded(napi_env env, napi_callback_info info, Body body) {
   }
 }
 
-#define BINDING(name) napi_value name(napi_env env, napi_callback_info info) { return guarded(env, info, [&](Args& a) -> napi_value
-#define END_BINDING ); }
+// fn(argument 0 as P0, argument 1 as P1, ...).
+template <class Ret, class... P, size_t... I>
+Ret invoke(Ret (*fn)(P...), const Args& a, std::index_sequence<I...>) {
+  return fn(Param<P>::get(a, I)...);
+}
 
-BINDING(Isa) {
-  napi_value s;
-  napi_create_string_utf8(env, kernels().isa, NAPI_AUTO_LENGTH, &s);
-  return s;
-} END_BINDING
-BINDING(Threads) { return number(env, hsm::num_threads()); } END_BINDING
-BINDING(SetThreads) { hsm::set_num_threads(static_cast<int>(std::max<int64_t>(1, a.int64(0)))); return undefined(env); } END_BINDING
-
-BINDING(Matmul) {
-  hsm::MatmulArgs m{a.f32(0), a.f32(1), a.f32(2), a.int64(3), a.int64(4), a.int64(5), a.boolean(6), a.boolean(7),
-                    a.boolean(8), a.int64(9), a.int64(10), a.int64(11), a.int64(12), a.f32_or_null(13),
-                    static_cast<int>(a.int64(14)), a.f32_or_null(15)};
-  if (m.bias && m.accumulate) throw std::invalid_argument("matmul: a bias cannot be combined with accumulate");
-  if (m.epilogue != hsm::kEpilogueNone) {
-    if (m.epilogue != hsm::kEpilogueGelu && m.epilogue != hsm::kEpilogueGeluGrad) throw std::invalid_argument("matmul: unknown epilogue");
-    if (!m.aux || m.accumulate || m.batch != 1) throw std::invalid_argument("matmul: an epilogue needs aux, one item and no accumulate");
+template <class Ret, class... P>
+napi_value call(Ret (*fn)(P...), const Args& a) {
+  static_assert(sizeof...(P) <= kMaxArgs, "raise kMaxArgs");
+  if constexpr (std::is_void_v<Ret>) {
+    invoke(fn, a, std::index_sequence_for<P...>{});
+    return undefined(a.env);
+  } else {
+    return number(a.env, invoke(fn, a, std::index_sequence_for<P...>{}));
   }
-  kernels().matmul(m);
-  return undefined(env);
-} END_BINDING
+}
 
-BINDING(AttentionForward) {
-  hsm::AttentionShape s{a.int64(3), a.int64(4), a.int64(5), a.int64(6)};
-  kernels().attention_forward(a.f32(0), a.f32(1), a.f32(2), s);
-  return undefined(env);
-} END_BINDING
+// "f32, f32 out, int -> void": the kinds kernel-abi.ts must declare for this kernel.
+template <class Ret, class... P>
+std::string signature(Ret (*)(P...)) {
+  std::string s;
+  for (const char* kind : {Param<P>::kind...}) s += (s.empty() ? "" : ", ") + std::string(kind);
+  return s + " -> " + return_kind<Ret>();
+}
 
-BINDING(AttentionBackward) {
-  hsm::AttentionShape s{a.int64(5), a.int64(6), a.int64(7), a.int64(8)};
-  kernels().attention_backward(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.f32(4), s);
-  return undefined(env);
-} END_BINDING
+// The binding of one table entry; the kernel is looked up per call because
+// the table is chosen at load time (dispatch.cc).
+template <auto KernelTable::*entry>
+napi_value bind(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [](Args& a) { return call(kernels().*entry, a); });
+}
 
-BINDING(AttentionDecode) {
-  kernels().attention_decode(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.int64(4), a.int64(5), a.int64(6));
-  return undefined(env);
-} END_BINDING
-
-BINDING(LayerNormForward) {
-  kernels().layer_norm_forward(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.f32(4), a.f32(5), a.int64(6), a.int64(7),
-                               static_cast<float>(a.number(8)));
-  return undefined(env);
-} END_BINDING
-
-BINDING(LayerNormBackward) {
-  kernels().layer_norm_backward(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.f32(4), a.f32_or_null(5), a.f32_or_null(6),
-                                a.f32_or_null(7), a.int64(8), a.int64(9));
-  return undefined(env);
-} END_BINDING
-
-BINDING(AddForward) { kernels().add_forward(a.f32(0), a.f32(1), a.f32(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
-BINDING(AddBackward) { kernels().add_backward(a.f32(0), a.f32_or_null(1), a.f32_or_null(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
-BINDING(MulForward) { kernels().mul_forward(a.f32(0), a.f32(1), a.f32(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
-BINDING(MulBackward) {
-  kernels().mul_backward(a.f32(0), a.f32(1), a.f32(2), a.f32_or_null(3), a.f32_or_null(4), a.int64(5), a.int64(6));
-  return undefined(env);
-} END_BINDING
-BINDING(Scale) { kernels().scale(a.f32(0), static_cast<float>(a.number(1)), a.f32(2), a.int64(3)); return undefined(env); } END_BINDING
-BINDING(Axpy) { kernels().axpy(static_cast<float>(a.number(0)), a.f32(1), a.f32(2), a.int64(3)); return undefined(env); } END_BINDING
-BINDING(GeluForward) { kernels().gelu_forward(a.f32(0), a.f32(1), a.int64(2)); return undefined(env); } END_BINDING
-BINDING(GeluBackward) { kernels().gelu_backward(a.f32(0), a.f32(1), a.f32(2), a.int64(3), a.boolean(4)); return undefined(env); } END_BINDING
-BINDING(SigmoidForward) { kernels().sigmoid_forward(a.f32(0), a.f32(1), a.int64(2)); return undefined(env); } END_BINDING
-BINDING(SigmoidBackward) { kernels().sigmoid_backward(a.f32(0), a.f32(1), a.f32(2), a.int64(3)); return undefined(env); } END_BINDING
-BINDING(SoftmaxForward) { kernels().softmax_forward(a.f32(0), a.f32(1), a.int64(2), a.int64(3)); return undefined(env); } END_BINDING
-BINDING(SoftmaxBackward) { kernels().softmax_backward(a.f32(0), a.f32(1), a.f32(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
-BINDING(CrossEntropyForward) {
-  kernels().cross_entropy_forward(a.f32(0), a.i32(1), a.f32(2), a.f32(3), a.int64(4), a.int64(5));
-  return undefined(env);
-} END_BINDING
-BINDING(CrossEntropyBackward) {
-  kernels().cross_entropy_backward(a.f32(0), a.i32(1), a.f32(2), a.f32(3), static_cast<float>(a.number(4)), a.int64(5), a.int64(6));
-  return undefined(env);
-} END_BINDING
-BINDING(EmbeddingForward) { kernels().embedding_forward(a.f32(0), a.i32(1), a.f32(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
-BINDING(EmbeddingBackward) { kernels().embedding_backward(a.i32(0), a.f32(1), a.f32(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
-BINDING(GroupSum) { kernels().group_sum(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4)); return undefined(env); } END_BINDING
-BINDING(GroupExpand) {
-  kernels().group_expand(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4), a.boolean(5));
-  return undefined(env);
-} END_BINDING
-BINDING(ShiftForward) {
-  kernels().shift_forward(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4), a.i32(5), a.int64(6));
-  return undefined(env);
-} END_BINDING
-BINDING(ShiftBackward) {
-  kernels().shift_backward(a.f32(0), a.f32(1), a.int64(2), a.int64(3), a.int64(4), a.i32(5), a.int64(6));
-  return undefined(env);
-} END_BINDING
-BINDING(ShiftMixForward) {
-  kernels().shift_mix_forward(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.int64(4), a.int64(5), a.int64(6), a.i32(7), a.int64(8));
-  return undefined(env);
-} END_BINDING
-BINDING(ShiftMixBackward) {
-  kernels().shift_mix_backward(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.f32_or_null(4), a.f32_or_null(5), a.f32_or_null(6),
-                               a.int64(7), a.int64(8), a.int64(9), a.i32(10), a.int64(11));
-  return undefined(env);
-} END_BINDING
-BINDING(SumSquares) { return number(env, kernels().sum_squares(a.f32(0), a.int64(1))); } END_BINDING
-BINDING(Sum) { return number(env, kernels().sum(a.f32(0), a.int64(1))); } END_BINDING
-BINDING(AdamW) {
-  kernels().adamw(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.int64(4), static_cast<float>(a.number(5)),
-                  static_cast<float>(a.number(6)), static_cast<float>(a.number(7)), static_cast<float>(a.number(8)),
-                  static_cast<float>(a.number(9)), static_cast<float>(a.number(10)), a.int64(11));
-  return undefined(env);
-} END_BINDING
+napi_value Isa(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [](Args& a) { return string(a.env, kernels().isa); });
+}
+napi_value Threads(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [](Args& a) { return number(a.env, hsm::num_threads()); });
+}
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, info, [](Args& a) {
+    hsm::set_num_threads(static_cast<int>(std::max<int64_t>(1, a.int64(0))));
+    return undefined(a.env);
+  });
+}
 
 napi_value Init(napi_env env, napi_value exports) {
+#define HSM_PROPERTY(name, fn) {name, nullptr, fn, nullptr, nullptr, nullptr, napi_default, nullptr}
+#define HSM_BINDING(c_name, js_name, ret, params) HSM_PROPERTY(#js_name, bind<&KernelTable::c_name>),
   const napi_property_descriptor props[] = {
-#define FN(js, c) {js, nullptr, c, nullptr, nullptr, nullptr, napi_default, nullptr}
-      FN("isa", Isa), FN("threads", Threads), FN("setThreads", SetThreads), FN("matmul", Matmul),
-      FN("attentionForward", AttentionForward), FN("attentionBackward", AttentionBackward),
-      FN("attentionDecode", AttentionDecode), FN("layerNormForward", LayerNormForward), FN("layerNormBackward", LayerNormBackward),
-      FN("addForward", AddForward), FN("addBackward", AddBackward), FN("mulForward", MulForward),
-      FN("mulBackward", MulBackward), FN("scale", Scale), FN("axpy", Axpy), FN("geluForward", GeluForward),
-      FN("geluBackward", GeluBackward), FN("sigmoidForward", SigmoidForward), FN("sigmoidBackward", SigmoidBackward),
-      FN("softmaxForward", SoftmaxForward), FN("softmaxBackward", SoftmaxBackward),
-      FN("crossEntropyForward", CrossEntropyForward), FN("crossEntropyBackward", CrossEntropyBackward),
-      FN("embeddingForward", EmbeddingForward), FN("embeddingBackward", EmbeddingBackward),
-      FN("groupSum", GroupSum), FN("groupExpand", GroupExpand), FN("shiftForward", ShiftForward), FN("shiftBackward", ShiftBackward), FN("shiftMixForward", ShiftMixForward), FN("shiftMixBackward", ShiftMixBackward), FN("sumSquares", SumSquares),
-      FN("sum", Sum), FN("adamw", AdamW),
-#undef FN
-  };
+      HSM_PROPERTY("isa", Isa), HSM_PROPERTY("threads", Threads), HSM_PROPERTY("setThreads", SetThreads),
+      HSM_KERNELS(HSM_BINDING)};
+#undef HSM_BINDING
+#undef HSM_PROPERTY
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+
+  napi_value signatures;
+  napi_create_object(env, &signatures);
+#define HSM_SIGNATURE(c_name, js_name, ret, params) \
+  napi_set_named_property(env, signatures, #js_name, string(env, signature(decltype(KernelTable::c_name){})));
+  HSM_KERNELS(HSM_SIGNATURE)
+#undef HSM_SIGNATURE
+  napi_set_named_property(env, exports, "kernelSignatures", signatures);
   return exports;
 }
 

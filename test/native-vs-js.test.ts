@@ -214,6 +214,12 @@ test('native embedding, shift and AdamW equal js', { skip }, () => {
 });
 
 test('native kernels reject short buffers instead of reading past them', { skip }, () => {
-  assert.throws(() => native!.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2, 2), /C has 3 elements/);
-  assert.throws(() => native!.geluForward(new Float32Array(2), new Float32Array(8), 8), /x has 2 elements/);
+  const short = { name: 'RangeError', message: 'native kernel matmul: c has 3 elements, needs 4' };
+  assert.throws(() => native!.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2, 2), short);
+  assert.throws(() => native!.geluForward(new Float32Array(2), new Float32Array(8), 8), /native kernel geluForward: x has 2 elements, needs 8/);
+  assert.throws(() => native!.layerNormBackward(rand(6), rand(3), rand(2), rand(2), rand(6), null, rand(2), null, 2, 3),
+    /native kernel layerNormBackward: dw has 2 elements, needs 3/);
+  assert.throws(() => native!.shiftForward(rand(12), rand(12), 1, 3, 4, Int32Array.from([1, 2, 3])), /3 shift groups do not divide 4 channels/);
+  assert.throws(() => native!.shiftForward(rand(12), rand(12), 1, 3, 4, Int32Array.from([1, -2])), /negative shift -2/);
+  assert.throws(() => native!.scale(rand(4), 2, rand(4), -1), /native kernel scale: n must be a non-negative integer/);
 });

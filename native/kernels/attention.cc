@@ -61,19 +61,7 @@
 #include <limits>
 #include <new>
 
-#if defined(__AVX2__) || defined(__AVX512F__)
-// GCC 12 reports a false -Wmaybe-uninitialized inside the AVX-512 headers
-// (_mm512_undefined_ps); silence it for the header's own lines only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#endif
-
+#include "fast_math.h"  // fast_exp, and <immintrin.h> for the AVX builds
 #include "kernels.h"
 
 namespace hsm {
@@ -81,20 +69,9 @@ namespace HSM_ISA {
 namespace {
 
 // ---------------------------------------------------------------------------
-// A minimal vector type per ISA: kW floats, plus the exp the softmax needs.
-//
-// exp(x): clamp, x = n·ln2 + r with |r| ≤ ln2/2, degree-7 Taylor polynomial
-// for e^r (truncation error < 6e-9), scale by 2^n. Inputs below kExpLo give
-// exactly 0 (this is how masked scores and α = exp(−inf) become 0).
+// A minimal vector type per ISA: kW floats. Its exp is fast_exp (fast_math.h),
+// whose vector forms give exactly 0 below -87: masked scores and α = exp(−inf) vanish.
 // ---------------------------------------------------------------------------
-constexpr float kExpLo = -86.0f;  // e^-86 ≈ 4e-38: keeps 2^n normal
-constexpr float kExpHi = 88.0f;
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693359375f;  // ln 2 split so n·kLn2Hi is exact
-constexpr float kLn2Lo = -2.12194440e-4f;
-constexpr float kC2 = 1.0f / 2, kC3 = 1.0f / 6, kC4 = 1.0f / 24, kC5 = 1.0f / 120,
-                kC6 = 1.0f / 720, kC7 = 1.0f / 5040;
-
 #if defined(__AVX512F__)
 constexpr int kW = 16;
 constexpr int kR = 6;   // micro-tile rows
@@ -109,22 +86,6 @@ inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 inline vf vmul(vf a, vf b) { return _mm512_mul_ps(a, b); }
 inline vf vmax(vf a, vf b) { return _mm512_max_ps(a, b); }
 inline vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
-inline vf vexp(vf x) {
-  const vf xc = _mm512_max_ps(_mm512_min_ps(x, vset(kExpHi)), vset(kExpLo));
-  const vf n = _mm512_roundscale_ps(_mm512_mul_ps(xc, vset(kLog2e)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  vf r = _mm512_fnmadd_ps(n, vset(kLn2Hi), xc);
-  r = _mm512_fnmadd_ps(n, vset(kLn2Lo), r);
-  vf p = vfma(vset(kC7), r, vset(kC6));
-  p = vfma(p, r, vset(kC5));
-  p = vfma(p, r, vset(kC4));
-  p = vfma(p, r, vset(kC3));
-  p = vfma(p, r, vset(kC2));
-  p = vfma(p, r, vset(1.0f));
-  p = vfma(p, r, vset(1.0f));
-  const __mmask16 keep = _mm512_cmp_ps_mask(x, vset(kExpLo), _CMP_GE_OQ);
-  return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(p, n));
-}
 #elif defined(__AVX2__) && defined(__FMA__)
 constexpr int kW = 8;
 constexpr int kR = 6;   // 6×2 ymm accumulators
@@ -139,24 +100,6 @@ inline vf vsub(vf a, vf b) { return _mm256_sub_ps(a, b); }
 inline vf vmul(vf a, vf b) { return _mm256_mul_ps(a, b); }
 inline vf vmax(vf a, vf b) { return _mm256_max_ps(a, b); }
 inline vf vfma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
-inline vf vexp(vf x) {
-  const vf xc = _mm256_max_ps(_mm256_min_ps(x, vset(kExpHi)), vset(kExpLo));
-  const vf n = _mm256_round_ps(_mm256_mul_ps(xc, vset(kLog2e)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  vf r = _mm256_fnmadd_ps(n, vset(kLn2Hi), xc);
-  r = _mm256_fnmadd_ps(n, vset(kLn2Lo), r);
-  vf p = vfma(vset(kC7), r, vset(kC6));
-  p = vfma(p, r, vset(kC5));
-  p = vfma(p, r, vset(kC4));
-  p = vfma(p, r, vset(kC3));
-  p = vfma(p, r, vset(kC2));
-  p = vfma(p, r, vset(1.0f));
-  p = vfma(p, r, vset(1.0f));
-  const __m256i e = _mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  const vf keep = _mm256_cmp_ps(x, vset(kExpLo), _CMP_GE_OQ);
-  return _mm256_and_ps(keep, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
-}
 #elif defined(__GNUC__)
 // Portable: GCC/Clang vector extensions, 4 floats, mapped onto whatever
 // 128-bit SIMD the target has (SSE2 on x86-64, NEON on arm64).
@@ -181,24 +124,6 @@ inline vf vselect(vi mask, vf a, vf b) {  // mask lanes are 0 or −1
   return reinterpret_cast<vf>((mask & reinterpret_cast<vi>(a)) | (~mask & reinterpret_cast<vi>(b)));
 }
 inline vf vmax(vf a, vf b) { return vselect(a > b, a, b); }
-inline vf vmin(vf a, vf b) { return vselect(a < b, a, b); }
-inline vf vexp(vf x) {
-  const vf xc = vmin(vmax(x, vset(kExpLo)), vset(kExpHi));
-  // Round to nearest via the 1.5·2^23 trick (exact for |t| < 2^22).
-  const vf t = xc * kLog2e;
-  const vf n = (t + 12582912.0f) - 12582912.0f;
-  vf r = xc - n * kLn2Hi;
-  r = r - n * kLn2Lo;
-  vf p = kC7 * r + kC6;
-  p = p * r + kC5;
-  p = p * r + kC4;
-  p = p * r + kC3;
-  p = p * r + kC2;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const vi e = (__builtin_convertvector(n, vi) + 127) << 23;
-  return vselect(x >= kExpLo, p * reinterpret_cast<vf>(e), vzero());
-}
 #else
 // Any other compiler: one float per "vector"; correct, not fast.
 constexpr int kW = 1;
@@ -214,7 +139,6 @@ inline vf vsub(vf a, vf b) { return a - b; }
 inline vf vmul(vf a, vf b) { return a * b; }
 inline vf vmax(vf a, vf b) { return a > b ? a : b; }
 inline vf vfma(vf a, vf b, vf c) { return a * b + c; }
-inline vf vexp(vf x) { return x >= kExpLo ? std::exp(std::min(x, kExpHi)) : 0.0f; }
 #endif
 
 // In-register transpose of a kW×kW block: x[r] = row r in, x[c] = column c out.
@@ -489,11 +413,11 @@ void online_softmax_update(float* st, int nk, bool diagonal, float* m, float* l,
     for (int j = 0; j < rows; ++j) mx = vmax(mx, vload(st + j * kBlock + c));
     vf sum = vzero();
     for (int j = 0; j < rows; ++j) {
-      const vf p = vexp(vsub(vload(st + j * kBlock + c), mx));
+      const vf p = fast_exp(vsub(vload(st + j * kBlock + c), mx));
       vstore(st + j * kBlock + c, p);
       sum = vadd(sum, p);
     }
-    const vf a = vexp(vsub(m_old, mx));
+    const vf a = fast_exp(vsub(m_old, mx));
     vstore(alpha + c, a);
     vstore(l + c, vfma(vload(l + c), a, sum));
     vstore(m + c, mx);
@@ -546,16 +470,16 @@ struct Dims {
   float scale;                    // 1/√Dh
 };
 
-Dims make_dims(const AttentionShape& s) {
+Dims make_dims(int64_t b, int64_t t, int64_t h, int64_t dh) {
   Dims d;
-  d.B = s.b;
-  d.T = s.t;
-  d.H = s.h;
-  d.Dh = s.dh;
-  d.C = s.h * s.dh;
+  d.B = b;
+  d.T = t;
+  d.H = h;
+  d.Dh = dh;
+  d.C = h * dh;
   d.ld3 = 3 * d.C;
-  d.nblocks = static_cast<int>((s.t + kBlock - 1) / kBlock);
-  d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.dh)));
+  d.nblocks = static_cast<int>((t + kBlock - 1) / kBlock);
+  d.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
   return d;
 }
 
@@ -633,7 +557,7 @@ void backward_tile(const BackwardPack& p, const float* kblk, const float* vblk, 
   for (int j = 0; j < nk; ++j) {
     float* row = p.pt + j * kBlock;
     for (int c = live_from(j, diagonal); c < kBlock; c += kW)
-      vstore(row + c, vexp(vsub(vload(row + c), vload(p.lse + q0 + c))));
+      vstore(row + c, fast_exp(vsub(vload(row + c), vload(p.lse + q0 + c))));
   }
   // dP^T = V_kb · dO_qb^T, then dS^T = P^T ⊙ (dP^T − D)
   key_query_tile(p.dst, vblk, ld, nk, p.dot + q0, p.Tp, dh, diagonal);
@@ -729,9 +653,9 @@ void backward_head(const float* qkv, const float* out, const float* lse, const f
 
 }  // namespace
 
-void attention_forward(const float* qkv, float* out, float* lse, const AttentionShape& s) {
-  if (s.b <= 0 || s.t <= 0 || s.h <= 0 || s.dh <= 0) return;
-  const Dims D = make_dims(s);
+void attention_forward(const float* qkv, float* out, float* lse, int64_t b, int64_t t, int64_t h, int64_t dh) {
+  if (b <= 0 || t <= 0 || h <= 0 || dh <= 0) return;
+  const Dims D = make_dims(b, t, h, dh);
   const ptrdiff_t heads = D.B * D.H;
   // Task i: head i / nblocks, query block nblocks−1 − i % nblocks. Within a
   // head the longest (latest) blocks go first, so the pool's dynamic hand-out
@@ -744,9 +668,9 @@ void attention_forward(const float* qkv, float* out, float* lse, const Attention
 }
 
 void attention_backward(const float* qkv, const float* out, const float* lse, const float* dout,
-                        float* dqkv, const AttentionShape& s) {
-  if (s.b <= 0 || s.t <= 0 || s.h <= 0 || s.dh <= 0) return;
-  const Dims D = make_dims(s);
+                        float* dqkv, int64_t b, int64_t t, int64_t h, int64_t dh) {
+  if (b <= 0 || t <= 0 || h <= 0 || dh <= 0) return;
+  const Dims D = make_dims(b, t, h, dh);
   parallel_tasks(D.B * D.H, [&](int64_t bh) {
     backward_head(qkv, out, lse, dout, dqkv, D, bh / D.H, bh % D.H);
   });

@@ -26,7 +26,7 @@ void attention_decode(const float* q, const float* keys, const float* values, fl
       max = std::max(max, scores[u]);
     }
     float sum = 0;
-    for (int64_t u = 0; u < t; ++u) sum += scores[u] = fast_expf(scores[u] - max);
+    for (int64_t u = 0; u < t; ++u) sum += scores[u] = fast_exp(scores[u] - max);
     float* o = out + head * dh;
     std::fill(o, o + dh, 0.0f);
     const float inv = 1.0f / sum;

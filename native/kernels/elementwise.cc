@@ -41,7 +41,7 @@ void add_forward(const float* a, const float* b, float* out, int64_t outer, int6
   });
 }
 
-void add_backward(const float* dy, float* da, float* db, int64_t outer, int64_t inner) {
+void add_backward(const float* dy, Nullable<float> da, Nullable<float> db, int64_t outer, int64_t inner) {
   if (da) for_range(outer * inner, [&](int64_t s, int64_t e) {
     for (int64_t k = s; k < e; ++k) da[k] += dy[k];
   });
@@ -58,7 +58,8 @@ void mul_forward(const float* a, const float* b, float* out, int64_t outer, int6
   });
 }
 
-void mul_backward(const float* a, const float* b, const float* dy, float* da, float* db, int64_t outer, int64_t inner) {
+void mul_backward(const float* a, const float* b, const float* dy, Nullable<float> da, Nullable<float> db, int64_t outer,
+                  int64_t inner) {
   if (da) parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
       const float* g = dy + o * inner;
@@ -108,7 +109,7 @@ void gelu_backward(const float* x, const float* dy, float* dx, int64_t n, bool o
 
 void sigmoid_forward(const float* x, float* y, int64_t n) {
   for_range(n, [&](int64_t s, int64_t e) {
-    for (int64_t i = s; i < e; ++i) y[i] = 1.0f / (1.0f + fast_expf(-x[i]));
+    for (int64_t i = s; i < e; ++i) y[i] = 1.0f / (1.0f + fast_exp(-x[i]));
   });
 }
 

@@ -714,9 +714,31 @@ void gemm_skinny(const Skinny& s, int64_t threads) {
   hsm::parallel_tasks(chunks, [&chunk](int64_t t) { chunk(t); });
 }
 
-}  // namespace
+// C[b] (+)= op(A[b]) · op(B[b]) for b in [0, batch), row-major, contiguous.
+// op(A) is M×K (A stored K×M when trans_a), op(B) is K×N (B stored N×K when
+// trans_b). stride_* are element offsets between batch items (0 broadcasts).
+struct MatmulArgs {
+  const float* a;
+  const float* b;
+  float* c;
+  int64_t m, k, n;
+  bool trans_a, trans_b;
+  bool accumulate;  // C += result instead of C = result
+  int64_t batch;
+  int64_t stride_a, stride_b, stride_c;
+  // Optional (nullptr: none): C = op(A)·op(B) + bias, bias (N) added to every
+  // row of every item. Never combined with accumulate.
+  const float* bias;
+  // Optional elementwise step on each finished tile of C while it is in L1
+  // (one item, no accumulate), with aux laid out like C:
+  //   kGelu:     aux = gelu(C)           (C keeps the pre-activation)
+  //   kGeluGrad: C = C · gelu'(aux)      (aux holds the pre-activation)
+  // aux must not overlap a or b: it is written while other tiles still read them.
+  int epilogue;
+  float* aux;
+};
 
-void matmul(const MatmulArgs& args) {
+void run_matmul(const MatmulArgs& args) {
   const int64_t m = args.m, k = args.k, n = args.n, batch = args.batch;
   if (m <= 0 || n <= 0 || batch <= 0) return;
 
@@ -769,6 +791,16 @@ void matmul(const MatmulArgs& args) {
     return;
   }
   for (int64_t bi = 0; bi < batch; ++bi) gemm(problem(bi), threads);
+}
+
+}  // namespace
+
+// The flat ABI entry (kernel_list.h takes no structs, so a wasm build can export it too).
+void matmul(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, bool trans_a, bool trans_b,
+            bool accumulate, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c,
+            Nullable<const float> bias, int64_t epilogue, Nullable<float> aux) {
+  run_matmul(MatmulArgs{a, b, c, m, k, n, trans_a, trans_b, accumulate, batch, stride_a, stride_b, stride_c, bias,
+                        static_cast<int>(epilogue), aux});
 }
 
 }  // namespace HSM_ISA

@@ -20,7 +20,7 @@ float row_max(const float* x, int64_t c) { return reduce_max(x, c); }
 // log Σ exp(x_i), max-shifted.
 float row_logsumexp(const float* x, int64_t c) {
   const float m = row_max(x, c);
-  return m + std::log(reduce16(c, [&](int64_t i) { return fast_expf(x[i] - m); }));
+  return m + std::log(reduce16(c, [&](int64_t i) { return fast_exp(x[i] - m); }));
 }
 
 }  // namespace
@@ -44,7 +44,7 @@ void layer_norm_forward(const float* x, const float* w, const float* b, float* y
 // dx = rstd·(g − mean(g) − x̂·mean(g⊙x̂)) with g = dy⊙w; dw += Σ dy⊙x̂; db += Σ dy.
 // dw and db are summed per task in scratch rows, then reduced, so tasks never race.
 void layer_norm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* dy,
-                         float* dx, float* dw, float* db, int64_t n, int64_t c) {
+                         Nullable<float> dx, Nullable<float> dw, Nullable<float> db, int64_t n, int64_t c) {
   rows_with_partials(n, c, {dw, db}, [&](int64_t r0, int64_t r1, float* partial) {
     float* pw = partial;
     float* pb = partial + c;
@@ -75,7 +75,7 @@ void softmax_forward(const float* x, float* y, int64_t n, int64_t c) {
       const float* xr = x + r * c;
       float* yr = y + r * c;
       const float m = row_max(xr, c);
-      for (int64_t i = 0; i < c; ++i) yr[i] = fast_expf(xr[i] - m);
+      for (int64_t i = 0; i < c; ++i) yr[i] = fast_exp(xr[i] - m);
       const float inv = 1.0f / reduce_sum(yr, c);
       for (int64_t i = 0; i < c; ++i) yr[i] *= inv;
     }
@@ -113,7 +113,7 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
       const float* row = logits + r * v;
       float* d = dlogits + r * v;
       const float l = lse[r];
-      for (int64_t i = 0; i < v; ++i) d[i] += scale * fast_expf(row[i] - l);
+      for (int64_t i = 0; i < v; ++i) d[i] += scale * fast_exp(row[i] - l);
       d[targets[r]] -= scale;
     }
   });

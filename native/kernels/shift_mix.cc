@@ -30,7 +30,8 @@ void shift_mix_forward(const float* x, const float* a, const float* w, float* y,
   });
 }
 
-void shift_mix_backward(const float* x, const float* a, const float* w, const float* dy, float* dx, float* da, float* dw,
+void shift_mix_backward(const float* x, const float* a, const float* w, const float* dy,
+                        Nullable<float> dx, Nullable<float> da, Nullable<float> dw,
                         int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups) {
   const int64_t width = c / n_groups;
   rows_with_partials(b * t, c, {da, dw}, [&](int64_t r0, int64_t r1, float* partial) {
