@@ -64,8 +64,36 @@ export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 /** The `model` section of a training configuration (before parameter matching). */
 export type ModelSection = TrainConfig['model'];
 
+/** Committed runs a preset's runs are compared with; paths are relative to the project root. */
+export interface PresetReference {
+  /** What the reference model is called in the printout, e.g. "GPT". */
+  name: string;
+  /** The reference model's committed run summary (`hsm train --summary`). */
+  baseline: string;
+  /** This preset's own committed run, measured with the baseline on one machine under the same conditions: the speed ratio. */
+  own?: string;
+}
+
+/** A named configuration: training fields, plus what it is and which committed runs its runs are compared with. */
+export type Preset = z.input<typeof TrainConfigSchema> & { description: string; reference?: PresetReference };
+
+/** The quick start's budget on the default corpus, shared by its GPT and HSM presets so that the two compare. */
+const SOTU_QUICK = {
+  data: 'sotu',
+  tokenizer: 'char',
+  batchSize: 12,
+  maxIters: 3000,
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmupIters: 100,
+  lrDecayIters: 3000,
+  beta2: 0.99,
+  evalInterval: 500,
+  evalIters: 20,
+} as const;
+
 /** Named configurations; flags and config files override their fields. */
-export const PRESETS: Record<string, z.input<typeof TrainConfigSchema> & { description: string }> = {
+export const PRESETS: Record<string, Preset> = {
   // nanoGPT's CPU run of config/train_shakespeare_char.py (its README: val loss ≈ 1.88).
   'shakespeare-char-cpu': {
     description: "nanoGPT's CPU Shakespeare configuration: 4 layers, 4 heads, d=128, context 64, batch 12, 2000 iterations",
@@ -85,22 +113,24 @@ export const PRESETS: Record<string, z.input<typeof TrainConfigSchema> & { descr
     evalIters: 20,
     out: 'runs/shakespeare-char-cpu',
   },
-  // The README's quick start: a few minutes on 2 cores on the default corpus.
+  // The GPT twin of the quick start: the same data, budget and schedule as sotu-hsm-quick.
   'sotu-char-quick': {
-    description: 'a small character model on the State of the Union corpus, about three minutes on 2 cores',
-    data: 'sotu',
-    tokenizer: 'char',
+    description: "a small character GPT (attn*4) on the State of the Union corpus, about three minutes on 2 cores: the quick start's baseline",
+    ...SOTU_QUICK,
     model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 128 },
-    batchSize: 12,
-    maxIters: 3000,
-    lr: 1e-3,
-    minLr: 1e-4,
-    warmupIters: 100,
-    lrDecayIters: 3000,
-    beta2: 0.99,
-    evalInterval: 500,
-    evalIters: 20,
     out: 'runs/sotu-char-quick',
+  },
+  // The README's quick start (`npm start`): HSM parameter-matched to the GPT above, seven blocks
+  // whose shifts 1, 2, …, 64 reach the whole context. Of the candidates tried at this budget
+  // (docs/results/quickstart/README.md) the linear mixer had the lowest validation loss and
+  // trained fastest; gated was a close second.
+  'sotu-hsm-quick': {
+    description:
+      "the quick start: HSM (hsm:linear*7, shifts 1…64) parameter-matched to sotu-char-quick's GPT, same data and budget",
+    ...SOTU_QUICK,
+    model: { nHead: 4, nEmbd: 128, blockSize: 128, plan: 'hsm:linear*7', schedule: 'pow2', matchParams: 'attn*4' },
+    out: 'runs/sotu-hsm-quick',
+    reference: { name: 'GPT', baseline: 'docs/results/quickstart/gpt.json', own: 'docs/results/quickstart/hsm.json' },
   },
 };
 
@@ -140,8 +170,13 @@ export function mergeConfigs(...layers: Record<string, unknown>[]): Record<strin
 export function presetConfig(name: string): Record<string, unknown> {
   const preset = PRESETS[name];
   if (!preset) throw new UserError(`unknown preset "${name}"; available: ${Object.keys(PRESETS).join(', ')}`);
-  const { description: _, ...fields } = preset;
+  const { description: _, reference: __, ...fields } = preset;
   return fields;
+}
+
+/** The committed runs a preset's runs are compared with at their end, if it names any. */
+export function presetReference(name: string): PresetReference | undefined {
+  return PRESETS[name]?.reference;
 }
 
 /** Learning rate at an iteration: linear warm-up, then cosine decay to minLr (nanoGPT's get_lr). */

@@ -13,7 +13,7 @@ function num(name: string, value: string, min: number, max = Infinity): number {
 export function registerGenerate(program: Command): void {
   program
     .command('generate')
-    .description('stream text from a trained model (KV cache: no recomputation of the prefix)')
+    .description('stream text from a trained model (prefill once, then one step per token: a ring buffer of past inputs per HSM layer, a KV cache per attention layer)')
     .requiredOption('--ckpt <dir>', 'run folder written by hsm train')
     .option('--prompt <text>', 'text to continue', '\n')
     .option('--max-tokens <n>', 'tokens to generate', '200')

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { UserError } from '../../errors.js';
-import type { TrainConfig } from '../../train/config.js';
+import { presetReference, type TrainConfig } from '../../train/config.js';
+import { compareWithReference } from '../../train/reference-comparison.js';
+import { machineProvenance, summarizeRun, writeRunSummary } from '../../train/run-summary.js';
 import { train, type StepMetrics } from '../../train/trainer.js';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from '../options.js';
-import { kernels } from '../../backend/index.js';
+import { kernels, nativeBackend } from '../../backend/index.js';
 import { stopOnCtrlC } from '../ctrl-c.js';
 
 export function registerTrain(program: Command): void {
@@ -14,13 +16,22 @@ export function registerTrain(program: Command): void {
   addConfigOptions(cmd)
     .option('--resume', 'continue the run in --out exactly where its last checkpoint left off')
     .option('--overwrite', 'start again in an --out folder that already holds a run (replaces it)')
-    .action(async (flags: ConfigFlags & { overwrite?: boolean }) => {
+    .option('--summary <file>', 'also write the finished run\'s summary (val loss, training tokens/s, wall time, parameters, command, commit, machine) as JSON to this file')
+    .action(async (flags: ConfigFlags & { overwrite?: boolean; summary?: string }) => {
       if (flags.resume && flags.overwrite) throw new UserError('--resume and --overwrite contradict each other; pick one');
-      await runTraining(resolveConfig(flags), !!flags.resume, !!flags.overwrite);
+      await runTraining(resolveConfig(flags), { resume: !!flags.resume, overwrite: !!flags.overwrite, preset: flags.preset ?? null, summaryFile: flags.summary });
     });
 }
 
-async function runTraining(cfg: TrainConfig, resume: boolean, overwrite: boolean): Promise<void> {
+interface RunOptions {
+  resume: boolean;
+  overwrite: boolean;
+  /** The preset named on the command line: a preset with a reference gets the comparison with its committed runs at the end. */
+  preset: string | null;
+  summaryFile?: string;
+}
+
+async function runTraining(cfg: TrainConfig, { resume, overwrite, preset, summaryFile }: RunOptions): Promise<void> {
   const stop = stopOnCtrlC();
   const tty = process.stderr.isTTY;
   const bar = tty
@@ -29,7 +40,8 @@ async function runTraining(cfg: TrainConfig, resume: boolean, overwrite: boolean
         stream: process.stderr, hideCursor: true, etaBuffer: 50,
       }, cliProgress.Presets.shades_classic)
     : null;
-  let lastVal = '-';
+  let lastVal = '-', parameters = 0, elapsedS = 0;
+  const stepTokensPerS: number[] = [];
   const fmtLine = (m: StepMetrics) =>
     `step ${m.step}/${cfg.maxIters}  loss ${m.train_loss.toFixed(4)}${m.val_loss !== undefined ? `  val ${m.val_loss.toFixed(4)}` : ''}` +
     `  lr ${m.lr.toExponential(2)}  ${Math.round(m.tokens_per_s)} tok/s  ${m.elapsed_s.toFixed(1)}s`;
@@ -39,12 +51,15 @@ async function runTraining(cfg: TrainConfig, resume: boolean, overwrite: boolean
       overwrite,
       hooks: {
         onStart: (i) => {
+          parameters = i.parameters;
           const what = i.resumed ? `resuming ${cfg.out} at step ${i.startStep}` : `training into ${cfg.out}`;
           console.error(`hsm: ${what}: ${(i.parameters / 1e6).toFixed(2)}M parameters, vocabulary ${i.vocabSize}, ` +
             `${i.trainTokens} train / ${i.valTokens} val tokens, backend ${kernels().name}`);
           bar?.start(i.maxIters, i.startStep, { loss: '-', val: '-', tps: '-' });
         },
         onStep: (m) => {
+          stepTokensPerS.push(m.tokens_per_s);
+          elapsedS = m.elapsed_s;
           if (m.val_loss !== undefined) lastVal = m.val_loss.toFixed(4);
           if (bar) bar.update(m.step, { loss: m.train_loss.toFixed(4), val: lastVal, tps: Math.round(m.tokens_per_s) });
           else if (m.step % cfg.logInterval === 0 || m.val_loss !== undefined) console.error(fmtLine(m));
@@ -56,6 +71,24 @@ async function runTraining(cfg: TrainConfig, resume: boolean, overwrite: boolean
     const summary = { out: result.outDir, step: result.step, stopped: result.stopped, final_val_loss: result.finalValLoss, best_val_loss: result.bestValLoss };
     console.log(JSON.stringify(summary));
     if (result.stopped) console.error(`hsm: checkpoint saved at step ${result.step}; continue with --resume --out ${result.outDir}`);
+    if (result.stopped || result.finalValLoss === null || stepTokensPerS.length === 0) return; // nothing trained to the end in this process
+    const reference = preset ? presetReference(preset) : undefined;
+    if (!summaryFile && !reference) return;
+    const backend = kernels().name;
+    const run = summarizeRun({
+      cfg, preset, parameters, step: result.step, finalValLoss: result.finalValLoss, bestValLoss: result.bestValLoss,
+      stepTokensPerS, elapsedS, backend, threads: backend === 'native' ? nativeBackend()?.threads() ?? 1 : 1,
+    }, machineProvenance());
+    if (summaryFile) {
+      try {
+        writeRunSummary(summaryFile, run);
+        console.error(`hsm: run summary written to ${summaryFile}`);
+      } catch (err) {
+        console.error(`hsm: the run is saved, but its summary could not be written to ${summaryFile}: ${(err as Error).message}`);
+        process.exitCode = 2;
+      }
+    }
+    if (reference) for (const line of compareWithReference(run, reference)) console.error(line);
   } finally {
     bar?.stop();
     stop.release();
