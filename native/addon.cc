@@ -19,8 +19,8 @@
 
 namespace {
 
-using hsm::KernelTable;
 using hsm::kernels;
+using hsm::KernelTable;
 using hsm::Nullable;
 
 constexpr size_t kMaxArgs = 16;
@@ -30,9 +30,7 @@ struct Args {
   size_t argc = kMaxArgs;
   napi_value argv[kMaxArgs];
 
-  Args(napi_env e, napi_callback_info info) : env(e) {
-    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  }
+  Args(napi_env e, napi_callback_info info) : env(e) { napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr); }
 
   napi_value at(size_t i) const {
     if (i >= argc) throw std::invalid_argument("missing argument " + std::to_string(i));
@@ -65,18 +63,21 @@ struct Args {
 
   int64_t int64(size_t i) const {
     int64_t v;
-    if (napi_get_value_int64(env, at(i), &v) != napi_ok) throw std::invalid_argument("argument " + std::to_string(i) + " must be a number");
+    if (napi_get_value_int64(env, at(i), &v) != napi_ok)
+      throw std::invalid_argument("argument " + std::to_string(i) + " must be a number");
     if (v < 0) throw std::invalid_argument("argument " + std::to_string(i) + " must be non-negative");
     return v;
   }
   double number(size_t i) const {
     double v;
-    if (napi_get_value_double(env, at(i), &v) != napi_ok) throw std::invalid_argument("argument " + std::to_string(i) + " must be a number");
+    if (napi_get_value_double(env, at(i), &v) != napi_ok)
+      throw std::invalid_argument("argument " + std::to_string(i) + " must be a number");
     return v;
   }
   bool boolean(size_t i) const {
     bool v;
-    if (napi_get_value_bool(env, at(i), &v) != napi_ok) throw std::invalid_argument("argument " + std::to_string(i) + " must be a boolean");
+    if (napi_get_value_bool(env, at(i), &v) != napi_ok)
+      throw std::invalid_argument("argument " + std::to_string(i) + " must be a boolean");
     return v;
   }
 };
@@ -214,11 +215,11 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-#define HSM_PROPERTY(name, fn) {name, nullptr, fn, nullptr, nullptr, nullptr, napi_default, nullptr}
+#define HSM_PROPERTY(name, fn) \
+  { name, nullptr, fn, nullptr, nullptr, nullptr, napi_default, nullptr }
 #define HSM_BINDING(c_name, js_name, ret, params) HSM_PROPERTY(#js_name, bind<&KernelTable::c_name>),
-  const napi_property_descriptor props[] = {
-      HSM_PROPERTY("isa", Isa), HSM_PROPERTY("threads", Threads), HSM_PROPERTY("setThreads", SetThreads),
-      HSM_KERNELS(HSM_BINDING)};
+  const napi_property_descriptor props[] = {HSM_PROPERTY("isa", Isa), HSM_PROPERTY("threads", Threads),
+                                            HSM_PROPERTY("setThreads", SetThreads), HSM_KERNELS(HSM_BINDING)};
 #undef HSM_BINDING
 #undef HSM_PROPERTY
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -33,54 +33,62 @@ struct Nullable {
 
 }  // namespace hsm
 
-#define HSM_KERNELS(X) \
-  X(matmul, matmul, void, (const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, \
-    bool trans_a, bool trans_b, bool accumulate, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c, \
-    Nullable<const float> bias, int64_t epilogue, Nullable<float> aux)) \
-  X(attention_forward, attentionForward, void, (const float* qkv, float* out, float* lse, \
-    int64_t b, int64_t t, int64_t h, int64_t dh)) \
-  X(attention_backward, attentionBackward, void, (const float* qkv, const float* out, const float* lse, \
-    const float* dout, float* dqkv, int64_t b, int64_t t, int64_t h, int64_t dh)) \
-  X(attention_decode, attentionDecode, void, (const float* q, const float* keys, const float* values, float* out, \
-    int64_t t, int64_t h, int64_t dh)) \
-  X(layer_norm_forward, layerNormForward, void, (const float* x, const float* w, const float* b, float* y, \
-    float* mean, float* rstd, int64_t n, int64_t c, float eps)) \
-  X(layer_norm_backward, layerNormBackward, void, (const float* x, const float* w, const float* mean, \
-    const float* rstd, const float* dy, Nullable<float> dx, Nullable<float> dw, Nullable<float> db, int64_t n, int64_t c)) \
-  X(softmax_forward, softmaxForward, void, (const float* x, float* y, int64_t n, int64_t c)) \
-  X(softmax_backward, softmaxBackward, void, (const float* y, const float* dy, float* dx, int64_t n, int64_t c)) \
-  X(cross_entropy_forward, crossEntropyForward, void, (const float* logits, const int32_t* targets, float* lse, \
-    float* losses, int64_t n, int64_t v)) \
-  X(cross_entropy_backward, crossEntropyBackward, void, (const float* logits, const int32_t* targets, \
-    const float* lse, float* dlogits, float scale, int64_t n, int64_t v)) \
-  X(add_forward, addForward, void, (const float* a, const float* b, float* out, int64_t outer, int64_t inner)) \
-  X(add_backward, addBackward, void, (const float* dy, Nullable<float> da, Nullable<float> db, int64_t outer, \
-    int64_t inner)) \
-  X(mul_forward, mulForward, void, (const float* a, const float* b, float* out, int64_t outer, int64_t inner)) \
-  X(mul_backward, mulBackward, void, (const float* a, const float* b, const float* dy, Nullable<float> da, \
-    Nullable<float> db, int64_t outer, int64_t inner)) \
-  X(scale, scale, void, (const float* x, float alpha, float* out, int64_t n)) \
-  X(axpy, axpy, void, (float alpha, const float* x, float* y, int64_t n)) \
-  X(gelu_forward, geluForward, void, (const float* x, float* y, int64_t n)) \
-  X(gelu_backward, geluBackward, void, (const float* x, const float* dy, float* dx, int64_t n, bool overwrite)) \
-  X(sigmoid_forward, sigmoidForward, void, (const float* x, float* y, int64_t n)) \
-  X(sigmoid_backward, sigmoidBackward, void, (const float* y, const float* dy, float* dx, int64_t n)) \
-  X(sum_squares, sumSquares, double, (const float* x, int64_t n)) \
-  X(sum, sum, double, (const float* x, int64_t n)) \
-  X(embedding_forward, embeddingForward, void, (const float* weight, const int32_t* idx, float* out, int64_t n, \
-    int64_t c)) \
-  X(embedding_backward, embeddingBackward, void, (const int32_t* idx, const float* dout, float* dweight, int64_t n, \
-    int64_t c)) \
-  X(group_sum, groupSum, void, (const float* x, float* out, int64_t n, int64_t c, int64_t g)) \
-  X(group_expand, groupExpand, void, (const float* x, float* out, int64_t n, int64_t c, int64_t g, bool accumulate)) \
-  X(shift_forward, shiftForward, void, (const float* x, float* y, int64_t b, int64_t t, int64_t c, \
-    const int32_t* shifts, int64_t n_groups)) \
-  X(shift_backward, shiftBackward, void, (const float* dy, float* dx, int64_t b, int64_t t, int64_t c, \
-    const int32_t* shifts, int64_t n_groups)) \
-  X(shift_mix_forward, shiftMixForward, void, (const float* x, const float* a, const float* w, float* y, int64_t b, \
-    int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups)) \
-  X(shift_mix_backward, shiftMixBackward, void, (const float* x, const float* a, const float* w, const float* dy, \
-    Nullable<float> dx, Nullable<float> da, Nullable<float> dw, int64_t b, int64_t t, int64_t c, \
-    const int32_t* shifts, int64_t n_groups)) \
-  X(adamw, adamw, void, (float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, \
-    float beta2, float eps, float weight_decay, float grad_scale, int64_t step))
+#define HSM_KERNELS(X)                                                                                                 \
+  X(matmul, matmul, void,                                                                                              \
+    (const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, bool trans_a, bool trans_b,            \
+     bool accumulate, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c, Nullable<const float> bias, \
+     int64_t epilogue, Nullable<float> aux))                                                                           \
+  X(attention_forward, attentionForward, void,                                                                         \
+    (const float* qkv, float* out, float* lse, int64_t b, int64_t t, int64_t h, int64_t dh))                           \
+  X(attention_backward, attentionBackward, void,                                                                       \
+    (const float* qkv, const float* out, const float* lse, const float* dout, float* dqkv, int64_t b, int64_t t,       \
+     int64_t h, int64_t dh))                                                                                           \
+  X(attention_decode, attentionDecode, void,                                                                           \
+    (const float* q, const float* keys, const float* values, float* out, int64_t t, int64_t h, int64_t dh))            \
+  X(layer_norm_forward, layerNormForward, void,                                                                        \
+    (const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, int64_t n, int64_t c,         \
+     float eps))                                                                                                       \
+  X(layer_norm_backward, layerNormBackward, void,                                                                      \
+    (const float* x, const float* w, const float* mean, const float* rstd, const float* dy, Nullable<float> dx,        \
+     Nullable<float> dw, Nullable<float> db, int64_t n, int64_t c))                                                    \
+  X(softmax_forward, softmaxForward, void, (const float* x, float* y, int64_t n, int64_t c))                           \
+  X(softmax_backward, softmaxBackward, void, (const float* y, const float* dy, float* dx, int64_t n, int64_t c))       \
+  X(cross_entropy_forward, crossEntropyForward, void,                                                                  \
+    (const float* logits, const int32_t* targets, float* lse, float* losses, int64_t n, int64_t v))                    \
+  X(cross_entropy_backward, crossEntropyBackward, void,                                                                \
+    (const float* logits, const int32_t* targets, const float* lse, float* dlogits, float scale, int64_t n,            \
+     int64_t v))                                                                                                       \
+  X(add_forward, addForward, void, (const float* a, const float* b, float* out, int64_t outer, int64_t inner))         \
+  X(add_backward, addBackward, void,                                                                                   \
+    (const float* dy, Nullable<float> da, Nullable<float> db, int64_t outer, int64_t inner))                           \
+  X(mul_forward, mulForward, void, (const float* a, const float* b, float* out, int64_t outer, int64_t inner))         \
+  X(mul_backward, mulBackward, void,                                                                                   \
+    (const float* a, const float* b, const float* dy, Nullable<float> da, Nullable<float> db, int64_t outer,           \
+     int64_t inner))                                                                                                   \
+  X(scale, scale, void, (const float* x, float alpha, float* out, int64_t n))                                          \
+  X(axpy, axpy, void, (float alpha, const float* x, float* y, int64_t n))                                              \
+  X(gelu_forward, geluForward, void, (const float* x, float* y, int64_t n))                                            \
+  X(gelu_backward, geluBackward, void, (const float* x, const float* dy, float* dx, int64_t n, bool overwrite))        \
+  X(sigmoid_forward, sigmoidForward, void, (const float* x, float* y, int64_t n))                                      \
+  X(sigmoid_backward, sigmoidBackward, void, (const float* y, const float* dy, float* dx, int64_t n))                  \
+  X(sum_squares, sumSquares, double, (const float* x, int64_t n))                                                      \
+  X(sum, sum, double, (const float* x, int64_t n))                                                                     \
+  X(embedding_forward, embeddingForward, void,                                                                         \
+    (const float* weight, const int32_t* idx, float* out, int64_t n, int64_t c))                                       \
+  X(embedding_backward, embeddingBackward, void,                                                                       \
+    (const int32_t* idx, const float* dout, float* dweight, int64_t n, int64_t c))                                     \
+  X(group_sum, groupSum, void, (const float* x, float* out, int64_t n, int64_t c, int64_t g))                          \
+  X(group_expand, groupExpand, void, (const float* x, float* out, int64_t n, int64_t c, int64_t g, bool accumulate))   \
+  X(shift_forward, shiftForward, void,                                                                                 \
+    (const float* x, float* y, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups))              \
+  X(shift_backward, shiftBackward, void,                                                                               \
+    (const float* dy, float* dx, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups))            \
+  X(shift_mix_forward, shiftMixForward, void,                                                                          \
+    (const float* x, const float* a, const float* w, float* y, int64_t b, int64_t t, int64_t c, const int32_t* shifts, \
+     int64_t n_groups))                                                                                                \
+  X(shift_mix_backward, shiftMixBackward, void,                                                                        \
+    (const float* x, const float* a, const float* w, const float* dy, Nullable<float> dx, Nullable<float> da,          \
+     Nullable<float> dw, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups))                    \
+  X(adamw, adamw, void,                                                                                                \
+    (float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2, float eps,    \
+     float weight_decay, float grad_scale, int64_t step))

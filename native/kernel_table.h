@@ -19,8 +19,14 @@ struct KernelTable {
 #undef HSM_TABLE_MEMBER
 };
 
-namespace avx512 { const KernelTable& table(); }
-namespace avx2 { const KernelTable& table(); }
-namespace generic { const KernelTable& table(); }
+namespace avx512 {
+const KernelTable& table();
+}
+namespace avx2 {
+const KernelTable& table();
+}
+namespace generic {
+const KernelTable& table();
+}
 
 }  // namespace hsm

@@ -140,8 +140,7 @@ void parallel_tasks(int64_t n_tasks, const std::function<void(int64_t)>& fn) {
   pool().run(n_tasks, fn);
 }
 
-void parallel_for(int64_t n, int64_t min_chunk,
-                  const std::function<void(int64_t, int64_t)>& fn) {
+void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   // A few chunks per thread rather than one: on a shared machine a descheduled
   // thread's share is then picked up by the others instead of stalling the call.

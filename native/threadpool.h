@@ -23,7 +23,6 @@ void parallel_tasks(int64_t n_tasks, const std::function<void(int64_t task)>& fn
 
 // Calls fn(begin, end) on contiguous chunks that cover [0, n): a few chunks
 // per thread, handed out dynamically (never more chunks than n / min_chunk).
-void parallel_for(int64_t n, int64_t min_chunk,
-                  const std::function<void(int64_t begin, int64_t end)>& fn);
+void parallel_for(int64_t n, int64_t min_chunk, const std::function<void(int64_t begin, int64_t end)>& fn);
 
 }  // namespace hsm

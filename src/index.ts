@@ -9,7 +9,15 @@ export { Tensor } from './tensor/tensor.js';
 export { Rng } from './tensor/random.js';
 export { Tape } from './autograd/tape.js';
 export * as ops from './ops/index.js';
-export { kernels, setBackend, withBackend, nativeBackend, jsKernels, type Kernels, type BackendName } from './backend/index.js';
+export {
+  kernels,
+  setBackend,
+  withBackend,
+  nativeBackend,
+  jsKernels,
+  type Kernels,
+  type BackendName,
+} from './backend/index.js';
 export { describeModel, matchFfnWidth } from './model/cost.js';
 export { Transformer, type ModelConfig } from './model/transformer.js';
 export { parsePlan, formatPlan, type BlockSpec } from './model/plan.js';

@@ -11,7 +11,15 @@ test('bench train: one hsm record per configuration with positive, finite throug
   // The js reference backend takes seconds per step of this model: one step, no profile pass, there.
   const native = kernels() === nativeBackend();
   const steps = native ? 2 : 1;
-  benchTrain({ steps, warmup: native ? 1 : 0, torch: false, configs: ['shakespeare-char-cpu'], threads: 1, profile: native, emit: (r) => records.push(r) });
+  benchTrain({
+    steps,
+    warmup: native ? 1 : 0,
+    torch: false,
+    configs: ['shakespeare-char-cpu'],
+    threads: 1,
+    profile: native,
+    emit: (r) => records.push(r),
+  });
   assert.equal(nativeBackend()?.threads(), threadsBefore, 'the thread count is restored');
 
   const runs = records.filter((r) => r.engine !== undefined);
@@ -28,7 +36,10 @@ test('bench train: one hsm record per configuration with positive, finite throug
     const v = r[key];
     assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${key} = ${v}`);
   }
-  assert.ok((r.tokens_per_s_best as number) >= (r.tokens_per_s as number), 'best step is at least as fast as the median');
+  assert.ok(
+    (r.tokens_per_s_best as number) >= (r.tokens_per_s as number),
+    'best step is at least as fast as the median',
+  );
   // 4 layers, d=128, context 64, vocabulary 65: nanoGPT's count with positions and the tied head once.
   assert.equal(r.params, 65 * 128 + 64 * 128 + 4 * 12 * 128 * 128 + 4 * 13 * 128 + 2 * 128);
   const loss = r.loss_first as number;
@@ -46,15 +57,28 @@ test('bench train: one hsm record per configuration with positive, finite throug
 });
 
 test('bench train: unknown configurations and bad step counts are user errors', () => {
-  assert.throws(() => benchTrain({ configs: ['nope'], torch: false, emit: () => {} }), (e: unknown) => e instanceof UserError && /d256-ctx256/.test(e.message));
+  assert.throws(
+    () => benchTrain({ configs: ['nope'], torch: false, emit: () => {} }),
+    (e: unknown) => e instanceof UserError && /d256-ctx256/.test(e.message),
+  );
   assert.throws(() => benchTrain({ steps: 0, torch: false, emit: () => {} }), UserError);
 });
 
 test('bench decode reports a time per token at every position for every plan', async () => {
   const { benchDecode } = await import('../src/bench/decode.js');
   const records: Record<string, unknown>[] = [];
-  benchDecode({ plans: ['hsm:ab*2', 'attn*2'], positions: [4, 40], nEmbd: 16, nHead: 2, window: 4, emit: (r) => records.push(r) });
-  assert.deepEqual(records.map((r) => r.plan), ['hsm:ab*2', 'attn*2']);
+  benchDecode({
+    plans: ['hsm:ab*2', 'attn*2'],
+    positions: [4, 40],
+    nEmbd: 16,
+    nHead: 2,
+    window: 4,
+    emit: (r) => records.push(r),
+  });
+  assert.deepEqual(
+    records.map((r) => r.plan),
+    ['hsm:ab*2', 'attn*2'],
+  );
   for (const r of records) {
     const ms = r.ms_per_token as Record<string, number>;
     assert.deepEqual(Object.keys(ms), ['4', '40']);

@@ -14,8 +14,14 @@ export function smallCorpus(dir: string): string {
 }
 
 const TINY_TRAIN = {
-  model: { nHead: 2, nEmbd: 16, blockSize: 16 }, batchSize: 2, maxIters: 12, warmupIters: 2,
-  evalInterval: 4, evalIters: 2, logInterval: 1, checkpointInterval: 100,
+  model: { nHead: 2, nEmbd: 16, blockSize: 16 },
+  batchSize: 2,
+  maxIters: 12,
+  warmupIters: 2,
+  evalInterval: 4,
+  evalIters: 2,
+  logInterval: 1,
+  checkpointInterval: 100,
 };
 
 /** A text grid: GPT and two HSM models, two seeds. */
@@ -38,7 +44,14 @@ export function tinyRecallGrid(): GridInput {
   return {
     description: 'tiny recall grid',
     train: { ...TINY_TRAIN, model: { nHead: 2, nEmbd: 16 }, batchSize: 4 },
-    recall: { vocabSize: 32, lengths: [{ context: 16, pairs: 2 }, { context: 32, pairs: 4, batchSize: 2 }], heldOutSequences: 16 },
+    recall: {
+      vocabSize: 32,
+      lengths: [
+        { context: 16, pairs: 2 },
+        { context: 32, pairs: 4, batchSize: 2 },
+      ],
+      heldOutSequences: 16,
+    },
     models: [
       { name: 'gpt', plan: 'attn*2' },
       { name: 'ab', plan: 'hsm:ab*{levels}' },

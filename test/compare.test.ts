@@ -36,8 +36,13 @@ test('hsm compare --grid smoke: every file exists and parses, the report names e
   assert.equal(results.runs_finished, runs.length);
   assert.equal(results.summary.length, grid.models.length);
   for (const r of results.runs) {
-    assert.ok(Number.isFinite(r.final_val_loss) && r.final_val_loss < Math.log(65), `${r.id} learned something: ${r.final_val_loss}`);
-    assert.ok(r.parameters > 0 && r.train_flops_per_token > 0 && r.train_tokens_per_s > 0 && r.tokens_seen === 30 * 4 * 64);
+    assert.ok(
+      Number.isFinite(r.final_val_loss) && r.final_val_loss < Math.log(65),
+      `${r.id} learned something: ${r.final_val_loss}`,
+    );
+    assert.ok(
+      r.parameters > 0 && r.train_flops_per_token > 0 && r.train_tokens_per_s > 0 && r.tokens_seen === 30 * 4 * 64,
+    );
     assert.deepEqual(Object.keys(r.gen_tokens_per_s), ['8', '63']);
     assert.ok(r.curve.length === 3 && r.sample.length > 0, r.id);
   }
@@ -64,7 +69,10 @@ test('hsm compare --grid smoke: every file exists and parses, the report names e
   assert.equal(second.status, 0, second.stderr);
   assert.match(second.stdout, new RegExp(`trained 0 runs, skipped ${runs.length} finished earlier`));
   assert.equal((second.stderr.match(/finished earlier, skipped/g) ?? []).length, runs.length);
-  assert.deepEqual(runs.map((r) => stamp(r.id)), before);
+  assert.deepEqual(
+    runs.map((r) => stamp(r.id)),
+    before,
+  );
   const again = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as CompareResults;
   assert.deepEqual(again.runs, results.runs, 'the same results, read back');
 });
@@ -76,12 +84,17 @@ test('an interrupted compare resumes the interrupted run and ends where an unint
   assert.equal(straight.trained.length, 6);
 
   let abSteps = 0; // stop the second run after its 5th step, as Ctrl-C does
-  const cut = await runCompare(grid, join(root, 'cut'), { onStep: (run) => void (run.id === 'ab-s1' && abSteps++), shouldStop: () => abSteps >= 5 });
+  const cut = await runCompare(grid, join(root, 'cut'), {
+    onStep: (run) => void (run.id === 'ab-s1' && abSteps++),
+    shouldStop: () => abSteps >= 5,
+  });
   assert.ok(cut.stopped);
   assert.deepEqual(cut.trained, ['gpt-s1']);
   assert.ok(existsSync(join(root, 'cut', 'results.json')), 'partial results are written');
   const starts: Record<string, number> = {};
-  const resumed = await runCompare(grid, join(root, 'cut'), { onRunStart: (run, info) => (starts[run.id] = info.startStep) });
+  const resumed = await runCompare(grid, join(root, 'cut'), {
+    onRunStart: (run, info) => (starts[run.id] = info.startStep),
+  });
   assert.deepEqual(resumed.skipped, ['gpt-s1']);
   assert.equal(starts['ab-s1'], 5, 'the interrupted run continued from its checkpoint');
   assert.equal(starts['gated-attn-s1'], 0);
@@ -105,13 +118,31 @@ test('bad grids are one-line errors that name the problem', () => {
   };
   const good = tinyTextGrid(smallCorpus(root));
   expectError(['compare', '--grid', file('a.json', '{not json'), '--out', join(root, 'x')], /not valid JSON/);
-  expectError(['compare', '--grid', file('b.json', { ...good, modles: [] }), '--out', join(root, 'x')], /unknown key\(s\) "modles"/);
-  expectError(['compare', '--grid', file('c.json', { ...good, models: [{ name: 'x', plan: 'hsm:nope*2' }] })], /model x.*unknown mixer "nope"/);
-  expectError(['compare', '--grid', file('d.json', { ...good, baseline: 'bert' })], /baseline "bert" is not one of its models/);
+  expectError(
+    ['compare', '--grid', file('b.json', { ...good, modles: [] }), '--out', join(root, 'x')],
+    /unknown key\(s\) "modles"/,
+  );
+  expectError(
+    ['compare', '--grid', file('c.json', { ...good, models: [{ name: 'x', plan: 'hsm:nope*2' }] })],
+    /model x.*unknown mixer "nope"/,
+  );
+  expectError(
+    ['compare', '--grid', file('d.json', { ...good, baseline: 'bert' })],
+    /baseline "bert" is not one of its models/,
+  );
   expectError(['compare', '--grid', file('e.json', { ...good, train: { ...good.train, lr: -1 } })], /model gpt.*lr/);
-  expectError(['compare', '--grid', file('g.json', { ...good, train: { ...good.train, seed: 3 } })], /train.seed: a grid sets each run's seed/);
-  expectError(['compare', '--grid', file('h.json', { ...good, preset: 'fast' })], /grid .*h.json: unknown preset "fast"/);
-  expectError(['compare', '--grid', file('f.json', { ...good, models: [good.models[0], good.models[0]] })], /"gpt" appears twice/);
+  expectError(
+    ['compare', '--grid', file('g.json', { ...good, train: { ...good.train, seed: 3 } })],
+    /train.seed: a grid sets each run's seed/,
+  );
+  expectError(
+    ['compare', '--grid', file('h.json', { ...good, preset: 'fast' })],
+    /grid .*h.json: unknown preset "fast"/,
+  );
+  expectError(
+    ['compare', '--grid', file('f.json', { ...good, models: [good.models[0], good.models[0]] })],
+    /"gpt" appears twice/,
+  );
 });
 
 test('a compare folder refuses a grid that changed under it', async () => {
@@ -120,7 +151,10 @@ test('a compare folder refuses a grid that changed under it', async () => {
   const small = { ...input, models: input.models.slice(0, 1), seeds: [1] };
   await runCompare(parseGrid(small, 'a'), join(root, 'out'));
   const changed = parseGrid({ ...small, train: { ...small.train, lr: 5e-4 } }, 'b');
-  await assert.rejects(runCompare(changed, join(root, 'out')), (e: unknown) => e instanceof UserError && /other settings \(lr differ/.test(e.message));
+  await assert.rejects(
+    runCompare(changed, join(root, 'out')),
+    (e: unknown) => e instanceof UserError && /other settings \(lr differ/.test(e.message),
+  );
   // More seeds on the same grid are fine: the finished run is kept.
   const more = await runCompare(parseGrid({ ...small, seeds: [1, 2] }, 'c'), join(root, 'out'));
   assert.deepEqual([more.skipped, more.trained], [['gpt-s1'], ['gpt-s2']]);
@@ -137,13 +171,17 @@ test('recall grids: one run per length, plans reach the context, accuracy is rec
   assert.equal(out.results.summary.length, 4);
   assert.ok(out.files.includes('accuracy.svg'));
   const builtIn = expandGrid(loadGrid('recall'), 'out');
-  assert.ok(builtIn.every((r) => r.config.batchSize * r.config.model.blockSize === 2048), 'equal tokens per step at every length');
+  assert.ok(
+    builtIn.every((r) => r.config.batchSize * r.config.model.blockSize === 2048),
+    'equal tokens per step at every length',
+  );
   assert.ok(builtIn.some((r) => r.config.model.plan === 'hsm:gated*8,attn'));
 });
 
 test('MQAR sequences: distinct keys, each query answered by its pair, same seed same data', () => {
   const spec = { vocabSize: 64, context: 64, pairs: 8 };
-  const x = new Int32Array(64), y = new Int32Array(64);
+  const x = new Int32Array(64),
+    y = new Int32Array(64);
   generateMqarSequence(spec, new Rng(3), x, y);
   const K = mqarKeyCount(64);
   const value = new Map<number, number>();

@@ -54,7 +54,10 @@ describe('char tokenizer', () => {
     assert.equal(vocab.join(''), "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
     assert.ok(shakespeare.startsWith('First Citizen:'));
     const first10 = Array.from(tok.encode(shakespeare.slice(0, 10)));
-    assert.deepEqual(first10, Array.from(shakespeare.slice(0, 10), (c) => vocab.indexOf(c)));
+    assert.deepEqual(
+      first10,
+      Array.from(shakespeare.slice(0, 10), (c) => vocab.indexOf(c)),
+    );
     assert.deepEqual(first10, [18, 47, 56, 57, 58, 1, 15, 47, 58, 47]); // as printed by nanoGPT's prepare.py
   });
 
@@ -137,7 +140,10 @@ describe('gpt2 tokenizer', () => {
     assert.equal(chunks.join(''), MULTIBYTE);
     for (const c of chunks) assert.ok(!c.includes('\ufffd'), JSON.stringify(c));
     // Otherwise the test above would prove nothing.
-    assert.ok(Array.from(ids).some((id) => tok.decode([id]).includes('\ufffd')), 'no token splits a character');
+    assert.ok(
+      Array.from(ids).some((id) => tok.decode([id]).includes('\ufffd')),
+      'no token splits a character',
+    );
   });
 });
 
@@ -171,7 +177,11 @@ describe('corpus loading', () => {
 
   test('missing path', () => {
     const path = join(tmp, 'nope.txt');
-    throwsUserError(() => loadCorpus(path), new RegExp(`${path.replace(/[.\\]/g, '\\$&')} does not exist`), /sotu, shakespeare/);
+    throwsUserError(
+      () => loadCorpus(path),
+      new RegExp(`${path.replace(/[.\\]/g, '\\$&')} does not exist`),
+      /sotu, shakespeare/,
+    );
   });
 
   test('empty and whitespace-only files', () => {
@@ -254,7 +264,8 @@ describe('TokenDataset', () => {
 
   test('batches: shapes, y = x shifted by one, offsets from the Rng', () => {
     const data = new TokenDataset(arange(1000));
-    const B = 4, T = 16;
+    const B = 4,
+      T = 16;
     const { x, y } = data.sampleBatch('train', new Rng(7), B, T);
     assert.ok(x instanceof Int32Array && y instanceof Int32Array);
     assert.equal(x.length, B * T);
@@ -282,7 +293,13 @@ describe('TokenDataset', () => {
 
   test('a split shorter than context + 1 is a UserError', () => {
     const data = new TokenDataset(arange(50)); // 45 train, 5 val
-    throwsUserError(() => data.checkContext(8), /validation split has 5 tokens/, /--context 8/, /at least 9/, /smaller --context or a bigger corpus/);
+    throwsUserError(
+      () => data.checkContext(8),
+      /validation split has 5 tokens/,
+      /--context 8/,
+      /at least 9/,
+      /smaller --context or a bigger corpus/,
+    );
     throwsUserError(() => data.sampleBatch('train', new Rng(0), 1, 45), /training split has 45 tokens/);
     const edge = data.sampleBatch('train', new Rng(0), 2, 44); // exactly T + 1 tokens: only offset 0
     assert.deepEqual(edge.x.subarray(0, 44), arange(44));

@@ -21,7 +21,10 @@ test('KV-cache decoding equals the parallel forward at every position', () => {
     for (let t = prefillLength; t < tokens.length; t++) {
       const step = model.decodeStep(tokens[t], cache);
       const err = relError(step, parallel.subarray(t * V, (t + 1) * V));
-      assert.ok(err < 1e-4, `position ${t} (prefill ${prefillLength}): decode differs from parallel by ${err.toExponential(2)}`);
+      assert.ok(
+        err < 1e-4,
+        `position ${t} (prefill ${prefillLength}): decode differs from parallel by ${err.toExponential(2)}`,
+      );
     }
   }
 });

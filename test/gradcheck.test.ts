@@ -2,8 +2,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  add, causalAttention, crossEntropy, embedding, gelu, layerNorm, linear, matmul, mul, rows, scale, shift, sigmoid,
-  softmax, sub, sum, groupSum, groupExpand, columns, mlp,
+  add,
+  causalAttention,
+  crossEntropy,
+  embedding,
+  gelu,
+  layerNorm,
+  linear,
+  matmul,
+  mul,
+  rows,
+  scale,
+  shift,
+  sigmoid,
+  softmax,
+  sub,
+  sum,
+  groupSum,
+  groupExpand,
+  columns,
+  mlp,
 } from '../src/ops/index.js';
 import { Rng } from '../src/tensor/random.js';
 import { dropout } from '../src/ops/dropout.js';
@@ -38,7 +56,8 @@ check('sum', ([a]) => sum(a), [r(3, 7)]);
 for (const transA of [false, true]) {
   for (const transB of [false, true]) {
     const tag = `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;
-    const aShape = transA ? [5, 3] : [3, 5], bShape = transB ? [4, 5] : [5, 4];
+    const aShape = transA ? [5, 3] : [3, 5],
+      bShape = transB ? [4, 5] : [5, 4];
     check(`matmul ${tag}`, ([a, b]) => matmul(a, b, { transA, transB }), [r(...aShape), r(...bShape)]);
     check(`matmul batched ${tag}`, ([a, b]) => matmul(a, b, { transA, transB }), [r(2, ...aShape), r(2, ...bShape)]);
     check(`matmul shared-B ${tag}`, ([a, b]) => matmul(a, b, { transA, transB }), [r(3, ...aShape), r(...bShape)]);
@@ -46,20 +65,38 @@ for (const transA of [false, true]) {
 }
 check('linear with bias', ([x, w, b]) => linear(x, w, b), [r(2, 3, 5), r(4, 5), r(4)]);
 check('linear without bias', ([x, w]) => linear(x, w), [r(6, 5), r(3, 5)]);
-check('mlp (fused c_fc → GELU → c_proj)', ([x, w1, b1, w2, b2]) => mlp(x, w1, b1, w2, b2), [r(2, 3, 5), r(7, 5), r(7), r(5, 7), r(5)]);
-check('mlp on a temporary input (fresh input gradient buffer)', ([x, w1, b1, w2, b2]) => add(x, mlp(gelu(x), w1, b1, w2, b2)),
-  [r(4, 5), r(6, 5), r(6), r(5, 6), r(5)]);
-check('mlp input used twice (accumulated input gradient)', ([x, w1, b1, w2, b2]) => add(mlp(x, w1, b1, w2, b2), mlp(x, w1, b1, w2, b2)),
-  [r(4, 5), r(6, 5), r(6), r(5, 6), r(5)]);
+check('mlp (fused c_fc → GELU → c_proj)', ([x, w1, b1, w2, b2]) => mlp(x, w1, b1, w2, b2), [
+  r(2, 3, 5),
+  r(7, 5),
+  r(7),
+  r(5, 7),
+  r(5),
+]);
+check(
+  'mlp on a temporary input (fresh input gradient buffer)',
+  ([x, w1, b1, w2, b2]) => add(x, mlp(gelu(x), w1, b1, w2, b2)),
+  [r(4, 5), r(6, 5), r(6), r(5, 6), r(5)],
+);
+check(
+  'mlp input used twice (accumulated input gradient)',
+  ([x, w1, b1, w2, b2]) => add(mlp(x, w1, b1, w2, b2), mlp(x, w1, b1, w2, b2)),
+  [r(4, 5), r(6, 5), r(6), r(5, 6), r(5)],
+);
 check('layerNorm', ([x, w, b]) => layerNorm(x, w, b), [r(2, 3, 7), r(7), r(7)]);
 check('softmax', ([x]) => softmax(x), [randomTensor(rng, [4, 9], 'float64', 2)]);
-for (const [B, T, H, Dh] of [[1, 1, 1, 1], [2, 5, 2, 3], [1, 9, 3, 4]]) {
+for (const [B, T, H, Dh] of [
+  [1, 1, 1, 1],
+  [2, 5, 2, 3],
+  [1, 9, 3, 4],
+]) {
   check(`causalAttention B${B} T${T} H${H} Dh${Dh}`, ([qkv]) => causalAttention(qkv, H), [r(B, T, 3 * H * Dh)]);
 }
 {
   const targets = randomInts(rng, 6, 7);
   targets[2] = -1; // an ignored row must get no gradient and not count in the mean
-  check('crossEntropy (with an ignored row)', ([x]) => crossEntropy(x, targets), [randomTensor(rng, [2, 3, 7], 'float64', 2)]);
+  check('crossEntropy (with an ignored row)', ([x]) => crossEntropy(x, targets), [
+    randomTensor(rng, [2, 3, 7], 'float64', 2),
+  ]);
 }
 {
   const idx = Int32Array.from([2, 0, 2, 4, 1, 2]); // repeated rows test the scatter-add
@@ -77,7 +114,11 @@ check('dropout (fixed mask per call)', ([x]) => dropout(x, 0.3, new Rng(9)), [r(
 // Intermediates exercise the fresh-buffer paths: linear writes a new gradient,
 // GELU overwrites one, a residual add hands its buffer on and a later use adds to it.
 check('fresh gradient buffers: gelu(linear)', ([x, w]) => gelu(linear(gelu(linear(x, w)), w)), [r(2, 3, 4), r(4, 4)]);
-check('adopted residual gradient gets a second contribution', ([x, w]) => {
-  const h = linear(x, w);
-  return add(h, gelu(h));
-}, [r(3, 4), r(4, 4)]);
+check(
+  'adopted residual gradient gets a second contribution',
+  ([x, w]) => {
+    const h = linear(x, w);
+    return add(h, gelu(h));
+  },
+  [r(3, 4), r(4, 4)],
+);

@@ -18,7 +18,8 @@ export function randomInts(rng: Rng, n: number, max: number): Int32Array {
 /** max |a − b| / max(|b|, floor): a relative error robust to tiny reference values. */
 export function relError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
   if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
-  let diff = 0, mag = floor;
+  let diff = 0,
+    mag = floor;
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i])) return Infinity;
     diff = Math.max(diff, Math.abs(a[i] - b[i]));

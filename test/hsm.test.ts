@@ -21,20 +21,46 @@ const VARIANTS: { mixer: string; options: Record<string, number | boolean> }[] =
 test('plan strings parse, repeat and print back', () => {
   const plan = parsePlan('(hsm:ab*3, attn)*2,hsm:conv[k=4,proj]');
   assert.equal(plan.length, 9);
-  assert.deepEqual(plan.map((b) => b.mixer), ['ab', 'ab', 'ab', 'attn', 'ab', 'ab', 'ab', 'attn', 'conv']);
+  assert.deepEqual(
+    plan.map((b) => b.mixer),
+    ['ab', 'ab', 'ab', 'attn', 'ab', 'ab', 'ab', 'attn', 'conv'],
+  );
   assert.deepEqual(plan[8].options, { k: 4, proj: true });
   assert.equal(formatPlan(plan), 'hsm:ab*3,attn,hsm:ab*3,attn,hsm:conv[k=4,proj]');
   assert.throws(() => parsePlan('hsm:ab*0'), /repeat count/);
   assert.throws(() => parsePlan('mlp*2'), /unknown block/);
-  assert.throws(() => new Transformer({ vocabSize: 5, blockSize: 8, nLayer: 2, nHead: 1, nEmbd: 4, plan: 'hsm:nope*2' }), /unknown mixer/);
-  assert.throws(() => new Transformer({ vocabSize: 5, blockSize: 8, nLayer: 2, nHead: 1, nEmbd: 4, plan: 'hsm:ab[k=3]*2' }), /no option "k"/);
-  assert.throws(() => new Transformer({ vocabSize: 5, blockSize: 8, nLayer: 3, nHead: 1, nEmbd: 4, plan: 'hsm:ab*2' }), /nLayer is 3/);
+  assert.throws(
+    () => new Transformer({ vocabSize: 5, blockSize: 8, nLayer: 2, nHead: 1, nEmbd: 4, plan: 'hsm:nope*2' }),
+    /unknown mixer/,
+  );
+  assert.throws(
+    () => new Transformer({ vocabSize: 5, blockSize: 8, nLayer: 2, nHead: 1, nEmbd: 4, plan: 'hsm:ab[k=3]*2' }),
+    /no option "k"/,
+  );
+  assert.throws(
+    () => new Transformer({ vocabSize: 5, blockSize: 8, nLayer: 3, nHead: 1, nEmbd: 4, plan: 'hsm:ab*2' }),
+    /nLayer is 3/,
+  );
 });
 
 test('shift schedules: pow2, pow2-heads and explicit lists', () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((l) => layerShifts('pow2', l, 1, 64)[0]), [1, 2, 4, 8, 16, 32, 1]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6].map((l) => layerShifts('pow2', l, 1, 64)[0]),
+    [1, 2, 4, 8, 16, 32, 1],
+  );
   assert.deepEqual(layerShifts('pow2-heads', 1, 4, 64), [16, 32, 1, 2]);
-  assert.deepEqual(layerShifts([[1, 3], [5, 7]], 1, 2, 64), [5, 7]);
+  assert.deepEqual(
+    layerShifts(
+      [
+        [1, 3],
+        [5, 7],
+      ],
+      1,
+      2,
+      64,
+    ),
+    [5, 7],
+  );
   assert.deepEqual(layerShifts([3, 9], 0, 2, 64), [3, 3]);
   assert.throws(() => layerShifts([1], 1, 1, 64), /one entry per HSM layer/);
   assert.deepEqual(receptiveField([[1], [2], [4]], 8), { field: 8, complete: true });
@@ -45,7 +71,17 @@ test('shift schedules: pow2, pow2-heads and explicit lists', () => {
 /** A single mixer in float64 with its own parameters. */
 function mixerAlone(mixer: string, options: Record<string, number | boolean>, shifts: number[], C = 6, nHead = 2) {
   const params = new ParameterStore('float64');
-  const m = MIXERS[mixer].create({ params, prefix: 'm', rng: new Rng(3), nEmbd: C, nHead, nLayer: 2, blockSize: 16, shifts, options });
+  const m = MIXERS[mixer].create({
+    params,
+    prefix: 'm',
+    rng: new Rng(3),
+    nEmbd: C,
+    nHead,
+    nLayer: 2,
+    blockSize: 16,
+    shifts,
+    options,
+  });
   // Perturb every parameter so that no gradient path is hidden by a symmetric initialisation.
   const rng = new Rng(4);
   for (const p of params.list) for (let i = 0; i < p.size; i++) p.data[i] += 0.3 * rng.normal();
@@ -65,13 +101,15 @@ for (const { mixer, options } of VARIANTS) {
 }
 
 const small = (plan: string, extra: Partial<ModelConfig> = {}): ModelConfig => ({
-  vocabSize: 11, blockSize: 16, nLayer: parsePlan(plan).length, nHead: 2, nEmbd: 8, plan, ...extra,
+  vocabSize: 11,
+  blockSize: 16,
+  nLayer: parsePlan(plan).length,
+  nHead: 2,
+  nEmbd: 8,
+  plan,
+  ...extra,
 });
-const PLANS = [
-  ...VARIANTS.map((v) => formatPlan(Array(4).fill(v))),
-  'hsm:ab*3,attn',
-  '(hsm:gated,attn)*2',
-];
+const PLANS = [...VARIANTS.map((v) => formatPlan(Array(4).fill(v))), 'hsm:ab*3,attn', '(hsm:gated,attn)*2'];
 
 for (const plan of PLANS) {
   test(`causality: ${plan} — changing token u never changes logits before u`, () => {
@@ -82,8 +120,13 @@ for (const plan of PLANS) {
       const changed = Int32Array.from(tokens);
       changed[u] = (changed[u] + 1) % 11;
       const out = model.forward(changed, 1, 16).data;
-      for (let i = 0; i < u * 11; i++) assert.equal(out[i], base[i], `position ${Math.floor(i / 11)} changed when token ${u} did`);
-      assert.notDeepEqual(out.subarray(u * 11, (u + 1) * 11), base.subarray(u * 11, (u + 1) * 11), 'the changed position itself changes');
+      for (let i = 0; i < u * 11; i++)
+        assert.equal(out[i], base[i], `position ${Math.floor(i / 11)} changed when token ${u} did`);
+      assert.notDeepEqual(
+        out.subarray(u * 11, (u + 1) * 11),
+        base.subarray(u * 11, (u + 1) * 11),
+        'the changed position itself changes',
+      );
     }
   });
 
@@ -173,7 +216,10 @@ test('parameter matching sizes the FFN to the baseline count', async () => {
   assert.equal(matched.params.count, m.parameters);
   assert.equal(m.target, gpt.params.count);
   // One hidden unit more or less moves the count by L·(2C+1) = 1542: we land within half of that.
-  assert.ok(Math.abs(matched.params.count - gpt.params.count) <= (6 * 257) / 2, `${matched.params.count} vs ${gpt.params.count}`);
+  assert.ok(
+    Math.abs(matched.params.count - gpt.params.count) <= (6 * 257) / 2,
+    `${matched.params.count} vs ${gpt.params.count}`,
+  );
 });
 
 test('hsm info prints shifts, receptive field, the warning and both counts', async () => {
@@ -199,7 +245,17 @@ test('fused shift-mix kernels equal the composed mixers (outputs and gradients)'
     for (const shifts of [[1], [4, 1]]) {
       const run = (composed: boolean) => {
         const params = new ParameterStore('float32');
-        const m = MIXERS[mixer].create({ params, prefix: 'm', rng: new Rng(3), nEmbd: 8, nHead: 2, nLayer: 2, blockSize: 16, shifts, options: {} });
+        const m = MIXERS[mixer].create({
+          params,
+          prefix: 'm',
+          rng: new Rng(3),
+          nEmbd: 8,
+          nHead: 2,
+          nLayer: 2,
+          blockSize: 16,
+          shifts,
+          options: {},
+        });
         assert.ok(m instanceof ShiftMixer);
         const rng = new Rng(4);
         for (const p of params.list) for (let i = 0; i < p.size; i++) p.data[i] += 0.3 * rng.normal();
@@ -210,12 +266,19 @@ test('fused shift-mix kernels equal the composed mixers (outputs and gradients)'
         const seed = new Float32Array(y.size);
         new Rng(6).fillNormal(seed);
         tape.backward(y, seed);
-        const result = [Float32Array.from(y.data), Float32Array.from(x.grad!), ...params.list.map((p) => Float32Array.from(p.grad!))];
+        const result = [
+          Float32Array.from(y.data),
+          Float32Array.from(x.grad!),
+          ...params.list.map((p) => Float32Array.from(p.grad!)),
+        ];
         tape.release();
         return result;
       };
-      const fused = run(false), composed = run(true);
-      fused.forEach((f, i) => assert.ok(relError(f, composed[i]) < 1e-5, `${mixer} s=${shifts}: output/gradient ${i} differs`));
+      const fused = run(false),
+        composed = run(true);
+      fused.forEach((f, i) =>
+        assert.ok(relError(f, composed[i]) < 1e-5, `${mixer} s=${shifts}: output/gradient ${i} differs`),
+      );
     }
   }
 });

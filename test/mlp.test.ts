@@ -12,13 +12,19 @@ const r = (...shape: number[]) => randomTensor(rng, shape, 'float32');
 
 /** Output and the gradients of every input that requires one, after backward from a random seed. */
 function run(f: (t: Tensor[]) => Tensor, inputs: Tensor[], needs: boolean[]): Float32Array[] {
-  inputs.forEach((t, i) => { t.requiresGrad = needs[i]; t.grad = null; });
+  inputs.forEach((t, i) => {
+    t.requiresGrad = needs[i];
+    t.grad = null;
+  });
   const tape = new Tape();
   const out = tape.record(() => f(inputs));
   const seed = new Float32Array(out.size);
   new Rng(9).fillNormal(seed);
   tape.backward(out, seed);
-  const result = [Float32Array.from(out.data), ...inputs.filter((t) => t.requiresGrad).map((t) => Float32Array.from(t.grad!))];
+  const result = [
+    Float32Array.from(out.data),
+    ...inputs.filter((t) => t.requiresGrad).map((t) => Float32Array.from(t.grad!)),
+  ];
   tape.release();
   return result;
 }
@@ -27,10 +33,21 @@ test('mlp equals linear → gelu → linear: output and gradients, with any subs
   const inputs = [r(3, 37, 24), r(96, 24), r(96), r(24, 96), r(24)];
   const fused = ([x, w1, b1, w2, b2]: Tensor[]) => mlp(x, w1, b1, w2, b2);
   const composed = ([x, w1, b1, w2, b2]: Tensor[]) => linear(gelu(linear(x, w1, b1)), w2, b2);
-  for (const needs of [[true, true, true, true, true], [true, false, false, false, false], [false, true, true, false, false], [false, false, false, true, true]]) {
-    const a = run(fused, inputs, needs), b = run(composed, inputs, needs);
+  for (const needs of [
+    [true, true, true, true, true],
+    [true, false, false, false, false],
+    [false, true, true, false, false],
+    [false, false, false, true, true],
+  ]) {
+    const a = run(fused, inputs, needs),
+      b = run(composed, inputs, needs);
     assert.equal(a.length, b.length);
-    a.forEach((v, i) => assert.ok(relError(v, b[i]) < 1e-5, `trainable ${needs}: output/gradient ${i} differs by ${relError(v, b[i]).toExponential(2)}`));
+    a.forEach((v, i) =>
+      assert.ok(
+        relError(v, b[i]) < 1e-5,
+        `trainable ${needs}: output/gradient ${i} differs by ${relError(v, b[i]).toExponential(2)}`,
+      ),
+    );
   }
 });
 

@@ -19,6 +19,9 @@ for (const isa of ['avx2', 'generic']) {
     });
     assert.equal(run.status, 0, `HSM_ISA=${isa} failed:\n${run.stdout}\n${run.stderr}`);
     const passed = Number(/# pass (\d+)/.exec(run.stdout)?.[1] ?? 0);
-    assert.ok(passed >= 7, `HSM_ISA=${isa}: expected the whole suite to pass, saw ${passed} passing tests:\n${run.stdout}`);
+    assert.ok(
+      passed >= 7,
+      `HSM_ISA=${isa}: expected the whole suite to pass, saw ${passed} passing tests:\n${run.stdout}`,
+    );
   });
 }

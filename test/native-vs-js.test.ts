@@ -25,87 +25,188 @@ const ints = (n: number, max: number): Int32Array => Int32Array.from({ length: n
  * Runs fn on both backends with copies of the same inputs; compares every output array,
  * relative to its largest magnitude or `floor`, whichever is larger.
  */
-function compare(label: string, inputs: FloatArray[], outputs: number[], fn: (k: Kernels, arrays: FloatArray[]) => void, tol = 1e-5, floor?: number): void {
+function compare(
+  label: string,
+  inputs: FloatArray[],
+  outputs: number[],
+  fn: (k: Kernels, arrays: FloatArray[]) => void,
+  tol = 1e-5,
+  floor?: number,
+): void {
   const run = (k: Kernels): FloatArray[] => {
     const arrays = inputs.map((a) => Float32Array.from(a));
     fn(k, arrays);
     return outputs.map((i) => arrays[i]);
   };
-  const want = run(jsKernels), got = run(native!);
+  const want = run(jsKernels),
+    got = run(native!);
   outputs.forEach((_, j) => {
     const err = relError(got[j], want[j], floor);
-    assert.ok(err <= tol, `${label}: output ${outputs[j]} differs from js by ${err.toExponential(2)} (tolerance ${tol})`);
+    assert.ok(
+      err <= tol,
+      `${label}: output ${outputs[j]} differs from js by ${err.toExponential(2)} (tolerance ${tol})`,
+    );
   });
 }
 
 test('native matmul equals js: all transposes, accumulate, batch, odd sizes', { skip }, () => {
   for (let trial = 0; trial < 40; trial++) {
-    const m = pick(SIZES), k = pick(SIZES), n = pick(SIZES);
-    const transA = rng.int(2) === 1, transB = rng.int(2) === 1, accumulate = rng.int(2) === 1;
+    const m = pick(SIZES),
+      k = pick(SIZES),
+      n = pick(SIZES);
+    const transA = rng.int(2) === 1,
+      transB = rng.int(2) === 1,
+      accumulate = rng.int(2) === 1;
     const batch = pick([1, 1, 3]);
     const shareB = batch > 1 && rng.int(2) === 1;
     const opts = { transA, transB, accumulate, batch, strideA: m * k, strideB: shareB ? 0 : k * n, strideC: m * n };
     const label = `matmul ${m}x${k}x${n} tA=${transA} tB=${transB} acc=${accumulate} batch=${batch} sharedB=${shareB}`;
-    compare(label, [rand(batch * m * k), rand((shareB ? 1 : batch) * k * n), rand(batch * m * n)], [2],
-      (K, [a, b, c]) => K.matmul(a, b, c, m, k, n, opts), 1e-5);
+    compare(
+      label,
+      [rand(batch * m * k), rand((shareB ? 1 : batch) * k * n), rand(batch * m * n)],
+      [2],
+      (K, [a, b, c]) => K.matmul(a, b, c, m, k, n, opts),
+      1e-5,
+    );
   }
 });
 
 test('native matmul at training shapes (blocked path)', { skip }, () => {
-  for (const [m, k, n, transA, transB] of [[512, 256, 768, false, true], [256, 512, 192, true, false], [300, 129, 520, false, false]] as const) {
-    compare(`matmul ${m}x${k}x${n}`, [rand(m * k), rand(k * n), rand(m * n)], [2],
-      (K, [a, b, c]) => K.matmul(a, b, c, m, k, n, { transA, transB, accumulate: true }), 1e-5);
+  for (const [m, k, n, transA, transB] of [
+    [512, 256, 768, false, true],
+    [256, 512, 192, true, false],
+    [300, 129, 520, false, false],
+  ] as const) {
+    compare(
+      `matmul ${m}x${k}x${n}`,
+      [rand(m * k), rand(k * n), rand(m * n)],
+      [2],
+      (K, [a, b, c]) => K.matmul(a, b, c, m, k, n, { transA, transB, accumulate: true }),
+      1e-5,
+    );
   }
 });
 
 test('native matmul with a bias epilogue equals js (skinny, ragged and multi-K-block shapes)', { skip }, () => {
   // 17×257×65 ×3 shares B across items; ×4 (≥ 2·threads) takes the one-item-per-task path; 40×70×1100 spans two column slabs.
-  const shapes = [[3, 17, 65, 1], [65, 17, 3, 1], [17, 257, 65, 3], [33, 40, 70, 4], [300, 129, 520, 1], [64, 600, 96, 1], [13, 300, 33, 1], [40, 70, 1100, 1]] as const;
+  const shapes = [
+    [3, 17, 65, 1],
+    [65, 17, 3, 1],
+    [17, 257, 65, 3],
+    [33, 40, 70, 4],
+    [300, 129, 520, 1],
+    [64, 600, 96, 1],
+    [13, 300, 33, 1],
+    [40, 70, 1100, 1],
+  ] as const;
   for (const [m, k, n, batch] of shapes) {
-    for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
+    for (const [transA, transB] of [
+      [false, false],
+      [false, true],
+      [true, false],
+    ] as const) {
       const opts = { transA, transB, batch, strideA: m * k, strideB: batch === 4 ? k * n : 0, strideC: m * n };
-      compare(`matmul+bias ${m}x${k}x${n} tA=${transA} tB=${transB} batch=${batch}`,
-        [rand(batch * m * k), rand((batch === 4 ? batch : 1) * k * n), rand(batch * m * n), rand(n)], [2],
-        (K, [a, b, c, bias]) => K.matmul(a, b, c, m, k, n, { ...opts, bias }), 1e-5);
+      compare(
+        `matmul+bias ${m}x${k}x${n} tA=${transA} tB=${transB} batch=${batch}`,
+        [rand(batch * m * k), rand((batch === 4 ? batch : 1) * k * n), rand(batch * m * n), rand(n)],
+        [2],
+        (K, [a, b, c, bias]) => K.matmul(a, b, c, m, k, n, { ...opts, bias }),
+        1e-5,
+      );
     }
   }
-  assert.throws(() => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { bias: rand(2), accumulate: true }), /bias cannot be combined with accumulate/);
-  assert.throws(() => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { epilogue: 'gelu' }), /epilogue 'gelu' needs aux/);
+  assert.throws(
+    () => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { bias: rand(2), accumulate: true }),
+    /bias cannot be combined with accumulate/,
+  );
+  assert.throws(
+    () => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { epilogue: 'gelu' }),
+    /epilogue 'gelu' needs aux/,
+  );
   assert.throws(() => native!.matmul(rand(4), rand(4), rand(4), 2, 2, 2, { bias: rand(1) }), /bias has 1 elements/);
 });
 
 test('native matmul GELU epilogues equal js (blocked, ragged, multi-K-block and skinny shapes)', { skip }, () => {
-  for (const [m, k, n] of [[300, 129, 520], [13, 600, 33], [64, 17, 96], [3, 40, 65], [1, 0, 5], [40, 70, 1100]] as const) {
-    for (const [transA, transB] of [[false, false], [false, true], [true, false]] as const) {
+  for (const [m, k, n] of [
+    [300, 129, 520],
+    [13, 600, 33],
+    [64, 17, 96],
+    [3, 40, 65],
+    [1, 0, 5],
+    [40, 70, 1100],
+  ] as const) {
+    for (const [transA, transB] of [
+      [false, false],
+      [false, true],
+      [true, false],
+    ] as const) {
       const tag = `${m}x${k}x${n} tA=${transA} tB=${transB}`;
       // gelu: C = pre-activation (with a bias), aux = gelu(C)
-      compare(`matmul gelu ${tag}`, [rand(m * k), rand(k * n), rand(m * n), rand(n), rand(m * n)], [2, 4],
-        (K, [a, b, c, bias, aux]) => K.matmul(a, b, c, m, k, n, { transA, transB, bias, epilogue: 'gelu', aux }), 1e-5);
+      compare(
+        `matmul gelu ${tag}`,
+        [rand(m * k), rand(k * n), rand(m * n), rand(n), rand(m * n)],
+        [2, 4],
+        (K, [a, b, c, bias, aux]) => K.matmul(a, b, c, m, k, n, { transA, transB, bias, epilogue: 'gelu', aux }),
+        1e-5,
+      );
       // geluGrad: C = (A·B) ⊙ gelu'(aux)
-      compare(`matmul geluGrad ${tag}`, [rand(m * k), rand(k * n), rand(m * n), rand(m * n, 2)], [2],
-        (K, [a, b, c, aux]) => K.matmul(a, b, c, m, k, n, { transA, transB, epilogue: 'geluGrad', aux }), 1e-5);
+      compare(
+        `matmul geluGrad ${tag}`,
+        [rand(m * k), rand(k * n), rand(m * n), rand(m * n, 2)],
+        [2],
+        (K, [a, b, c, aux]) => K.matmul(a, b, c, m, k, n, { transA, transB, epilogue: 'geluGrad', aux }),
+        1e-5,
+      );
     }
   }
 });
 
 test('native attention forward and backward equal js', { skip }, () => {
-  const shapes = [[1, 1, 1, 1], [2, 3, 1, 3], [1, 17, 2, 17], [2, 65, 3, 16], [1, 257, 1, 64], [1, 70, 2, 65], [2, 129, 4, 64]];
+  const shapes = [
+    [1, 1, 1, 1],
+    [2, 3, 1, 3],
+    [1, 17, 2, 17],
+    [2, 65, 3, 16],
+    [1, 257, 1, 64],
+    [1, 70, 2, 65],
+    [2, 129, 4, 64],
+  ];
   for (const [B, T, H, Dh] of shapes) {
     const C = H * Dh;
-    const qkv = rand(B * T * 3 * C, 1.5), dout = rand(B * T * C), dqkv = rand(B * T * 3 * C);
+    const qkv = rand(B * T * 3 * C, 1.5),
+      dout = rand(B * T * C),
+      dqkv = rand(B * T * 3 * C);
     const label = `attention B${B} T${T} H${H} Dh${Dh}`;
-    compare(label, [qkv, new Float32Array(B * T * C), new Float32Array(B * H * T), dout, dqkv], [1, 2, 4], (K, [q, o, l, d, dq]) => {
-      K.attentionForward(q, o, l, B, T, H, Dh);
-      K.attentionBackward(q, o, l, d, dq, B, T, H, Dh);
-    }, 1e-4);
+    compare(
+      label,
+      [qkv, new Float32Array(B * T * C), new Float32Array(B * H * T), dout, dqkv],
+      [1, 2, 4],
+      (K, [q, o, l, d, dq]) => {
+        K.attentionForward(q, o, l, B, T, H, Dh);
+        K.attentionBackward(q, o, l, d, dq, B, T, H, Dh);
+      },
+      1e-4,
+    );
   }
 });
 
 test('native attention decode step equals js', { skip }, () => {
-  for (const [t, H, Dh] of [[1, 1, 1], [3, 2, 3], [17, 4, 16], [257, 3, 17], [600, 4, 64]]) {
-    const C = H * Dh, cap = t + 5;
-    compare(`attentionDecode t${t} H${H} Dh${Dh}`, [rand(C, 2), rand(cap * C), rand(cap * C), new Float32Array(C)], [3],
-      (K, [q, k, v, o]) => K.attentionDecode(q, k, v, o, t, H, Dh), 1e-5);
+  for (const [t, H, Dh] of [
+    [1, 1, 1],
+    [3, 2, 3],
+    [17, 4, 16],
+    [257, 3, 17],
+    [600, 4, 64],
+  ]) {
+    const C = H * Dh,
+      cap = t + 5;
+    compare(
+      `attentionDecode t${t} H${H} Dh${Dh}`,
+      [rand(C, 2), rand(cap * C), rand(cap * C), new Float32Array(C)],
+      [3],
+      (K, [q, k, v, o]) => K.attentionDecode(q, k, v, o, t, H, Dh),
+      1e-5,
+    );
   }
 });
 
@@ -113,15 +214,37 @@ test('native row kernels equal js: layerNorm, softmax, cross-entropy', { skip },
   for (const n of SIZES) {
     for (const c of SIZES) {
       const label = `${n}x${c}`;
-      compare(`layerNorm ${label}`, [rand(n * c, 2), rand(c), rand(c), new Float32Array(n * c), new Float32Array(n), new Float32Array(n), rand(n * c), rand(n * c), rand(c), rand(c)],
-        [3, 4, 5, 7, 8, 9], (K, [x, w, b, y, mu, rs, dy, dx, dw, db]) => {
+      compare(
+        `layerNorm ${label}`,
+        [
+          rand(n * c, 2),
+          rand(c),
+          rand(c),
+          new Float32Array(n * c),
+          new Float32Array(n),
+          new Float32Array(n),
+          rand(n * c),
+          rand(n * c),
+          rand(c),
+          rand(c),
+        ],
+        [3, 4, 5, 7, 8, 9],
+        (K, [x, w, b, y, mu, rs, dy, dx, dw, db]) => {
           K.layerNormForward(x, w, b, y, mu, rs, n, c, 1e-5);
           K.layerNormBackward(x, w, mu, rs, dy, dx, dw, db, n, c);
-        }, 1e-4);
-      compare(`softmax ${label}`, [rand(n * c, 3), new Float32Array(n * c), rand(n * c), rand(n * c)], [1, 3], (K, [x, y, dy, dx]) => {
-        K.softmaxForward(x, y, n, c);
-        K.softmaxBackward(y, dy, dx, n, c);
-      }, 1e-5);
+        },
+        1e-4,
+      );
+      compare(
+        `softmax ${label}`,
+        [rand(n * c, 3), new Float32Array(n * c), rand(n * c), rand(n * c)],
+        [1, 3],
+        (K, [x, y, dy, dx]) => {
+          K.softmaxForward(x, y, n, c);
+          K.softmaxBackward(y, dy, dx, n, c);
+        },
+        1e-5,
+      );
       const targets = ints(n, c);
       if (n > 1) targets[0] = -1;
       const logits = rand(n * c, 3);
@@ -141,28 +264,59 @@ test('native row kernels equal js: layerNorm, softmax, cross-entropy', { skip },
 test('native elementwise kernels equal js', { skip }, () => {
   for (const outer of [1, 3, 65, 1031]) {
     for (const inner of [1, 17, 257]) {
-      const n = outer * inner, label = `${outer}x${inner}`;
-      compare(`add ${label}`, [rand(n), rand(inner), new Float32Array(n), rand(n), rand(n), rand(inner)], [2, 4, 5], (K, [a, b, o, dy, da, db]) => {
-        K.addForward(a, b, o, outer, inner);
-        K.addBackward(dy, da, db, outer, inner);
-      }, 1e-5);
-      compare(`mul ${label}`, [rand(n), rand(inner), new Float32Array(n), rand(n), rand(n), rand(inner)], [2, 4, 5], (K, [a, b, o, dy, da, db]) => {
-        K.mulForward(a, b, o, outer, inner);
-        K.mulBackward(a, b, dy, da, db, outer, inner);
-      }, 1e-5);
-      compare(`gelu ${label}`, [rand(n, 4), new Float32Array(n), rand(n), rand(n), rand(n)], [1, 3, 4], (K, [x, y, dy, dx, dx2]) => {
-        K.geluForward(x, y, n);
-        K.geluBackward(x, dy, dx, n);
-        K.geluBackward(x, dy, dx2, n, true);
-      }, 1e-5);
-      compare(`sigmoid ${label}`, [rand(n, 6), new Float32Array(n), rand(n), rand(n)], [1, 3], (K, [x, y, dy, dx]) => {
-        K.sigmoidForward(x, y, n);
-        K.sigmoidBackward(y, dy, dx, n);
-      }, 1e-5);
-      compare(`scale/axpy ${label}`, [rand(n), new Float32Array(n), rand(n)], [1, 2], (K, [x, o, y]) => {
-        K.scale(x, -1.25, o, n);
-        K.axpy(0.5, x, y, n);
-      }, 1e-6);
+      const n = outer * inner,
+        label = `${outer}x${inner}`;
+      compare(
+        `add ${label}`,
+        [rand(n), rand(inner), new Float32Array(n), rand(n), rand(n), rand(inner)],
+        [2, 4, 5],
+        (K, [a, b, o, dy, da, db]) => {
+          K.addForward(a, b, o, outer, inner);
+          K.addBackward(dy, da, db, outer, inner);
+        },
+        1e-5,
+      );
+      compare(
+        `mul ${label}`,
+        [rand(n), rand(inner), new Float32Array(n), rand(n), rand(n), rand(inner)],
+        [2, 4, 5],
+        (K, [a, b, o, dy, da, db]) => {
+          K.mulForward(a, b, o, outer, inner);
+          K.mulBackward(a, b, dy, da, db, outer, inner);
+        },
+        1e-5,
+      );
+      compare(
+        `gelu ${label}`,
+        [rand(n, 4), new Float32Array(n), rand(n), rand(n), rand(n)],
+        [1, 3, 4],
+        (K, [x, y, dy, dx, dx2]) => {
+          K.geluForward(x, y, n);
+          K.geluBackward(x, dy, dx, n);
+          K.geluBackward(x, dy, dx2, n, true);
+        },
+        1e-5,
+      );
+      compare(
+        `sigmoid ${label}`,
+        [rand(n, 6), new Float32Array(n), rand(n), rand(n)],
+        [1, 3],
+        (K, [x, y, dy, dx]) => {
+          K.sigmoidForward(x, y, n);
+          K.sigmoidBackward(y, dy, dx, n);
+        },
+        1e-5,
+      );
+      compare(
+        `scale/axpy ${label}`,
+        [rand(n), new Float32Array(n), rand(n)],
+        [1, 2],
+        (K, [x, o, y]) => {
+          K.scale(x, -1.25, o, n);
+          K.axpy(0.5, x, y, n);
+        },
+        1e-6,
+      );
       const x = rand(n);
       assert.ok(Math.abs(native!.sum(x, n) - jsKernels.sum(x, n)) <= 1e-5 * Math.sqrt(n), `sum ${label}`);
       assert.ok(Math.abs(native!.sumSquares(x, n) / jsKernels.sumSquares(x, n) - 1) <= 1e-5, `sumSquares ${label}`);
@@ -172,54 +326,112 @@ test('native elementwise kernels equal js', { skip }, () => {
 
 test('native embedding, shift and AdamW equal js', { skip }, () => {
   for (const c of SIZES) {
-    const V = 11, n = pick([1, 17, 300]);
+    const V = 11,
+      n = pick([1, 17, 300]);
     const idx = ints(n, V);
-    compare(`embedding n${n} c${c}`, [rand(V * c), new Float32Array(n * c), rand(n * c), rand(V * c)], [1, 3], (K, [w, o, dout, dw]) => {
-      K.embeddingForward(w, idx, o, n, c);
-      K.embeddingBackward(idx, dout, dw, n, c);
-    }, 1e-5);
+    compare(
+      `embedding n${n} c${c}`,
+      [rand(V * c), new Float32Array(n * c), rand(n * c), rand(V * c)],
+      [1, 3],
+      (K, [w, o, dout, dw]) => {
+        K.embeddingForward(w, idx, o, n, c);
+        K.embeddingBackward(idx, dout, dw, n, c);
+      },
+      1e-5,
+    );
     for (const s of [[0], [1], [2], [5], [40], [1, 4, 0], [3, 17, 2]]) {
       if (c % s.length !== 0) continue;
-      const B = 2, T = 17, shifts = Int32Array.from(s);
-      compare(`shift c${c} s${s}`, [rand(B * T * c), rand(B * T * c), rand(B * T * c), rand(B * T * c)], [1, 3], (K, [x, y, dy, dx]) => {
-        K.shiftForward(x, y, B, T, c, shifts);
-        K.shiftBackward(dy, dx, B, T, c, shifts);
-      }, 0);
+      const B = 2,
+        T = 17,
+        shifts = Int32Array.from(s);
+      compare(
+        `shift c${c} s${s}`,
+        [rand(B * T * c), rand(B * T * c), rand(B * T * c), rand(B * T * c)],
+        [1, 3],
+        (K, [x, y, dy, dx]) => {
+          K.shiftForward(x, y, B, T, c, shifts);
+          K.shiftBackward(dy, dx, B, T, c, shifts);
+        },
+        0,
+      );
     }
     for (const s of [[1], [4], [1, 4, 0], [3, 17, 2], [40]]) {
       if (c % s.length !== 0) continue;
-      const B = 3, T = 19, shifts = Int32Array.from(s);
-      compare(`shiftMix c${c} s${s}`, [rand(B * T * c), rand(c), rand(c), new Float32Array(B * T * c), rand(B * T * c), rand(B * T * c), rand(c), rand(c)],
-        [3, 5, 6, 7], (K, [x, a, w, y, dy, dx, da, dw]) => {
+      const B = 3,
+        T = 19,
+        shifts = Int32Array.from(s);
+      compare(
+        `shiftMix c${c} s${s}`,
+        [
+          rand(B * T * c),
+          rand(c),
+          rand(c),
+          new Float32Array(B * T * c),
+          rand(B * T * c),
+          rand(B * T * c),
+          rand(c),
+          rand(c),
+        ],
+        [3, 5, 6, 7],
+        (K, [x, a, w, y, dy, dx, da, dw]) => {
           K.shiftMixForward(x, a, w, y, B, T, c, shifts);
           K.shiftMixBackward(x, a, w, dy, dx, da, dw, B, T, c, shifts);
-        }, 1e-5);
+        },
+        1e-5,
+      );
     }
     for (const g of [1, c > 1 && c % 17 === 0 ? 17 : 1, c]) {
       const n = 37;
-      compare(`groupSum/Expand c${c} g${g}`, [rand(n * c), new Float32Array(n * g), rand(n * g), rand(n * c), rand(n * c)], [1, 3, 4],
+      compare(
+        `groupSum/Expand c${c} g${g}`,
+        [rand(n * c), new Float32Array(n * g), rand(n * g), rand(n * c), rand(n * c)],
+        [1, 3, 4],
         (K, [x, s, e, out1, out2]) => {
           K.groupSum(x, s, n, c, g);
           K.groupExpand(e, out1, n, c, g, false);
           K.groupExpand(e, out2, n, c, g, true);
-        }, 1e-5);
+        },
+        1e-5,
+      );
     }
     const n2 = c * 129;
-    compare(`adamw n${n2}`, [rand(n2), rand(n2), rand(n2, 0.01), rand(n2, 0.01).map(Math.abs)], [0, 2, 3], (K, [p, g, m, v]) => {
-      for (let step = 1; step <= 3; step++) {
-        K.adamw(p, g, m, v, n2, { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradScale: 0.8, step });
-      }
-    }, 1e-5);
+    compare(
+      `adamw n${n2}`,
+      [rand(n2), rand(n2), rand(n2, 0.01), rand(n2, 0.01).map(Math.abs)],
+      [0, 2, 3],
+      (K, [p, g, m, v]) => {
+        for (let step = 1; step <= 3; step++) {
+          K.adamw(p, g, m, v, n2, {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
+            weightDecay: 0.1,
+            gradScale: 0.8,
+            step,
+          });
+        }
+      },
+      1e-5,
+    );
   }
 });
 
 test('native kernels reject short buffers instead of reading past them', { skip }, () => {
   const short = { name: 'RangeError', message: 'native kernel matmul: c has 3 elements, needs 4' };
   assert.throws(() => native!.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2, 2), short);
-  assert.throws(() => native!.geluForward(new Float32Array(2), new Float32Array(8), 8), /native kernel geluForward: x has 2 elements, needs 8/);
-  assert.throws(() => native!.layerNormBackward(rand(6), rand(3), rand(2), rand(2), rand(6), null, rand(2), null, 2, 3),
-    /native kernel layerNormBackward: dw has 2 elements, needs 3/);
-  assert.throws(() => native!.shiftForward(rand(12), rand(12), 1, 3, 4, Int32Array.from([1, 2, 3])), /3 shift groups do not divide 4 channels/);
+  assert.throws(
+    () => native!.geluForward(new Float32Array(2), new Float32Array(8), 8),
+    /native kernel geluForward: x has 2 elements, needs 8/,
+  );
+  assert.throws(
+    () => native!.layerNormBackward(rand(6), rand(3), rand(2), rand(2), rand(6), null, rand(2), null, 2, 3),
+    /native kernel layerNormBackward: dw has 2 elements, needs 3/,
+  );
+  assert.throws(
+    () => native!.shiftForward(rand(12), rand(12), 1, 3, 4, Int32Array.from([1, 2, 3])),
+    /3 shift groups do not divide 4 channels/,
+  );
   assert.throws(() => native!.shiftForward(rand(12), rand(12), 1, 3, 4, Int32Array.from([1, -2])), /negative shift -2/);
   assert.throws(() => native!.scale(rand(4), 2, rand(4), -1), /native kernel scale: n must be a non-negative integer/);
 });

@@ -31,19 +31,28 @@ async function checkReportInBrowser(name: string, grid: GridInput): Promise<void
     page.on('requestfailed', (r) => problems.push(`request ${r.url()} failed`));
     page.on('request', (r) => !r.url().startsWith('file:') && problems.push(`the page fetched ${r.url()}`));
     await page.goto(pathToFileURL(join(root, 'out', 'report.html')).href);
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.chart')].every((el) => el.dataset.rendered), null, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => [...document.querySelectorAll<HTMLElement>('.chart')].every((el) => el.dataset.rendered),
+      null,
+      { timeout: 30_000 },
+    );
     const charts = await page.$$eval('.chart', (els) =>
       els.map((el) => ({
         id: el.id,
         rendered: (el as HTMLElement).dataset.rendered,
         // Vega's SVG renderer puts each mark in a group classed mark-<type>; count what was drawn in them.
-        marks: el.querySelectorAll('svg g[class^="mark-"] path, svg g[class^="mark-"] line, svg g[class^="mark-"] rect').length,
+        marks: el.querySelectorAll('svg g[class^="mark-"] path, svg g[class^="mark-"] line, svg g[class^="mark-"] rect')
+          .length,
         lines: el.querySelectorAll('svg g.mark-line path').length,
         bars: el.querySelectorAll('svg g.mark-rect path').length,
       })),
     );
     const expected = outcome.files.filter((f) => f.endsWith('.svg')).map((f) => `chart-${f.replace(/\.svg$/, '')}`);
-    assert.deepEqual(charts.map((c) => c.id), expected, 'one chart per SVG written');
+    assert.deepEqual(
+      charts.map((c) => c.id),
+      expected,
+      'one chart per SVG written',
+    );
     for (const c of charts) {
       assert.equal(c.rendered, 'true', `${c.id} drew without error`);
       assert.ok(c.marks > 0, `${c.id} has marks`);

@@ -15,12 +15,29 @@ import type { DType } from '../src/tensor/buffer-pool.js';
 
 interface FixtureMeta {
   model: {
-    vocab_size: number; block_size: number; n_layer: number; n_head: number; n_embd: number;
-    plan: string; positions: boolean; hsm_heads: number; schedule: 'pow2'; shifts: number[][]; param_names: string[];
+    vocab_size: number;
+    block_size: number;
+    n_layer: number;
+    n_head: number;
+    n_embd: number;
+    plan: string;
+    positions: boolean;
+    hsm_heads: number;
+    schedule: 'pow2';
+    shifts: number[][];
+    param_names: string[];
   };
   batch_size: number;
   seq_len: number;
-  optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number; max_norm: number; steps: number; decay_params: string[] };
+  optimizer: {
+    lr: number;
+    betas: [number, number];
+    eps: number;
+    weight_decay: number;
+    max_norm: number;
+    steps: number;
+    decay_params: string[];
+  };
 }
 
 function loadFixture(name: string) {
@@ -32,8 +49,11 @@ function loadFixture(name: string) {
     return t;
   };
   return {
-    name, meta, tensor,
-    B: meta.batch_size, T: meta.seq_len,
+    name,
+    meta,
+    tensor,
+    B: meta.batch_size,
+    T: meta.seq_len,
     idx: tensor('input.idx').data as Int32Array,
     targets: tensor('input.targets').data as Int32Array,
   };
@@ -43,12 +63,23 @@ type Fixture = ReturnType<typeof loadFixture>;
 function loadModel(f: Fixture, dtype: DType): Transformer {
   const m = f.meta.model;
   const model = new Transformer(
-    { vocabSize: m.vocab_size, blockSize: m.block_size, nLayer: m.n_layer, nHead: m.n_head, nEmbd: m.n_embd, plan: m.plan },
+    {
+      vocabSize: m.vocab_size,
+      blockSize: m.block_size,
+      nLayer: m.n_layer,
+      nHead: m.n_head,
+      nEmbd: m.n_embd,
+      plan: m.plan,
+    },
     { dtype },
   );
   assert.deepEqual([...model.params.byName.keys()], m.param_names, `${f.name}: parameter names and order`);
   assert.equal(model.positions, m.positions, `${f.name}: learned positions`);
-  assert.deepEqual(model.mixers.map((mx) => mx.shifts), m.shifts, `${f.name}: shifts per layer`);
+  assert.deepEqual(
+    model.mixers.map((mx) => mx.shifts),
+    m.shifts,
+    `${f.name}: shifts per layer`,
+  );
   for (const name of m.param_names) model.params.get(name).data.set(f.tensor(name).data);
   return model;
 }
@@ -56,7 +87,8 @@ function loadModel(f: Fixture, dtype: DType): Transformer {
 /** max |ours − ref| / max |ref| */
 function relDiff(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
   assert.equal(ours.length, ref.length);
-  let diff = 0, mag = 1e-30;
+  let diff = 0,
+    mag = 1e-30;
   for (let i = 0; i < ref.length; i++) {
     diff = Math.max(diff, Math.abs(ours[i] - ref[i]));
     mag = Math.max(mag, Math.abs(ref[i]));
@@ -66,7 +98,8 @@ function relDiff(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
 
 /** Checks err < tol and tracks the worst error of a test (reported as a diagnostic). */
 function tracker(tol: number) {
-  let worst = 0, where = '';
+  let worst = 0,
+    where = '';
   return {
     check(err: number, what: string) {
       assert.ok(err < tol, `${what} differs by ${err.toExponential(2)} (tolerance ${tol})`);
@@ -122,10 +155,16 @@ for (const f of fixtures) {
         const o = f.meta.optimizer;
         const decay = new Set(o.decay_params);
         const opt = new AdamW(model.params.list, {
-          lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay, gradClip: o.max_norm,
+          lr: o.lr,
+          beta1: o.betas[0],
+          beta2: o.betas[1],
+          eps: o.eps,
+          weightDecay: o.weight_decay,
+          gradClip: o.max_norm,
           decays: (p) => decay.has(p.name!),
         });
-        const refLosses = f.tensor('adamw.losses').data, refNorms = f.tensor('adamw.grad_norms').data;
+        const refLosses = f.tensor('adamw.losses').data,
+          refNorms = f.tensor('adamw.grad_norms').data;
         const errors = tracker(tol);
         const tape = new Tape();
         for (let step = 0; step <= o.steps; step++) {
@@ -140,7 +179,10 @@ for (const f of fixtures) {
           tape.release();
         }
         for (const name of f.meta.model.param_names) {
-          errors.check(relDiff(model.params.get(name).data, f.tensor(`step${o.steps}.${name}`).data), `${name} after ${o.steps} steps`);
+          errors.check(
+            relDiff(model.params.get(name).data, f.tensor(`step${o.steps}.${name}`).data),
+            `${name} after ${o.steps} steps`,
+          );
         }
         t.diagnostic(errors.summary);
       });

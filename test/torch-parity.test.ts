@@ -13,23 +13,42 @@ import type { DType } from '../src/tensor/buffer-pool.js';
 
 const fixture = readSafetensors(fileURLToPath(new URL('../../tools/fixtures/gpt_tiny.safetensors', import.meta.url)));
 const meta = JSON.parse(fixture.metadata.config) as {
-  model: { vocab_size: number; block_size: number; n_layer: number; n_head: number; n_embd: number; param_names: string[] };
+  model: {
+    vocab_size: number;
+    block_size: number;
+    n_layer: number;
+    n_head: number;
+    n_embd: number;
+    param_names: string[];
+  };
   batch_size: number;
   seq_len: number;
-  optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number; max_norm: number; steps: number; decay_params: string[] };
+  optimizer: {
+    lr: number;
+    betas: [number, number];
+    eps: number;
+    weight_decay: number;
+    max_norm: number;
+    steps: number;
+    decay_params: string[];
+  };
 };
 const tensor = (name: string): SafeTensor => {
   const t = fixture.tensors.get(name);
   if (!t) throw new Error(`fixture has no tensor ${name}`);
   return t;
 };
-const B = meta.batch_size, T = meta.seq_len;
+const B = meta.batch_size,
+  T = meta.seq_len;
 const idx = tensor('input.idx').data as Int32Array;
 const targets = tensor('input.targets').data as Int32Array;
 
 function loadModel(dtype: DType): Transformer {
   const m = meta.model;
-  const model = new Transformer({ vocabSize: m.vocab_size, blockSize: m.block_size, nLayer: m.n_layer, nHead: m.n_head, nEmbd: m.n_embd }, { dtype });
+  const model = new Transformer(
+    { vocabSize: m.vocab_size, blockSize: m.block_size, nLayer: m.n_layer, nHead: m.n_head, nEmbd: m.n_embd },
+    { dtype },
+  );
   assert.deepEqual([...model.params.byName.keys()], m.param_names, 'parameter names and order match nanoGPT');
   for (const name of m.param_names) model.params.get(name).data.set(tensor(name).data);
   return model;
@@ -37,7 +56,8 @@ function loadModel(dtype: DType): Transformer {
 
 /** max |ours − ref| / max |ref| */
 function relDiff(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let diff = 0, mag = 1e-30;
+  let diff = 0,
+    mag = 1e-30;
   for (let i = 0; i < ref.length; i++) {
     diff = Math.max(diff, Math.abs(ours[i] - ref[i]));
     mag = Math.max(mag, Math.abs(ref[i]));
@@ -58,7 +78,10 @@ for (const { backend, dtype, tol } of cases) {
       const tape = new Tape();
       const logits = tape.record(() => model.forward(idx, B, T));
       const loss = tape.record(() => model.loss(idx, targets, B, T));
-      assert.ok(relDiff(logits.data, tensor('logits').data) < tol, `logits differ by ${relDiff(logits.data, tensor('logits').data)}`);
+      assert.ok(
+        relDiff(logits.data, tensor('logits').data) < tol,
+        `logits differ by ${relDiff(logits.data, tensor('logits').data)}`,
+      );
       const refLoss = tensor('loss').data[0];
       assert.ok(Math.abs(loss.item() - refLoss) / refLoss < tol, `loss ${loss.item()} vs ${refLoss}`);
       tape.backward(loss);
@@ -78,19 +101,31 @@ for (const { backend, dtype, tol } of cases) {
       const o = meta.optimizer;
       const decay = new Set(o.decay_params);
       const opt = new AdamW(model.params.list, {
-        lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay, gradClip: o.max_norm,
+        lr: o.lr,
+        beta1: o.betas[0],
+        beta2: o.betas[1],
+        eps: o.eps,
+        weightDecay: o.weight_decay,
+        gradClip: o.max_norm,
         decays: (p) => decay.has(p.name!),
       });
-      const refLosses = tensor('adamw.losses').data, refNorms = tensor('adamw.grad_norms').data;
+      const refLosses = tensor('adamw.losses').data,
+        refNorms = tensor('adamw.grad_norms').data;
       const tape = new Tape();
       for (let step = 0; step <= o.steps; step++) {
         const loss = tape.record(() => model.loss(idx, targets, B, T));
-        assert.ok(Math.abs(loss.item() - refLosses[step]) / refLosses[step] < tol, `loss before step ${step + 1}: ${loss.item()} vs ${refLosses[step]}`);
+        assert.ok(
+          Math.abs(loss.item() - refLosses[step]) / refLosses[step] < tol,
+          `loss before step ${step + 1}: ${loss.item()} vs ${refLosses[step]}`,
+        );
         if (step < o.steps) {
           opt.zeroGrad();
           tape.backward(loss);
           const norm = opt.step();
-          assert.ok(Math.abs(norm - refNorms[step]) / refNorms[step] < tol, `grad norm at step ${step + 1}: ${norm} vs ${refNorms[step]}`);
+          assert.ok(
+            Math.abs(norm - refNorms[step]) / refNorms[step] < tol,
+            `grad norm at step ${step + 1}: ${norm} vs ${refNorms[step]}`,
+          );
         }
         tape.release();
       }

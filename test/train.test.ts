@@ -26,12 +26,24 @@ function smallCorpus(dir: string): string {
 
 const tiny = (data: string, out: string, maxIters: number) =>
   parseTrainConfig({
-    data, out, maxIters, model: { nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 32 }, batchSize: 4,
-    warmupIters: 3, evalInterval: 4, evalIters: 2, logInterval: 1, checkpointInterval: 100, lrDecayIters: 12,
+    data,
+    out,
+    maxIters,
+    model: { nLayer: 2, nHead: 2, nEmbd: 32, blockSize: 32 },
+    batchSize: 4,
+    warmupIters: 3,
+    evalInterval: 4,
+    evalIters: 2,
+    logInterval: 1,
+    checkpointInterval: 100,
+    lrDecayIters: 12,
   });
 
 function metrics(dir: string): { step: number; train_loss: number; val_loss?: number }[] {
-  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -39,7 +51,8 @@ const digest = (path: string) => createHash('sha256').update(readFileSync(path))
 test('a resumed run reproduces the uninterrupted run exactly', async () => {
   const root = tmp();
   const data = smallCorpus(root);
-  const full = join(root, 'full'), split = join(root, 'split');
+  const full = join(root, 'full'),
+    split = join(root, 'split');
   await train(tiny(data, full, 12));
   // Interrupt after step 7, as Ctrl-C does: the trainer saves a checkpoint and stops.
   let steps = 0;
@@ -53,7 +66,11 @@ test('a resumed run reproduces the uninterrupted run exactly', async () => {
     metrics(full).map((m) => [m.step, m.train_loss, m.val_loss]),
     'losses after resuming equal the uninterrupted run',
   );
-  assert.equal(digest(join(split, 'model.safetensors')), digest(join(full, 'model.safetensors')), 'weights are bit-identical');
+  assert.equal(
+    digest(join(split, 'model.safetensors')),
+    digest(join(full, 'model.safetensors')),
+    'weights are bit-identical',
+  );
   assert.ok(metrics(full).at(-1)!.train_loss < metrics(full)[0].train_loss, 'the loss went down');
 });
 
@@ -71,7 +88,20 @@ function expectUserError(args: string[], pattern: RegExp): void {
   assert.match(lines[0], pattern);
 }
 
-const TINY_FLAGS = ['--n-layer', '1', '--n-head', '1', '--n-embd', '16', '--context', '16', '--batch-size', '2', '--eval-iters', '1'];
+const TINY_FLAGS = [
+  '--n-layer',
+  '1',
+  '--n-head',
+  '1',
+  '--n-embd',
+  '16',
+  '--context',
+  '16',
+  '--batch-size',
+  '2',
+  '--eval-iters',
+  '1',
+];
 
 test('bad input: corpus problems are one-line errors with exit code 2', () => {
   const root = tmp();
@@ -144,7 +174,19 @@ test('Ctrl-C saves a checkpoint that resumes', async () => {
   const root = tmp();
   const data = smallCorpus(root);
   const out = join(root, 'run');
-  const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--out', out, '--max-iters', '100000', '--log-interval', '1', ...TINY_FLAGS]);
+  const child = spawn(process.execPath, [
+    CLI,
+    'train',
+    '--data',
+    data,
+    '--out',
+    out,
+    '--max-iters',
+    '100000',
+    '--log-interval',
+    '1',
+    ...TINY_FLAGS,
+  ]);
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   await new Promise<void>((resolve) => {
@@ -191,14 +233,27 @@ test('steady-state training steps allocate no new buffers', async () => {
     const tape = new Tape();
     const rng = new Rng(1);
     // The trainer's own step (two micro-batches, so accumulation is covered too).
-    const step = () => trainStep({
-      model, optimizer, tape, batchSize: 4, context: 16, gradAccum: 2,
-      batch: () => ({ x: Int32Array.from({ length: 64 }, () => rng.int(17)), y: Int32Array.from({ length: 64 }, () => rng.int(17)) }),
-    });
+    const step = () =>
+      trainStep({
+        model,
+        optimizer,
+        tape,
+        batchSize: 4,
+        context: 16,
+        gradAccum: 2,
+        batch: () => ({
+          x: Int32Array.from({ length: 64 }, () => rng.int(17)),
+          y: Int32Array.from({ length: 64 }, () => rng.int(17)),
+        }),
+      });
     step();
     const after = tape.pool.allocations;
     step();
     step();
-    assert.equal(tape.pool.allocations, after, `${plan}: later steps allocated ${tape.pool.allocations - after} new buffers`);
+    assert.equal(
+      tape.pool.allocations,
+      after,
+      `${plan}: later steps allocated ${tape.pool.allocations - after} new buffers`,
+    );
   }
 });

@@ -88,7 +88,7 @@ inline vf vmax(vf a, vf b) { return _mm512_max_ps(a, b); }
 inline vf vfma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
 #elif defined(__AVX2__) && defined(__FMA__)
 constexpr int kW = 8;
-constexpr int kR = 6;   // 6×2 ymm accumulators
+constexpr int kR = 6;  // 6×2 ymm accumulators
 constexpr int kNV = 2;
 using vf = __m256;
 inline vf vload(const float* p) { return _mm256_loadu_ps(p); }
@@ -207,15 +207,15 @@ struct GemmArgs {
   const float* a;
   ptrdiff_t ars, aks;  // A(r, k) = a[r·ars + k·aks]
   const float* b;
-  ptrdiff_t bs;        // B(k, :) = b + k·bs
+  ptrdiff_t bs;  // B(k, :) = b + k·bs
   float* c;
-  ptrdiff_t cs;        // C(r, :) = c + r·cs
+  ptrdiff_t cs;  // C(r, :) = c + r·cs
 };
 
 // Register tile: R rows × NV vectors of C, accumulated over all K.
 template <int R, int NV, bool kAccumulate>
-inline void micro_tile(int K, const float* a, ptrdiff_t ars, ptrdiff_t aks, const float* b,
-                       ptrdiff_t bs, float* c, ptrdiff_t cs) {
+inline void micro_tile(int K, const float* a, ptrdiff_t ars, ptrdiff_t aks, const float* b, ptrdiff_t bs, float* c,
+                       ptrdiff_t cs) {
   vf acc[R][NV];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < NV; ++v) acc[r][v] = kAccumulate ? vload(c + r * cs + v * kW) : vzero();
@@ -239,8 +239,7 @@ inline void edge_tile_nv(int nv, int K, const GemmArgs& g, ptrdiff_t m0, int v0)
   if constexpr (NV > 1) {
     if (nv < NV) return edge_tile_nv<kAcc, R, NV - 1>(nv, K, g, m0, v0);
   }
-  micro_tile<R, NV, kAcc>(K, g.a + m0 * g.ars, g.ars, g.aks, g.b + v0 * kW, g.bs,
-                          g.c + m0 * g.cs + v0 * kW, g.cs);
+  micro_tile<R, NV, kAcc>(K, g.a + m0 * g.ars, g.ars, g.aks, g.b + v0 * kW, g.bs, g.c + m0 * g.cs + v0 * kW, g.cs);
 }
 template <bool kAcc, int R = kR>
 inline void edge_tile(int rows, int nv, int K, const GemmArgs& g, ptrdiff_t m0, int v0) {
@@ -259,8 +258,8 @@ void gemm_tile(int M, int N, int K, const GemmArgs& g) {
     int m0 = 0;
     if (nv == kNV) {
       for (; m0 + kR <= M; m0 += kR)
-        micro_tile<kR, kNV, kAcc>(K, g.a + m0 * g.ars, g.ars, g.aks, g.b + v0 * kW, g.bs,
-                                  g.c + m0 * g.cs + v0 * kW, g.cs);
+        micro_tile<kR, kNV, kAcc>(K, g.a + m0 * g.ars, g.ars, g.aks, g.b + v0 * kW, g.bs, g.c + m0 * g.cs + v0 * kW,
+                                  g.cs);
     }
     for (; m0 < M; m0 += kR) edge_tile<kAcc>(std::min(kR, M - m0), nv, K, g, m0, v0);
   }
@@ -324,8 +323,8 @@ inline int live_from(int j, bool diagonal) { return diagonal ? j / kStrip * kStr
 // dst[c·ldd + r] (+)= src[r·lds + c] · scale · (cscale ? cscale[c] : 1)
 // for r < rows, c < cols: a transposing copy, kW×kW blocks in registers.
 template <bool kAcc>
-void transpose_scaled(float* dst, ptrdiff_t ldd, const float* src, ptrdiff_t lds, int rows,
-                      int cols, float scale, const float* cscale) {
+void transpose_scaled(float* dst, ptrdiff_t ldd, const float* src, ptrdiff_t lds, int rows, int cols, float scale,
+                      const float* cscale) {
   auto put = [&](int r, int c) {
     const float v = src[r * lds + c] * (cscale ? scale * cscale[c] : scale);
     float& d = dst[c * ldd + r];
@@ -355,8 +354,7 @@ void transpose_scaled(float* dst, ptrdiff_t ldd, const float* src, ptrdiff_t lds
 
 // qt (Dh × ldt) ← (rows [0, nq) of src, rows ld apart, times scale)^T, with
 // columns [nq, ncols) zeroed.
-void pack_transposed(float* qt, ptrdiff_t ldt, const float* src, ptrdiff_t ld, int nq, int ncols,
-                     int dh, float scale) {
+void pack_transposed(float* qt, ptrdiff_t ldt, const float* src, ptrdiff_t ld, int nq, int ncols, int dh, float scale) {
   transpose_scaled<false>(qt, ldt, src, ld, nq, dh, scale, nullptr);
   for (int d = 0; d < dh; ++d) std::fill(qt + d * ldt + nq, qt + d * ldt + ncols, 0.0f);
 }
@@ -377,8 +375,8 @@ float row_dot(const float* a, const float* b, int n) {
 // Y^T (nk × kBlock) = X_block · Q^T with X_block (nk × Dh, rows ld apart) and
 // Q^T (Dh × kBlock, rows ldq apart): S^T = K·Q^T and dP^T = V·dO^T. Diagonal
 // tiles get the live part only.
-void key_query_tile(float* yt, const float* x, ptrdiff_t ld, int nk, const float* qt,
-                    ptrdiff_t ldq, int dh, bool diagonal) {
+void key_query_tile(float* yt, const float* x, ptrdiff_t ld, int nk, const float* qt, ptrdiff_t ldq, int dh,
+                    bool diagonal) {
   if (!diagonal) {
     gemm_tile<false>(nk, kBlock, dh, GemmArgs{x, ld, 1, qt, ldq, yt, kBlock});
     return;
@@ -390,8 +388,8 @@ void key_query_tile(float* yt, const float* x, ptrdiff_t ld, int nk, const float
 
 // Scores S^T = K_block · (Q/√Dh)^T; on the diagonal tile the causal mask sets
 // S^T[j][i] = −inf for i < j (inside the live part), so exp gives exactly 0.
-void score_tile(float* st, const float* k, ptrdiff_t ld, int nk, const float* qt, ptrdiff_t ldq,
-                int dh, bool diagonal) {
+void score_tile(float* st, const float* k, ptrdiff_t ld, int nk, const float* qt, ptrdiff_t ldq, int dh,
+                bool diagonal) {
   key_query_tile(st, k, ld, nk, qt, ldq, dh, diagonal);
   if (!diagonal) return;
   for (int j = 0; j < nk; ++j) {
@@ -436,8 +434,8 @@ void rescale_output(float* ot, int dh, const float* alpha) {
 // ld apart), W^T (nk × kBlock): O^T += V^T·P^T in the forward, dQ^T += K^T·dS^T
 // in the backward. The inner dimension is keys, so on a diagonal tile key
 // strip s only feeds query columns ≥ s·kStrip.
-void accumulate_keys(float* yt, ptrdiff_t ldy, const float* x, ptrdiff_t ld, int nk,
-                     const float* wt, int dh, bool diagonal) {
+void accumulate_keys(float* yt, ptrdiff_t ldy, const float* x, ptrdiff_t ld, int nk, const float* wt, int dh,
+                     bool diagonal) {
   if (!diagonal) {
     gemm_tile<true>(dh, kBlock, nk, GemmArgs{x, 1, ld, wt, kBlock, yt, ldy});
     return;
@@ -450,8 +448,7 @@ void accumulate_keys(float* yt, ptrdiff_t ldy, const float* x, ptrdiff_t ld, int
 // Y (nk × Dhp) += W^T (nk × kBlock) · X (nq × Dhp): dV += P^T·dO and
 // dK += dS^T·Q in the backward. The inner dimension is queries, so on a
 // diagonal tile key strip s only reads queries ≥ s·kStrip.
-void accumulate_queries(float* y, const float* wt, int nk, const float* x, int nq, int dhp,
-                        bool diagonal) {
+void accumulate_queries(float* y, const float* wt, int nk, const float* x, int nq, int dhp, bool diagonal) {
   if (!diagonal) {
     gemm_tile<true>(nk, dhp, nq, GemmArgs{wt, kBlock, 1, x, dhp, y, dhp});
     return;
@@ -484,8 +481,7 @@ Dims make_dims(int64_t b, int64_t t, int64_t h, int64_t dh) {
 }
 
 // One query block of one head: out[b, q0:q0+nq, h·Dh:(h+1)·Dh], lse[b, h, q0:q0+nq].
-void forward_block(const float* qkv, float* out, float* lse, const Dims& D, ptrdiff_t b,
-                   ptrdiff_t h, int qb) {
+void forward_block(const float* qkv, float* out, float* lse, const Dims& D, ptrdiff_t b, ptrdiff_t h, int qb) {
   const int dh = static_cast<int>(D.Dh);
   const ptrdiff_t q0 = static_cast<ptrdiff_t>(qb) * kBlock;
   const int nq = static_cast<int>(std::min<ptrdiff_t>(kBlock, D.T - q0));
@@ -493,11 +489,11 @@ void forward_block(const float* qkv, float* out, float* lse, const Dims& D, ptrd
 
   const size_t tile = static_cast<size_t>(kBlock) * kBlock, dtile = static_cast<size_t>(dh) * kBlock;
   Carver cv{tls_scratch.get(2 * Carver::size(dtile) + Carver::size(tile) + 3 * Carver::size(kBlock))};
-  float* qt = cv.take(dtile);    // (Q_qb / √Dh)^T   Dh × kBlock
-  float* ot = cv.take(dtile);    // unnormalized O^T Dh × kBlock
-  float* st = cv.take(tile);     // S^T then P^T     kBlock × kBlock
-  float* m = cv.take(kBlock);    // running max per query
-  float* l = cv.take(kBlock);    // running sum per query
+  float* qt = cv.take(dtile);  // (Q_qb / √Dh)^T   Dh × kBlock
+  float* ot = cv.take(dtile);  // unnormalized O^T Dh × kBlock
+  float* st = cv.take(tile);   // S^T then P^T     kBlock × kBlock
+  float* m = cv.take(kBlock);  // running max per query
+  float* l = cv.take(kBlock);  // running sum per query
   float* alpha = cv.take(kBlock);
 
   pack_transposed(qt, kBlock, base + q0 * D.ld3, D.ld3, nq, kBlock, dh, D.scale);
@@ -534,23 +530,23 @@ void forward_block(const float* qkv, float* out, float* lse, const Dims& D, ptrd
 // Per-(b, h) packed operands, all padded to Tp = nblocks·kBlock columns/rows.
 struct BackwardPack {
   ptrdiff_t Tp, Dhp;
-  float* qt;   // (Q/√Dh)^T  Dh × Tp
-  float* qp;   // Q/√Dh      Tp × Dhp
-  float* dot;  // dO^T       Dh × Tp
-  float* dop;  // dO         Tp × Dhp
-  float* lse;  // Tp
-  float* dsum; // D = rowsum(dO ⊙ O), Tp
-  float* dqt;  // dQ^T accumulator (unscaled), Dh × Tp
-  float* pt;   // P^T tile   kBlock × kBlock
-  float* dst;  // dP^T then dS^T tile
-  float* dk;   // dK tile    kBlock × Dhp
-  float* dv;   // dV tile    kBlock × Dhp
+  float* qt;    // (Q/√Dh)^T  Dh × Tp
+  float* qp;    // Q/√Dh      Tp × Dhp
+  float* dot;   // dO^T       Dh × Tp
+  float* dop;   // dO         Tp × Dhp
+  float* lse;   // Tp
+  float* dsum;  // D = rowsum(dO ⊙ O), Tp
+  float* dqt;   // dQ^T accumulator (unscaled), Dh × Tp
+  float* pt;    // P^T tile   kBlock × kBlock
+  float* dst;   // dP^T then dS^T tile
+  float* dk;    // dK tile    kBlock × Dhp
+  float* dv;    // dV tile    kBlock × Dhp
 };
 
 // One (key block, query block) pair: updates the dK, dV tiles and dQ^T.
 // S^T, P^T, dS^T live only in this call's tiles.
-void backward_tile(const BackwardPack& p, const float* kblk, const float* vblk, ptrdiff_t ld,
-                   int nk, ptrdiff_t q0, int nq, bool diagonal, int dh) {
+void backward_tile(const BackwardPack& p, const float* kblk, const float* vblk, ptrdiff_t ld, int nk, ptrdiff_t q0,
+                   int nq, bool diagonal, int dh) {
   const int dhp = static_cast<int>(p.Dhp);
   // P^T = exp(S^T − lse)   (masked entries: exp(−inf) = 0)
   score_tile(p.pt, kblk, ld, nk, p.qt + q0, p.Tp, dh, diagonal);
@@ -573,8 +569,8 @@ void backward_tile(const BackwardPack& p, const float* kblk, const float* vblk, 
   accumulate_keys(p.dqt + q0, p.Tp, kblk, ld, nk, p.dst, dh, diagonal);
 }
 
-void backward_head(const float* qkv, const float* out, const float* lse, const float* dout,
-                   float* dqkv, const Dims& D, ptrdiff_t b, ptrdiff_t h) {
+void backward_head(const float* qkv, const float* out, const float* lse, const float* dout, float* dqkv, const Dims& D,
+                   ptrdiff_t b, ptrdiff_t h) {
   const int dh = static_cast<int>(D.Dh);
   const ptrdiff_t T = D.T, C = D.C, ld3 = D.ld3;
   BackwardPack p;
@@ -597,7 +593,7 @@ void backward_head(const float* qkv, const float* out, const float* lse, const f
   p.dk = cv.take(dtile);
   p.dv = cv.take(dtile);
 
-  const float* qh = qkv + b * T * ld3 + h * dh;     // q[b, 0, head h]; k at +C, v at +2C
+  const float* qh = qkv + b * T * ld3 + h * dh;  // q[b, 0, head h]; k at +C, v at +2C
   const float* oh = out + b * T * C + h * dh;
   const float* doh = dout + b * T * C + h * dh;
   float* dqh = dqkv + b * T * ld3 + h * dh;
@@ -667,13 +663,11 @@ void attention_forward(const float* qkv, float* out, float* lse, int64_t b, int6
   });
 }
 
-void attention_backward(const float* qkv, const float* out, const float* lse, const float* dout,
-                        float* dqkv, int64_t b, int64_t t, int64_t h, int64_t dh) {
+void attention_backward(const float* qkv, const float* out, const float* lse, const float* dout, float* dqkv, int64_t b,
+                        int64_t t, int64_t h, int64_t dh) {
   if (b <= 0 || t <= 0 || h <= 0 || dh <= 0) return;
   const Dims D = make_dims(b, t, h, dh);
-  parallel_tasks(D.B * D.H, [&](int64_t bh) {
-    backward_head(qkv, out, lse, dout, dqkv, D, bh / D.H, bh % D.H);
-  });
+  parallel_tasks(D.B * D.H, [&](int64_t bh) { backward_head(qkv, out, lse, dout, dqkv, D, bh / D.H, bh % D.H); });
 }
 
 }  // namespace HSM_ISA

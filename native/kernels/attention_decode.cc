@@ -1,13 +1,13 @@
 // One decoding step of causal attention: a single query row against the
 // cached keys and values of one sequence. O(t·C) work per token, so it is
 // memory-bound; heads are independent and split across the pool when t is long.
-#include "fast_math.h"
-#include "kernels.h"
-#include "reduce.h"
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "fast_math.h"
+#include "kernels.h"
+#include "reduce.h"
 
 namespace hsm {
 namespace HSM_ISA {

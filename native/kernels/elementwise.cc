@@ -1,11 +1,11 @@
 // Elementwise kernels: plain loops written so the compiler vectorizes them
 // for each ISA build; large arrays are split across the thread pool.
+#include <algorithm>
+
 #include "fast_math.h"
 #include "gelu.h"
 #include "kernels.h"
 #include "reduce.h"
-
-#include <algorithm>
 
 namespace hsm {
 namespace HSM_ISA {
@@ -42,9 +42,10 @@ void add_forward(const float* a, const float* b, float* out, int64_t outer, int6
 }
 
 void add_backward(const float* dy, Nullable<float> da, Nullable<float> db, int64_t outer, int64_t inner) {
-  if (da) for_range(outer * inner, [&](int64_t s, int64_t e) {
-    for (int64_t k = s; k < e; ++k) da[k] += dy[k];
-  });
+  if (da)
+    for_range(outer * inner, [&](int64_t s, int64_t e) {
+      for (int64_t k = s; k < e; ++k) da[k] += dy[k];
+    });
   if (db) column_sums(dy, db, outer, inner);
 }
 
@@ -58,15 +59,16 @@ void mul_forward(const float* a, const float* b, float* out, int64_t outer, int6
   });
 }
 
-void mul_backward(const float* a, const float* b, const float* dy, Nullable<float> da, Nullable<float> db, int64_t outer,
-                  int64_t inner) {
-  if (da) parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t o0, int64_t o1) {
-    for (int64_t o = o0; o < o1; ++o) {
-      const float* g = dy + o * inner;
-      float* d = da + o * inner;
-      for (int64_t i = 0; i < inner; ++i) d[i] += g[i] * b[i];
-    }
-  });
+void mul_backward(const float* a, const float* b, const float* dy, Nullable<float> da, Nullable<float> db,
+                  int64_t outer, int64_t inner) {
+  if (da)
+    parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; ++o) {
+        const float* g = dy + o * inner;
+        float* d = da + o * inner;
+        for (int64_t i = 0; i < inner; ++i) d[i] += g[i] * b[i];
+      }
+    });
   if (db) {
     rows_with_partials(outer, inner, {db}, [&](int64_t o0, int64_t o1, float* acc) {
       for (int64_t o = o0; o < o1; ++o) {

@@ -11,9 +11,7 @@ constexpr float kGeluA = 0.044715f;
 
 // gelu(v) = 0.5·v·(1 + tanh u) = v·σ(2u), u = √(2/π)(v + 0.044715v³). The
 // sigmoid form avoids the cancellation in 1 + tanh u for negative v.
-static inline float gelu_value(float v) {
-  return v / (1.0f + fast_exp(-2.0f * kGeluC * (v + kGeluA * v * v * v)));
-}
+static inline float gelu_value(float v) { return v / (1.0f + fast_exp(-2.0f * kGeluC * (v + kGeluA * v * v * v))); }
 
 // d gelu(v) / dv = σ + 2v·σ(1 − σ)·u', with σ = σ(2u) (the derivative of the form above).
 static inline float gelu_grad(float v) {

@@ -1,17 +1,18 @@
 // Gathers and shifted reads: embedding lookup (and its scatter-add) and HSM's
 // zero-padded time shift.
-#include "kernels.h"
-#include "reduce.h"
-
 #include <algorithm>
 #include <cstring>
+
+#include "kernels.h"
+#include "reduce.h"
 
 namespace hsm {
 namespace HSM_ISA {
 
 void embedding_forward(const float* weight, const int32_t* idx, float* out, int64_t n, int64_t c) {
   parallel_for(n, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, c)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) std::memcpy(out + r * c, weight + static_cast<int64_t>(idx[r]) * c, c * sizeof(float));
+    for (int64_t r = r0; r < r1; ++r)
+      std::memcpy(out + r * c, weight + static_cast<int64_t>(idx[r]) * c, c * sizeof(float));
   });
 }
 
@@ -63,8 +64,10 @@ void shift_forward(const float* x, float* y, int64_t b, int64_t t, int64_t c, co
       float* yr = y + r * c;
       for (int64_t g = 0; g < n_groups; ++g) {
         const int64_t s = shifts[g];
-        if (ti >= s) std::memcpy(yr + g * width, x + (r - s) * c + g * width, width * sizeof(float));
-        else std::memset(yr + g * width, 0, width * sizeof(float));
+        if (ti >= s)
+          std::memcpy(yr + g * width, x + (r - s) * c + g * width, width * sizeof(float));
+        else
+          std::memset(yr + g * width, 0, width * sizeof(float));
       }
     }
   });
@@ -72,7 +75,8 @@ void shift_forward(const float* x, float* y, int64_t b, int64_t t, int64_t c, co
 
 // dx[b, t − s_g] += dy[b, t] per group. Rows are split by batch item so that no
 // two tasks write the same dx row.
-void shift_backward(const float* dy, float* dx, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups) {
+void shift_backward(const float* dy, float* dx, int64_t b, int64_t t, int64_t c, const int32_t* shifts,
+                    int64_t n_groups) {
   const int64_t width = c / n_groups;
   parallel_for(b, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t bi = b0; bi < b1; ++bi) {

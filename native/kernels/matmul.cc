@@ -184,8 +184,7 @@ void pack_a(const View& a, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float
   const float* src = a.at(i0, k0);
   if (a.cs == 1) {
     for (int64_t i = 0; i < mc; i += MR, dst += MR * kc)
-      pack_a_chunked(src + i * a.rs, a.rs, static_cast<int>(std::min<int64_t>(MR, mc - i)), kc,
-                     dst);
+      pack_a_chunked(src + i * a.rs, a.rs, static_cast<int>(std::min<int64_t>(MR, mc - i)), kc, dst);
   } else {
     pack_kmajor<MR>(src, a.cs, mc, kc, dst);
   }
@@ -198,8 +197,7 @@ void pack_b(const View& b, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float
     pack_kmajor<NR>(src, b.rs, nc, kc, dst);
   } else {
     for (int64_t j = 0; j < nc; j += NR, dst += NR * kc)
-      pack_transposed_panel<NR>(src + j * b.cs, b.cs, static_cast<int>(std::min<int64_t>(NR, nc - j)),
-                                kc, dst);
+      pack_transposed_panel<NR>(src + j * b.cs, b.cs, static_cast<int>(std::min<int64_t>(NR, nc - j)), kc, dst);
   }
 }
 
@@ -258,9 +256,7 @@ HSM_INLINE void write_back(Acc& acc, float* c, int64_t ldc, int mr, int nr, bool
   }
   // Ragged tile: lane masks for the two 16-wide halves of each row.
   const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
-  const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF)
-                       : nr > 16 ? __mmask16((1u << (nr - 16)) - 1)
-                                 : __mmask16(0);
+  const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF) : nr > 16 ? __mmask16((1u << (nr - 16)) - 1) : __mmask16(0);
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) {
     if (i >= mr) break;
@@ -350,8 +346,8 @@ HSM_INLINE void write_back(Acc& acc, float* c, int64_t ldc, int mr, int nr, bool
 #endif
 
 template <int G>
-void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                  int nr, bool add, const float* bias) {
+void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr, bool add,
+                  const float* bias) {
   Acc acc;
   init_and_prefetch(acc, c, ldc, bias);
   int64_t k = 0;
@@ -431,8 +427,8 @@ struct Problem {
 
 // The epilogue on C[i0:i0+mr, j0:j0+nr] (row length n; aux laid out alike),
 // just written and still in L1.
-void apply_epilogue(int epilogue, float* c_all, float* aux_all, int64_t n, int64_t i0, int64_t j0,
-                    int64_t mr, int64_t nr) {
+void apply_epilogue(int epilogue, float* c_all, float* aux_all, int64_t n, int64_t i0, int64_t j0, int64_t mr,
+                    int64_t nr) {
   for (int64_t i = i0; i < i0 + mr; ++i) {
     float* c = c_all + i * n;
     float* aux = aux_all + i * n;
@@ -446,8 +442,8 @@ void apply_epilogue(int epilogue, float* c_all, float* aux_all, int64_t n, int64
 
 // One task: C[i0:i0+mc, j0:j0+nc] (+)= op(A)[i0:i0+mc, pc:pc+kc] · Bp, where
 // Bp holds op(B)[pc:pc+kc, j0:j0+nc] packed. Packs its A block into ap.
-void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, int64_t i0,
-                   int64_t mc, int64_t j0, int64_t nc, float* ap) {
+void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, int64_t i0, int64_t mc, int64_t j0,
+                   int64_t nc, float* ap) {
   pack_a(p.a, i0, mc, pc, kc, ap);
   const bool a_chunked = p.a.cs == 1;  // the layout pack_a chose
   const bool add = p.accumulate || pc > 0;
@@ -468,8 +464,10 @@ void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, in
         for (int j = 0; j < NR; ++j) bias_tail[j] = j < nr ? bias[j0 + jr + j] : 0.0f;
         btile = bias_tail;
       }
-      if (a_chunked) micro_kernel<AG>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
-      else micro_kernel<1>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
+      if (a_chunked)
+        micro_kernel<AG>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
+      else
+        micro_kernel<1>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
       if (epilogue) apply_epilogue(p.epilogue, p.c, p.aux, p.n, i0 + ir, j0 + jr, mr, nr);
     }
   }
@@ -529,8 +527,7 @@ class TaskQueue {
     for (;;) {
       const uint32_t front = uint32_t(w), back = uint32_t(w >> 32);
       if (front >= back) return false;
-      const uint64_t next = front_end ? (uint64_t(back) << 32) | (front + 1)
-                                      : (uint64_t(back - 1) << 32) | front;
+      const uint64_t next = front_end ? (uint64_t(back) << 32) | (front + 1) : (uint64_t(back - 1) << 32) | front;
       if (word_.compare_exchange_weak(w, next, std::memory_order_relaxed)) {
         *task = front_end ? front : back - 1;
         return true;
@@ -616,8 +613,10 @@ void gemm(const Problem& p, int64_t threads) {
         }
       };
       // (A one-reference capture keeps std::function from allocating.)
-      if (slots == 1) run_slot(0);
-      else hsm::parallel_tasks(slots, [&run_slot](int64_t s) { run_slot(s); });
+      if (slots == 1)
+        run_slot(0);
+      else
+        hsm::parallel_tasks(slots, [&run_slot](int64_t s) { run_slot(s); });
     }
   }
 }
@@ -759,7 +758,13 @@ void run_matmul(const MatmulArgs& args) {
     return Problem{args.trans_a ? View{a, 1, m} : View{a, k, 1},
                    args.trans_b ? View{b, 1, k} : View{b, n, 1},
                    args.c + bi * args.stride_c,
-                   m, k, n, args.accumulate, args.bias, args.epilogue, args.aux};
+                   m,
+                   k,
+                   n,
+                   args.accumulate,
+                   args.bias,
+                   args.epilogue,
+                   args.aux};
   };
 
   const int64_t macs = m * n * k;
@@ -772,8 +777,7 @@ void run_matmul(const MatmulArgs& args) {
       if (m <= SKINNY_M)
         gemm_skinny(Skinny{p.a, p.b, p.c, n, 1, m, k, n, p.accumulate}, threads);
       else  // few columns: Cᵀ = op(B)ᵀ · op(A)ᵀ has few rows
-        gemm_skinny(Skinny{p.b.transposed(), p.a.transposed(), p.c, 1, n, n, k, m, p.accumulate},
-                    threads);
+        gemm_skinny(Skinny{p.b.transposed(), p.a.transposed(), p.c, 1, n, n, k, m, p.accumulate}, threads);
       if (p.bias)  // skinny products are bound by streaming op(B); a second pass over C is cheap
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < n; ++j) p.c[i * n + j] += p.bias[j];
@@ -784,8 +788,8 @@ void run_matmul(const MatmulArgs& args) {
 
   // Many independent items: one whole matrix per task. Otherwise (few items,
   // or stride_c == 0) the threads share each matrix and items run in order.
-  const bool per_item = threads > 1 && args.stride_c != 0 && batch >= 2 * threads &&
-                        (batch % threads == 0 || macs < PER_ITEM_MACS);
+  const bool per_item =
+      threads > 1 && args.stride_c != 0 && batch >= 2 * threads && (batch % threads == 0 || macs < PER_ITEM_MACS);
   if (per_item) {
     hsm::parallel_tasks(batch, [&problem](int64_t bi) { gemm(problem(bi), 1); });
     return;

@@ -1,12 +1,12 @@
 // Row-wise kernels: LayerNorm, softmax and fused softmax cross-entropy.
 // Rows are independent, so they are split across the thread pool; per-row
 // loops are written to vectorize.
+#include <algorithm>
+#include <cmath>
+
 #include "fast_math.h"
 #include "kernels.h"
 #include "reduce.h"
-
-#include <algorithm>
-#include <cmath>
 
 namespace hsm {
 namespace HSM_ISA {
@@ -25,8 +25,8 @@ float row_logsumexp(const float* x, int64_t c) {
 
 }  // namespace
 
-void layer_norm_forward(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd,
-                        int64_t n, int64_t c, float eps) {
+void layer_norm_forward(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd, int64_t n,
+                        int64_t c, float eps) {
   parallel_for(n, row_grain(c), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * c;
@@ -53,7 +53,8 @@ void layer_norm_backward(const float* x, const float* w, const float* mean, cons
       const float* g = dy + r * c;
       const float mu = mean[r], rs = rstd[r];
       const float g_mean = reduce_dot(g, w, c) / static_cast<float>(c);
-      const float gx_mean = reduce16(c, [&](int64_t i) { return g[i] * w[i] * (xr[i] - mu) * rs; }) / static_cast<float>(c);
+      const float gx_mean =
+          reduce16(c, [&](int64_t i) { return g[i] * w[i] * (xr[i] - mu) * rs; }) / static_cast<float>(c);
       for (int64_t i = 0; i < c; ++i) {
         pw[i] += g[i] * (xr[i] - mu) * rs;
         pb[i] += g[i];
@@ -94,7 +95,8 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t n, int
   });
 }
 
-void cross_entropy_forward(const float* logits, const int32_t* targets, float* lse, float* losses, int64_t n, int64_t v) {
+void cross_entropy_forward(const float* logits, const int32_t* targets, float* lse, float* losses, int64_t n,
+                           int64_t v) {
   parallel_for(n, row_grain(v), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* row = logits + r * v;

@@ -1,8 +1,8 @@
 // Fused AdamW: one pass reads the gradient and updates m, v and the parameter.
-#include "kernels.h"
-
 #include <algorithm>
 #include <cmath>
+
+#include "kernels.h"
 
 namespace hsm {
 namespace HSM_ISA {
@@ -13,7 +13,8 @@ void adamw(float* param, const float* grad, float* m, float* v, int64_t n, float
            float eps, float weight_decay, float grad_scale, int64_t step) {
   const float decay = 1.0f - lr * weight_decay;
   const float bc1 = 1.0f - static_cast<float>(std::pow(static_cast<double>(beta1), static_cast<double>(step)));
-  const float inv_bc2_sqrt = 1.0f / static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step))));
+  const float inv_bc2_sqrt =
+      1.0f / static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step))));
   const float step_size = lr / bc1;
   parallel_for(n, 1 << 15, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) {

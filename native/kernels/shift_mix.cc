@@ -1,10 +1,10 @@
 // Fused HSM pair mix, y_t = a ⊙ x_t + w ⊙ x_{t−s}: one pass instead of a
 // shift, two products and a sum (and their temporaries). Shapes: x, y are
 // (B, T, C); a, w are (C); channel group g of G uses shift s_g.
+#include <algorithm>
+
 #include "kernels.h"
 #include "reduce.h"
-
-#include <algorithm>
 
 namespace hsm {
 namespace HSM_ISA {
@@ -30,9 +30,9 @@ void shift_mix_forward(const float* x, const float* a, const float* w, float* y,
   });
 }
 
-void shift_mix_backward(const float* x, const float* a, const float* w, const float* dy,
-                        Nullable<float> dx, Nullable<float> da, Nullable<float> dw,
-                        int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups) {
+void shift_mix_backward(const float* x, const float* a, const float* w, const float* dy, Nullable<float> dx,
+                        Nullable<float> da, Nullable<float> dw, int64_t b, int64_t t, int64_t c, const int32_t* shifts,
+                        int64_t n_groups) {
   const int64_t width = c / n_groups;
   rows_with_partials(b * t, c, {da, dw}, [&](int64_t r0, int64_t r1, float* partial) {
     float* pa = partial;

@@ -28,17 +28,23 @@ type ArgDecl = `${string}: ${ArgKind}`;
 
 type NameOf<D> = D extends `${infer N}: ${string}` ? N : never;
 type KindOf<D> = D extends `${string}: ${infer K extends ArgKind}` ? K : never;
-type ValueOf<K> = K extends 'f32' | 'f32 out' ? Float32Array
-  : K extends 'f32?' | 'f32? out' ? Float32Array | null
-  : K extends 'i32' ? Int32Array
-  : K extends 'bool' ? boolean
-  : number;
+type ValueOf<K> = K extends 'f32' | 'f32 out'
+  ? Float32Array
+  : K extends 'f32?' | 'f32? out'
+    ? Float32Array | null
+    : K extends 'i32'
+      ? Int32Array
+      : K extends 'bool'
+        ? boolean
+        : number;
 
 /** The JavaScript values a kernel takes, as a tuple. */
 export type AbiParams<A extends readonly ArgDecl[]> = { -readonly [I in keyof A]: ValueOf<KindOf<A[I]>> };
 /** The arguments by name. */
 export type NamedArgs<A extends readonly ArgDecl[]> = { [D in A[number] as NameOf<D>]: ValueOf<KindOf<D>> };
-type ArrayName<A extends readonly ArgDecl[]> = { [D in A[number]]: KindOf<D> extends 'int' | 'float' | 'bool' ? never : NameOf<D> }[A[number]];
+type ArrayName<A extends readonly ArgDecl[]> = {
+  [D in A[number]]: KindOf<D> extends 'int' | 'float' | 'bool' ? never : NameOf<D>;
+}[A[number]];
 type ResultOf<R extends ReturnKind> = R extends 'number' ? number : void;
 
 export interface KernelSpec<A extends readonly ArgDecl[] = readonly ArgDecl[], R extends ReturnKind = ReturnKind> {
@@ -69,18 +75,40 @@ function shiftsInvalid({ c, shifts, groups }: { c: number; shifts: Int32Array; g
 /** Every native kernel. Shapes and semantics: the `Kernels` interface (kernels.ts). */
 export const KERNEL_ABI = {
   matmul: kernel(
-    ['a: f32', 'b: f32', 'c: f32 out', 'm: int', 'k: int', 'n: int', 'transA: bool', 'transB: bool', 'accumulate: bool',
-      'batch: int', 'strideA: int', 'strideB: int', 'strideC: int', 'bias: f32?', 'epilogue: int', 'aux: f32? out'],
+    [
+      'a: f32',
+      'b: f32',
+      'c: f32 out',
+      'm: int',
+      'k: int',
+      'n: int',
+      'transA: bool',
+      'transB: bool',
+      'accumulate: bool',
+      'batch: int',
+      'strideA: int',
+      'strideB: int',
+      'strideC: int',
+      'bias: f32?',
+      'epilogue: int',
+      'aux: f32? out',
+    ],
     ({ m, k, n, batch, strideA, strideB, strideC, epilogue }) => ({
-      a: (batch - 1) * strideA + m * k, b: (batch - 1) * strideB + k * n, c: (batch - 1) * strideC + m * n,
-      bias: n, aux: epilogue ? m * n : null,
+      a: (batch - 1) * strideA + m * k,
+      b: (batch - 1) * strideB + k * n,
+      c: (batch - 1) * strideC + m * n,
+      bias: n,
+      aux: epilogue ? m * n : null,
     }),
     {
       invalid: ({ bias, aux, accumulate, batch, epilogue }) =>
-        bias && accumulate ? 'a bias cannot be combined with accumulate'
-        : epilogue > 2 ? `unknown epilogue ${epilogue}` // the codes of native/kernel_table.h's MatmulEpilogue
-        : epilogue && (!aux || accumulate || batch !== 1) ? 'an epilogue needs aux, one item and no accumulate'
-        : undefined,
+        bias && accumulate
+          ? 'a bias cannot be combined with accumulate'
+          : epilogue > 2
+            ? `unknown epilogue ${epilogue}` // the codes of native/kernel_table.h's MatmulEpilogue
+            : epilogue && (!aux || accumulate || batch !== 1)
+              ? 'an epilogue needs aux, one item and no accumulate'
+              : undefined,
     },
   ),
   attentionForward: kernel(
@@ -90,7 +118,11 @@ export const KERNEL_ABI = {
   attentionBackward: kernel(
     ['qkv: f32', 'out: f32', 'lse: f32', 'dout: f32', 'dqkv: f32 out', 'b: int', 't: int', 'h: int', 'dh: int'],
     ({ b, t, h, dh }) => ({
-      qkv: b * t * 3 * h * dh, out: b * t * h * dh, lse: b * h * t, dout: b * t * h * dh, dqkv: b * t * 3 * h * dh,
+      qkv: b * t * 3 * h * dh,
+      out: b * t * h * dh,
+      lse: b * h * t,
+      dout: b * t * h * dh,
+      dqkv: b * t * 3 * h * dh,
     }),
   ),
   attentionDecode: kernel(
@@ -102,21 +134,35 @@ export const KERNEL_ABI = {
     ({ n, c }) => ({ x: n * c, w: c, bias: c, y: n * c, mean: n, rstd: n }),
   ),
   layerNormBackward: kernel(
-    ['x: f32', 'w: f32', 'mean: f32', 'rstd: f32', 'dy: f32', 'dx: f32? out', 'dw: f32? out', 'db: f32? out', 'n: int', 'c: int'],
+    [
+      'x: f32',
+      'w: f32',
+      'mean: f32',
+      'rstd: f32',
+      'dy: f32',
+      'dx: f32? out',
+      'dw: f32? out',
+      'db: f32? out',
+      'n: int',
+      'c: int',
+    ],
     ({ n, c }) => ({ x: n * c, w: c, mean: n, rstd: n, dy: n * c, dx: n * c, dw: c, db: c }),
   ),
-  addForward: kernel(
-    ['a: f32', 'b: f32', 'out: f32 out', 'outer: int', 'inner: int'],
-    ({ outer, inner }) => ({ a: outer * inner, b: inner, out: outer * inner }),
-  ),
-  addBackward: kernel(
-    ['dy: f32', 'da: f32? out', 'db: f32? out', 'outer: int', 'inner: int'],
-    ({ outer, inner }) => ({ dy: outer * inner, da: outer * inner, db: inner }),
-  ),
-  mulForward: kernel(
-    ['a: f32', 'b: f32', 'out: f32 out', 'outer: int', 'inner: int'],
-    ({ outer, inner }) => ({ a: outer * inner, b: inner, out: outer * inner }),
-  ),
+  addForward: kernel(['a: f32', 'b: f32', 'out: f32 out', 'outer: int', 'inner: int'], ({ outer, inner }) => ({
+    a: outer * inner,
+    b: inner,
+    out: outer * inner,
+  })),
+  addBackward: kernel(['dy: f32', 'da: f32? out', 'db: f32? out', 'outer: int', 'inner: int'], ({ outer, inner }) => ({
+    dy: outer * inner,
+    da: outer * inner,
+    db: inner,
+  })),
+  mulForward: kernel(['a: f32', 'b: f32', 'out: f32 out', 'outer: int', 'inner: int'], ({ outer, inner }) => ({
+    a: outer * inner,
+    b: inner,
+    out: outer * inner,
+  })),
   mulBackward: kernel(
     ['a: f32', 'b: f32', 'dy: f32', 'da: f32? out', 'db: f32? out', 'outer: int', 'inner: int'],
     ({ outer, inner }) => ({ a: outer * inner, b: inner, dy: outer * inner, da: outer * inner, db: inner }),
@@ -124,14 +170,19 @@ export const KERNEL_ABI = {
   scale: kernel(['x: f32', 'alpha: float', 'out: f32 out', 'n: int'], ({ n }) => ({ x: n, out: n })),
   axpy: kernel(['alpha: float', 'x: f32', 'y: f32 out', 'n: int'], ({ n }) => ({ x: n, y: n })),
   geluForward: kernel(['x: f32', 'y: f32 out', 'n: int'], ({ n }) => ({ x: n, y: n })),
-  geluBackward: kernel(['x: f32', 'dy: f32', 'dx: f32 out', 'n: int', 'overwrite: bool'], ({ n }) => ({ x: n, dy: n, dx: n })),
+  geluBackward: kernel(['x: f32', 'dy: f32', 'dx: f32 out', 'n: int', 'overwrite: bool'], ({ n }) => ({
+    x: n,
+    dy: n,
+    dx: n,
+  })),
   sigmoidForward: kernel(['x: f32', 'y: f32 out', 'n: int'], ({ n }) => ({ x: n, y: n })),
   sigmoidBackward: kernel(['y: f32', 'dy: f32', 'dx: f32 out', 'n: int'], ({ n }) => ({ y: n, dy: n, dx: n })),
   softmaxForward: kernel(['x: f32', 'y: f32 out', 'n: int', 'c: int'], ({ n, c }) => ({ x: n * c, y: n * c })),
-  softmaxBackward: kernel(
-    ['y: f32', 'dy: f32', 'dx: f32 out', 'n: int', 'c: int'],
-    ({ n, c }) => ({ y: n * c, dy: n * c, dx: n * c }),
-  ),
+  softmaxBackward: kernel(['y: f32', 'dy: f32', 'dx: f32 out', 'n: int', 'c: int'], ({ n, c }) => ({
+    y: n * c,
+    dy: n * c,
+    dx: n * c,
+  })),
   crossEntropyForward: kernel(
     ['logits: f32', 'targets: i32', 'lse: f32 out', 'losses: f32 out', 'n: int', 'v: int'],
     ({ n, v }) => ({ logits: n * v, targets: n, lse: n, losses: n }),
@@ -141,14 +192,16 @@ export const KERNEL_ABI = {
     ({ n, v }) => ({ logits: n * v, targets: n, lse: n, dlogits: n * v }),
   ),
   // The weight rows are picked by idx, whose values the caller checks.
-  embeddingForward: kernel(
-    ['weight: f32', 'idx: i32', 'out: f32 out', 'n: int', 'c: int'],
-    ({ n, c }) => ({ weight: null, idx: n, out: n * c }),
-  ),
-  embeddingBackward: kernel(
-    ['idx: i32', 'dout: f32', 'dweight: f32 out', 'n: int', 'c: int'],
-    ({ n, c }) => ({ idx: n, dout: n * c, dweight: null }),
-  ),
+  embeddingForward: kernel(['weight: f32', 'idx: i32', 'out: f32 out', 'n: int', 'c: int'], ({ n, c }) => ({
+    weight: null,
+    idx: n,
+    out: n * c,
+  })),
+  embeddingBackward: kernel(['idx: i32', 'dout: f32', 'dweight: f32 out', 'n: int', 'c: int'], ({ n, c }) => ({
+    idx: n,
+    dout: n * c,
+    dweight: null,
+  })),
   shiftForward: kernel(
     ['x: f32', 'y: f32 out', 'b: int', 't: int', 'c: int', 'shifts: i32', 'groups: int'],
     ({ b, t, c, groups }) => ({ x: b * t * c, y: b * t * c, shifts: groups }),
@@ -165,8 +218,20 @@ export const KERNEL_ABI = {
     { invalid: shiftsInvalid },
   ),
   shiftMixBackward: kernel(
-    ['x: f32', 'a: f32', 'w: f32', 'dy: f32', 'dx: f32? out', 'da: f32? out', 'dw: f32? out',
-      'b: int', 't: int', 'c: int', 'shifts: i32', 'groups: int'],
+    [
+      'x: f32',
+      'a: f32',
+      'w: f32',
+      'dy: f32',
+      'dx: f32? out',
+      'da: f32? out',
+      'dw: f32? out',
+      'b: int',
+      't: int',
+      'c: int',
+      'shifts: i32',
+      'groups: int',
+    ],
     ({ b, t, c, groups }) => ({ x: b * t * c, a: c, w: c, dy: b * t * c, dx: b * t * c, da: c, dw: c, shifts: groups }),
     { invalid: shiftsInvalid },
   ),
@@ -183,8 +248,20 @@ export const KERNEL_ABI = {
   sumSquares: kernel(['x: f32', 'n: int'], ({ n }) => ({ x: n }), { returns: 'number' }),
   sum: kernel(['x: f32', 'n: int'], ({ n }) => ({ x: n }), { returns: 'number' }),
   adamw: kernel(
-    ['param: f32 out', 'grad: f32', 'm: f32 out', 'v: f32 out', 'n: int',
-      'lr: float', 'beta1: float', 'beta2: float', 'eps: float', 'weightDecay: float', 'gradScale: float', 'step: int'],
+    [
+      'param: f32 out',
+      'grad: f32',
+      'm: f32 out',
+      'v: f32 out',
+      'n: int',
+      'lr: float',
+      'beta1: float',
+      'beta2: float',
+      'eps: float',
+      'weightDecay: float',
+      'gradScale: float',
+      'step: int',
+    ],
     ({ n }) => ({ param: n, grad: n, m: n, v: n }),
   ),
 };
@@ -196,11 +273,19 @@ type FunctionOf<S> = S extends KernelSpec<infer A, infer R> ? (...args: AbiParam
 export type AbiFunctions = { [K in KernelName]: FunctionOf<KernelAbi[K]> };
 
 /** Kernels whose `Kernels` signature differs from the flat ABI; native.ts adapts them by hand. */
-export const ADAPTED_KERNELS = ['matmul', 'adamw', 'shiftForward', 'shiftBackward', 'shiftMixForward', 'shiftMixBackward'] as const;
+export const ADAPTED_KERNELS = [
+  'matmul',
+  'adamw',
+  'shiftForward',
+  'shiftBackward',
+  'shiftMixForward',
+  'shiftMixBackward',
+] as const;
 export type DirectKernel = Exclude<KernelName, (typeof ADAPTED_KERNELS)[number]>;
 /** The others: their `Kernels` method is the ABI function itself (see the check at the end). */
-export const DIRECT_KERNELS = (Object.keys(KERNEL_ABI) as KernelName[])
-  .filter((name): name is DirectKernel => !(ADAPTED_KERNELS as readonly string[]).includes(name));
+export const DIRECT_KERNELS = (Object.keys(KERNEL_ABI) as KernelName[]).filter(
+  (name): name is DirectKernel => !(ADAPTED_KERNELS as readonly string[]).includes(name),
+);
 
 // ---------------------------------------------------------------------------
 // Runtime: parsed arguments, checks, signatures.
@@ -233,24 +318,32 @@ export function abiArgs(spec: KernelSpec): AbiArg[] {
 
 /** "f32, f32 out, int -> void": the same string the addon's `kernelSignatures` holds for the kernel. */
 export function abiSignature(spec: KernelSpec): string {
-  return `${abiArgs(spec).map((a) => a.kind).join(', ')} -> ${spec.returns}`;
+  return `${abiArgs(spec)
+    .map((a) => a.kind)
+    .join(', ')} -> ${spec.returns}`;
 }
 
 /** Each kind's test, as JavaScript source on the value `v`. */
 const VALID: Record<ArgKind, (v: string) => string> = {
-  'f32': (v) => `${v} instanceof Float32Array`,
+  f32: (v) => `${v} instanceof Float32Array`,
   'f32 out': (v) => `${v} instanceof Float32Array`,
   'f32?': (v) => `${v} === null || ${v} instanceof Float32Array`,
   'f32? out': (v) => `${v} === null || ${v} instanceof Float32Array`,
-  'i32': (v) => `${v} instanceof Int32Array`,
-  'int': (v) => `Number.isSafeInteger(${v}) && ${v} >= 0`,
-  'float': (v) => `typeof ${v} === 'number'`,
-  'bool': (v) => `typeof ${v} === 'boolean'`,
+  i32: (v) => `${v} instanceof Int32Array`,
+  int: (v) => `Number.isSafeInteger(${v}) && ${v} >= 0`,
+  float: (v) => `typeof ${v} === 'number'`,
+  bool: (v) => `typeof ${v} === 'boolean'`,
 };
 
 const EXPECTED: Record<ArgKind, string> = {
-  'f32': 'a Float32Array', 'f32 out': 'a Float32Array', 'f32?': 'a Float32Array or null', 'f32? out': 'a Float32Array or null',
-  'i32': 'an Int32Array', 'int': 'a non-negative integer', 'float': 'a number', 'bool': 'a boolean',
+  f32: 'a Float32Array',
+  'f32 out': 'a Float32Array',
+  'f32?': 'a Float32Array or null',
+  'f32? out': 'a Float32Array or null',
+  i32: 'an Int32Array',
+  int: 'a non-negative integer',
+  float: 'a number',
+  bool: 'a boolean',
 };
 
 function invalidValue(kernel: string, arg: AbiArg, v: unknown): Error {
@@ -273,25 +366,44 @@ type AnyFunction = (...args: unknown[]) => unknown;
  * hundred kernel calls per token) would feel. Print `wrapper.toString()` to read it.
  */
 function checked(kernel: string, spec: KernelSpec, fn: AnyFunction, fallback?: AnyFunction): AnyFunction {
-  const decls = abiArgs(spec), names = decls.map((arg) => arg.name), params = names.join(', ');
-  for (const name of [kernel, ...names]) if (!/^[A-Za-z_]\w*$/.test(name)) throw new Error(`kernel-abi: ${kernel}: bad name ${name}`);
+  const decls = abiArgs(spec),
+    names = decls.map((arg) => arg.name),
+    params = names.join(', ');
+  for (const name of [kernel, ...names])
+    if (!/^[A-Za-z_]\w*$/.test(name)) throw new Error(`kernel-abi: ${kernel}: bad name ${name}`);
   const floats = decls.filter((arg) => arg.array === 'f32').map((arg) => `(${VALID['f32?'](arg.name)})`);
   const body = [
     ...(fallback && floats.length ? [`if (!(${floats.join(' && ')})) return $fallback(${params});`] : []),
     ...decls.map((arg, i) => `if (!(${VALID[arg.kind](arg.name)})) throw $invalid(${i}, ${arg.name});`),
     `const $named = { ${params} }, $need = $spec.minLengths($named);`,
-    ...decls.filter((arg) => arg.array).map(({ name }) =>
-      `if (${name} !== null && $need.${name} !== null && ${name}.length < $need.${name}) throw $short('${name}', ${name}.length, $need.${name});`),
+    ...decls
+      .filter((arg) => arg.array)
+      .map(
+        ({ name }) =>
+          `if (${name} !== null && $need.${name} !== null && ${name}.length < $need.${name}) throw $short('${name}', ${name}.length, $need.${name});`,
+      ),
     'const $why = $spec.invalid?.($named);',
     'if ($why) throw $rule($why);',
     `return $fn(${params});`,
   ];
-  const make = new Function('$spec', '$fn', '$fallback', '$invalid', '$short', '$rule',
-    `return function ${kernel}(${params}) {\n  ${body.join('\n  ')}\n};`);
-  return make(spec, fn, fallback,
+  const make = new Function(
+    '$spec',
+    '$fn',
+    '$fallback',
+    '$invalid',
+    '$short',
+    '$rule',
+    `return function ${kernel}(${params}) {\n  ${body.join('\n  ')}\n};`,
+  );
+  return make(
+    spec,
+    fn,
+    fallback,
     (i: number, v: unknown) => invalidValue(kernel, decls[i], v),
-    (name: string, has: number, min: number) => new RangeError(`native kernel ${kernel}: ${name} has ${has} elements, needs ${min}`),
-    (why: string) => new RangeError(`native kernel ${kernel}: ${why}`));
+    (name: string, has: number, min: number) =>
+      new RangeError(`native kernel ${kernel}: ${name} has ${has} elements, needs ${min}`),
+    (why: string) => new RangeError(`native kernel ${kernel}: ${why}`),
+  );
 }
 
 /**
@@ -308,7 +420,8 @@ export function withArgChecks(impl: AbiFunctions, fallback: Partial<Record<Kerne
 
 /** Each array argument's minimum length for one call (null: any): what a glue layer copies. */
 export function minLengths(kernel: KernelName, args: ArrayLike<unknown>): Record<string, number | null> {
-  const spec: KernelSpec = KERNEL_ABI[kernel], named: Record<string, unknown> = {};
+  const spec: KernelSpec = KERNEL_ABI[kernel],
+    named: Record<string, unknown> = {};
   abiArgs(spec).forEach((arg, i) => (named[arg.name] = args[i]));
   return spec.minLengths(named as never);
 }
@@ -317,17 +430,27 @@ export function minLengths(kernel: KernelName, args: ArrayLike<unknown>): Record
  * Throws unless `native` (the addon's kernelSignatures: kinds deduced from the
  * C++ parameter types) declares exactly the kernels and kinds of `table`.
  */
-export function verifyKernelSignatures(native: Record<string, string> | undefined, table: Record<string, KernelSpec> = KERNEL_ABI): void {
-  if (!native) throw new Error('hsm: the native addon exports no kernelSignatures; it is out of date, rebuild it (npx node-gyp rebuild)');
+export function verifyKernelSignatures(
+  native: Record<string, string> | undefined,
+  table: Record<string, KernelSpec> = KERNEL_ABI,
+): void {
+  if (!native)
+    throw new Error(
+      'hsm: the native addon exports no kernelSignatures; it is out of date, rebuild it (npx node-gyp rebuild)',
+    );
   const problems: string[] = [];
   for (const [name, spec] of Object.entries(table)) {
     const want = abiSignature(spec);
     if (!(name in native)) problems.push(`${name}: in src/backend/kernel-abi.ts but not in the addon`);
-    else if (native[name] !== want) problems.push(`${name}: the addon takes (${native[name]}), kernel-abi.ts declares (${want})`);
+    else if (native[name] !== want)
+      problems.push(`${name}: the addon takes (${native[name]}), kernel-abi.ts declares (${want})`);
   }
-  for (const name of Object.keys(native)) if (!(name in table)) problems.push(`${name}: in the addon but not in src/backend/kernel-abi.ts`);
+  for (const name of Object.keys(native))
+    if (!(name in table)) problems.push(`${name}: in the addon but not in src/backend/kernel-abi.ts`);
   if (problems.length) {
-    throw new Error(`hsm: the native addon and src/backend/kernel-abi.ts disagree (rebuild the addon, or fix native/kernel_list.h or the table):\n  ${problems.join('\n  ')}`);
+    throw new Error(
+      `hsm: the native addon and src/backend/kernel-abi.ts disagree (rebuild the addon, or fix native/kernel_list.h or the table):\n  ${problems.join('\n  ')}`,
+    );
   }
 }
 
@@ -341,7 +464,9 @@ type AsKernelsArgs<T> = { [I in keyof T]: Widen<T[I]> };
 type Same<X, Y> = [X] extends [Y] ? ([Y] extends [X] ? true : false) : false;
 type MatchesKernels<K extends KernelName> = K extends keyof Kernels
   ? Same<AsKernelsArgs<Parameters<AbiFunctions[K]>>, Required<Parameters<Kernels[K]>>> extends true
-    ? Same<ReturnType<AbiFunctions[K]>, ReturnType<Kernels[K]>> extends true ? unknown : { returnDiffersFromKernels: K }
+    ? Same<ReturnType<AbiFunctions[K]>, ReturnType<Kernels[K]>> extends true
+      ? unknown
+      : { returnDiffersFromKernels: K }
     : { argsDifferFromKernels: K }
   : { notInKernels: K };
 

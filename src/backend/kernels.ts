@@ -56,11 +56,26 @@ export interface Kernels {
    * head h owning channels [h·Dh, (h+1)·Dh) of q, k and v; lse (B, H, T) keeps
    * each row's log-sum-exp of the scaled scores for the backward pass.
    */
-  attentionForward(qkv: FloatArray, out: FloatArray, lse: FloatArray, b: number, t: number, h: number, dh: number): void;
+  attentionForward(
+    qkv: FloatArray,
+    out: FloatArray,
+    lse: FloatArray,
+    b: number,
+    t: number,
+    h: number,
+    dh: number,
+  ): void;
   /** dqkv (B, T, 3C) += ∂loss/∂qkv given dout (B, T, C). */
   attentionBackward(
-    qkv: FloatArray, out: FloatArray, lse: FloatArray, dout: FloatArray, dqkv: FloatArray,
-    b: number, t: number, h: number, dh: number,
+    qkv: FloatArray,
+    out: FloatArray,
+    lse: FloatArray,
+    dout: FloatArray,
+    dqkv: FloatArray,
+    b: number,
+    t: number,
+    h: number,
+    dh: number,
   ): void;
 
   /**
@@ -68,16 +83,39 @@ export interface Kernels {
    * against the first t rows of cached keys and values (rows of C):
    * out (C) = Σ_{u<t} softmax_u(q·k_u/√Dh) v_u per head.
    */
-  attentionDecode(q: FloatArray, keys: FloatArray, values: FloatArray, out: FloatArray, t: number, h: number, dh: number): void;
+  attentionDecode(
+    q: FloatArray,
+    keys: FloatArray,
+    values: FloatArray,
+    out: FloatArray,
+    t: number,
+    h: number,
+    dh: number,
+  ): void;
 
   /** y (N, C) = (x − mean) · rstd · w + b per row; writes mean (N) and rstd (N). */
   layerNormForward(
-    x: FloatArray, w: FloatArray, bias: FloatArray, y: FloatArray, mean: FloatArray, rstd: FloatArray,
-    n: number, c: number, eps: number,
+    x: FloatArray,
+    w: FloatArray,
+    bias: FloatArray,
+    y: FloatArray,
+    mean: FloatArray,
+    rstd: FloatArray,
+    n: number,
+    c: number,
+    eps: number,
   ): void;
   layerNormBackward(
-    x: FloatArray, w: FloatArray, mean: FloatArray, rstd: FloatArray, dy: FloatArray,
-    dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null, n: number, c: number,
+    x: FloatArray,
+    w: FloatArray,
+    mean: FloatArray,
+    rstd: FloatArray,
+    dy: FloatArray,
+    dx: FloatArray | null,
+    dw: FloatArray | null,
+    db: FloatArray | null,
+    n: number,
+    c: number,
   ): void;
 
   /** out[o·inner + i] = a[o·inner + i] + b[i] (b broadcast over `outer` rows; inner = a.length when same shape). */
@@ -88,8 +126,13 @@ export interface Kernels {
   mulForward(a: FloatArray, b: FloatArray, out: FloatArray, outer: number, inner: number): void;
   /** da += dy ⊙ b; db[i] += Σ_o dy ⊙ a. */
   mulBackward(
-    a: FloatArray, b: FloatArray, dy: FloatArray, da: FloatArray | null, db: FloatArray | null,
-    outer: number, inner: number,
+    a: FloatArray,
+    b: FloatArray,
+    dy: FloatArray,
+    da: FloatArray | null,
+    db: FloatArray | null,
+    outer: number,
+    inner: number,
   ): void;
   /** out = alpha · x */
   scale(x: FloatArray, alpha: number, out: FloatArray, n: number): void;
@@ -113,10 +156,23 @@ export interface Kernels {
    * Softmax cross-entropy per row of logits (N, V) against targets (N; −1 = ignored):
    * writes lse (N) and losses (N, 0 where ignored).
    */
-  crossEntropyForward(logits: FloatArray, targets: Int32Array, lse: FloatArray, losses: FloatArray, n: number, v: number): void;
+  crossEntropyForward(
+    logits: FloatArray,
+    targets: Int32Array,
+    lse: FloatArray,
+    losses: FloatArray,
+    n: number,
+    v: number,
+  ): void;
   /** dlogits += scale · (softmax(logits) − onehot(target)) on rows whose target is not −1. */
   crossEntropyBackward(
-    logits: FloatArray, targets: Int32Array, lse: FloatArray, dlogits: FloatArray, scale: number, n: number, v: number,
+    logits: FloatArray,
+    targets: Int32Array,
+    lse: FloatArray,
+    dlogits: FloatArray,
+    scale: number,
+    n: number,
+    v: number,
   ): void;
 
   /** out (N, C) = weight[idx[n]] (weight V×C). Indices are checked by the caller. */
@@ -137,11 +193,29 @@ export interface Kernels {
    * Fused HSM pair mix: y[b, t] = a ⊙ x[b, t] + w ⊙ x[b, t − s_g] (zero for t < s_g),
    * a, w per channel (C), channel group g of G = shifts.length groups using shift s_g.
    */
-  shiftMixForward(x: FloatArray, a: FloatArray, w: FloatArray, y: FloatArray, b: number, t: number, c: number, shifts: Int32Array): void;
+  shiftMixForward(
+    x: FloatArray,
+    a: FloatArray,
+    w: FloatArray,
+    y: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    shifts: Int32Array,
+  ): void;
   /** dx += a ⊙ dy[t] + w ⊙ dy[t + s]; da += Σ dy ⊙ x; dw += Σ dy[t] ⊙ x[t − s]. */
   shiftMixBackward(
-    x: FloatArray, a: FloatArray, w: FloatArray, dy: FloatArray, dx: FloatArray | null, da: FloatArray | null, dw: FloatArray | null,
-    b: number, t: number, c: number, shifts: Int32Array,
+    x: FloatArray,
+    a: FloatArray,
+    w: FloatArray,
+    dy: FloatArray,
+    dx: FloatArray | null,
+    da: FloatArray | null,
+    dw: FloatArray | null,
+    b: number,
+    t: number,
+    c: number,
+    shifts: Int32Array,
   ): void;
 
   /** out (N, G) = Σ over each of G equal channel groups of x (N, C): per-head sums. */

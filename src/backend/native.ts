@@ -2,7 +2,13 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../project-root.js';
-import { DIRECT_KERNELS, verifyKernelSignatures, withArgChecks, type AbiFunctions, type DirectKernel } from './kernel-abi.js';
+import {
+  DIRECT_KERNELS,
+  verifyKernelSignatures,
+  withArgChecks,
+  type AbiFunctions,
+  type DirectKernel,
+} from './kernel-abi.js';
 import type { FloatArray, Kernels, MatmulEpilogue, MatmulOptions } from './kernels.js';
 import { jsKernels } from './js/index.js';
 
@@ -57,7 +63,9 @@ const pick = <T extends object>(from: T, names: readonly (keyof T)[]): Partial<T
  * Every call checks its arguments against kernel-abi.ts first, so a wrong size
  * is an exception, never a read past the end of a buffer.
  */
-export function createNativeKernels(addon: NativeAddon): Kernels & { isa: string; threads(): number; setThreads(n: number): void } {
+export function createNativeKernels(
+  addon: NativeAddon,
+): Kernels & { isa: string; threads(): number; setThreads(n: number): void } {
   const js = jsKernels;
   const native = withArgChecks(addon, pick(js, DIRECT_KERNELS));
   // The kernels whose Kernels signature is the flat ABI (kernel-abi.ts checks that at compile time).
@@ -76,8 +84,24 @@ export function createNativeKernels(addon: NativeAddon): Kernels & { isa: string
       const { bias = null, aux = null, epilogue } = opts;
       if (!(f32(a) && f32(b) && f32(c) && f32(bias) && f32(aux))) return js.matmul(a, b, c, m, k, n, opts);
       if (epilogue && !aux) throw new TypeError(`matmul: epilogue '${epilogue}' needs aux`);
-      native.matmul(a, b, c, m, k, n, !!opts.transA, !!opts.transB, !!opts.accumulate, opts.batch ?? 1,
-        opts.strideA ?? m * k, opts.strideB ?? k * n, opts.strideC ?? m * n, bias, epilogue ? EPILOGUES[epilogue] : 0, aux);
+      native.matmul(
+        a,
+        b,
+        c,
+        m,
+        k,
+        n,
+        !!opts.transA,
+        !!opts.transB,
+        !!opts.accumulate,
+        opts.batch ?? 1,
+        opts.strideA ?? m * k,
+        opts.strideB ?? k * n,
+        opts.strideC ?? m * n,
+        bias,
+        epilogue ? EPILOGUES[epilogue] : 0,
+        aux,
+      );
     },
     adamw(param, grad, m, v, n, h) {
       if (!(f32(param) && f32(grad) && f32(m) && f32(v))) return js.adamw(param, grad, m, v, n, h);

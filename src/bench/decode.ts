@@ -22,10 +22,19 @@ export interface DecodeBenchOptions {
  * are not charged for compilation.
  */
 export function benchDecode(opts: DecodeBenchOptions): void {
-  const C = opts.nEmbd ?? 256, H = opts.nHead ?? 4, window = opts.window ?? DECODE_WINDOW;
+  const C = opts.nEmbd ?? 256,
+    H = opts.nHead ?? 4,
+    window = opts.window ?? DECODE_WINDOW;
   const last = Math.max(...opts.positions) + window;
   for (const plan of opts.plans) {
-    const model = new Transformer({ vocabSize: 65, blockSize: Math.max(last, 300) + 1, nLayer: parsePlan(plan).length, nHead: H, nEmbd: C, plan });
+    const model = new Transformer({
+      vocabSize: 65,
+      blockSize: Math.max(last, 300) + 1,
+      nLayer: parsePlan(plan).length,
+      nHead: H,
+      nEmbd: C,
+      plan,
+    });
     const warm = model.newState();
     model.forward(Int32Array.of(1), 1, 1, warm);
     for (let i = 0; i < 300; i++) model.decodeStep(i % 65, warm);
@@ -39,7 +48,14 @@ export function benchDecode(opts: DecodeBenchOptions): void {
       for (const p of opts.positions) if (pos >= p && pos < p + window) samples.get(p)!.push(ms);
     }
     const ms = Object.fromEntries([...samples].map(([p, xs]) => [String(p), Number(median(xs).toFixed(4))]));
-    const first = ms[String(opts.positions[0])], final = ms[String(opts.positions[opts.positions.length - 1])];
-    opts.emit({ bench: 'decode', plan, n_embd: C, ms_per_token: ms, ratio_last_to_first: Number((final / first).toFixed(3)) });
+    const first = ms[String(opts.positions[0])],
+      final = ms[String(opts.positions[opts.positions.length - 1])];
+    opts.emit({
+      bench: 'decode',
+      plan,
+      n_embd: C,
+      ms_per_token: ms,
+      ratio_last_to_first: Number((final / first).toFixed(3)),
+    });
   }
 }

@@ -20,7 +20,11 @@ export interface KernelRecord {
 }
 
 export const MATMUL_SHAPES: [number, number, number][] = [
-  [4096, 256, 768], [4096, 768, 256], [4096, 256, 256], [1024, 1024, 1024], [256, 256, 256],
+  [4096, 256, 768],
+  [4096, 768, 256],
+  [4096, 256, 256],
+  [1024, 1024, 1024],
+  [256, 256, 256],
 ];
 export const ATTENTION_SHAPE = { b: 8, h: 4, t: 256, dh: 64 };
 
@@ -32,29 +36,73 @@ function randomArray(rng: Rng, n: number): Float32Array {
 
 function matmulRecord(K: Kernels, threads: number, [m, k, n]: number[], budgetMs: number, variant = ''): KernelRecord {
   const rng = new Rng(1);
-  const transA = variant === 'At', transB = variant === 'Bt';
-  const a = randomArray(rng, m * k), b = randomArray(rng, k * n), c = new Float32Array(m * n);
-  const t = measure(() => K.matmul(a, b, c, m, k, n, { transA, transB }), { budgetMs, minReps: K.name === 'js' ? 1 : 3 });
+  const transA = variant === 'At',
+    transB = variant === 'Bt';
+  const a = randomArray(rng, m * k),
+    b = randomArray(rng, k * n),
+    c = new Float32Array(m * n);
+  const t = measure(() => K.matmul(a, b, c, m, k, n, { transA, transB }), {
+    budgetMs,
+    minReps: K.name === 'js' ? 1 : 3,
+  });
   return {
-    bench: 'kernels', op: variant ? `matmul_${variant}` : 'matmul', backend: K.name, threads, shape: `${m}x${k}x${n}`,
-    gflops: gflops(2 * m * k * n, t.bestMs), ms: t.bestMs, median_ms: t.medianMs, reps: t.reps,
+    bench: 'kernels',
+    op: variant ? `matmul_${variant}` : 'matmul',
+    backend: K.name,
+    threads,
+    shape: `${m}x${k}x${n}`,
+    gflops: gflops(2 * m * k * n, t.bestMs),
+    ms: t.bestMs,
+    median_ms: t.medianMs,
+    reps: t.reps,
   };
 }
 
 /** Forward FLOPs counted as 4·B·H·T²·Dh (the dense, non-causal count PyTorch comparisons use); backward as 2.5× that. */
-export function attentionRecords(K: Kernels, threads: number, budgetMs: number, shape = ATTENTION_SHAPE): KernelRecord[] {
+export function attentionRecords(
+  K: Kernels,
+  threads: number,
+  budgetMs: number,
+  shape = ATTENTION_SHAPE,
+): KernelRecord[] {
   const { b, h, t, dh } = shape;
-  const C = h * dh, rng = new Rng(2);
-  const qkv = randomArray(rng, b * t * 3 * C), out = new Float32Array(b * t * C), lse = new Float32Array(b * h * t);
-  const dout = randomArray(rng, b * t * C), dqkv = new Float32Array(b * t * 3 * C);
+  const C = h * dh,
+    rng = new Rng(2);
+  const qkv = randomArray(rng, b * t * 3 * C),
+    out = new Float32Array(b * t * C),
+    lse = new Float32Array(b * h * t);
+  const dout = randomArray(rng, b * t * C),
+    dqkv = new Float32Array(b * t * 3 * C);
   const flops = 4 * b * h * t * t * dh;
   const label = `B${b}xH${h}xT${t}xD${dh}`;
   const opts = { budgetMs, minReps: K.name === 'js' ? 1 : 3 };
   const fwd = measure(() => K.attentionForward(qkv, out, lse, b, t, h, dh), opts);
   const bwd = measure(() => K.attentionBackward(qkv, out, lse, dout, dqkv, b, t, h, dh), opts);
   return [
-    { bench: 'kernels', op: 'attention_forward', backend: K.name, threads, shape: label, gflops: gflops(flops, fwd.bestMs), ms: fwd.bestMs, median_ms: fwd.medianMs, reps: fwd.reps, flop_count: '4*B*H*T^2*D' },
-    { bench: 'kernels', op: 'attention_backward', backend: K.name, threads, shape: label, gflops: gflops(2.5 * flops, bwd.bestMs), ms: bwd.bestMs, median_ms: bwd.medianMs, reps: bwd.reps, flop_count: '10*B*H*T^2*D' },
+    {
+      bench: 'kernels',
+      op: 'attention_forward',
+      backend: K.name,
+      threads,
+      shape: label,
+      gflops: gflops(flops, fwd.bestMs),
+      ms: fwd.bestMs,
+      median_ms: fwd.medianMs,
+      reps: fwd.reps,
+      flop_count: '4*B*H*T^2*D',
+    },
+    {
+      bench: 'kernels',
+      op: 'attention_backward',
+      backend: K.name,
+      threads,
+      shape: label,
+      gflops: gflops(2.5 * flops, bwd.bestMs),
+      ms: bwd.bestMs,
+      median_ms: bwd.medianMs,
+      reps: bwd.reps,
+      flop_count: '10*B*H*T^2*D',
+    },
   ];
 }
 
@@ -68,7 +116,11 @@ function numpyRecords(threads: number, shapes: number[][]): KernelRecord[] | str
     encoding: 'utf8',
   });
   if (run.status !== 0) return (run.stderr || run.error?.message || 'python3 failed').trim().split('\n').pop()!;
-  return run.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as KernelRecord);
+  return run.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as KernelRecord);
 }
 
 export interface KernelBenchOptions {
@@ -118,7 +170,14 @@ export function benchKernels(opts: KernelBenchOptions): void {
         opts.emit(r);
         const mine = ours.get(`${threads}:${r.shape}`);
         if (mine !== undefined) {
-          opts.emit({ bench: 'kernels', op: 'matmul', shape: r.shape, threads, ratio: mine / r.gflops, ratio_of: 'native/numpy' });
+          opts.emit({
+            bench: 'kernels',
+            op: 'matmul',
+            shape: r.shape,
+            threads,
+            ratio: mine / r.gflops,
+            ratio_of: 'native/numpy',
+          });
         }
       }
     }

@@ -43,9 +43,19 @@ const baselineRssMb = peakRssMb();
 
 function runTrain(job: TrainJob): Record<string, unknown> {
   const nLayer = parsePlan(job.plan).length;
-  const { record } = timeTrainingSteps(job.plan, {
-    nLayer, nHead: job.nHead, nEmbd: job.nEmbd, blockSize: job.context, batchSize: job.batch, vocabSize: job.vocab, plan: job.plan,
-  }, { steps: job.steps, warmup: job.warmup, threads: job.threads, profile: false, seed: 1337 });
+  const { record } = timeTrainingSteps(
+    job.plan,
+    {
+      nLayer,
+      nHead: job.nHead,
+      nEmbd: job.nEmbd,
+      blockSize: job.context,
+      batchSize: job.batch,
+      vocabSize: job.vocab,
+      plan: job.plan,
+    },
+    { steps: job.steps, warmup: job.warmup, threads: job.threads, profile: false, seed: 1337 },
+  );
   const out: Record<string, unknown> = {
     train_tokens_per_s: record.tokens_per_s,
     train_ms_per_step: record.ms_per_step,
@@ -56,7 +66,12 @@ function runTrain(job: TrainJob): Record<string, unknown> {
   };
   if (job.attention) {
     const dh = job.nEmbd / job.nHead;
-    const [fwd, bwd] = attentionRecords(kernels(), job.threads, 1000, { b: job.batch, h: job.nHead, t: job.context, dh });
+    const [fwd, bwd] = attentionRecords(kernels(), job.threads, 1000, {
+      b: job.batch,
+      h: job.nHead,
+      t: job.context,
+      dh,
+    });
     out.attention_gflops = { forward: round(fwd.gflops, 1), backward: round(bwd.gflops, 1) };
     out.attention_gflops_of = `fused causal attention kernel alone at B${job.batch} H${job.nHead} T${job.context} D${dh}; FLOPs counted dense (forward 4·B·H·T²·D, backward 10·B·H·T²·D), as PyTorch comparisons do`;
   }
@@ -65,7 +80,13 @@ function runTrain(job: TrainJob): Record<string, unknown> {
 
 function runDecode(job: DecodeJob): Record<string, unknown> {
   let result: Record<string, unknown> = {};
-  benchDecode({ plans: [job.plan], positions: job.positions, nEmbd: job.nEmbd, nHead: job.nHead, emit: (r) => (result = r) });
+  benchDecode({
+    plans: [job.plan],
+    positions: job.positions,
+    nEmbd: job.nEmbd,
+    nHead: job.nHead,
+    emit: (r) => (result = r),
+  });
   return { gen_ms_per_token: result.ms_per_token, peak_rss_mb: peakRssMb() };
 }
 

@@ -51,23 +51,33 @@ export interface ScalingOptions {
   onProgress?: (what: string) => void;
 }
 
-
 /** Parses "gpt,hsm-ab" or "mine=hsm:conv*4,gpt" into (name, plan) pairs; a plan is checked here, before any work. */
 export function parseScalingModels(spec: string): [string, string][] {
-  return spec.split(',').map((entry) => entry.trim()).filter(Boolean).map((entry): [string, string] => {
-    const eq = entry.indexOf('=');
-    const [name, plan] = eq >= 0 ? [entry.slice(0, eq), entry.slice(eq + 1)] : [entry, SCALING_MODELS[entry]];
-    if (!plan) throw new UserError(`unknown model "${entry}"; use one of ${Object.keys(SCALING_MODELS).join(', ')} or name=PLAN`);
-    parsePlan(plan);
-    return [name, plan];
-  });
+  return spec
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry): [string, string] => {
+      const eq = entry.indexOf('=');
+      const [name, plan] = eq >= 0 ? [entry.slice(0, eq), entry.slice(eq + 1)] : [entry, SCALING_MODELS[entry]];
+      if (!plan)
+        throw new UserError(
+          `unknown model "${entry}"; use one of ${Object.keys(SCALING_MODELS).join(', ')} or name=PLAN`,
+        );
+      parsePlan(plan);
+      return [name, plan];
+    });
 }
 
 /** Least-squares slope of log y against log x. */
 export function logLogSlope(xs: number[], ys: number[]): number {
-  const lx = xs.map(Math.log), ly = ys.map(Math.log), n = xs.length;
-  const mx = lx.reduce((a, b) => a + b, 0) / n, my = ly.reduce((a, b) => a + b, 0) / n;
-  let num = 0, den = 0;
+  const lx = xs.map(Math.log),
+    ly = ys.map(Math.log),
+    n = xs.length;
+  const mx = lx.reduce((a, b) => a + b, 0) / n,
+    my = ly.reduce((a, b) => a + b, 0) / n;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < n; i++) {
     num += (lx[i] - mx) * (ly[i] - my);
     den += (lx[i] - mx) ** 2;
@@ -77,18 +87,26 @@ export function logLogSlope(xs: number[], ys: number[]): number {
 
 function runWorker(job: ScalingJob): Record<string, unknown> {
   const worker = fileURLToPath(new URL('./scaling-worker.js', import.meta.url));
-  const run = spawnSync(process.execPath, [worker, JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const run = spawnSync(process.execPath, [worker, JSON.stringify(job)], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
   if (run.error) throw run.error;
   if (run.status !== 0) throw new Error(`scaling worker failed (${job.kind} ${job.plan}): ${run.stderr.trim()}`);
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
 function validate(o: ScalingOptions): void {
-  const bad = (what: string) => { throw new UserError(what); };
+  const bad = (what: string) => {
+    throw new UserError(what);
+  };
   if (o.models.length === 0) bad('give at least one model');
-  for (const t of o.contexts) if (o.tokensPerStep % t !== 0) bad(`tokens per step (${o.tokensPerStep}) must be a multiple of every context; ${t} is not a divisor`);
+  for (const t of o.contexts)
+    if (o.tokensPerStep % t !== 0)
+      bad(`tokens per step (${o.tokensPerStep}) must be a multiple of every context; ${t} is not a divisor`);
   if (o.nEmbd % o.nHead !== 0) bad(`n-embd ${o.nEmbd} must be divisible by n-head ${o.nHead}`);
-  if (o.contexts.filter((t) => t >= o.fitFrom).length < 2) bad(`the exponent fit needs at least two contexts ≥ ${o.fitFrom}; lower --fit-from or add contexts`);
+  if (o.contexts.filter((t) => t >= o.fitFrom).length < 2)
+    bad(`the exponent fit needs at least two contexts ≥ ${o.fitFrom}; lower --fit-from or add contexts`);
 }
 
 /** Runs the benchmark; returns every record it emitted (per context and model, then per model). */
@@ -98,16 +116,31 @@ export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
   const native = nativeBackend();
   const threads = o.threads ?? native?.threads() ?? 1;
   const records: Record<string, unknown>[] = [];
-  const emit = (r: Record<string, unknown>) => { records.push(r); o.emit(r); };
+  const emit = (r: Record<string, unknown>) => {
+    records.push(r);
+    o.emit(r);
+  };
   const common = { bench: 'scaling', n_embd: o.nEmbd, n_head: o.nHead, threads, backend: kernels().name };
-  const models = o.models.map(([name, plan]) => ({ name, plan, nLayer: parsePlan(plan).length, hasAttention: /attn/.test(plan) }));
+  const models = o.models.map(([name, plan]) => ({
+    name,
+    plan,
+    nLayer: parsePlan(plan).length,
+    hasAttention: /attn/.test(plan),
+  }));
 
   // Generation: one decode run per model (its cost does not depend on the training context).
   const gen = new Map<string, { ms: Record<string, number>; peakRssMb: number }>();
   for (const m of models) {
     if (!o.generate) break;
     o.onProgress?.(`${m.name}: generation up to position ${Math.max(...o.positions)}`);
-    const r = runWorker({ kind: 'decode', plan: m.plan, nHead: o.nHead, nEmbd: o.nEmbd, positions: o.positions, threads });
+    const r = runWorker({
+      kind: 'decode',
+      plan: m.plan,
+      nHead: o.nHead,
+      nEmbd: o.nEmbd,
+      positions: o.positions,
+      threads,
+    });
     gen.set(m.name, { ms: r.gen_ms_per_token as Record<string, number>, peakRssMb: Number(r.peak_rss_mb) });
   }
 
@@ -120,10 +153,22 @@ export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
     const measured = new Map<string, Record<string, unknown>>();
     for (const m of order) {
       o.onProgress?.(`${m.name}: training at context ${context} (batch ${batch})`);
-      measured.set(m.name, runWorker({
-        kind: 'train', plan: m.plan, nHead: o.nHead, nEmbd: o.nEmbd, context, batch, vocab: 65,
-        steps: o.steps, warmup: o.warmup, threads, attention: m.hasAttention,
-      }));
+      measured.set(
+        m.name,
+        runWorker({
+          kind: 'train',
+          plan: m.plan,
+          nHead: o.nHead,
+          nEmbd: o.nEmbd,
+          context,
+          batch,
+          vocab: 65,
+          steps: o.steps,
+          warmup: o.warmup,
+          threads,
+          attention: m.hasAttention,
+        }),
+      );
     }
     const baselineTps = Number(measured.get(models[0].name)!.train_tokens_per_s);
     for (const [index, m] of models.entries()) {
@@ -131,10 +176,20 @@ export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
       const tps = Number(r.train_tokens_per_s);
       perSequenceMs.get(m.name)!.push(Number(r.train_ms_per_step) / batch);
       // Positions whose timing window (DECODE_WINDOW tokens from there) fits in this context.
-      const genHere = Object.fromEntries(Object.entries(gen.get(m.name)?.ms ?? {}).filter(([p]) => Number(p) + DECODE_WINDOW <= context));
+      const genHere = Object.fromEntries(
+        Object.entries(gen.get(m.name)?.ms ?? {}).filter(([p]) => Number(p) + DECODE_WINDOW <= context),
+      );
       emit({
-        ...common, n_layer: m.nLayer, model: m.name, plan: m.plan, context, batch, tokens_per_step: o.tokensPerStep,
-        ...r, gen_ms_per_token: genHere, train_ms_per_token: round(1000 / tps, 4),
+        ...common,
+        n_layer: m.nLayer,
+        model: m.name,
+        plan: m.plan,
+        context,
+        batch,
+        tokens_per_step: o.tokensPerStep,
+        ...r,
+        gen_ms_per_token: genHere,
+        train_ms_per_token: round(1000 / tps, 4),
         ...(index > 0 ? { train_speedup_vs_baseline: round(tps / baselineTps), baseline: models[0].name } : {}),
       });
     }
@@ -143,24 +198,43 @@ export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
   for (const m of models) {
     const ms = perSequenceMs.get(m.name)!;
     const fitIdx = contexts.map((t, i) => (t >= o.fitFrom ? i : -1)).filter((i) => i >= 0);
-    const exponent = logLogSlope(fitIdx.map((i) => contexts[i]), fitIdx.map((i) => ms[i]));
+    const exponent = logLogSlope(
+      fitIdx.map((i) => contexts[i]),
+      fitIdx.map((i) => ms[i]),
+    );
     // Cost a + b·T is not a power law: the local slopes show how the exponent drifts with the context.
-    const local = Object.fromEntries(contexts.slice(1).map((t, i) => [`${contexts[i]}-${t}`, round(logLogSlope([contexts[i], t], [ms[i], ms[i + 1]]))]));
+    const local = Object.fromEntries(
+      contexts
+        .slice(1)
+        .map((t, i) => [`${contexts[i]}-${t}`, round(logLogSlope([contexts[i], t], [ms[i], ms[i + 1]]))]),
+    );
     const g = gen.get(m.name);
-    const positions = Object.keys(g?.ms ?? {}).map(Number).sort((a, b) => a - b);
+    const positions = Object.keys(g?.ms ?? {})
+      .map(Number)
+      .sort((a, b) => a - b);
     emit({
-      ...common, n_layer: m.nLayer, model: m.name, plan: m.plan,
-      exponent: round(exponent), exponent_of: `least-squares slope of log(training time per sequence) against log(context), contexts ${fitIdx.map((i) => contexts[i]).join(', ')}`,
+      ...common,
+      n_layer: m.nLayer,
+      model: m.name,
+      plan: m.plan,
+      exponent: round(exponent),
+      exponent_of: `least-squares slope of log(training time per sequence) against log(context), contexts ${fitIdx.map((i) => contexts[i]).join(', ')}`,
       exponent_by_interval: local,
       ...(g ? { gen_ms_per_token: g.ms, gen_peak_rss_mb: g.peakRssMb } : {}),
-      ...(g && positions.length >= 2 ? { gen_ratio_last_to_first: round(g.ms[positions[positions.length - 1]] / g.ms[positions[0]]) } : {}),
+      ...(g && positions.length >= 2
+        ? { gen_ratio_last_to_first: round(g.ms[positions[positions.length - 1]] / g.ms[positions[0]]) }
+        : {}),
     });
   }
   return records;
 }
 
 /** Writes scaling.jsonl and the charts to dir. */
-export async function writeScalingOutputs(dir: string, records: Record<string, unknown>[], header: Record<string, unknown>): Promise<string[]> {
+export async function writeScalingOutputs(
+  dir: string,
+  records: Record<string, unknown>[],
+  header: Record<string, unknown>,
+): Promise<string[]> {
   const { renderSvg } = await import('../report/chart.js'); // Vega loads only when charts are written
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];

@@ -26,15 +26,26 @@ function instrument(K: Kernels, phase: () => StepPhase) {
       const ms = performance.now() - t0;
       const key = `${phase()} ${name}`;
       const e = byKernel.get(key) ?? { ms: 0, calls: 0 };
-      e.ms += ms; e.calls++;
+      e.ms += ms;
+      e.calls++;
       byKernel.set(key, e);
       if (name === 'matmul') {
-        const [, , , m, k, n, o] = args as [unknown, unknown, unknown, number, number, number, MatmulOptions | undefined];
+        const [, , , m, k, n, o] = args as [
+          unknown,
+          unknown,
+          unknown,
+          number,
+          number,
+          number,
+          MatmulOptions | undefined,
+        ];
         const batch = o?.batch ?? 1;
         const shape = `${batch > 1 ? `${batch}x` : ''}${m}x${k}x${n}${o?.transA ? ' At' : ''}${o?.transB ? ' Bt' : ''}${o?.accumulate ? ' acc' : ''}`;
         const mk = `${phase()} ${shape}`;
         const me = byMatmul.get(mk) ?? { ms: 0, calls: 0, flops: 0 };
-        me.ms += ms; me.calls++; me.flops += 2 * m * k * n * batch;
+        me.ms += ms;
+        me.calls++;
+        me.flops += 2 * m * k * n * batch;
         byMatmul.set(mk, me);
       }
       return r;
@@ -47,7 +58,12 @@ function instrument(K: Kernels, phase: () => StepPhase) {
 }
 
 /** A second pass of `steps` steps with every phase and kernel call timed. */
-export function profileSteps(K: Kernels, steps: number, warmup: number, step: (i: number, mark: (p: StepPhase) => void) => void) {
+export function profileSteps(
+  K: Kernels,
+  steps: number,
+  warmup: number,
+  step: (i: number, mark: (p: StepPhase) => void) => void,
+) {
   let phase: StepPhase = 'zero_grad';
   const phaseTimes = new Map<StepPhase, number[]>(STEP_PHASES.map((p) => [p, []]));
   const inst = instrument(K, () => phase);
@@ -87,7 +103,13 @@ export function profileSteps(K: Kernels, steps: number, warmup: number, step: (i
     .sort((a, b) => b[1].ms - a[1].ms)
     .map(([key, e]) => {
       const [p, ...shape] = key.split(' ');
-      return { phase: p, shape: shape.join(' '), calls_per_step: e.calls / steps, ms_per_step: round(e.ms / steps), gflops: round(e.flops / (e.ms * 1e6), 1) };
+      return {
+        phase: p,
+        shape: shape.join(' '),
+        calls_per_step: e.calls / steps,
+        ms_per_step: round(e.ms / steps),
+        gflops: round(e.flops / (e.ms * 1e6), 1),
+      };
     });
   return {
     profile,

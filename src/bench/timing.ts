@@ -10,7 +10,9 @@ export interface Timing {
 }
 
 export function measure(fn: () => void, opts: { budgetMs?: number; minReps?: number; maxReps?: number } = {}): Timing {
-  const budget = opts.budgetMs ?? 1000, minReps = opts.minReps ?? 3, maxReps = opts.maxReps ?? 1000;
+  const budget = opts.budgetMs ?? 1000,
+    minReps = opts.minReps ?? 3,
+    maxReps = opts.maxReps ?? 1000;
   fn(); // warm-up: page in buffers, wake threads, grow scratch space
   const times: number[] = [];
   const start = performance.now();

@@ -33,21 +33,61 @@ const shakespeare = PRESETS['shakespeare-char-cpu'];
 export const TRAIN_BENCH_CONFIGS: Record<string, TrainBenchConfig> = {
   // The preset itself (4 layers, 4 heads, d=128, context 64, batch 12) with its character vocabulary of 65.
   'shakespeare-char-cpu': {
-    nLayer: shakespeare.model?.nLayer ?? 4, nHead: shakespeare.model?.nHead ?? 4, nEmbd: shakespeare.model?.nEmbd ?? 128,
-    blockSize: shakespeare.model?.blockSize ?? 64, batchSize: shakespeare.batchSize ?? 12, vocabSize: 65,
+    nLayer: shakespeare.model?.nLayer ?? 4,
+    nHead: shakespeare.model?.nHead ?? 4,
+    nEmbd: shakespeare.model?.nEmbd ?? 128,
+    blockSize: shakespeare.model?.blockSize ?? 64,
+    batchSize: shakespeare.batchSize ?? 12,
+    vocabSize: 65,
   },
   // HSM vs GPT at the GPT baseline's width and depth (the shakespeare-char-cpu model: 4 layers, 4 heads, d=128),
   // 4,096 tokens per step, at contexts 256 and 2048.
   'd128-ctx256': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 256, batchSize: 16, vocabSize: 65 },
-  'd128-ctx256-hsm-ab': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 256, batchSize: 16, vocabSize: 65, plan: 'hsm:ab*4', baseline: 'd128-ctx256' },
+  'd128-ctx256-hsm-ab': {
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 128,
+    blockSize: 256,
+    batchSize: 16,
+    vocabSize: 65,
+    plan: 'hsm:ab*4',
+    baseline: 'd128-ctx256',
+  },
   'd128-ctx2048': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 2048, batchSize: 2, vocabSize: 65 },
-  'd128-ctx2048-hsm-ab': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 2048, batchSize: 2, vocabSize: 65, plan: 'hsm:ab*4', baseline: 'd128-ctx2048' },
+  'd128-ctx2048-hsm-ab': {
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 128,
+    blockSize: 2048,
+    batchSize: 2,
+    vocabSize: 65,
+    plan: 'hsm:ab*4',
+    baseline: 'd128-ctx2048',
+  },
   // The same comparison at twice the width.
   'd256-ctx256': { nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 256, batchSize: 16, vocabSize: 65 },
   // The same width, depth and tokens per step with every mixer HSM (issue: HSM vs GPT training speed).
-  'd256-ctx256-hsm-ab': { nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 256, batchSize: 16, vocabSize: 65, plan: 'hsm:ab*4', baseline: 'd256-ctx256' },
+  'd256-ctx256-hsm-ab': {
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 256,
+    blockSize: 256,
+    batchSize: 16,
+    vocabSize: 65,
+    plan: 'hsm:ab*4',
+    baseline: 'd256-ctx256',
+  },
   'd256-ctx2048': { nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 2048, batchSize: 2, vocabSize: 65 },
-  'd256-ctx2048-hsm-ab': { nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 2048, batchSize: 2, vocabSize: 65, plan: 'hsm:ab*4', baseline: 'd256-ctx2048' },
+  'd256-ctx2048-hsm-ab': {
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 256,
+    blockSize: 2048,
+    batchSize: 2,
+    vocabSize: 65,
+    plan: 'hsm:ab*4',
+    baseline: 'd256-ctx2048',
+  },
 };
 
 /** What `hsm bench train` runs by default: the two PyTorch comparisons. */
@@ -78,7 +118,13 @@ export interface TrainBenchOptions {
 
 /** The PyTorch record for one configuration, or a reason why there is none. */
 function torchRecord(
-  name: string, cfg: TrainBenchConfig, steps: number, warmup: number, threads: number, profile: boolean, seed: number,
+  name: string,
+  cfg: TrainBenchConfig,
+  steps: number,
+  warmup: number,
+  threads: number,
+  profile: boolean,
+  seed: number,
   extraEnv: Record<string, string>,
 ): Record<string, unknown> | string {
   const script = fileURLToPath(new URL('../../../tools/bench_torch_train.py', import.meta.url));
@@ -87,10 +133,37 @@ function torchRecord(
   const { OPENBLAS_CORETYPE: _c, OPENBLAS_L2_SIZE: _l, ...env } = process.env;
   const n = String(threads);
   const args = [
-    script, '--config', name, '--n-layer', String(cfg.nLayer), '--n-head', String(cfg.nHead), '--n-embd', String(cfg.nEmbd),
-    '--block-size', String(cfg.blockSize), '--batch-size', String(cfg.batchSize), '--vocab-size', String(cfg.vocabSize),
-    '--threads', n, '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed),
-    '--lr', String(BENCH_OPTIMIZER.lr), '--beta2', String(BENCH_OPTIMIZER.beta2), '--weight-decay', String(BENCH_OPTIMIZER.weightDecay), '--grad-clip', String(BENCH_OPTIMIZER.gradClip),
+    script,
+    '--config',
+    name,
+    '--n-layer',
+    String(cfg.nLayer),
+    '--n-head',
+    String(cfg.nHead),
+    '--n-embd',
+    String(cfg.nEmbd),
+    '--block-size',
+    String(cfg.blockSize),
+    '--batch-size',
+    String(cfg.batchSize),
+    '--vocab-size',
+    String(cfg.vocabSize),
+    '--threads',
+    n,
+    '--steps',
+    String(steps),
+    '--warmup',
+    String(warmup),
+    '--seed',
+    String(seed),
+    '--lr',
+    String(BENCH_OPTIMIZER.lr),
+    '--beta2',
+    String(BENCH_OPTIMIZER.beta2),
+    '--weight-decay',
+    String(BENCH_OPTIMIZER.weightDecay),
+    '--grad-clip',
+    String(BENCH_OPTIMIZER.gradClip),
     ...(profile ? ['--profile'] : []),
   ];
   const torchEnv = { OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, ...extraEnv };
@@ -100,7 +173,8 @@ function torchRecord(
     maxBuffer: 16 * 1024 * 1024,
   });
   if (run.error) return `${python}: ${run.error.message}`;
-  if (run.status !== 0) return (run.stderr || `${python} exited with ${run.status ?? run.signal}`).trim().split('\n').pop()!;
+  if (run.status !== 0)
+    return (run.stderr || `${python} exited with ${run.status ?? run.signal}`).trim().split('\n').pop()!;
   const line = run.stdout.trim().split('\n').filter(Boolean).pop();
   if (!line) return 'bench_torch_train.py printed nothing';
   return { ...(JSON.parse(line) as Record<string, unknown>), torch_env: torchEnv };
@@ -111,21 +185,31 @@ function torchRecord(
  * torch record (or a note saying why it was skipped) and their ratio.
  */
 export function benchTrain(opts: TrainBenchOptions): void {
-  const steps = opts.steps ?? 30, warmup = opts.warmup ?? 5, seed = opts.seed ?? 1337;
+  const steps = opts.steps ?? 30,
+    warmup = opts.warmup ?? 5,
+    seed = opts.seed ?? 1337;
   if (!Number.isInteger(steps) || steps < 1) throw new UserError(`steps must be a positive integer, got ${steps}`);
-  if (!Number.isInteger(warmup) || warmup < 0) throw new UserError(`warmup must be a non-negative integer, got ${warmup}`);
+  if (!Number.isInteger(warmup) || warmup < 0)
+    throw new UserError(`warmup must be a non-negative integer, got ${warmup}`);
   const names = opts.configs ?? DEFAULT_TRAIN_BENCH;
   for (const name of names) {
     if (!TRAIN_BENCH_CONFIGS[name]) {
-      throw new UserError(`unknown benchmark configuration "${name}"; available: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}`);
+      throw new UserError(
+        `unknown benchmark configuration "${name}"; available: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}`,
+      );
     }
   }
   const native = nativeBackend();
   const usingNative = native !== null && kernels() === native;
   const initialThreads = native?.threads() ?? 1;
   const threads = opts.threads ?? initialThreads;
-  if (!Number.isInteger(threads) || threads < 1) throw new UserError(`threads must be a positive integer, got ${threads}`);
-  if (!usingNative) opts.emit({ bench: 'train', note: `training on the ${kernels().name} backend (single-threaded); threads=${threads} applies to torch only` });
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new UserError(`threads must be a positive integer, got ${threads}`);
+  if (!usingNative)
+    opts.emit({
+      bench: 'train',
+      note: `training on the ${kernels().name} backend (single-threaded); threads=${threads} applies to torch only`,
+    });
   let torch = opts.torch ?? true;
   const measured = new Map<string, number>(); // config → our tokens/s, for HSM-vs-GPT ratios
   if (native) native.setThreads(threads);
@@ -137,8 +221,12 @@ export function benchTrain(opts: TrainBenchOptions): void {
       measured.set(name, ours.tokensPerS);
       if (cfg.baseline && measured.has(cfg.baseline)) {
         opts.emit({
-          bench: 'train', config: name, threads, baseline: cfg.baseline,
-          ratio: round(ours.tokensPerS / measured.get(cfg.baseline)!), ratio_of: `${name}/${cfg.baseline} tokens_per_s (both in our engine)`,
+          bench: 'train',
+          config: name,
+          threads,
+          baseline: cfg.baseline,
+          ratio: round(ours.tokensPerS / measured.get(cfg.baseline)!),
+          ratio_of: `${name}/${cfg.baseline} tokens_per_s (both in our engine)`,
         });
       }
       if (!torch || cfg.plan) continue; // the PyTorch script implements the GPT baseline only
@@ -149,12 +237,17 @@ export function benchTrain(opts: TrainBenchOptions): void {
         continue;
       }
       opts.emit(theirs);
-      const tps = Number(theirs.tokens_per_s), tpsBest = Number(theirs.tokens_per_s_best);
+      const tps = Number(theirs.tokens_per_s),
+        tpsBest = Number(theirs.tokens_per_s_best);
       opts.emit({
-        bench: 'train', config: name, threads,
-        ratio: round(ours.tokensPerS / tps), ratio_best: round(ours.tokensPerSBest / tpsBest),
+        bench: 'train',
+        config: name,
+        threads,
+        ratio: round(ours.tokensPerS / tps),
+        ratio_best: round(ours.tokensPerSBest / tpsBest),
         ratio_of: 'hsm/torch tokens_per_s from median step times (ratio_best: from best step times)',
-        hsm_tokens_per_s: round(ours.tokensPerS, 1), torch_tokens_per_s: round(tps, 1),
+        hsm_tokens_per_s: round(ours.tokensPerS, 1),
+        torch_tokens_per_s: round(tps, 1),
         torch_attention: theirs.attention,
       });
     }

@@ -31,8 +31,10 @@ const shakespeare = PRESETS['shakespeare-char-cpu'];
 
 /** Optimizer settings of the shakespeare-char-cpu preset, used by both engines (they do not change the work). */
 export const BENCH_OPTIMIZER = {
-  lr: shakespeare.lr ?? 1e-3, beta2: shakespeare.beta2 ?? 0.99,
-  weightDecay: shakespeare.weightDecay ?? 0.1, gradClip: shakespeare.gradClip ?? 1.0,
+  lr: shakespeare.lr ?? 1e-3,
+  beta2: shakespeare.beta2 ?? 0.99,
+  weightDecay: shakespeare.weightDecay ?? 0.1,
+  gradClip: shakespeare.gradClip ?? 1.0,
 };
 
 export interface StepTimingOptions {
@@ -60,7 +62,8 @@ function randomBatches(rng: Rng, n: number, B: number, T: number, V: number): Ba
   const out: Batch[] = [];
   const seq = new Int32Array(T + 1);
   for (let i = 0; i < n; i++) {
-    const x = new Int32Array(B * T), y = new Int32Array(B * T);
+    const x = new Int32Array(B * T),
+      y = new Int32Array(B * T);
     for (let b = 0; b < B; b++) {
       for (let t = 0; t <= T; t++) seq[t] = rng.int(V);
       x.set(seq.subarray(0, T), b * T);
@@ -78,30 +81,52 @@ function randomBatches(rng: Rng, n: number, B: number, T: number, V: number): Ba
 export function timeTrainingSteps(name: string, cfg: TrainBenchConfig, o: StepTimingOptions): StepTiming {
   const { batchSize: B, blockSize: T } = cfg;
   const { steps, warmup } = o;
-  const model = new Transformer({ vocabSize: cfg.vocabSize, blockSize: T, nLayer: cfg.nLayer, nHead: cfg.nHead, nEmbd: cfg.nEmbd, plan: cfg.plan }, { seed: o.seed });
+  const model = new Transformer(
+    { vocabSize: cfg.vocabSize, blockSize: T, nLayer: cfg.nLayer, nHead: cfg.nHead, nEmbd: cfg.nEmbd, plan: cfg.plan },
+    { seed: o.seed },
+  );
   const optimizer = new AdamW(model.params.list, { ...BENCH_OPTIMIZER, beta1: 0.9 });
   const tape = new Tape();
   const batches = randomBatches(new Rng(o.seed + 1), warmup + steps, B, T, cfg.vocabSize);
   const step = (i: number, mark?: (p: StepPhase) => void): number =>
-    trainStep({ model, optimizer, tape, batchSize: B, context: T, batch: () => batches[i % batches.length], mark }).loss;
+    trainStep({ model, optimizer, tape, batchSize: B, context: T, batch: () => batches[i % batches.length], mark })
+      .loss;
 
-  const losses: number[] = [], times: number[] = [];
+  const losses: number[] = [],
+    times: number[] = [];
   for (let i = 0; i < warmup; i++) losses.push(step(i));
   for (let i = warmup; i < warmup + steps; i++) {
     const t0 = performance.now();
     losses.push(step(i));
     times.push(performance.now() - t0);
   }
-  const med = median(times), best = Math.min(...times);
+  const med = median(times),
+    best = Math.min(...times);
   const K = kernels();
   const record: Record<string, unknown> = {
-    bench: 'train', config: name, engine: 'hsm',
-    tokens_per_s: round((B * T) / (med / 1000), 1), tokens_per_s_best: round((B * T) / (best / 1000), 1),
-    ms_per_step: round(med), ms_per_step_best: round(best), ms_per_step_mean: round(times.reduce((a, b) => a + b, 0) / times.length),
-    steps, warmup, threads: o.threads, params: model.params.count,
-    batch: B, context: T, n_layer: cfg.nLayer, n_head: cfg.nHead, n_embd: cfg.nEmbd, vocab: cfg.vocabSize, tokens_per_step: B * T,
-    loss_first: round(losses[0], 4), loss_last: round(losses[losses.length - 1], 4),
-    backend: K.name, ...('isa' in K ? { isa: (K as { isa: string }).isa } : {}),
+    bench: 'train',
+    config: name,
+    engine: 'hsm',
+    tokens_per_s: round((B * T) / (med / 1000), 1),
+    tokens_per_s_best: round((B * T) / (best / 1000), 1),
+    ms_per_step: round(med),
+    ms_per_step_best: round(best),
+    ms_per_step_mean: round(times.reduce((a, b) => a + b, 0) / times.length),
+    steps,
+    warmup,
+    threads: o.threads,
+    params: model.params.count,
+    batch: B,
+    context: T,
+    n_layer: cfg.nLayer,
+    n_head: cfg.nHead,
+    n_embd: cfg.nEmbd,
+    vocab: cfg.vocabSize,
+    tokens_per_step: B * T,
+    loss_first: round(losses[0], 4),
+    loss_last: round(losses[losses.length - 1], 4),
+    backend: K.name,
+    ...('isa' in K ? { isa: (K as { isa: string }).isa } : {}),
   };
   if (o.profile) Object.assign(record, profileSteps(K, steps, warmup, step));
   return { record, tokensPerS: (B * T) / (med / 1000), tokensPerSBest: (B * T) / (best / 1000) };

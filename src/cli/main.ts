@@ -10,7 +10,10 @@ import { registerCompare } from './commands/compare.js';
 import { registerTrain } from './commands/train.js';
 
 const program = new Command();
-program.name('hsm').description('Hierarchical Shift Mixing language models: train, compare, generate, benchmark').version('0.1.0');
+program
+  .name('hsm')
+  .description('Hierarchical Shift Mixing language models: train, compare, generate, benchmark')
+  .version('0.1.0');
 
 registerTrain(program);
 registerEval(program);

@@ -41,7 +41,13 @@ const FLAGS: [string, string, boolean, Kind, string][] = [
   ['plan', 'plan', true, 'string', 'layer plan, e.g. "hsm:ab*3,attn" (default: attention in every block)'],
   ['schedule', 'schedule', true, 'string', 'shift schedule: pow2, pow2-heads or a JSON list like [1,2,4]'],
   ['hsmHeads', 'hsmHeads', true, 'number', 'head groups of the HSM layers'],
-  ['positions', 'positions', true, 'boolean', 'learned positions: true or false (default: when the plan has attention)'],
+  [
+    'positions',
+    'positions',
+    true,
+    'boolean',
+    'learned positions: true or false (default: when the plan has attention)',
+  ],
   ['ffnHidden', 'ffnHidden', true, 'number', 'FFN hidden width (default 4·d)'],
   ['matchParams', 'matchParams', true, 'string', 'size the FFN to the parameter count of this plan, e.g. attn*4'],
 ];
@@ -85,7 +91,8 @@ function convert(flag: string, kind: Kind, value: unknown): unknown {
     return text;
   }
   if (kind === 'boolean') {
-    if (text !== 'true' && text !== 'false') throw new UserError(`--${dashed(flag)}: expected true or false, got "${text}"`);
+    if (text !== 'true' && text !== 'false')
+      throw new UserError(`--${dashed(flag)}: expected true or false, got "${text}"`);
     return text === 'true';
   }
   const n = Number(text);
@@ -107,7 +114,8 @@ export function resolveConfig(flags: ConfigFlags): TrainConfig {
   if (Object.keys(model).length) fromFlags.model = model;
   const preset = flags.preset ? presetConfig(flags.preset) : {};
   const outDir = (fromFlags.out ?? preset.out) as string | undefined;
-  if (flags.resume && !outDir) throw new UserError('--resume needs --out (or --preset) to name the run folder to continue');
+  if (flags.resume && !outDir)
+    throw new UserError('--resume needs --out (or --preset) to name the run folder to continue');
   // Resuming starts from the run's own saved configuration; flags may extend it (e.g. --max-iters).
   const saved = flags.resume ? (readRunConfig(outDir!).train as unknown as Record<string, unknown>) : {};
   const raw = mergeConfigs(saved, preset, flags.config ? readConfigFile(flags.config) : {}, fromFlags);

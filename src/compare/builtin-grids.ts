@@ -27,13 +27,27 @@ const paperModels: GridInput['models'] = [
     note: `HSM ${mixer}, 6 blocks (reach all 64 positions), FFN sized to GPT's parameter count`,
   })),
   ...(['ab', 'gated'] as const).flatMap((mixer) => [
-    { name: `${mixer}-attn-last`, plan: `hsm:${mixer}*5,attn`, matchParams: 'attn*4', note: `hybrid: 5 HSM ${mixer} blocks, then attention; parameter-matched` },
-    { name: `${mixer}-attn-every-4`, plan: `(hsm:${mixer}*3,attn)*2`, matchParams: 'attn*4', note: `hybrid: attention in every fourth of 8 blocks; parameter-matched` },
+    {
+      name: `${mixer}-attn-last`,
+      plan: `hsm:${mixer}*5,attn`,
+      matchParams: 'attn*4',
+      note: `hybrid: 5 HSM ${mixer} blocks, then attention; parameter-matched`,
+    },
+    {
+      name: `${mixer}-attn-every-4`,
+      plan: `(hsm:${mixer}*3,attn)*2`,
+      matchParams: 'attn*4',
+      note: `hybrid: attention in every fourth of 8 blocks; parameter-matched`,
+    },
   ]),
   // The seeds describe each layer as mixing followed by a linear map; the
   // scalar mixers (ab, channel) have none unless asked for with [proj].
   ...(['ab', 'channel'] as const).flatMap((mixer) => [
-    { name: `${mixer}-proj`, plan: `hsm:${mixer}[proj]*4`, note: `HSM ${mixer} with its output projection, at GPT's width and depth; receptive field 15 of 64` },
+    {
+      name: `${mixer}-proj`,
+      plan: `hsm:${mixer}[proj]*4`,
+      note: `HSM ${mixer} with its output projection, at GPT's width and depth; receptive field 15 of 64`,
+    },
     {
       name: `${mixer}-proj-matched`,
       plan: `hsm:${mixer}[proj]*6`,
@@ -57,18 +71,27 @@ const paperModels: GridInput['models'] = [
 
 export const BUILTIN_GRIDS: Record<string, GridInput> = {
   paper: {
-    description: "HSM mixers and hybrids against GPT on Tiny Shakespeare (characters) at nanoGPT's CPU budget: 2000 steps of 12×64 tokens, 3 seeds",
+    description:
+      "HSM mixers and hybrids against GPT on Tiny Shakespeare (characters) at nanoGPT's CPU budget: 2000 steps of 12×64 tokens, 3 seeds",
     preset: 'shakespeare-char-cpu',
     models: paperModels,
     seeds: [1337, 2, 3],
     eval: { decodePositions: [8, 32, 63], sampleTokens: 300 },
   },
   smoke: {
-    description: "the paper grid's models at a tiny budget (d=64, 30 steps of 4×64 tokens, 2 seeds): checks the pipeline, not the models",
+    description:
+      "the paper grid's models at a tiny budget (d=64, 30 steps of 4×64 tokens, 2 seeds): checks the pipeline, not the models",
     preset: 'shakespeare-char-cpu',
     train: {
-      model: { nEmbd: 64 }, batchSize: 4, maxIters: 30, warmupIters: 5, lrDecayIters: 30,
-      evalInterval: 10, evalIters: 2, logInterval: 5, checkpointInterval: 30,
+      model: { nEmbd: 64 },
+      batchSize: 4,
+      maxIters: 30,
+      warmupIters: 5,
+      lrDecayIters: 30,
+      evalInterval: 10,
+      evalIters: 2,
+      logInterval: 5,
+      checkpointInterval: 30,
     },
     models: paperModels,
     seeds: [1, 2],
@@ -76,15 +99,28 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
   },
   // About an hour on 2 cores (36 runs of 35–140 s at length 64).
   recall: {
-    description: 'multi-query associative recall (MQAR, as in the Zoology study): key–value pairs, then queries; accuracy on held-out sequences',
+    description:
+      'multi-query associative recall (MQAR, as in the Zoology study): key–value pairs, then queries; accuracy on held-out sequences',
     train: {
-      model: { nEmbd: 64, nHead: 4 }, batchSize: 32, maxIters: 3000, lr: 1e-3, minLr: 1e-4, warmupIters: 100,
-      evalInterval: 250, evalIters: 8, logInterval: 25, checkpointInterval: 500,
+      model: { nEmbd: 64, nHead: 4 },
+      batchSize: 32,
+      maxIters: 3000,
+      lr: 1e-3,
+      minLr: 1e-4,
+      warmupIters: 100,
+      evalInterval: 250,
+      evalIters: 8,
+      logInterval: 25,
+      checkpointInterval: 500,
     },
     // 2048 tokens per step at every length; pairs grow with the length as in Zoology.
     recall: {
       vocabSize: 64,
-      lengths: [{ context: 64, pairs: 4, batchSize: 32 }, { context: 128, pairs: 8, batchSize: 16 }, { context: 256, pairs: 16, batchSize: 8 }],
+      lengths: [
+        { context: 64, pairs: 4, batchSize: 32 },
+        { context: 128, pairs: 8, batchSize: 16 },
+        { context: 256, pairs: 16, batchSize: 8 },
+      ],
     },
     models: [
       { name: 'gpt', plan: 'attn*2', note: 'baseline: 2 attention blocks, as in Zoology' },
@@ -92,7 +128,11 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
       { name: 'conv', plan: 'hsm:conv*{levels}', note: 'HSM conv (3 taps), ⌈log2 context⌉ blocks' },
       { name: 'gated', plan: 'hsm:gated*{levels}', note: 'HSM gated, ⌈log2 context⌉ blocks' },
       { name: 'ab-attn', plan: 'hsm:ab,attn', note: 'hybrid: one HSM ab block (shift 1), then attention' },
-      { name: 'gated-attn', plan: 'hsm:gated*{levels},attn', note: 'hybrid: HSM gated blocks covering the context, then attention' },
+      {
+        name: 'gated-attn',
+        plan: 'hsm:gated*{levels},attn',
+        note: 'hybrid: HSM gated blocks covering the context, then attention',
+      },
     ],
     seeds: [1, 2],
     eval: { sampleTokens: 0 },

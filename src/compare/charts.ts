@@ -34,8 +34,13 @@ export function meanCurves(runs: RunResult[]): MeanPoint[] {
       const same = rs.map((r) => r.curve.find((q) => q.step === p.step)).filter((q) => q !== undefined);
       const mean = (f: (q: (typeof same)[number]) => number) => same.reduce((s, q) => s + f(q), 0) / same.length;
       points.push({
-        task: rs[0].task, model: rs[0].model, step: p.step, tokens: p.tokens, flops: p.flops,
-        elapsed_s: mean((q) => q.elapsed_s), val_loss: mean((q) => q.val_loss),
+        task: rs[0].task,
+        model: rs[0].model,
+        step: p.step,
+        tokens: p.tokens,
+        flops: p.flops,
+        elapsed_s: mean((q) => q.elapsed_s),
+        val_loss: mean((q) => q.val_loss),
       });
     }
   }
@@ -43,19 +48,40 @@ export function meanCurves(runs: RunResult[]): MeanPoint[] {
 }
 
 const AXES = {
-  tokens: { id: 'loss-vs-tokens', title: 'Validation loss against training tokens', axis: 'training tokens', log: false },
-  elapsed_s: { id: 'loss-vs-time', title: 'Validation loss against training wall time', axis: 'wall time (s)', log: false },
-  flops: { id: 'loss-vs-flops', title: 'Validation loss against training FLOPs', axis: 'training FLOPs (log scale)', log: true },
+  tokens: {
+    id: 'loss-vs-tokens',
+    title: 'Validation loss against training tokens',
+    axis: 'training tokens',
+    log: false,
+  },
+  elapsed_s: {
+    id: 'loss-vs-time',
+    title: 'Validation loss against training wall time',
+    axis: 'wall time (s)',
+    log: false,
+  },
+  flops: {
+    id: 'loss-vs-flops',
+    title: 'Validation loss against training FLOPs',
+    axis: 'training FLOPs (log scale)',
+    log: true,
+  },
 } as const;
 
 /** Faceted by task when a grid has several (the recall lengths), a single panel otherwise. */
 function perTask(
-  results: CompareResults, values: object[], inner: Record<string, unknown>, title: string, independent: ('x' | 'y')[] = ['x', 'y'],
+  results: CompareResults,
+  values: object[],
+  inner: Record<string, unknown>,
+  title: string,
+  independent: ('x' | 'y')[] = ['x', 'y'],
 ): ChartSpec {
   const tasks = [...new Set(results.runs.map((r) => r.task))];
   if (tasks.length <= 1) return { $schema: SCHEMA, title, data: { values }, ...inner } as ChartSpec;
   return {
-    $schema: SCHEMA, title, data: { values },
+    $schema: SCHEMA,
+    title,
+    data: { values },
     facet: { column: { field: 'task', type: 'ordinal', sort: tasks, title: null } },
     spec: inner,
     resolve: { scale: Object.fromEntries(independent.map((axis) => [axis, 'independent'])) },
@@ -63,19 +89,37 @@ function perTask(
 }
 
 function modelColor(results: CompareResults): Record<string, unknown> {
-  return { field: 'model', type: 'nominal', sort: results.grid.models.map((m) => m.name), scale: { scheme: 'tableau20' }, title: 'model' };
+  return {
+    field: 'model',
+    type: 'nominal',
+    sort: results.grid.models.map((m) => m.name),
+    scale: { scheme: 'tableau20' },
+    title: 'model',
+  };
 }
 
 export function lossChart(results: CompareResults, x: keyof typeof AXES): NamedChart {
   const a = AXES[x];
   const inner = {
-    width: 520, height: 300,
+    width: 520,
+    height: 300,
     mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
     encoding: {
-      x: { field: x, type: 'quantitative', title: a.axis, ...(a.log ? { scale: { type: 'log' } } : {}), ...(x === 'elapsed_s' ? {} : { axis: { format: '.2~s' } }) },
+      x: {
+        field: x,
+        type: 'quantitative',
+        title: a.axis,
+        ...(a.log ? { scale: { type: 'log' } } : {}),
+        ...(x === 'elapsed_s' ? {} : { axis: { format: '.2~s' } }),
+      },
       y: { field: 'val_loss', type: 'quantitative', title: 'validation loss', scale: { zero: false } },
       color: modelColor(results),
-      tooltip: [{ field: 'model' }, { field: 'step' }, { field: 'val_loss', format: '.4f' }, { field: x, format: ',.3~s' }],
+      tooltip: [
+        { field: 'model' },
+        { field: 'step' },
+        { field: 'val_loss', format: '.4f' },
+        { field: x, format: ',.3~s' },
+      ],
     },
   };
   return { id: a.id, title: a.title, spec: perTask(results, meanCurves(results.runs), inner, a.title) };
@@ -84,22 +128,45 @@ export function lossChart(results: CompareResults, x: keyof typeof AXES): NamedC
 /** Final validation loss per model: bar = mean over seeds, rule = min to max. */
 export function finalLossChart(results: CompareResults): NamedChart {
   const title = 'Final validation loss (mean over seeds; lines span min to max)';
-  const values = results.runs.map((r) => ({ task: r.task, model: r.model, seed: r.seed, final_val_loss: r.final_val_loss }));
-  const x = { field: 'model', type: 'nominal', sort: results.grid.models.map((m) => m.name), title: null, axis: { labelAngle: -40 } };
+  const values = results.runs.map((r) => ({
+    task: r.task,
+    model: r.model,
+    seed: r.seed,
+    final_val_loss: r.final_val_loss,
+  }));
+  const x = {
+    field: 'model',
+    type: 'nominal',
+    sort: results.grid.models.map((m) => m.name),
+    title: null,
+    axis: { labelAngle: -40 },
+  };
   const inner = {
-    width: { step: 34 }, height: 300,
+    width: { step: 34 },
+    height: 300,
     layer: [
       {
         mark: { type: 'bar', opacity: 0.85 },
         encoding: {
-          x, y: { aggregate: 'mean', field: 'final_val_loss', type: 'quantitative', title: 'final validation loss', scale: { zero: false } },
+          x,
+          y: {
+            aggregate: 'mean',
+            field: 'final_val_loss',
+            type: 'quantitative',
+            title: 'final validation loss',
+            scale: { zero: false },
+          },
           color: { ...modelColor(results), legend: null },
           tooltip: [{ field: 'model' }, { aggregate: 'mean', field: 'final_val_loss', format: '.4f', title: 'mean' }],
         },
       },
       {
         mark: { type: 'rule', strokeWidth: 2 },
-        encoding: { x, y: { aggregate: 'min', field: 'final_val_loss', type: 'quantitative' }, y2: { aggregate: 'max', field: 'final_val_loss' } },
+        encoding: {
+          x,
+          y: { aggregate: 'min', field: 'final_val_loss', type: 'quantitative' },
+          y2: { aggregate: 'max', field: 'final_val_loss' },
+        },
       },
     ],
   };
@@ -112,14 +179,35 @@ export function accuracyChart(results: CompareResults): NamedChart {
   const tasks = [...new Set(results.runs.map((r) => r.task))];
   const values = results.runs.map((r) => ({ task: r.task, model: r.model, seed: r.seed, accuracy: r.accuracy ?? 0 }));
   const spec = {
-    $schema: SCHEMA, title, data: { values }, width: { step: 16 }, height: 300,
+    $schema: SCHEMA,
+    title,
+    data: { values },
+    width: { step: 16 },
+    height: 300,
     mark: 'bar',
     encoding: {
-      x: { field: 'model', type: 'nominal', sort: results.grid.models.map((m) => m.name), title: null, axis: { labelAngle: -40 } },
+      x: {
+        field: 'model',
+        type: 'nominal',
+        sort: results.grid.models.map((m) => m.name),
+        title: null,
+        axis: { labelAngle: -40 },
+      },
       xOffset: { field: 'task', type: 'ordinal', sort: tasks },
-      y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } },
+      y: {
+        aggregate: 'mean',
+        field: 'accuracy',
+        type: 'quantitative',
+        title: 'accuracy',
+        scale: { domain: [0, 1] },
+        axis: { format: '%' },
+      },
       color: { field: 'task', type: 'ordinal', sort: tasks, title: 'sequence length', scale: { scheme: 'blues' } },
-      tooltip: [{ field: 'model' }, { field: 'task' }, { aggregate: 'mean', field: 'accuracy', format: '.1%', title: 'accuracy' }],
+      tooltip: [
+        { field: 'model' },
+        { field: 'task' },
+        { aggregate: 'mean', field: 'accuracy', format: '.1%', title: 'accuracy' },
+      ],
     },
   } as ChartSpec;
   return { id: 'accuracy', title, spec };
@@ -127,7 +215,12 @@ export function accuracyChart(results: CompareResults): NamedChart {
 
 /** Every chart of a report, in page order. */
 export function reportCharts(results: CompareResults): NamedChart[] {
-  const charts = [lossChart(results, 'tokens'), lossChart(results, 'elapsed_s'), lossChart(results, 'flops'), finalLossChart(results)];
+  const charts = [
+    lossChart(results, 'tokens'),
+    lossChart(results, 'elapsed_s'),
+    lossChart(results, 'flops'),
+    finalLossChart(results),
+  ];
   if (results.runs.some((r) => r.accuracy !== undefined)) charts.push(accuracyChart(results));
   return charts;
 }

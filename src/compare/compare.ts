@@ -40,10 +40,12 @@ export async function runCompare(grid: Grid, outDir: string, hooks: CompareHooks
   writeFileAtomic(join(outDir, 'grid.json'), JSON.stringify(grid, null, 1) + '\n');
   const data = new DataCache();
   const finished: RunResult[] = [];
-  const trained: string[] = [], skipped: string[] = [];
+  const trained: string[] = [],
+    skipped: string[] = [];
   let stopped = false;
   for (let i = 0; i < runs.length; i++) {
-    const run = runs[i], state = states[i];
+    const run = runs[i],
+      state = states[i];
     if (state.kind === 'finished') {
       finished.push(state.result);
       skipped.push(run.id);
@@ -68,7 +70,13 @@ export async function runCompare(grid: Grid, outDir: string, hooks: CompareHooks
 export function collectResults(grid: Grid, total: number, runs: RunResult[]): CompareResults {
   return {
     format: RESULTS_FORMAT,
-    grid: { name: grid.name, description: grid.description, baseline: grid.baseline, seeds: grid.seeds, models: grid.models },
+    grid: {
+      name: grid.name,
+      description: grid.description,
+      baseline: grid.baseline,
+      seeds: grid.seeds,
+      models: grid.models,
+    },
     created: new Date().toISOString(),
     machine: { cpus: availableParallelism(), backend: kernels().name },
     provenance: runProvenance(),

@@ -21,7 +21,18 @@ const RecallSchema = z
   .object({
     vocabSize: z.number().int().min(5).max(8192).default(256),
     /** Each length may set its own batch size (e.g. to keep the tokens per step equal). */
-    lengths: z.array(z.object({ context: positiveInt, pairs: positiveInt, queries: positiveInt.optional(), batchSize: positiveInt.optional() }).strict()).min(1),
+    lengths: z
+      .array(
+        z
+          .object({
+            context: positiveInt,
+            pairs: positiveInt,
+            queries: positiveInt.optional(),
+            batchSize: positiveInt.optional(),
+          })
+          .strict(),
+      )
+      .min(1),
     heldOutSequences: positiveInt.default(512),
     heldOutSeed: z.number().int().nonnegative().default(90_001),
   })

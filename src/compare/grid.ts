@@ -33,7 +33,9 @@ export interface GridRun {
 export function loadGrid(spec: string): Grid {
   if (Object.hasOwn(BUILTIN_GRIDS, spec)) return parseGrid(BUILTIN_GRIDS[spec], spec);
   if (!existsSync(spec)) {
-    throw new UserError(`unknown grid "${spec}": not a built-in grid (${Object.keys(BUILTIN_GRIDS).join(', ')}) nor an existing file`);
+    throw new UserError(
+      `unknown grid "${spec}": not a built-in grid (${Object.keys(BUILTIN_GRIDS).join(', ')}) nor an existing file`,
+    );
   }
   let raw: unknown;
   try {
@@ -50,19 +52,27 @@ export function parseGrid(raw: unknown, name: string): Grid {
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue.path.length ? issue.path.join('.') : '(top level)';
-    const what = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    const what =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : issue.message;
     throw new UserError(`grid ${name}: ${where}: ${what}`);
   }
   const grid = result.data;
   const names = grid.models.map((m) => m.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new UserError(`grid ${name}: model name "${dup}" appears twice; names must be unique`);
-  if (new Set(grid.seeds).size !== grid.seeds.length) throw new UserError(`grid ${name}: seeds repeat; list each seed once`);
+  if (new Set(grid.seeds).size !== grid.seeds.length)
+    throw new UserError(`grid ${name}: seeds repeat; list each seed once`);
   for (const key of ['seed', 'out'] as const) {
-    if (key in grid.train) throw new UserError(`grid ${name}: train.${key}: a grid sets each run's ${key} itself (use "seeds", and --out for the folder)`);
+    if (key in grid.train)
+      throw new UserError(
+        `grid ${name}: train.${key}: a grid sets each run's ${key} itself (use "seeds", and --out for the folder)`,
+      );
   }
   const baseline = grid.baseline ?? names[0];
-  if (!names.includes(baseline)) throw new UserError(`grid ${name}: baseline "${baseline}" is not one of its models (${names.join(', ')})`);
+  if (!names.includes(baseline))
+    throw new UserError(`grid ${name}: baseline "${baseline}" is not one of its models (${names.join(', ')})`);
   const full: Grid = { ...grid, name, baseline };
   expandGrid(full, '.'); // checks every run's configuration now, before any training
   return full;
@@ -71,7 +81,12 @@ export function parseGrid(raw: unknown, name: string): Grid {
 /** Every run of a grid, seed by seed (so a partial compare already covers every model). */
 export function expandGrid(grid: Grid, outDir: string): GridRun[] {
   const tasks = grid.recall
-    ? grid.recall.lengths.map(({ batchSize, ...l }) => ({ name: `T${l.context}`, context: l.context, batchSize, recall: { vocabSize: grid.recall!.vocabSize, ...l } }))
+    ? grid.recall.lengths.map(({ batchSize, ...l }) => ({
+        name: `T${l.context}`,
+        context: l.context,
+        batchSize,
+        recall: { vocabSize: grid.recall!.vocabSize, ...l },
+      }))
     : [{ name: '', context: undefined, batchSize: undefined, recall: undefined }];
   const runs: GridRun[] = [];
   for (const seed of grid.seeds) {
@@ -80,7 +95,11 @@ export function expandGrid(grid: Grid, outDir: string): GridRun[] {
         const id = `${task.name ? task.name + '-' : ''}${m.name}-s${seed}`;
         const config = runConfig(grid, m, seed, join(outDir, 'runs', id), task.context, task.recall, task.batchSize);
         const taskName = task.name || basename(config.data).replace(/\.txt$/i, '');
-        const recall = task.recall && { ...task.recall, heldOutSequences: grid.recall!.heldOutSequences, heldOutSeed: grid.recall!.heldOutSeed };
+        const recall = task.recall && {
+          ...task.recall,
+          heldOutSequences: grid.recall!.heldOutSequences,
+          heldOutSeed: grid.recall!.heldOutSeed,
+        };
         runs.push({ id, task: taskName, model: m.name, seed, config, recall });
       }
     }
@@ -89,7 +108,13 @@ export function expandGrid(grid: Grid, outDir: string): GridRun[] {
 }
 
 function runConfig(
-  grid: Grid, m: GridModel, seed: number, out: string, context?: number, recall?: MqarSpec, batchSize?: number,
+  grid: Grid,
+  m: GridModel,
+  seed: number,
+  out: string,
+  context?: number,
+  recall?: MqarSpec,
+  batchSize?: number,
 ): TrainConfig {
   const where = `grid ${grid.name}, model ${m.name}`;
   const data: Record<string, unknown> = {};
@@ -101,7 +126,14 @@ function runConfig(
     grid.preset ? named(`grid ${grid.name}`, () => presetConfig(grid.preset!)) : {},
     grid.train as Record<string, unknown>,
     data,
-    { model: { ...(m.model ?? {}), plan: m.plan, matchParams: m.matchParams, ...(context ? { blockSize: context } : {}) } },
+    {
+      model: {
+        ...(m.model ?? {}),
+        plan: m.plan,
+        matchParams: m.matchParams,
+        ...(context ? { blockSize: context } : {}),
+      },
+    },
     { seed, out },
   );
   const model = merged.model as Record<string, unknown>;

@@ -20,7 +20,10 @@ export interface CurvePoint {
 export function readMetrics(dir: string): StepMetrics[] {
   const path = join(dir, 'metrics.jsonl');
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as StepMetrics);
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as StepMetrics);
 }
 
 export function tokensPerStep(cfg: TrainConfig): number {
@@ -32,8 +35,11 @@ export function learningCurve(metrics: StepMetrics[], cfg: TrainConfig, trainFlo
   return metrics
     .filter((m) => m.val_loss !== undefined)
     .map((m) => ({
-      step: m.step, tokens: m.step * perStep, elapsed_s: m.elapsed_s,
-      flops: m.step * perStep * trainFlopsPerToken, val_loss: m.val_loss!,
+      step: m.step,
+      tokens: m.step * perStep,
+      elapsed_s: m.elapsed_s,
+      flops: m.step * perStep * trainFlopsPerToken,
+      val_loss: m.val_loss!,
     }));
 }
 

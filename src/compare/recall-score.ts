@@ -5,11 +5,15 @@ import type { Transformer } from '../model/transformer.js';
 
 /** Share of held-out queries whose most likely next token is the right value. */
 export function recallAccuracy(data: MqarData, model: Transformer, batchSize = 32): number {
-  const T = data.spec.context, V = model.config.vocabSize, n = data.heldOutSequences;
-  let right = 0, asked = 0;
+  const T = data.spec.context,
+    V = model.config.vocabSize,
+    n = data.heldOutSequences;
+  let right = 0,
+    asked = 0;
   for (let start = 0; start < n; start += batchSize) {
     const B = Math.min(batchSize, n - start);
-    const x = data.heldOut.x.subarray(start * T, (start + B) * T), y = data.heldOut.y.subarray(start * T, (start + B) * T);
+    const x = data.heldOut.x.subarray(start * T, (start + B) * T),
+      y = data.heldOut.y.subarray(start * T, (start + B) * T);
     const logits = model.forward(x, B, T).data;
     for (let row = 0; row < B * T; row++) {
       if (y[row] < 0) continue;
@@ -22,8 +26,10 @@ export function recallAccuracy(data: MqarData, model: Transformer, batchSize = 3
 
 /** One held-out sequence with the model's answers, for reports: "k→v …  |  k? v' ✓ …". */
 export function describeRecall(data: MqarData, model: Transformer, index = 0): string {
-  const T = data.spec.context, V = model.config.vocabSize;
-  const x = data.heldOut.x.subarray(index * T, (index + 1) * T), y = data.heldOut.y.subarray(index * T, (index + 1) * T);
+  const T = data.spec.context,
+    V = model.config.vocabSize;
+  const x = data.heldOut.x.subarray(index * T, (index + 1) * T),
+    y = data.heldOut.y.subarray(index * T, (index + 1) * T);
   const logits = model.forward(x, 1, T).data;
   const pairs = Array.from({ length: data.spec.pairs }, (_, i) => `${x[2 * i]}→${x[2 * i + 1]}`);
   const answers: string[] = [];

@@ -47,26 +47,36 @@ export function reportHtml(results: CompareResults, charts: NamedChart[]): strin
   const tables = summaryTables(results);
   for (const t of tables) {
     if (tables.length > 1 || t.task) parts.push(`<h2>${escapeHtml(t.task)}</h2>`);
-    parts.push('<table><thead><tr>' + t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '</tr></thead><tbody>');
+    parts.push(
+      '<table><thead><tr>' + t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '</tr></thead><tbody>',
+    );
     for (const row of t.rows) parts.push('<tr>' + row.map((c) => `<td>${cellHtml(c)}</td>`).join('') + '</tr>');
     parts.push('</tbody></table>');
   }
   parts.push('<h2>Charts</h2>');
   for (const c of charts) {
-    parts.push(`<figure><div class="chart" id="chart-${c.id}" data-spec="spec-${c.id}"></div><figcaption>${escapeHtml(c.title)}</figcaption></figure>`);
+    parts.push(
+      `<figure><div class="chart" id="chart-${c.id}" data-spec="spec-${c.id}"></div><figcaption>${escapeHtml(c.title)}</figcaption></figure>`,
+    );
   }
   parts.push('<h2>Models</h2><ul>');
   for (const m of g.models) {
     const matched = m.matchParams ? `, parameters matched to <code>${escapeHtml(m.matchParams)}</code>` : '';
-    parts.push(`<li><b>${escapeHtml(m.name)}</b> <code>${escapeHtml(m.plan)}</code>${matched}${m.note ? `: ${escapeHtml(m.note)}` : ''}</li>`);
+    parts.push(
+      `<li><b>${escapeHtml(m.name)}</b> <code>${escapeHtml(m.plan)}</code>${matched}${m.note ? `: ${escapeHtml(m.note)}` : ''}</li>`,
+    );
   }
   parts.push('</ul><h2>Samples</h2>');
   for (const s of results.summary) {
     const run = results.runs.find((r) => r.task === s.task && r.model === s.model && r.sample);
     if (!run) continue;
-    parts.push(`<h3>${escapeHtml(`${s.task ? `${s.task} · ` : ''}${s.model} (seed ${run.seed})`)}</h3><pre class="sample">${escapeHtml(run.sample)}</pre>`);
+    parts.push(
+      `<h3>${escapeHtml(`${s.task ? `${s.task} · ` : ''}${s.model} (seed ${run.seed})`)}</h3><pre class="sample">${escapeHtml(run.sample)}</pre>`,
+    );
   }
-  const specs = charts.map((c) => `<script type="application/json" id="spec-${c.id}">${scriptJson(toVega(c.spec))}</script>`);
+  const specs = charts.map(
+    (c) => `<script type="application/json" id="spec-${c.id}">${scriptJson(toVega(c.spec))}</script>`,
+  );
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',

@@ -15,7 +15,11 @@ export function reportMarkdown(results: CompareResults, charts: NamedChart[]): s
     '',
   ];
   const p = results.provenance;
-  if (p) lines.push(`Written by \`${String(p.command)}\` at commit ${String(p.commit ?? 'unknown')}${p.uncommitted_code_changes ? ' (with uncommitted code changes)' : ''} on ${String(p.cpu)}.`, '');
+  if (p)
+    lines.push(
+      `Written by \`${String(p.command)}\` at commit ${String(p.commit ?? 'unknown')}${p.uncommitted_code_changes ? ' (with uncommitted code changes)' : ''} on ${String(p.cpu)}.`,
+      '',
+    );
   const tables = summaryTables(results);
   for (const t of tables) {
     if (tables.length > 1 || t.task) lines.push(`## ${t.task}`, '');
@@ -26,12 +30,22 @@ export function reportMarkdown(results: CompareResults, charts: NamedChart[]): s
   lines.push('## Charts', '');
   for (const c of charts) lines.push(`![${c.title}](${c.id}.svg)`, '');
   lines.push('## Models', '');
-  for (const m of g.models) lines.push(`- **${m.name}** \`${m.plan}\`${m.matchParams ? `, parameters matched to \`${m.matchParams}\`` : ''}${m.note ? `: ${m.note}` : ''}`);
+  for (const m of g.models)
+    lines.push(
+      `- **${m.name}** \`${m.plan}\`${m.matchParams ? `, parameters matched to \`${m.matchParams}\`` : ''}${m.note ? `: ${m.note}` : ''}`,
+    );
   lines.push('', '## Samples', '');
   for (const s of results.summary) {
     const run = results.runs.find((r) => r.task === s.task && r.model === s.model && r.sample);
     if (!run) continue;
-    lines.push(`### ${s.task ? `${s.task} · ` : ''}${s.model} (seed ${run.seed})`, '', '~~~text', run.sample, '~~~', '');
+    lines.push(
+      `### ${s.task ? `${s.task} · ` : ''}${s.model} (seed ${run.seed})`,
+      '',
+      '~~~text',
+      run.sample,
+      '~~~',
+      '',
+    );
   }
   return lines.join('\n');
 }

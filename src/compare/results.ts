@@ -89,7 +89,9 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
   const out: ModelSummary[] = [];
   for (const task of tasks) {
     const baseRuns = runs.filter((r) => r.task === task && r.model === grid.baseline);
-    const base = baseRuns.length ? { loss: stat(baseRuns.map((r) => r.final_val_loss)).mean, acc: optionalStat(baseRuns, 'accuracy')?.mean } : null;
+    const base = baseRuns.length
+      ? { loss: stat(baseRuns.map((r) => r.final_val_loss)).mean, acc: optionalStat(baseRuns, 'accuracy')?.mean }
+      : null;
     for (const m of grid.models) {
       const rs = runs.filter((r) => r.task === task && r.model === m.name);
       if (rs.length === 0) continue;
@@ -97,20 +99,28 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
       const accuracy = optionalStat(rs, 'accuracy');
       const positions = Object.keys(rs[0].gen_tokens_per_s);
       out.push({
-        task, model: m.name, plan: rs[0].plan, note: m.note, seeds: rs.map((r) => r.seed),
-        parameters: rs[0].parameters, train_flops_per_token: rs[0].train_flops_per_token,
-        final_val_loss: loss, best_val_loss: stat(rs.map((r) => r.best_val_loss)),
-        bits_per_char: optionalStat(rs, 'bits_per_char'), accuracy,
+        task,
+        model: m.name,
+        plan: rs[0].plan,
+        note: m.note,
+        seeds: rs.map((r) => r.seed),
+        parameters: rs[0].parameters,
+        train_flops_per_token: rs[0].train_flops_per_token,
+        final_val_loss: loss,
+        best_val_loss: stat(rs.map((r) => r.best_val_loss)),
+        bits_per_char: optionalStat(rs, 'bits_per_char'),
+        accuracy,
         train_tokens_per_s: stat(rs.map((r) => r.train_tokens_per_s)),
         wall_time_s: stat(rs.map((r) => r.wall_time_s)),
         gen_tokens_per_s: Object.fromEntries(positions.map((p) => [p, stat(rs.map((r) => r.gen_tokens_per_s[p]))])),
-        vs_baseline: base && m.name !== grid.baseline
-          ? {
-              final_val_loss: loss.mean - base.loss,
-              final_val_loss_rel: (loss.mean - base.loss) / base.loss,
-              ...(accuracy && base.acc !== undefined ? { accuracy: accuracy.mean - base.acc } : {}),
-            }
-          : null,
+        vs_baseline:
+          base && m.name !== grid.baseline
+            ? {
+                final_val_loss: loss.mean - base.loss,
+                final_val_loss_rel: (loss.mean - base.loss) / base.loss,
+                ...(accuracy && base.acc !== undefined ? { accuracy: accuracy.mean - base.acc } : {}),
+              }
+            : null,
       });
     }
   }

@@ -42,7 +42,9 @@ function comparable(cfg: TrainConfig): string {
 
 function changedKeys(a: TrainConfig, b: TrainConfig): string {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => k !== 'out');
-  return keys.filter((k) => JSON.stringify(a[k as keyof TrainConfig]) !== JSON.stringify(b[k as keyof TrainConfig])).join(', ');
+  return keys
+    .filter((k) => JSON.stringify(a[k as keyof TrainConfig]) !== JSON.stringify(b[k as keyof TrainConfig]))
+    .join(', ');
 }
 
 function assertSameConfig(run: GridRun, saved: TrainConfig): void {
@@ -102,17 +104,29 @@ export class DataCache {
 }
 
 /** Trains (or resumes) one run and evaluates it; returns null when stopped before the end. */
-export async function runOne(run: GridRun, state: RunState, data: DataCache, evalSettings: EvalSettings, hooks: RunHooks = {}): Promise<RunResult | null> {
+export async function runOne(
+  run: GridRun,
+  state: RunState,
+  data: DataCache,
+  evalSettings: EvalSettings,
+  hooks: RunHooks = {},
+): Promise<RunResult | null> {
   if (state.kind === 'finished') return state.result;
   const cfg = run.config;
   const recall = run.recall ? data.recallData(run) : undefined;
-  const source: TrainingSource | undefined = recall && { tokenizer: new IdTokenizer(run.recall!.vocabSize), data: recall };
+  const source: TrainingSource | undefined = recall && {
+    tokenizer: new IdTokenizer(run.recall!.vocabSize),
+    data: recall,
+  };
   const corpus = recall ? undefined : data.corpus(cfg.data);
   hooks.onRunStart?.(run, { startStep: state.kind === 'resume' ? state.step : 0, maxIters: cfg.maxIters });
   let trained;
   try {
     trained = await train(cfg, {
-      resume: state.kind === 'resume', overwrite: state.kind === 'new', corpus, source,
+      resume: state.kind === 'resume',
+      overwrite: state.kind === 'new',
+      corpus,
+      source,
       hooks: { onStep: (m) => hooks.onStep?.(run, m), shouldStop: hooks.shouldStop },
     });
   } catch (err) {
@@ -129,7 +143,11 @@ export async function runOne(run: GridRun, state: RunState, data: DataCache, eva
 }
 
 function evaluateRun(
-  run: GridRun, model: Transformer, tokenizer: Tokenizer, ev: EvalSettings, data: { corpus?: Corpus; recall?: MqarData },
+  run: GridRun,
+  model: Transformer,
+  tokenizer: Tokenizer,
+  ev: EvalSettings,
+  data: { corpus?: Corpus; recall?: MqarData },
 ): RunResult {
   const cfg = run.config;
   const report = describeModel(model);
@@ -149,20 +167,36 @@ function evaluateRun(
     scores.perplexity = Math.exp(finalLoss);
     scores.bits_per_char = (finalLoss / Math.LN2) * tokensPerChar(data.corpus!, tokenizer, cfg.valFraction);
     if (ev.sampleTokens > 0) {
-      sample = generateText(model, tokenizer, ev.samplePrompt, { maxTokens: ev.sampleTokens, temperature: ev.temperature, seed: ev.sampleSeed });
+      sample = generateText(model, tokenizer, ev.samplePrompt, {
+        maxTokens: ev.sampleTokens,
+        temperature: ev.temperature,
+        seed: ev.sampleSeed,
+      });
     }
   }
   return {
-    id: run.id, task: run.task, model: run.model, plan: cfg.model.plan ?? report.plan, seed: run.seed,
-    parameters: report.parameters, ffn_hidden: report.ffnHidden, receptive_field: report.receptiveField, covers_context: report.coversContext,
-    forward_flops_per_token: report.forwardFlopsPerToken, train_flops_per_token: report.trainFlopsPerToken,
-    steps, tokens_seen: steps * tokensPerStep(cfg),
-    final_val_loss: finalLoss, best_val_loss: Math.min(...losses),
+    id: run.id,
+    task: run.task,
+    model: run.model,
+    plan: cfg.model.plan ?? report.plan,
+    seed: run.seed,
+    parameters: report.parameters,
+    ffn_hidden: report.ffnHidden,
+    receptive_field: report.receptiveField,
+    covers_context: report.coversContext,
+    forward_flops_per_token: report.forwardFlopsPerToken,
+    train_flops_per_token: report.trainFlopsPerToken,
+    steps,
+    tokens_seen: steps * tokensPerStep(cfg),
+    final_val_loss: finalLoss,
+    best_val_loss: Math.min(...losses),
     ...scores,
     train_tokens_per_s: Math.round(medianTrainingSpeed(metrics)),
     gen_tokens_per_s: decodeSpeed(model, positions, ev.decodeRepeats),
     wall_time_s: metrics.at(-1)?.elapsed_s ?? 0,
-    sample, curve, config: cfg,
+    sample,
+    curve,
+    config: cfg,
   };
 }
 

@@ -8,7 +8,8 @@ export interface Table {
   rows: string[][];
 }
 
-const fixed = (digits: number) => (s: Stat) => `${s.mean.toFixed(digits)}${s.n > 1 ? ` ± ${s.spread.toFixed(digits)}` : ''}`;
+const fixed = (digits: number) => (s: Stat) =>
+  `${s.mean.toFixed(digits)}${s.n > 1 ? ` ± ${s.spread.toFixed(digits)}` : ''}`;
 const loss = fixed(3);
 const percent = (s: Stat) => `${(100 * s.mean).toFixed(1)}%${s.n > 1 ? ` ± ${(100 * s.spread).toFixed(1)}` : ''}`;
 const signed = (x: number, digits: number) => (x >= 0 ? '+' : '−') + Math.abs(x).toFixed(digits);
@@ -27,7 +28,10 @@ function accuracyDelta(s: ModelSummary): string {
   return `${signed(100 * s.vs_baseline.accuracy, 1)} pts`;
 }
 
-const genSpeed = (s: ModelSummary) => Object.values(s.gen_tokens_per_s).map((g) => count(g.mean)).join(' / ');
+const genSpeed = (s: ModelSummary) =>
+  Object.values(s.gen_tokens_per_s)
+    .map((g) => count(g.mean))
+    .join(' / ');
 
 /** One table per task, models in grid order. */
 export function summaryTables(results: CompareResults): Table[] {
@@ -38,16 +42,30 @@ export function summaryTables(results: CompareResults): Table[] {
     const positions = Object.keys(rows[0]?.gen_tokens_per_s ?? {}).join(' / ');
     const recall = rows.some((s) => s.accuracy);
     const header = [
-      'model', 'plan', 'parameters', 'train FLOPs/token',
-      ...(recall ? ['accuracy', `vs ${base}`, 'final val loss'] : ['final val loss', 'best val loss', 'bits/char', `vs ${base}`]),
-      'train tokens/s', `gen tokens/s @ ${positions}`, 'wall time (s)', 'seeds',
+      'model',
+      'plan',
+      'parameters',
+      'train FLOPs/token',
+      ...(recall
+        ? ['accuracy', `vs ${base}`, 'final val loss']
+        : ['final val loss', 'best val loss', 'bits/char', `vs ${base}`]),
+      'train tokens/s',
+      `gen tokens/s @ ${positions}`,
+      'wall time (s)',
+      'seeds',
     ];
     const cells = rows.map((s) => [
-      s.model, '`' + s.plan + '`', millions(s.parameters), millions(s.train_flops_per_token),
+      s.model,
+      '`' + s.plan + '`',
+      millions(s.parameters),
+      millions(s.train_flops_per_token),
       ...(recall
         ? [s.accuracy ? percent(s.accuracy) : '', accuracyDelta(s), loss(s.final_val_loss)]
         : [loss(s.final_val_loss), loss(s.best_val_loss), s.bits_per_char ? loss(s.bits_per_char) : '', lossDelta(s)]),
-      count(s.train_tokens_per_s.mean), genSpeed(s), seconds(s.wall_time_s.mean), String(s.seeds.length),
+      count(s.train_tokens_per_s.mean),
+      genSpeed(s),
+      seconds(s.wall_time_s.mean),
+      String(s.seeds.length),
     ]);
     return { task, header, rows: cells };
   });

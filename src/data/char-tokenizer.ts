@@ -28,7 +28,9 @@ export class CharTokenizer implements Tokenizer {
     const symbols = Array.from(vocab);
     const ok = symbols.every((s, i) => i === 0 || symbols[i - 1].codePointAt(0)! < s.codePointAt(0)!);
     if (!ok || symbols.length === 0) {
-      throw new UserError('the char tokenizer vocabulary in the checkpoint is not sorted distinct characters; the checkpoint is damaged, so retrain it');
+      throw new UserError(
+        'the char tokenizer vocabulary in the checkpoint is not sorted distinct characters; the checkpoint is damaged, so retrain it',
+      );
     }
     return new CharTokenizer(symbols);
   }
@@ -48,7 +50,8 @@ export class CharTokenizer implements Tokenizer {
     let text = '';
     for (let i = 0; i < ids.length; i++) {
       const s = this.symbols[ids[i]];
-      if (s === undefined) throw new RangeError(`token id ${ids[i]} is outside the char vocabulary (size ${this.vocabSize})`);
+      if (s === undefined)
+        throw new RangeError(`token id ${ids[i]} is outside the char vocabulary (size ${this.vocabSize})`);
       text += s;
     }
     return text;

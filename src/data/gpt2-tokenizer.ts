@@ -49,7 +49,9 @@ function tokenByteTable(ranks: TiktokenBPE): Uint8Array[] {
   for (const [text, id] of Object.entries(ranks.special_tokens)) table[id] = new TextEncoder().encode(text);
   const missing = table.findIndex((b) => b === undefined);
   if (table.length !== VOCAB_SIZE || missing >= 0) {
-    throw new Error(`js-tiktoken gpt2 ranks have an unexpected layout (id ${missing} missing); check the js-tiktoken version`);
+    throw new Error(
+      `js-tiktoken gpt2 ranks have an unexpected layout (id ${missing} missing); check the js-tiktoken version`,
+    );
   }
   return table;
 }

@@ -7,7 +7,8 @@ export class IdTokenizer implements Tokenizer {
   readonly kind = 'ids' as const;
 
   constructor(readonly vocabSize: number) {
-    if (!Number.isInteger(vocabSize) || vocabSize < 2) throw new RangeError(`an id vocabulary needs at least 2 ids, got ${vocabSize}`);
+    if (!Number.isInteger(vocabSize) || vocabSize < 2)
+      throw new RangeError(`an id vocabulary needs at least 2 ids, got ${vocabSize}`);
   }
 
   /** "3 17 5" → [3, 17, 5]; anything that is not an id in range is an error. */
@@ -16,7 +17,9 @@ export class IdTokenizer implements Tokenizer {
     return Int32Array.from(words, (w) => {
       const id = Number(w);
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw new UserError(`"${w}" is not a token id of this model (integers 0..${this.vocabSize - 1}, separated by spaces)`);
+        throw new UserError(
+          `"${w}" is not a token id of this model (integers 0..${this.vocabSize - 1}, separated by spaces)`,
+        );
       }
       return id;
     });

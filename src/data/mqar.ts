@@ -26,14 +26,20 @@ export function mqarKeyCount(vocabSize: number): number {
 
 export function checkMqarSpec(spec: MqarSpec): void {
   const { vocabSize: V, context: T, pairs: P } = spec;
-  if (!Number.isInteger(V) || V < 5) throw new UserError(`recall task: vocabulary ${V} is too small; use at least 5 ids (e.g. 256)`);
+  if (!Number.isInteger(V) || V < 5)
+    throw new UserError(`recall task: vocabulary ${V} is too small; use at least 5 ids (e.g. 256)`);
   if (!Number.isInteger(P) || P < 1 || P > mqarKeyCount(V)) {
-    throw new UserError(`recall task: ${P} pairs need ${P} distinct keys but vocabulary ${V} has ${mqarKeyCount(V)}; use fewer pairs or a bigger vocabulary`);
+    throw new UserError(
+      `recall task: ${P} pairs need ${P} distinct keys but vocabulary ${V} has ${mqarKeyCount(V)}; use fewer pairs or a bigger vocabulary`,
+    );
   }
   const Q = spec.queries ?? P;
-  if (!Number.isInteger(Q) || Q < P) throw new UserError(`recall task: ${Q} queries cannot ask each of the ${P} keys once; use at least ${P}`);
+  if (!Number.isInteger(Q) || Q < P)
+    throw new UserError(`recall task: ${Q} queries cannot ask each of the ${P} keys once; use at least ${P}`);
   if (!Number.isInteger(T) || 2 * P + 2 * Q > T) {
-    throw new UserError(`recall task: ${P} pairs and ${Q} queries need a context of at least ${2 * P + 2 * Q} tokens, got ${T}`);
+    throw new UserError(
+      `recall task: ${P} pairs and ${Q} queries need a context of at least ${2 * P + 2 * Q} tokens, got ${T}`,
+    );
   }
 }
 
@@ -68,7 +74,8 @@ export function generateMqarSequence(spec: MqarSpec, rng: Rng, x: Int32Array, y:
     [order[i], order[j]] = [order[j], order[i]];
   }
   slots.forEach((slot, j) => {
-    const at = 2 * P + 2 * slot, i = order[j];
+    const at = 2 * P + 2 * slot,
+      i = order[j];
     x[at] = keys[i];
     if (at + 1 < T) x[at + 1] = values[i];
     y[at] = values[i];
@@ -94,13 +101,22 @@ function sampleDistinct(rng: Rng, n: number, count: number): number[] {
 export class MqarData implements BatchSource {
   readonly heldOut: { x: Int32Array; y: Int32Array };
 
-  constructor(readonly spec: MqarSpec, opts: { heldOutSequences?: number; heldOutSeed?: number } = {}) {
+  constructor(
+    readonly spec: MqarSpec,
+    opts: { heldOutSequences?: number; heldOutSeed?: number } = {},
+  ) {
     checkMqarSpec(spec);
-    const n = opts.heldOutSequences ?? 512, T = spec.context;
+    const n = opts.heldOutSequences ?? 512,
+      T = spec.context;
     const rng = new Rng(opts.heldOutSeed ?? 90_001);
     this.heldOut = { x: new Int32Array(n * T), y: new Int32Array(n * T) };
     for (let i = 0; i < n; i++) {
-      generateMqarSequence(spec, rng, this.heldOut.x.subarray(i * T, (i + 1) * T), this.heldOut.y.subarray(i * T, (i + 1) * T));
+      generateMqarSequence(
+        spec,
+        rng,
+        this.heldOut.x.subarray(i * T, (i + 1) * T),
+        this.heldOut.y.subarray(i * T, (i + 1) * T),
+      );
     }
   }
 
@@ -110,7 +126,9 @@ export class MqarData implements BatchSource {
 
   checkContext(context: number): void {
     if (context !== this.spec.context) {
-      throw new UserError(`recall task: sequences have ${this.spec.context} tokens but the model's context is ${context}; make them equal`);
+      throw new UserError(
+        `recall task: sequences have ${this.spec.context} tokens but the model's context is ${context}; make them equal`,
+      );
     }
   }
 
@@ -121,9 +139,12 @@ export class MqarData implements BatchSource {
 
   sampleBatch(split: Split, rng: Rng, batchSize: number, context: number): Batch {
     this.checkContext(context);
-    const T = context, x = new Int32Array(batchSize * T), y = new Int32Array(batchSize * T);
+    const T = context,
+      x = new Int32Array(batchSize * T),
+      y = new Int32Array(batchSize * T);
     for (let b = 0; b < batchSize; b++) {
-      const xs = x.subarray(b * T, (b + 1) * T), ys = y.subarray(b * T, (b + 1) * T);
+      const xs = x.subarray(b * T, (b + 1) * T),
+        ys = y.subarray(b * T, (b + 1) * T);
       if (split === 'train') generateMqarSequence(this.spec, rng, xs, ys);
       else {
         const i = rng.int(this.heldOutSequences);

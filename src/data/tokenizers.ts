@@ -10,7 +10,9 @@ import { parseTokenizerKind, type AnyTokenizerKind, type Tokenizer } from './tok
 /** A new tokenizer; only `char` looks at the corpus (its vocabulary is the corpus's symbols). */
 export function createTokenizer(kind: AnyTokenizerKind, corpusText: string): Tokenizer {
   if (kind === 'ids') {
-    throw new UserError('the ids tokenizer is for synthetic tasks (hsm compare --grid recall); a text corpus needs char, byte or gpt2');
+    throw new UserError(
+      'the ids tokenizer is for synthetic tasks (hsm compare --grid recall); a text corpus needs char, byte or gpt2',
+    );
   }
   switch (parseTokenizerKind(kind)) {
     case 'char':

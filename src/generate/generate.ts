@@ -43,7 +43,10 @@ export function* generateTokens(model: Transformer, prompt: Int32Array, opts: Ge
 
 /** Convenience wrapper: continue `prompt` and return the generated text (without the prompt). */
 export function generateText(
-  model: Transformer, tokenizer: Tokenizer, prompt: string, opts: Partial<GenerateOptions> = {},
+  model: Transformer,
+  tokenizer: Tokenizer,
+  prompt: string,
+  opts: Partial<GenerateOptions> = {},
 ): string {
   const full: GenerateOptions = { maxTokens: 200, temperature: 0.8, topK: 0, topP: 1, seed: 42, ...opts };
   const decoder = createStreamDecoder(tokenizer);

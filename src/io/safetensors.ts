@@ -25,7 +25,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   if (bytes.length < 8) throw new Error(`${source}: too short to be a safetensors file (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > bytes.length - 8) throw new Error(`${source}: header length ${headerLength} exceeds the file size (truncated file?)`);
+  if (headerLength > bytes.length - 8)
+    throw new Error(`${source}: header length ${headerLength} exceeds the file size (truncated file?)`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
@@ -40,7 +41,11 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
       metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets: offsets } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const {
+      dtype,
+      shape,
+      data_offsets: offsets,
+    } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
     if (!(dtype in ELEMENT_BYTES)) throw new Error(`${source}: tensor ${name} has unsupported dtype ${dtype}`);
     const d = dtype as keyof typeof ELEMENT_BYTES;
     const count = shape.reduce((a, b) => a * b, 1);
@@ -52,7 +57,12 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
     // (Buffer.slice would return a view into the whole file, so copy explicitly.)
     const raw = new Uint8Array(end - begin);
     raw.set(bytes.subarray(dataStart + begin, dataStart + end));
-    const data = d === 'F32' ? new Float32Array(raw.buffer) : d === 'F64' ? new Float64Array(raw.buffer) : new Int32Array(raw.buffer);
+    const data =
+      d === 'F32'
+        ? new Float32Array(raw.buffer)
+        : d === 'F64'
+          ? new Float64Array(raw.buffer)
+          : new Int32Array(raw.buffer);
     tensors.set(name, { dtype: d, shape, data });
   }
   return { tensors, metadata };

@@ -65,9 +65,18 @@ export function countParameters(config: ModelConfig): number {
  * parameter count of the same model with `targetPlan` (e.g. "attn*4", the GPT
  * baseline). Parameters are linear in the width, so two counts fix it.
  */
-export function matchFfnWidth(config: ModelConfig, targetPlan: string): { ffnHidden: number; parameters: number; target: number } {
+export function matchFfnWidth(
+  config: ModelConfig,
+  targetPlan: string,
+): { ffnHidden: number; parameters: number; target: number } {
   const { nLayer: L, nEmbd: C } = config;
-  const target = countParameters({ ...config, plan: targetPlan, nLayer: parsePlan(targetPlan).length, ffnHidden: undefined, positions: undefined });
+  const target = countParameters({
+    ...config,
+    plan: targetPlan,
+    nLayer: parsePlan(targetPlan).length,
+    ffnHidden: undefined,
+    positions: undefined,
+  });
   const base = countParameters({ ...config, ffnHidden: 4 * C });
   const perUnit = L * (2 * C + 1); // one hidden unit: a c_fc row + bias, a c_proj column
   const ffnHidden = Math.max(1, Math.round(4 * C + (target - base) / perUnit));

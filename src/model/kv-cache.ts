@@ -11,7 +11,10 @@ export class KVCache {
   readonly values: Float32Array;
   length = 0;
 
-  constructor(readonly capacity: number, readonly channels: number) {
+  constructor(
+    readonly capacity: number,
+    readonly channels: number,
+  ) {
     this.keys = new Float32Array(capacity * channels);
     this.values = new Float32Array(capacity * channels);
   }

@@ -15,7 +15,10 @@ export class ParameterStore {
 
   add(name: string, shape: Shape, init: (data: FloatArray) => void): Tensor {
     if (this.byName.has(name)) throw new Error(`parameter ${name} registered twice`);
-    const data = allocate(this.dtype, shape.reduce((a, b) => a * b, 1));
+    const data = allocate(
+      this.dtype,
+      shape.reduce((a, b) => a * b, 1),
+    );
     init(data);
     const p = Tensor.parameter(data, shape, name);
     this.byName.set(name, p);

@@ -21,7 +21,9 @@ export function parsePlan(text: string): BlockSpec[] {
   const src = text.replace(/\s+/g, '');
   let pos = 0;
   const fail = (what: string): never => {
-    throw new UserError(`layer plan "${text}": ${what} at position ${pos + 1}; expected e.g. "hsm:ab*3,attn" or "(hsm:gated*3,attn)*2"`);
+    throw new UserError(
+      `layer plan "${text}": ${what} at position ${pos + 1}; expected e.g. "hsm:ab*3,attn" or "(hsm:gated*3,attn)*2"`,
+    );
   };
   const peek = () => src[pos];
   const eat = (c: string) => {

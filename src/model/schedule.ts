@@ -18,11 +18,16 @@ export function layerShifts(schedule: ShiftSchedule, l: number, groups: number, 
   if (schedule === 'pow2') return Array(groups).fill(2 ** (l % K));
   if (schedule === 'pow2-heads') return Array.from({ length: groups }, (_, h) => 2 ** ((l * groups + h) % K));
   const entry = schedule[l];
-  if (entry === undefined) throw new UserError(`shift schedule lists ${schedule.length} layers but the plan has more HSM layers; give one entry per HSM layer`);
+  if (entry === undefined)
+    throw new UserError(
+      `shift schedule lists ${schedule.length} layers but the plan has more HSM layers; give one entry per HSM layer`,
+    );
   const shifts = Array.isArray(entry) ? entry : Array(groups).fill(entry);
-  if (shifts.length !== groups) throw new UserError(`shift schedule entry ${l} has ${shifts.length} shifts for ${groups} head groups`);
+  if (shifts.length !== groups)
+    throw new UserError(`shift schedule entry ${l} has ${shifts.length} shifts for ${groups} head groups`);
   for (const s of shifts) {
-    if (!Number.isInteger(s) || s < 1) throw new UserError(`shift schedule entry ${l}: shifts must be positive integers, got ${s}`);
+    if (!Number.isInteger(s) || s < 1)
+      throw new UserError(`shift schedule entry ${l}: shifts must be positive integers, got ${s}`);
   }
   return shifts;
 }

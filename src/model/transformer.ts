@@ -45,11 +45,16 @@ export interface InferenceState {
 
 /** The plan a configuration describes, validated against nLayer. */
 export function resolvePlan(config: ModelConfig): BlockSpec[] {
-  const plan = config.plan === undefined
-    ? Array.from({ length: config.nLayer }, () => ({ mixer: 'attn', options: {} }))
-    : typeof config.plan === 'string' ? parsePlan(config.plan) : config.plan;
+  const plan =
+    config.plan === undefined
+      ? Array.from({ length: config.nLayer }, () => ({ mixer: 'attn', options: {} }))
+      : typeof config.plan === 'string'
+        ? parsePlan(config.plan)
+        : config.plan;
   if (plan.length !== config.nLayer) {
-    throw new UserError(`the layer plan "${formatPlan(plan)}" has ${plan.length} blocks but nLayer is ${config.nLayer}; make them agree`);
+    throw new UserError(
+      `the layer plan "${formatPlan(plan)}" has ${plan.length} blocks but nLayer is ${config.nLayer}; make them agree`,
+    );
   }
   for (const b of plan) mixerEntry(b.mixer, b.options);
   return plan;
@@ -68,7 +73,10 @@ export class Transformer {
   readonly ffnHidden: number;
   private readonly eps: number;
 
-  constructor(readonly config: ModelConfig, opts: { seed?: number; dtype?: DType } = {}) {
+  constructor(
+    readonly config: ModelConfig,
+    opts: { seed?: number; dtype?: DType } = {},
+  ) {
     const { vocabSize: V, blockSize, nLayer: L, nEmbd: C, nHead } = config;
     if (C % nHead !== 0) throw new UserError(`nEmbd ${C} must be divisible by nHead ${nHead}`);
     this.plan = resolvePlan(config);
@@ -91,8 +99,15 @@ export class Transformer {
       ps.add(`${h}.ln_1.bias`, [C], init.zeros());
       const isAttention = block.mixer === 'attn';
       const mixer = mixerEntry(block.mixer, block.options).create({
-        params: ps, prefix: isAttention ? `${h}.attn` : `${h}.mix`, rng, nEmbd: C, nHead, nLayer: L, blockSize,
-        shifts: isAttention ? [] : layerShifts(schedule, hsmLayer++, groups, blockSize), options: block.options,
+        params: ps,
+        prefix: isAttention ? `${h}.attn` : `${h}.mix`,
+        rng,
+        nEmbd: C,
+        nHead,
+        nLayer: L,
+        blockSize,
+        shifts: isAttention ? [] : layerShifts(schedule, hsmLayer++, groups, blockSize),
+        options: block.options,
       });
       ps.add(`${h}.ln_2.weight`, [C], init.ones());
       ps.add(`${h}.ln_2.bias`, [C], init.zeros());
@@ -112,7 +127,10 @@ export class Transformer {
 
   /** Receptive field of the plan at this context, and whether it covers every offset. */
   receptiveField(): { field: number; complete: boolean } {
-    return receptiveField(this.mixers.map((m) => m.reach), this.config.blockSize);
+    return receptiveField(
+      this.mixers.map((m) => m.reach),
+      this.config.blockSize,
+    );
   }
 
   /** Last position decoding can reach: learned positions and KV caches end at the context; pure HSM never does. */
@@ -158,7 +176,13 @@ export class Transformer {
     x = add(x, drop(mix(a)));
     const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.p(`${h}.ln_2.bias`), this.eps);
     // c_fc (B, T, F) → GELU → c_proj (B, T, C), fused into one op
-    const y = mlp(m, this.p(`${h}.mlp.c_fc.weight`), this.p(`${h}.mlp.c_fc.bias`), this.p(`${h}.mlp.c_proj.weight`), this.p(`${h}.mlp.c_proj.bias`));
+    const y = mlp(
+      m,
+      this.p(`${h}.mlp.c_fc.weight`),
+      this.p(`${h}.mlp.c_fc.bias`),
+      this.p(`${h}.mlp.c_proj.weight`),
+      this.p(`${h}.mlp.c_proj.bias`),
+    );
     return add(x, drop(y));
   }
 
@@ -179,11 +203,17 @@ export class Transformer {
    */
   decodeStep(token: number, state: InferenceState): Float32Array {
     const pos = state.pos;
-    if (pos >= this.maxDecodeLength) throw new RangeError(`position ${pos} is beyond the model's context ${this.config.blockSize}`);
+    if (pos >= this.maxDecodeLength)
+      throw new RangeError(`position ${pos} is beyond the model's context ${this.config.blockSize}`);
     let x = embedding(this.p('wte.weight'), Int32Array.of(token), [1, 1]);
     if (this.positions) x = add(x, rows(this.p('wpe.weight'), pos, 1));
     for (let l = 0; l < this.config.nLayer; l++) {
-      x = this.block(l, x, (t) => t, (a) => this.mixers[l].step(a, state.mixers[l]));
+      x = this.block(
+        l,
+        x,
+        (t) => t,
+        (a) => this.mixers[l].step(a, state.mixers[l]),
+      );
     }
     state.pos = pos + 1;
     return Float32Array.from(this.head(x).data);

@@ -11,10 +11,13 @@ import { fmt } from './util.js';
  */
 export function causalAttention(qkv: Tensor, nHead: number): Tensor {
   if (qkv.ndim !== 3 || qkv.shape[2] % (3 * nHead) !== 0) {
-    throw new Error(`causalAttention: qkv must be (B, T, 3·C) with C divisible by ${nHead} heads, got ${fmt(qkv.shape)}`);
+    throw new Error(
+      `causalAttention: qkv must be (B, T, 3·C) with C divisible by ${nHead} heads, got ${fmt(qkv.shape)}`,
+    );
   }
   const [B, T, C3] = qkv.shape;
-  const C = C3 / 3, Dh = C / nHead;
+  const C = C3 / 3,
+    Dh = C / nHead;
   const out = Tensor.empty([B, T, C], qkv.dtype);
   const lse = Tensor.empty([B, nHead, T], qkv.dtype);
   kernels().attentionForward(qkv.data, out.data, lse.data, B, T, nHead, Dh);

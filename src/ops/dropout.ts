@@ -16,6 +16,7 @@ export function dropout(x: Tensor, p: number, rng: Rng): Tensor {
   for (let i = 0; i < mask.size; i++) mask.data[i] = rng.uniform() < p ? 0 : keep;
   const out = Tensor.empty(x.shape, x.dtype);
   kernels().mulForward(x.data, mask.data, out.data, 1, x.size);
-  if (needsGrad(x)) activeTape()!.push(out, () => kernels().mulBackward(x.data, mask.data, out.grad!, x.ensureGrad(), null, 1, x.size));
+  if (needsGrad(x))
+    activeTape()!.push(out, () => kernels().mulBackward(x.data, mask.data, out.grad!, x.ensureGrad(), null, 1, x.size));
   return out;
 }

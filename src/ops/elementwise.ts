@@ -85,7 +85,8 @@ export function gelu(x: Tensor): Tensor {
 export function sigmoid(x: Tensor): Tensor {
   const out = Tensor.empty(x.shape, x.dtype);
   kernels().sigmoidForward(x.data, out.data, x.size);
-  if (needsGrad(x)) activeTape()!.push(out, () => kernels().sigmoidBackward(out.data, out.grad!, x.ensureGrad(), x.size));
+  if (needsGrad(x))
+    activeTape()!.push(out, () => kernels().sigmoidBackward(out.data, out.grad!, x.ensureGrad(), x.size));
   return out;
 }
 
@@ -95,7 +96,8 @@ export function sum(x: Tensor): Tensor {
   out.data[0] = kernels().sum(x.data, x.size);
   if (needsGrad(x)) {
     activeTape()!.push(out, () => {
-      const g = x.ensureGrad(), dy = out.grad![0];
+      const g = x.ensureGrad(),
+        dy = out.grad![0];
       for (let i = 0; i < g.length; i++) g[i] += dy;
     });
   }

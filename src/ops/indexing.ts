@@ -8,13 +8,15 @@ export function embedding(weight: Tensor, idx: Int32Array, idxShape: Shape = [id
   if (weight.ndim !== 2) throw new Error(`embedding: weight must be (V, C), got ${fmt(weight.shape)}`);
   const [V, C] = weight.shape;
   for (let i = 0; i < idx.length; i++) {
-    if (idx[i] < 0 || idx[i] >= V) throw new RangeError(`embedding: index ${idx[i]} at position ${i} is outside [0, ${V})`);
+    if (idx[i] < 0 || idx[i] >= V)
+      throw new RangeError(`embedding: index ${idx[i]} at position ${i} is outside [0, ${V})`);
   }
   const N = idx.length;
   const out = Tensor.empty([...idxShape, C], weight.dtype);
   if (out.size !== N * C) throw new Error(`embedding: index shape ${fmt(idxShape)} does not hold ${N} indices`);
   kernels().embeddingForward(weight.data, idx, out.data, N, C);
-  if (needsGrad(weight)) activeTape()!.push(out, () => kernels().embeddingBackward(idx, out.grad!, weight.ensureGrad(), N, C));
+  if (needsGrad(weight))
+    activeTape()!.push(out, () => kernels().embeddingBackward(idx, out.grad!, weight.ensureGrad(), N, C));
   return out;
 }
 
@@ -27,8 +29,10 @@ export function shift(x: Tensor, s: number | readonly number[]): Tensor {
   if (x.ndim !== 3) throw new Error(`shift: input must be (B, T, C), got ${fmt(x.shape)}`);
   const shifts = Int32Array.from(typeof s === 'number' ? [s] : s);
   const [B, T, C] = x.shape;
-  if (shifts.length === 0 || C % shifts.length !== 0) throw new RangeError(`shift: ${shifts.length} groups do not divide ${C} channels`);
-  for (const v of shifts) if (!Number.isInteger(v) || v < 0) throw new RangeError(`shift: shifts must be non-negative integers, got ${v}`);
+  if (shifts.length === 0 || C % shifts.length !== 0)
+    throw new RangeError(`shift: ${shifts.length} groups do not divide ${C} channels`);
+  for (const v of shifts)
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`shift: shifts must be non-negative integers, got ${v}`);
   const out = Tensor.empty(x.shape, x.dtype);
   kernels().shiftForward(x.data, out.data, B, T, C, shifts);
   if (needsGrad(x)) activeTape()!.push(out, () => kernels().shiftBackward(out.grad!, x.ensureGrad(), B, T, C, shifts));
@@ -44,7 +48,9 @@ export function rows(x: Tensor, start: number, count: number): Tensor {
   const out = Tensor.empty([count, C], x.dtype);
   out.data.set(x.data.subarray(start * C, (start + count) * C));
   if (needsGrad(x)) {
-    activeTape()!.push(out, () => kernels().axpy(1, out.grad!, x.ensureGrad().subarray(start * C, (start + count) * C), count * C));
+    activeTape()!.push(out, () =>
+      kernels().axpy(1, out.grad!, x.ensureGrad().subarray(start * C, (start + count) * C), count * C),
+    );
   }
   return out;
 }
@@ -52,15 +58,18 @@ export function rows(x: Tensor, start: number, count: number): Tensor {
 /** Channels [start, start + width) of the last dimension (a copy; the backward adds into them). */
 export function columns(x: Tensor, start: number, width: number): Tensor {
   const C = x.shape[x.ndim - 1];
-  if (start < 0 || width < 1 || start + width > C) throw new RangeError(`columns: cannot take [${start}, ${start + width}) of ${fmt(x.shape)}`);
+  if (start < 0 || width < 1 || start + width > C)
+    throw new RangeError(`columns: cannot take [${start}, ${start + width}) of ${fmt(x.shape)}`);
   const N = x.size / C;
   const out = Tensor.empty([...x.shape.slice(0, -1), width], x.dtype);
   for (let r = 0; r < N; r++) out.data.set(x.data.subarray(r * C + start, r * C + start + width), r * width);
   if (needsGrad(x)) {
     activeTape()!.push(out, () => {
-      const g = x.ensureGrad(), dy = out.grad!;
+      const g = x.ensureGrad(),
+        dy = out.grad!;
       for (let r = 0; r < N; r++) {
-        const o = r * C + start, i0 = r * width;
+        const o = r * C + start,
+          i0 = r * width;
         for (let i = 0; i < width; i++) g[o + i] += dy[i0 + i];
       }
     });

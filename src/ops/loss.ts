@@ -12,12 +12,14 @@ import { fmt } from './util.js';
 export function crossEntropy(logits: Tensor, targets: Int32Array): Tensor {
   const V = logits.shape[logits.ndim - 1];
   const N = logits.size / V;
-  if (targets.length !== N) throw new Error(`crossEntropy: ${targets.length} targets for logits ${fmt(logits.shape)} (${N} rows)`);
+  if (targets.length !== N)
+    throw new Error(`crossEntropy: ${targets.length} targets for logits ${fmt(logits.shape)} (${N} rows)`);
   let counted = 0;
   for (let i = 0; i < N; i++) {
     const t = targets[i];
     if (t === -1) continue;
-    if (!Number.isInteger(t) || t < 0 || t >= V) throw new RangeError(`crossEntropy: target ${t} at row ${i} is outside [0, ${V})`);
+    if (!Number.isInteger(t) || t < 0 || t >= V)
+      throw new RangeError(`crossEntropy: target ${t} at row ${i} is outside [0, ${V})`);
     counted++;
   }
   const lse = Tensor.empty([N], logits.dtype);

@@ -17,12 +17,23 @@ import { fmt, sameDtype } from './util.js';
 export function mlp(x: Tensor, wFc: Tensor, bFc: Tensor, wProj: Tensor, bProj: Tensor): Tensor {
   sameDtype('mlp', x, wFc, bFc, wProj, bProj);
   const [F, C] = wFc.shape;
-  const ok = wFc.ndim === 2 && x.shape[x.ndim - 1] === C && bFc.ndim === 1 && bFc.shape[0] === F &&
-    wProj.ndim === 2 && wProj.shape[0] === C && wProj.shape[1] === F && bProj.ndim === 1 && bProj.shape[0] === C;
+  const ok =
+    wFc.ndim === 2 &&
+    x.shape[x.ndim - 1] === C &&
+    bFc.ndim === 1 &&
+    bFc.shape[0] === F &&
+    wProj.ndim === 2 &&
+    wProj.shape[0] === C &&
+    wProj.shape[1] === F &&
+    bProj.ndim === 1 &&
+    bProj.shape[0] === C;
   if (!ok) {
-    throw new Error(`mlp: shapes do not fit: x ${fmt(x.shape)}, c_fc ${fmt(wFc.shape)} + ${fmt(bFc.shape)}, c_proj ${fmt(wProj.shape)} + ${fmt(bProj.shape)}`);
+    throw new Error(
+      `mlp: shapes do not fit: x ${fmt(x.shape)}, c_fc ${fmt(wFc.shape)} + ${fmt(bFc.shape)}, c_proj ${fmt(wProj.shape)} + ${fmt(bProj.shape)}`,
+    );
   }
-  const lead = x.shape.slice(0, -1), rows = x.size / C;
+  const lead = x.shape.slice(0, -1),
+    rows = x.size / C;
   const K = kernels();
   const h = Tensor.empty([...lead, F], x.dtype); // pre-activation, kept for gelu'
   const a = Tensor.empty([...lead, F], x.dtype); // gelu(h), kept for c_proj's weight gradient
@@ -31,8 +42,10 @@ export function mlp(x: Tensor, wFc: Tensor, bFc: Tensor, wProj: Tensor, bProj: T
   K.matmul(a.data, wProj.data, out.data, rows, F, C, { transB: true, bias: bProj.data });
   if (needsGrad(x, wFc, bFc, wProj, bProj)) {
     activeTape()!.push(out, () => {
-      const K = kernels(), dy = out.grad!;
-      const dwProj = gradOf(wProj), dbProj = gradOf(bProj);
+      const K = kernels(),
+        dy = out.grad!;
+      const dwProj = gradOf(wProj),
+        dbProj = gradOf(bProj);
       if (dwProj) K.matmul(dy, a.data, dwProj, C, rows, F, { transA: true, accumulate: true }); // (C,rows)·(rows,F)
       if (dbProj) K.addBackward(dy, null, dbProj, rows, C);
       if (!x.requiresGrad && !wFc.requiresGrad && !bFc.requiresGrad) return;
@@ -43,7 +56,8 @@ export function mlp(x: Tensor, wFc: Tensor, bFc: Tensor, wProj: Tensor, bProj: T
         const { grad: dx, fresh } = x.gradForWrite();
         K.matmul(dh, wFc.data, dx, rows, F, C, { accumulate: !fresh }); // (rows,F)·(F,C)
       }
-      const dwFc = gradOf(wFc), dbFc = gradOf(bFc);
+      const dwFc = gradOf(wFc),
+        dbFc = gradOf(bFc);
       if (dwFc) K.matmul(dh, x.data, dwFc, F, rows, C, { transA: true, accumulate: true }); // (F,rows)·(rows,C)
       if (dbFc) K.addBackward(dh, null, dbFc, rows, F);
     });

@@ -8,15 +8,29 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   sameDtype('layerNorm', x, weight, bias);
   const C = x.shape[x.ndim - 1];
   if (weight.size !== C || bias.size !== C) {
-    throw new Error(`layerNorm: weight ${fmt(weight.shape)} and bias ${fmt(bias.shape)} must have ${C} elements for input ${fmt(x.shape)}`);
+    throw new Error(
+      `layerNorm: weight ${fmt(weight.shape)} and bias ${fmt(bias.shape)} must have ${C} elements for input ${fmt(x.shape)}`,
+    );
   }
   const N = x.size / C;
   const out = Tensor.empty(x.shape, x.dtype);
-  const mean = Tensor.empty([N], x.dtype), rstd = Tensor.empty([N], x.dtype);
+  const mean = Tensor.empty([N], x.dtype),
+    rstd = Tensor.empty([N], x.dtype);
   kernels().layerNormForward(x.data, weight.data, bias.data, out.data, mean.data, rstd.data, N, C, eps);
   if (needsGrad(x, weight, bias)) {
     activeTape()!.push(out, () =>
-      kernels().layerNormBackward(x.data, weight.data, mean.data, rstd.data, out.grad!, gradOf(x), gradOf(weight), gradOf(bias), N, C),
+      kernels().layerNormBackward(
+        x.data,
+        weight.data,
+        mean.data,
+        rstd.data,
+        out.grad!,
+        gradOf(x),
+        gradOf(weight),
+        gradOf(bias),
+        N,
+        C,
+      ),
     );
   }
   return out;
@@ -24,7 +38,8 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
 
 /** Softmax over the last dimension. Part of the public op set (gradient-checked); attention and the losses fuse their own. */
 export function softmax(x: Tensor): Tensor {
-  const C = x.shape[x.ndim - 1], N = x.size / C;
+  const C = x.shape[x.ndim - 1],
+    N = x.size / C;
   const out = Tensor.empty(x.shape, x.dtype);
   kernels().softmaxForward(x.data, out.data, N, C);
   if (needsGrad(x)) activeTape()!.push(out, () => kernels().softmaxBackward(out.data, out.grad!, x.ensureGrad(), N, C));

@@ -12,9 +12,11 @@ import { fmt } from './util.js';
 export function shiftMix(x: Tensor, a: Tensor, w: Tensor, shifts: readonly number[]): Tensor {
   if (x.ndim !== 3) throw new Error(`shiftMix: input must be (B, T, C), got ${fmt(x.shape)}`);
   const [B, T, C] = x.shape;
-  if (a.size !== C || w.size !== C) throw new Error(`shiftMix: a ${fmt(a.shape)} and w ${fmt(w.shape)} must have ${C} elements`);
+  if (a.size !== C || w.size !== C)
+    throw new Error(`shiftMix: a ${fmt(a.shape)} and w ${fmt(w.shape)} must have ${C} elements`);
   const s = Int32Array.from(shifts);
-  if (s.length === 0 || C % s.length !== 0) throw new RangeError(`shiftMix: ${s.length} groups do not divide ${C} channels`);
+  if (s.length === 0 || C % s.length !== 0)
+    throw new RangeError(`shiftMix: ${s.length} groups do not divide ${C} channels`);
   const out = Tensor.empty(x.shape, x.dtype);
   kernels().shiftMixForward(x.data, a.data, w.data, out.data, B, T, C, s);
   if (needsGrad(x, a, w)) {

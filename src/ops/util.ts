@@ -17,7 +17,9 @@ export function broadcastSuffix(op: string, a: Tensor, b: Tensor): { outer: numb
   const k = b.ndim;
   const suffix = a.shape.slice(a.ndim - k);
   if (k > a.ndim || !sameShape(suffix, b.shape)) {
-    throw new Error(`${op}: shape ${fmt(b.shape)} does not broadcast against ${fmt(a.shape)} (it must equal a's trailing dimensions)`);
+    throw new Error(
+      `${op}: shape ${fmt(b.shape)} does not broadcast against ${fmt(a.shape)} (it must equal a's trailing dimensions)`,
+    );
   }
   return { outer: a.size / Math.max(1, b.size), inner: b.size };
 }

@@ -9,7 +9,10 @@ const CODE_PATHS = ['src', 'native', 'tools', 'binding.gyp', 'package.json', 'pa
 export function runProvenance(): Record<string, unknown> {
   const cwd = projectRoot(); // this package's repository, wherever hsm was started from
   const git = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', cwd });
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ...CODE_PATHS], { encoding: 'utf8', cwd });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ...CODE_PATHS], {
+    encoding: 'utf8',
+    cwd,
+  });
   return {
     command: ['hsm', ...process.argv.slice(2)].join(' '),
     commit: git.status === 0 ? git.stdout.trim() : null,

@@ -53,7 +53,9 @@ export class Tensor {
 
   constructor(data: FloatArray, shape: Shape, requiresGrad = false, base: Tensor | null = null) {
     if (data.length !== shapeSize(shape)) {
-      throw new Error(`tensor data has ${data.length} elements but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
+      throw new Error(
+        `tensor data has ${data.length} elements but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`,
+      );
     }
     this.data = data;
     this.shape = [...shape];
@@ -124,7 +126,9 @@ export class Tensor {
   ensureGrad(): FloatArray {
     if (this.base) return this.base.ensureGrad();
     if (!this.ownGrad) {
-      this.ownGrad = this.pooledBy ? this.pooledBy.acquire(this.dtype, this.size, true) : allocate(this.dtype, this.size);
+      this.ownGrad = this.pooledBy
+        ? this.pooledBy.acquire(this.dtype, this.size, true)
+        : allocate(this.dtype, this.size);
     }
     return this.ownGrad;
   }

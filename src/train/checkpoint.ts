@@ -33,12 +33,20 @@ export interface TrainingState {
 }
 
 export function saveCheckpoint(
-  dir: string, run: RunConfigFile, model: Transformer, optimizer: AdamW, state: TrainingState,
+  dir: string,
+  run: RunConfigFile,
+  model: Transformer,
+  optimizer: AdamW,
+  state: TrainingState,
 ): void {
   mkdirSync(dir, { recursive: true });
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n');
   const meta = { format: CHECKPOINT_FORMAT, step: String(state.step) };
-  writeSafetensors(join(dir, 'model.safetensors'), [...model.params.byName].map(([n, p]) => [n, p] as const), meta);
+  writeSafetensors(
+    join(dir, 'model.safetensors'),
+    [...model.params.byName].map(([n, p]) => [n, p] as const),
+    meta,
+  );
   const moments = optimizer.params.flatMap((p, i) => [
     [`m.${p.name}`, { shape: p.shape, data: optimizer.m[i] }] as const,
     [`v.${p.name}`, { shape: p.shape, data: optimizer.v[i] }] as const,
@@ -53,9 +61,13 @@ export function saveCheckpoint(
 }
 
 function requireFile(dir: string, name: string, purpose: string): string {
-  if (!existsSync(dir)) throw new UserError(`checkpoint folder ${dir} does not exist; pass the --out folder of a training run`);
+  if (!existsSync(dir))
+    throw new UserError(`checkpoint folder ${dir} does not exist; pass the --out folder of a training run`);
   const path = join(dir, name);
-  if (!existsSync(path)) throw new UserError(`checkpoint ${dir} is incomplete: ${name} is missing (${purpose}); train again or point to a complete run`);
+  if (!existsSync(path))
+    throw new UserError(
+      `checkpoint ${dir} is incomplete: ${name} is missing (${purpose}); train again or point to a complete run`,
+    );
   return path;
 }
 
@@ -64,7 +76,9 @@ function readTensorsFile(dir: string, name: string, purpose: string): SafeTensor
   try {
     return readSafetensors(path);
   } catch (err) {
-    throw new UserError(`checkpoint ${dir}: ${name} is damaged (${(err as Error).message}); train again or restore the file`);
+    throw new UserError(
+      `checkpoint ${dir}: ${name} is damaged (${(err as Error).message}); train again or restore the file`,
+    );
   }
 }
 
@@ -89,14 +103,22 @@ export function loadModel(dir: string): { run: RunConfigFile; model: Transformer
   const file = readTensorsFile(dir, 'model.safetensors', 'the model weights');
   for (const [name, p] of model.params.byName) {
     const t = file.tensors.get(name);
-    if (!t) throw new UserError(`checkpoint ${dir}: model.safetensors has no tensor "${name}": it was saved by a different model configuration`);
+    if (!t)
+      throw new UserError(
+        `checkpoint ${dir}: model.safetensors has no tensor "${name}": it was saved by a different model configuration`,
+      );
     if (t.shape.join('x') !== p.shape.join('x') || t.dtype !== 'F32') {
-      throw new UserError(`checkpoint ${dir}: "${name}" is ${t.dtype} [${t.shape}] but the configuration needs F32 [${p.shape}]: it was saved by a different model`);
+      throw new UserError(
+        `checkpoint ${dir}: "${name}" is ${t.dtype} [${t.shape}] but the configuration needs F32 [${p.shape}]: it was saved by a different model`,
+      );
     }
     p.data.set(t.data);
   }
   const extra = [...file.tensors.keys()].filter((n) => !model.params.byName.has(n));
-  if (extra.length) throw new UserError(`checkpoint ${dir}: model.safetensors has tensors the configuration does not (${extra.slice(0, 3).join(', ')}…): a different model`);
+  if (extra.length)
+    throw new UserError(
+      `checkpoint ${dir}: model.safetensors has tensors the configuration does not (${extra.slice(0, 3).join(', ')}…): a different model`,
+    );
   return { run, model, tokenizer: tokenizerFromSpec(run.tokenizer), step: Number(file.metadata.step ?? 0) };
 }
 
@@ -105,12 +127,18 @@ export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: numb
   const file = readTensorsFile(dir, 'optimizer.safetensors', 'the optimizer state needed to resume');
   const step = Number(file.metadata.step);
   if (step !== modelStep) {
-    throw new UserError(`checkpoint ${dir}: model.safetensors is from step ${modelStep} but optimizer.safetensors from step ${step} (interrupted while saving?); cannot resume exactly`);
+    throw new UserError(
+      `checkpoint ${dir}: model.safetensors is from step ${modelStep} but optimizer.safetensors from step ${step} (interrupted while saving?); cannot resume exactly`,
+    );
   }
   optimizer.params.forEach((p, i) => {
-    for (const [prefix, target] of [['m', optimizer.m[i]], ['v', optimizer.v[i]]] as const) {
+    for (const [prefix, target] of [
+      ['m', optimizer.m[i]],
+      ['v', optimizer.v[i]],
+    ] as const) {
       const t = file.tensors.get(`${prefix}.${p.name}`);
-      if (!t || t.data.length !== target.length) throw new UserError(`checkpoint ${dir}: optimizer state for "${p.name}" is missing or has the wrong size`);
+      if (!t || t.data.length !== target.length)
+        throw new UserError(`checkpoint ${dir}: optimizer state for "${p.name}" is missing or has the wrong size`);
       target.set(t.data);
     }
   });

@@ -20,7 +20,13 @@ export const ModelSectionSchema = z
     dropout: z.number().min(0).lt(1).default(0),
     /** Layer plan, e.g. "hsm:ab*3,attn" (default: attention in every block, i.e. GPT). */
     plan: z.string().min(1).optional(),
-    schedule: z.union([z.enum(['pow2', 'pow2-heads']), z.array(positiveInt).nonempty(), z.array(z.array(positiveInt).nonempty()).nonempty()]).default('pow2'),
+    schedule: z
+      .union([
+        z.enum(['pow2', 'pow2-heads']),
+        z.array(positiveInt).nonempty(),
+        z.array(z.array(positiveInt).nonempty()).nonempty(),
+      ])
+      .default('pow2'),
     hsmHeads: positiveInt.optional(),
     /** Learned positions (default: when the plan has attention). */
     positions: z.boolean().optional(),
@@ -30,7 +36,10 @@ export const ModelSectionSchema = z
   })
   .strict()
   .refine((m) => m.nEmbd % m.nHead === 0, { message: 'nEmbd must be divisible by nHead', path: ['nEmbd'] })
-  .refine((m) => !(m.ffnHidden && m.matchParams), { message: 'give ffnHidden or matchParams, not both', path: ['matchParams'] })
+  .refine((m) => !(m.ffnHidden && m.matchParams), {
+    message: 'give ffnHidden or matchParams, not both',
+    path: ['matchParams'],
+  })
   .transform((m) => ({ ...m, nLayer: m.nLayer ?? (m.plan ? parsePlan(m.plan).length : 4) }));
 
 export const TrainConfigSchema = z
@@ -96,7 +105,8 @@ const SOTU_QUICK = {
 export const PRESETS: Record<string, Preset> = {
   // nanoGPT's CPU run of config/train_shakespeare_char.py (its README: val loss ≈ 1.88).
   'shakespeare-char-cpu': {
-    description: "nanoGPT's CPU Shakespeare configuration: 4 layers, 4 heads, d=128, context 64, batch 12, 2000 iterations",
+    description:
+      "nanoGPT's CPU Shakespeare configuration: 4 layers, 4 heads, d=128, context 64, batch 12, 2000 iterations",
     data: 'shakespeare',
     tokenizer: 'char',
     model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64 },
@@ -115,7 +125,8 @@ export const PRESETS: Record<string, Preset> = {
   },
   // The GPT twin of the quick start: the same data, budget and schedule as sotu-hsm-quick.
   'sotu-char-quick': {
-    description: "a small character GPT (attn*4) on the State of the Union corpus, about three minutes on 2 cores: the quick start's baseline",
+    description:
+      "a small character GPT (attn*4) on the State of the Union corpus, about three minutes on 2 cores: the quick start's baseline",
     ...SOTU_QUICK,
     model: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 128 },
     out: 'runs/sotu-char-quick',
@@ -140,7 +151,10 @@ export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue.path.length ? issue.path.join('.') : '(top level)';
-    const what = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    const what =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : issue.message;
     throw new UserError(`${source}: ${where}: ${what}; see \`hsm train --help\` for the valid options`);
   }
   return result.data;

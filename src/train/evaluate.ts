@@ -8,7 +8,12 @@ import { Rng } from '../tensor/random.js';
  * ran before it — a resumed run evaluates on exactly the same batches.
  */
 export function estimateLoss(
-  model: Transformer, data: BatchSource, split: 'train' | 'val', iters: number, batchSize: number, seed: number,
+  model: Transformer,
+  data: BatchSource,
+  split: 'train' | 'val',
+  iters: number,
+  batchSize: number,
+  seed: number,
 ): number {
   const rng = new Rng(seed);
   const T = model.config.blockSize;

@@ -47,7 +47,8 @@ const noMark = (): void => {};
  */
 export function trainStep(s: StepInputs): StepResult {
   const { model, optimizer, tape, batchSize: B, context: T } = s;
-  const accum = s.gradAccum ?? 1, mark = s.mark ?? noMark;
+  const accum = s.gradAccum ?? 1,
+    mark = s.mark ?? noMark;
   if (s.lr !== undefined) optimizer.lr = s.lr;
   const seed = Float32Array.of(1 / accum); // d(mean loss)/d(micro-batch loss)
   let lossSum = 0;

@@ -11,7 +11,14 @@ import { Transformer } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../tensor/random.js';
 import { learningRate, resolveModelConfig, type TrainConfig } from './config.js';
-import { CHECKPOINT_FORMAT, loadModel, loadTrainingState, readRunConfig, saveCheckpoint, type RunConfigFile } from './checkpoint.js';
+import {
+  CHECKPOINT_FORMAT,
+  loadModel,
+  loadTrainingState,
+  readRunConfig,
+  saveCheckpoint,
+  type RunConfigFile,
+} from './checkpoint.js';
 import { estimateLoss } from './evaluate.js';
 import { trainStep } from './step.js';
 
@@ -28,7 +35,15 @@ export interface StepMetrics {
 
 export interface TrainHooks {
   /** Called once the data and model are ready, before the first step. */
-  onStart?(info: { startStep: number; maxIters: number; parameters: number; vocabSize: number; trainTokens: number; valTokens: number; resumed: boolean }): void;
+  onStart?(info: {
+    startStep: number;
+    maxIters: number;
+    parameters: number;
+    vocabSize: number;
+    trainTokens: number;
+    valTokens: number;
+    resumed: boolean;
+  }): void;
   onStep?(m: StepMetrics): void;
   onCheckpoint?(step: number): void;
   /** Checked between steps; true stops training after saving a checkpoint. */
@@ -64,10 +79,13 @@ export async function train(
   const hooks = opts.hooks ?? {};
   const dir = cfg.out;
   // A library caller may pass text directly, or a source that is no corpus at all (then cfg.data only names it).
-  const corpus = opts.source ? null : opts.corpus ?? loadCorpus(cfg.data);
+  const corpus = opts.source ? null : (opts.corpus ?? loadCorpus(cfg.data));
 
-  let model: Transformer, runFile: RunConfigFile, startStep = 0;
-  let bestValLoss: number | null = null, elapsedBefore = 0;
+  let model: Transformer,
+    runFile: RunConfigFile,
+    startStep = 0;
+  let bestValLoss: number | null = null,
+    elapsedBefore = 0;
   if (opts.resume) {
     const saved = readRunConfig(dir);
     assertSameRun(saved.train, cfg, dir);
@@ -77,7 +95,9 @@ export async function train(
     startStep = loaded.step;
   } else {
     if (!opts.overwrite && existsSync(join(dir, 'model.safetensors'))) {
-      throw new UserError(`${dir} already holds a training run; pass --resume to continue it, --overwrite to start it again, or --out with a new folder`);
+      throw new UserError(
+        `${dir} already holds a training run; pass --resume to continue it, --overwrite to start it again, or --out with a new folder`,
+      );
     }
     const tokenizer = opts.source?.tokenizer ?? createTokenizer(cfg.tokenizer, corpus!.text);
     const modelConfig = resolveModelConfig(cfg.model, tokenizer.vocabSize);
@@ -85,11 +105,16 @@ export async function train(
     runFile = { format: CHECKPOINT_FORMAT, train: cfg, model: modelConfig, tokenizer: tokenizer.toJSON() };
   }
   const tokenizer = tokenizerFromSpec(runFile.tokenizer);
-  const data: BatchSource = opts.source?.data ?? TokenDataset.fromText(corpus!.text, tokenizer, { valFraction: cfg.valFraction });
+  const data: BatchSource =
+    opts.source?.data ?? TokenDataset.fromText(corpus!.text, tokenizer, { valFraction: cfg.valFraction });
   data.checkContext(cfg.model.blockSize);
 
   const optimizer = new AdamW(model.params.list, {
-    lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay, gradClip: cfg.gradClip,
+    lr: cfg.lr,
+    beta1: cfg.beta1,
+    beta2: cfg.beta2,
+    weightDecay: cfg.weightDecay,
+    gradClip: cfg.gradClip,
   });
   const rng = new Rng(cfg.seed + 1);
   const metricsPath = join(dir, 'metrics.jsonl');
@@ -105,14 +130,22 @@ export async function train(
   }
 
   hooks.onStart?.({
-    startStep, maxIters: cfg.maxIters, parameters: model.params.count, vocabSize: tokenizer.vocabSize,
-    trainTokens: data.tokenCount('train'), valTokens: data.tokenCount('val'), resumed: !!opts.resume,
+    startStep,
+    maxIters: cfg.maxIters,
+    parameters: model.params.count,
+    vocabSize: tokenizer.vocabSize,
+    trainTokens: data.tokenCount('train'),
+    valTokens: data.tokenCount('val'),
+    resumed: !!opts.resume,
   });
 
-  const B = cfg.batchSize, T = cfg.model.blockSize;
+  const B = cfg.batchSize,
+    T = cfg.model.blockSize;
   const tape = new Tape();
   const t0 = performance.now();
-  let finalValLoss: number | null = null, stopped = false, step = startStep;
+  let finalValLoss: number | null = null,
+    stopped = false,
+    step = startStep;
   const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
   const save = () => {
     saveCheckpoint(dir, runFile, model, optimizer, { step, rng: rng.state(), bestValLoss, elapsedS: elapsed() });
@@ -124,13 +157,24 @@ export async function train(
     const stepStart = performance.now();
     // Batches and dropout masks both come from rng, in the order trainStep asks for them.
     const { loss, gradNorm } = trainStep({
-      model, optimizer, tape, batchSize: B, context: T, gradAccum: cfg.gradAccum, lr, dropoutRng: rng,
+      model,
+      optimizer,
+      tape,
+      batchSize: B,
+      context: T,
+      gradAccum: cfg.gradAccum,
+      lr,
+      dropoutRng: rng,
       batch: () => data.sampleBatch('train', rng, B, T),
     });
     step++;
     const m: StepMetrics = {
-      step, train_loss: loss, lr, grad_norm: gradNorm,
-      tokens_per_s: (B * T * cfg.gradAccum) / ((performance.now() - stepStart) / 1000), elapsed_s: 0,
+      step,
+      train_loss: loss,
+      lr,
+      grad_norm: gradNorm,
+      tokens_per_s: (B * T * cfg.gradAccum) / ((performance.now() - stepStart) / 1000),
+      elapsed_s: 0,
     };
     if (step % cfg.evalInterval === 0 || step === cfg.maxIters) {
       m.val_loss = estimateLoss(model, data, 'val', cfg.evalIters, B, cfg.seed + 2);
@@ -159,24 +203,30 @@ function assertSameRun(saved: TrainConfig, now: TrainConfig, dir: string): void 
   const fixed: (keyof TrainConfig)[] = ['data', 'tokenizer', 'valFraction', 'batchSize', 'seed', 'gradAccum'];
   for (const key of fixed) {
     if (JSON.stringify(saved[key]) !== JSON.stringify(now[key])) {
-      throw new UserError(`cannot resume ${dir}: it was trained with ${key}=${JSON.stringify(saved[key])}, not ${JSON.stringify(now[key])}; use the same settings or a new --out folder`);
+      throw new UserError(
+        `cannot resume ${dir}: it was trained with ${key}=${JSON.stringify(saved[key])}, not ${JSON.stringify(now[key])}; use the same settings or a new --out folder`,
+      );
     }
   }
   if (JSON.stringify(saved.model) !== JSON.stringify(now.model)) {
-    throw new UserError(`cannot resume ${dir}: it holds a different model (${JSON.stringify(saved.model)}, requested ${JSON.stringify(now.model)}); use a new --out folder`);
+    throw new UserError(
+      `cannot resume ${dir}: it holds a different model (${JSON.stringify(saved.model)}, requested ${JSON.stringify(now.model)}); use a new --out folder`,
+    );
   }
 }
 
 /** On resume, drop metric lines written after the checkpoint so the file matches an uninterrupted run. */
 function keepMetricsUpTo(path: string, step: number): void {
   if (!existsSync(path)) return;
-  const kept = readFileSync(path, 'utf8').split('\n').filter((line) => {
-    if (!line.trim()) return false;
-    try {
-      return (JSON.parse(line) as StepMetrics).step <= step;
-    } catch {
-      return false;
-    }
-  });
+  const kept = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => {
+      if (!line.trim()) return false;
+      try {
+        return (JSON.parse(line) as StepMetrics).step <= step;
+      } catch {
+        return false;
+      }
+    });
   writeFileAtomic(path, kept.map((l) => l + '\n').join(''));
 }

@@ -5,9 +5,16 @@ import type { FloatArray } from '../kernels.js';
  * only a length-(t+1) score row is ever held, never the T×T matrix.
  */
 export function attentionForward(
-  qkv: FloatArray, out: FloatArray, lse: FloatArray, B: number, T: number, H: number, Dh: number,
+  qkv: FloatArray,
+  out: FloatArray,
+  lse: FloatArray,
+  B: number,
+  T: number,
+  H: number,
+  Dh: number,
 ): void {
-  const C = H * Dh, C3 = 3 * C;
+  const C = H * Dh,
+    C3 = 3 * C;
   const scale = 1 / Math.sqrt(Dh);
   const p = new Float64Array(T);
   for (let b = 0; b < B; b++) {
@@ -42,9 +49,16 @@ export function attentionForward(
 
 /** Reference decode step: one query row against t cached key/value rows. */
 export function attentionDecode(
-  q: FloatArray, keys: FloatArray, values: FloatArray, out: FloatArray, t: number, H: number, Dh: number,
+  q: FloatArray,
+  keys: FloatArray,
+  values: FloatArray,
+  out: FloatArray,
+  t: number,
+  H: number,
+  Dh: number,
 ): void {
-  const C = H * Dh, scale = 1 / Math.sqrt(Dh);
+  const C = H * Dh,
+    scale = 1 / Math.sqrt(Dh);
   const scores = new Float64Array(t);
   for (let h = 0; h < H; h++) {
     const hq = h * Dh;
@@ -67,10 +81,18 @@ export function attentionDecode(
 
 /** Reference backward: recomputes each probability row from the saved lse. */
 export function attentionBackward(
-  qkv: FloatArray, out: FloatArray, lse: FloatArray, dout: FloatArray, dqkv: FloatArray,
-  B: number, T: number, H: number, Dh: number,
+  qkv: FloatArray,
+  out: FloatArray,
+  lse: FloatArray,
+  dout: FloatArray,
+  dqkv: FloatArray,
+  B: number,
+  T: number,
+  H: number,
+  Dh: number,
 ): void {
-  const C = H * Dh, C3 = 3 * C;
+  const C = H * Dh,
+    C3 = 3 * C;
   const scale = 1 / Math.sqrt(Dh);
   const p = new Float64Array(T);
   for (let b = 0; b < B; b++) {
@@ -85,7 +107,8 @@ export function attentionBackward(
         for (let u = 0; u <= t; u++) {
           const k = (b * T + u) * C3 + C + h * Dh;
           const v = k + C;
-          let s = 0, dp = 0;
+          let s = 0,
+            dp = 0;
           for (let i = 0; i < Dh; i++) {
             s += qkv[q + i] * qkv[k + i];
             dp += dout[o + i] * qkv[v + i];

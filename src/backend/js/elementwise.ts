@@ -4,7 +4,13 @@ export function addForward(a: FloatArray, b: FloatArray, out: FloatArray, outer:
   for (let o = 0, k = 0; o < outer; o++) for (let i = 0; i < inner; i++, k++) out[k] = a[k] + b[i];
 }
 
-export function addBackward(dy: FloatArray, da: FloatArray | null, db: FloatArray | null, outer: number, inner: number): void {
+export function addBackward(
+  dy: FloatArray,
+  da: FloatArray | null,
+  db: FloatArray | null,
+  outer: number,
+  inner: number,
+): void {
   const n = outer * inner;
   if (da) for (let k = 0; k < n; k++) da[k] += dy[k];
   if (db) for (let o = 0, k = 0; o < outer; o++) for (let i = 0; i < inner; i++, k++) db[i] += dy[k];
@@ -15,7 +21,13 @@ export function mulForward(a: FloatArray, b: FloatArray, out: FloatArray, outer:
 }
 
 export function mulBackward(
-  a: FloatArray, b: FloatArray, dy: FloatArray, da: FloatArray | null, db: FloatArray | null, outer: number, inner: number,
+  a: FloatArray,
+  b: FloatArray,
+  dy: FloatArray,
+  da: FloatArray | null,
+  db: FloatArray | null,
+  outer: number,
+  inner: number,
 ): void {
   for (let o = 0, k = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++, k++) {

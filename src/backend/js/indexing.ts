@@ -2,14 +2,16 @@ import type { FloatArray } from '../kernels.js';
 
 export function embeddingForward(weight: FloatArray, idx: Int32Array, out: FloatArray, N: number, C: number): void {
   for (let r = 0; r < N; r++) {
-    const src = idx[r] * C, dst = r * C;
+    const src = idx[r] * C,
+      dst = r * C;
     for (let i = 0; i < C; i++) out[dst + i] = weight[src + i];
   }
 }
 
 export function embeddingBackward(idx: Int32Array, dout: FloatArray, dweight: FloatArray, N: number, C: number): void {
   for (let r = 0; r < N; r++) {
-    const dst = idx[r] * C, src = r * C;
+    const dst = idx[r] * C,
+      src = r * C;
     for (let i = 0; i < C; i++) dweight[dst + i] += dout[src + i];
   }
 }
@@ -26,11 +28,19 @@ export function groupSum(x: FloatArray, out: FloatArray, N: number, C: number, G
   }
 }
 
-export function groupExpand(x: FloatArray, out: FloatArray, N: number, C: number, G: number, accumulate: boolean): void {
+export function groupExpand(
+  x: FloatArray,
+  out: FloatArray,
+  N: number,
+  C: number,
+  G: number,
+  accumulate: boolean,
+): void {
   const width = C / G;
   for (let r = 0; r < N; r++) {
     for (let g = 0; g < G; g++) {
-      const v = x[r * G + g], o = r * C + g * width;
+      const v = x[r * G + g],
+        o = r * C + g * width;
       if (accumulate) for (let i = 0; i < width; i++) out[o + i] += v;
       else for (let i = 0; i < width; i++) out[o + i] = v;
     }
@@ -44,20 +54,29 @@ export function shiftForward(x: FloatArray, y: FloatArray, B: number, T: number,
     for (let t = 0; t < T; t++) {
       const row = (b * T + t) * C;
       for (let g = 0; g < shifts.length; g++) {
-        const s = shifts[g], c0 = g * width;
+        const s = shifts[g],
+          c0 = g * width;
         for (let i = c0; i < c0 + width; i++) y[row + i] = t >= s ? x[row - s * C + i] : 0;
       }
     }
   }
 }
 
-export function shiftBackward(dy: FloatArray, dx: FloatArray, B: number, T: number, C: number, shifts: Int32Array): void {
+export function shiftBackward(
+  dy: FloatArray,
+  dx: FloatArray,
+  B: number,
+  T: number,
+  C: number,
+  shifts: Int32Array,
+): void {
   const width = C / shifts.length;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const row = (b * T + t) * C;
       for (let g = 0; g < shifts.length; g++) {
-        const s = shifts[g], c0 = g * width;
+        const s = shifts[g],
+          c0 = g * width;
         if (t >= s) for (let i = c0; i < c0 + width; i++) dx[row - s * C + i] += dy[row + i];
       }
     }

@@ -6,7 +6,13 @@ import { geluBackward, geluForward } from './elementwise.js';
  * Plain loops ordered i-p-j so the inner loop walks C and B rows contiguously.
  */
 export function matmul(
-  a: FloatArray, b: FloatArray, c: FloatArray, m: number, k: number, n: number, opts: MatmulOptions = {},
+  a: FloatArray,
+  b: FloatArray,
+  c: FloatArray,
+  m: number,
+  k: number,
+  n: number,
+  opts: MatmulOptions = {},
 ): void {
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
@@ -18,12 +24,16 @@ export function matmul(
   if (bias && opts.accumulate) throw new Error('matmul: a bias cannot be combined with accumulate');
   if (bias && bias.length < n) throw new Error(`matmul: bias has ${bias.length} elements, needs ${n}`);
   if (opts.epilogue) {
-    if (opts.epilogue !== 'gelu' && opts.epilogue !== 'geluGrad') throw new Error(`matmul: unknown epilogue '${String(opts.epilogue)}'`);
-    if (!opts.aux || opts.accumulate || batch !== 1) throw new Error(`matmul: epilogue '${opts.epilogue}' needs aux, one item and no accumulate`);
+    if (opts.epilogue !== 'gelu' && opts.epilogue !== 'geluGrad')
+      throw new Error(`matmul: unknown epilogue '${String(opts.epilogue)}'`);
+    if (!opts.aux || opts.accumulate || batch !== 1)
+      throw new Error(`matmul: epilogue '${opts.epilogue}' needs aux, one item and no accumulate`);
     if (opts.aux.length < m * n) throw new Error(`matmul: aux has ${opts.aux.length} elements, needs ${m * n}`);
   }
   for (let bi = 0; bi < batch; bi++) {
-    const oa = bi * strideA, ob = bi * strideB, oc = bi * strideC;
+    const oa = bi * strideA,
+      ob = bi * strideB,
+      oc = bi * strideC;
     if (bias) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[oc + i * n + j] = bias[j];
     else if (!opts.accumulate) c.fill(0, oc, oc + m * n);
     for (let i = 0; i < m; i++) {

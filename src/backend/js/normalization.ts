@@ -2,8 +2,15 @@ import type { FloatArray } from '../kernels.js';
 
 /** LayerNorm over the last dimension of x (N, C). */
 export function layerNormForward(
-  x: FloatArray, w: FloatArray, bias: FloatArray, y: FloatArray, mean: FloatArray, rstd: FloatArray,
-  N: number, C: number, eps: number,
+  x: FloatArray,
+  w: FloatArray,
+  bias: FloatArray,
+  y: FloatArray,
+  mean: FloatArray,
+  rstd: FloatArray,
+  N: number,
+  C: number,
+  eps: number,
 ): void {
   for (let r = 0; r < N; r++) {
     const o = r * C;
@@ -28,13 +35,23 @@ export function layerNormForward(
  * dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), dw += Σ dy ⊙ x̂, db += Σ dy.
  */
 export function layerNormBackward(
-  x: FloatArray, w: FloatArray, mean: FloatArray, rstd: FloatArray, dy: FloatArray,
-  dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null, N: number, C: number,
+  x: FloatArray,
+  w: FloatArray,
+  mean: FloatArray,
+  rstd: FloatArray,
+  dy: FloatArray,
+  dx: FloatArray | null,
+  dw: FloatArray | null,
+  db: FloatArray | null,
+  N: number,
+  C: number,
 ): void {
   for (let r = 0; r < N; r++) {
     const o = r * C;
-    const mu = mean[r], rs = rstd[r];
-    let gMean = 0, gxMean = 0;
+    const mu = mean[r],
+      rs = rstd[r];
+    let gMean = 0,
+      gxMean = 0;
     for (let i = 0; i < C; i++) {
       const xh = (x[o + i] - mu) * rs;
       const g = dy[o + i] * w[i];
@@ -82,7 +99,12 @@ export function softmaxBackward(y: FloatArray, dy: FloatArray, dx: FloatArray, N
 
 /** Per-row softmax cross-entropy; a target of −1 marks a row to ignore. */
 export function crossEntropyForward(
-  logits: FloatArray, targets: Int32Array, lse: FloatArray, losses: FloatArray, N: number, V: number,
+  logits: FloatArray,
+  targets: Int32Array,
+  lse: FloatArray,
+  losses: FloatArray,
+  N: number,
+  V: number,
 ): void {
   for (let r = 0; r < N; r++) {
     const o = r * V;
@@ -98,12 +120,19 @@ export function crossEntropyForward(
 }
 
 export function crossEntropyBackward(
-  logits: FloatArray, targets: Int32Array, lse: FloatArray, dlogits: FloatArray, scale: number, N: number, V: number,
+  logits: FloatArray,
+  targets: Int32Array,
+  lse: FloatArray,
+  dlogits: FloatArray,
+  scale: number,
+  N: number,
+  V: number,
 ): void {
   for (let r = 0; r < N; r++) {
     const target = targets[r];
     if (target < 0) continue;
-    const o = r * V, l = lse[r];
+    const o = r * V,
+      l = lse[r];
     for (let i = 0; i < V; i++) dlogits[o + i] += scale * Math.exp(logits[o + i] - l);
     dlogits[o + target] -= scale;
   }

@@ -2,7 +2,14 @@ import type { FloatArray } from '../kernels.js';
 
 /** y[b,t] = a ⊙ x[b,t] + w ⊙ x[b,t−s_g] per channel group g; zero-padded for t < s_g. */
 export function shiftMixForward(
-  x: FloatArray, a: FloatArray, w: FloatArray, y: FloatArray, B: number, T: number, C: number, shifts: Int32Array,
+  x: FloatArray,
+  a: FloatArray,
+  w: FloatArray,
+  y: FloatArray,
+  B: number,
+  T: number,
+  C: number,
+  shifts: Int32Array,
 ): void {
   const width = C / shifts.length;
   for (let b = 0; b < B; b++) {
@@ -19,8 +26,17 @@ export function shiftMixForward(
 }
 
 export function shiftMixBackward(
-  x: FloatArray, a: FloatArray, w: FloatArray, dy: FloatArray, dx: FloatArray | null, da: FloatArray | null, dw: FloatArray | null,
-  B: number, T: number, C: number, shifts: Int32Array,
+  x: FloatArray,
+  a: FloatArray,
+  w: FloatArray,
+  dy: FloatArray,
+  dx: FloatArray | null,
+  da: FloatArray | null,
+  dw: FloatArray | null,
+  B: number,
+  T: number,
+  C: number,
+  shifts: Int32Array,
 ): void {
   const width = C / shifts.length;
   for (let b = 0; b < B; b++) {

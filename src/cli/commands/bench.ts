@@ -18,7 +18,8 @@ export function registerBench(program: Command): void {
 
 function positiveInts(value: string): number[] {
   const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError(`expected positive integers like "1,2", got "${value}"`);
+  if (list.some((n) => !Number.isInteger(n) || n < 1))
+    throw new InvalidArgumentError(`expected positive integers like "1,2", got "${value}"`);
   return list;
 }
 
@@ -32,7 +33,9 @@ function positiveNumber(value: string): number {
 function addKernelsBench(bench: Command): void {
   bench
     .command('kernels')
-    .description('GFLOP/s of matmul and fused attention per backend and thread count, with numpy.matmul in the same run')
+    .description(
+      'GFLOP/s of matmul and fused attention per backend and thread count, with numpy.matmul in the same run',
+    )
     .option('--json', 'print JSON Lines, one object per measurement')
     .option('--threads <list>', 'thread counts to measure', positiveInts, [1, 2])
     .option('--budget-ms <ms>', 'time spent repeating each measurement', positiveNumber, 1500)
@@ -57,25 +60,52 @@ function addTrainBench(bench: Command): void {
     .command('train')
     .description('training tokens/s of our engine and, in the same run, of an equivalent PyTorch script (JSON Lines)')
     .option('--json', 'print JSON Lines, one object per measurement')
-    .option('--configs <list>', `configurations: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}`, (v: string) => v.split(','), DEFAULT_TRAIN_BENCH)
+    .option(
+      '--configs <list>',
+      `configurations: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}`,
+      (v: string) => v.split(','),
+      DEFAULT_TRAIN_BENCH,
+    )
     .option('--steps <n>', 'timed steps per engine and configuration', positiveNumber, 30)
     .option('--warmup <n>', 'untimed steps first', (v: string) => Number(v), 5)
     .option('--threads <n>', 'threads for both engines', positiveNumber)
     .option('--no-torch', 'skip the PyTorch comparison')
-    .option('--torch-passive', 'run PyTorch with OMP_WAIT_POLICY=PASSIVE (its spinning threads fight ours on a loaded 2-core machine)')
+    .option(
+      '--torch-passive',
+      'run PyTorch with OMP_WAIT_POLICY=PASSIVE (its spinning threads fight ours on a loaded 2-core machine)',
+    )
     .option('--profile', 'add per-phase and per-kernel times of our engine')
-    .action((o: { json?: boolean; configs: string[]; steps: number; warmup: number; threads?: number; torch: boolean; torchPassive?: boolean; profile?: boolean }) => {
-      benchTrain({
-        configs: o.configs, steps: o.steps, warmup: o.warmup, threads: o.threads, torch: o.torch, profile: o.profile,
-        torchEnv: o.torchPassive ? { OMP_WAIT_POLICY: 'PASSIVE' } : {},
-        emit: (r) => {
-          if (o.json) console.log(JSON.stringify(r));
-          else if (r.note) console.log(`note: ${r.note}`);
-          else if (r.ratio !== undefined) console.log(`  ratio ${r.config}: ${r.ratio} (${r.ratio_of})`);
-          else console.log(`${String(r.config).padEnd(22)} ${String(r.engine).padEnd(6)} ${Math.round(Number(r.tokens_per_s))} tokens/s`);
-        },
-      });
-    });
+    .action(
+      (o: {
+        json?: boolean;
+        configs: string[];
+        steps: number;
+        warmup: number;
+        threads?: number;
+        torch: boolean;
+        torchPassive?: boolean;
+        profile?: boolean;
+      }) => {
+        benchTrain({
+          configs: o.configs,
+          steps: o.steps,
+          warmup: o.warmup,
+          threads: o.threads,
+          torch: o.torch,
+          profile: o.profile,
+          torchEnv: o.torchPassive ? { OMP_WAIT_POLICY: 'PASSIVE' } : {},
+          emit: (r) => {
+            if (o.json) console.log(JSON.stringify(r));
+            else if (r.note) console.log(`note: ${r.note}`);
+            else if (r.ratio !== undefined) console.log(`  ratio ${r.config}: ${r.ratio} (${r.ratio_of})`);
+            else
+              console.log(
+                `${String(r.config).padEnd(22)} ${String(r.engine).padEnd(6)} ${Math.round(Number(r.tokens_per_s))} tokens/s`,
+              );
+          },
+        });
+      },
+    );
 }
 
 /** `hsm bench decode`: ms per generated token at chosen positions. */
@@ -84,13 +114,24 @@ function addDecodeBench(bench: Command): void {
     .command('decode')
     .description('milliseconds per generated token at several positions, per layer plan (JSON Lines with --json)')
     .option('--json', 'print JSON Lines')
-    .option('--plans <list>', 'layer plans, separated by ";"', (v: string) => v.split(';'), ['hsm:ab*8', 'hsm:gated*8', 'attn*8'])
+    .option('--plans <list>', 'layer plans, separated by ";"', (v: string) => v.split(';'), [
+      'hsm:ab*8',
+      'hsm:gated*8',
+      'attn*8',
+    ])
     .option('--positions <list>', 'positions to time', positiveInts, [128, 1024, 4096])
     .option('--n-embd <d>', 'model width', positiveNumber, 256)
     .action((o: { json?: boolean; plans: string[]; positions: number[]; nEmbd: number }) => {
       benchDecode({
-        plans: o.plans, positions: o.positions, nEmbd: o.nEmbd,
-        emit: (r) => console.log(o.json ? JSON.stringify(r) : `${String(r.plan).padEnd(16)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}`),
+        plans: o.plans,
+        positions: o.positions,
+        nEmbd: o.nEmbd,
+        emit: (r) =>
+          console.log(
+            o.json
+              ? JSON.stringify(r)
+              : `${String(r.plan).padEnd(16)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}`,
+          ),
       });
     });
 }
@@ -99,12 +140,25 @@ function addDecodeBench(bench: Command): void {
 function addScalingBench(bench: Command): void {
   bench
     .command('scaling')
-    .description('cost against context length: training tokens/s, peak memory and generation ms/token per model, with growth exponents')
+    .description(
+      'cost against context length: training tokens/s, peak memory and generation ms/token per model, with growth exponents',
+    )
     .option('--json', 'print JSON Lines (the table goes to stderr)')
     .option('--out <dir>', 'also write scaling.jsonl and SVG charts to this folder')
-    .option('--models <list>', `models: ${Object.entries(SCALING_MODELS).map(([k, v]) => `${k} (${v})`).join(', ')}, or name=PLAN; the first is the baseline`, 'gpt,hsm-ab,hsm-gated,hybrid')
+    .option(
+      '--models <list>',
+      `models: ${Object.entries(SCALING_MODELS)
+        .map(([k, v]) => `${k} (${v})`)
+        .join(', ')}, or name=PLAN; the first is the baseline`,
+      'gpt,hsm-ab,hsm-gated,hybrid',
+    )
     .option('--contexts <list>', 'context lengths', positiveInts, [256, 512, 1024, 2048, 4096, 8192])
-    .option('--tokens-per-step <n>', 'tokens per training step at every context (batch = this / context)', positiveNumber, 8192)
+    .option(
+      '--tokens-per-step <n>',
+      'tokens per training step at every context (batch = this / context)',
+      positiveNumber,
+      8192,
+    )
     .option('--positions <list>', 'generation positions to time', positiveInts, [128, 1024, 4096, 8000])
     .option('--n-embd <d>', "model width (128 is the GPT baseline's, shakespeare-char-cpu)", positiveNumber, 128)
     .option('--n-head <h>', 'heads', positiveNumber, 4)
@@ -113,22 +167,46 @@ function addScalingBench(bench: Command): void {
     .option('--threads <n>', 'threads', positiveNumber)
     .option('--fit-from <t>', 'smallest context in the exponent fit', positiveNumber, 1024)
     .option('--no-generate', 'skip the generation timings')
-    .action(async (o: {
-      json?: boolean; out?: string; models: string; contexts: number[]; tokensPerStep: number; positions: number[]; nEmbd: number; nHead: number;
-      steps: number; warmup: number; threads?: number; fitFrom: number; generate: boolean;
-    }) => {
-      const records = benchScaling({
-        models: parseScalingModels(o.models), contexts: o.contexts, tokensPerStep: o.tokensPerStep, positions: o.positions,
-        nEmbd: o.nEmbd, nHead: o.nHead, steps: o.steps, warmup: o.warmup, threads: o.threads, fitFrom: o.fitFrom, generate: o.generate,
-        emit: (r) => { if (o.json) console.log(JSON.stringify(r)); },
-        onProgress: (what) => console.error(`hsm bench scaling: ${what}`),
-      });
-      (o.json ? console.error : console.log)(scalingTable(records));
-      if (o.out) {
-        const files = await writeScalingOutputs(o.out, records, { bench: 'scaling', ...runProvenance() });
-        console.error(`hsm bench scaling: wrote ${files.join(', ')}`);
-      }
-    });
+    .action(
+      async (o: {
+        json?: boolean;
+        out?: string;
+        models: string;
+        contexts: number[];
+        tokensPerStep: number;
+        positions: number[];
+        nEmbd: number;
+        nHead: number;
+        steps: number;
+        warmup: number;
+        threads?: number;
+        fitFrom: number;
+        generate: boolean;
+      }) => {
+        const records = benchScaling({
+          models: parseScalingModels(o.models),
+          contexts: o.contexts,
+          tokensPerStep: o.tokensPerStep,
+          positions: o.positions,
+          nEmbd: o.nEmbd,
+          nHead: o.nHead,
+          steps: o.steps,
+          warmup: o.warmup,
+          threads: o.threads,
+          fitFrom: o.fitFrom,
+          generate: o.generate,
+          emit: (r) => {
+            if (o.json) console.log(JSON.stringify(r));
+          },
+          onProgress: (what) => console.error(`hsm bench scaling: ${what}`),
+        });
+        (o.json ? console.error : console.log)(scalingTable(records));
+        if (o.out) {
+          const files = await writeScalingOutputs(o.out, records, { bench: 'scaling', ...runProvenance() });
+          console.error(`hsm bench scaling: wrote ${files.join(', ')}`);
+        }
+      },
+    );
 }
 
 /** The kernels benchmark as a table (without --json). */
@@ -138,7 +216,16 @@ function printKernelTable(rows: Record<string, unknown>[]): void {
   console.log(pad('op', 20) + pad('backend', 9) + pad('threads', 9) + pad('shape', 20) + pad('GFLOP/s', 10) + 'ms');
   for (const r of rows) {
     if (r.note) console.log(`note: ${r.note}`);
-    else if (r.ratio !== undefined) console.log(`  ratio ${r.ratio_of} ${r.shape} @${r.threads}t: ${(r.ratio as number).toFixed(2)}`);
-    else console.log(pad(r.op, 20) + pad(r.backend, 9) + pad(r.threads, 9) + pad(r.shape, 20) + pad((r.gflops as number).toFixed(1), 10) + (r.ms as number).toFixed(3));
+    else if (r.ratio !== undefined)
+      console.log(`  ratio ${r.ratio_of} ${r.shape} @${r.threads}t: ${(r.ratio as number).toFixed(2)}`);
+    else
+      console.log(
+        pad(r.op, 20) +
+          pad(r.backend, 9) +
+          pad(r.threads, 9) +
+          pad(r.shape, 20) +
+          pad((r.gflops as number).toFixed(1), 10) +
+          (r.ms as number).toFixed(3),
+      );
   }
 }

@@ -11,9 +11,14 @@ import { stopOnCtrlC } from '../ctrl-c.js';
 export function registerCompare(program: Command): void {
   program
     .command('compare')
-    .description('train every model of a grid (plans × seeds) on one budget, then write results.json, report.md, report.html and SVG charts')
+    .description(
+      'train every model of a grid (plans × seeds) on one budget, then write results.json, report.md, report.html and SVG charts',
+    )
     .option('--grid <name|file>', `a built-in grid (${Object.keys(BUILTIN_GRIDS).join(', ')}) or a JSON grid file`)
-    .option('--out <dir>', 'output folder (default: runs/compare-<grid>); running again resumes, skipping finished runs')
+    .option(
+      '--out <dir>',
+      'output folder (default: runs/compare-<grid>); running again resumes, skipping finished runs',
+    )
     .option('--list', 'list the built-in grids and their models')
     .action(async (f: { grid?: string; out?: string; list?: boolean }) => {
       if (f.list || !f.grid) {
@@ -37,12 +42,20 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
   const stop = stopOnCtrlC();
   const tty = process.stderr.isTTY;
   const bar = tty
-    ? new cliProgress.SingleBar({
-        format: '{run} ({index}/{runs}) |{bar}| step {value}/{steps} | val {val} | overall {overall}% | ETA {eta}',
-        stream: process.stderr, hideCursor: true,
-      }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        {
+          format: '{run} ({index}/{runs}) |{bar}| step {value}/{steps} | val {val} | overall {overall}% | ETA {eta}',
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
     : null;
-  let eta = new CompareEta(0), totalSteps = 0, index = 0, total = 0, lastVal = '-';
+  let eta = new CompareEta(0),
+    totalSteps = 0,
+    index = 0,
+    total = 0,
+    lastVal = '-';
   const overall = () => (totalSteps ? Math.floor((100 * (totalSteps - eta.stepsLeft)) / totalSteps) : 100);
   const label = (run: GridRun) => `[${index}/${total}] ${run.id}`;
   try {
@@ -55,8 +68,10 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
         }, 0);
         eta = new CompareEta(totalSteps);
         const done = states.filter((s) => s.kind === 'finished').length;
-        process.stderr.write(`hsm: compare ${grid.name} into ${outDir}: ${total} runs (${grid.models.length} models × ${grid.seeds.length} seeds` +
-          `${grid.recall ? ` × ${grid.recall.lengths.length} lengths` : ''}), ${done} finished earlier, ${totalSteps} steps to train\n`);
+        process.stderr.write(
+          `hsm: compare ${grid.name} into ${outDir}: ${total} runs (${grid.models.length} models × ${grid.seeds.length} seeds` +
+            `${grid.recall ? ` × ${grid.recall.lengths.length} lengths` : ''}), ${done} finished earlier, ${totalSteps} steps to train\n`,
+        );
       },
       onRunSkipped: (run) => {
         index++;
@@ -67,7 +82,15 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
         lastVal = '-';
         const what = info.startStep > 0 ? `resuming at step ${info.startStep}` : 'training';
         if (bar) {
-          bar.start(info.maxIters, info.startStep, { run: run.id, index, runs: total, steps: info.maxIters, val: '-', overall: overall(), eta: formatDuration(eta.seconds()) });
+          bar.start(info.maxIters, info.startStep, {
+            run: run.id,
+            index,
+            runs: total,
+            steps: info.maxIters,
+            val: '-',
+            overall: overall(),
+            eta: formatDuration(eta.seconds()),
+          });
         } else process.stderr.write(`${label(run)}: ${what} (${run.config.model.plan}, ${info.maxIters} steps)\n`);
       },
       onStep: (run, m: StepMetrics) => {
@@ -75,16 +98,26 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
         if (m.val_loss !== undefined) lastVal = m.val_loss.toFixed(4);
         if (bar) bar.update(m.step, { val: lastVal, overall: overall(), eta: formatDuration(eta.seconds()) });
         else if (m.val_loss !== undefined) {
-          process.stderr.write(`${label(run)}: step ${m.step}/${run.config.maxIters} val ${lastVal} · overall ${overall()}%, ETA ${formatDuration(eta.seconds())}\n`);
+          process.stderr.write(
+            `${label(run)}: step ${m.step}/${run.config.maxIters} val ${lastVal} · overall ${overall()}%, ETA ${formatDuration(eta.seconds())}\n`,
+          );
         }
       },
       onEvaluate: (run) => {
         bar?.stop();
-        if (!bar) process.stderr.write(`${label(run)}: evaluating (generation speed, sample${run.recall ? ', accuracy' : ''})\n`);
+        if (!bar)
+          process.stderr.write(
+            `${label(run)}: evaluating (generation speed, sample${run.recall ? ', accuracy' : ''})\n`,
+          );
       },
       onRunDone: (run, r) => {
-        const score = r.accuracy !== undefined ? `accuracy ${(100 * r.accuracy).toFixed(1)}%` : `val loss ${r.final_val_loss.toFixed(4)}`;
-        process.stderr.write(`${label(run)}: done, ${score}, ${Math.round(r.train_tokens_per_s)} tokens/s, ${r.wall_time_s.toFixed(1)}s\n`);
+        const score =
+          r.accuracy !== undefined
+            ? `accuracy ${(100 * r.accuracy).toFixed(1)}%`
+            : `val loss ${r.final_val_loss.toFixed(4)}`;
+        process.stderr.write(
+          `${label(run)}: done, ${score}, ${Math.round(r.train_tokens_per_s)} tokens/s, ${r.wall_time_s.toFixed(1)}s\n`,
+        );
       },
       shouldStop: stop.requested,
     });
@@ -95,7 +128,8 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
     }
     console.log(`\nwrote ${outcome.files.map((f) => `${outDir}/${f}`).join(', ')}`);
     console.log(`trained ${outcome.trained.length} runs, skipped ${outcome.skipped.length} finished earlier`);
-    if (outcome.stopped) console.error(`hsm: compare interrupted; run the same command again to resume (finished runs are skipped)`);
+    if (outcome.stopped)
+      console.error(`hsm: compare interrupted; run the same command again to resume (finished runs are skipped)`);
   } finally {
     bar?.stop();
     stop.release();

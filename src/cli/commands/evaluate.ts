@@ -24,10 +24,18 @@ export function registerEval(program: Command): void {
       const unit = tokenizer.kind === 'byte' ? 'byte' : 'char';
       const units = unit === 'byte' ? Buffer.byteLength(valText, 'utf8') : [...valText].length;
       const bitsPerToken = loss / Math.LN2;
-      console.log(JSON.stringify({
-        ckpt: flags.ckpt, step, data: corpus.name, tokenizer: tokenizer.kind, split: 'val',
-        loss, perplexity: Math.exp(loss), bits_per_token: bitsPerToken,
-        [`bits_per_${unit}`]: (bitsPerToken * data.val.length) / units,
-      }));
+      console.log(
+        JSON.stringify({
+          ckpt: flags.ckpt,
+          step,
+          data: corpus.name,
+          tokenizer: tokenizer.kind,
+          split: 'val',
+          loss,
+          perplexity: Math.exp(loss),
+          bits_per_token: bitsPerToken,
+          [`bits_per_${unit}`]: (bitsPerToken * data.val.length) / units,
+        }),
+      );
     });
 }

@@ -10,7 +10,7 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 export function registerInfo(program: Command): void {
   const cmd = program
     .command('info')
-    .description('a model\'s layer plan (shifts per layer and head), receptive field, parameters and FLOPs per token');
+    .description("a model's layer plan (shifts per layer and head), receptive field, parameters and FLOPs per token");
   addConfigOptions(cmd)
     .option('--ckpt <dir>', 'describe a trained run instead')
     .option('--vocab-size <n>', 'vocabulary size (default 65; a checkpoint knows its own)', '65')
@@ -33,21 +33,33 @@ export function registerInfo(program: Command): void {
         return;
       }
       const c = config;
-      console.log(`plan ${report.plan}: ${c.nLayer} blocks, d=${c.nEmbd}, context ${c.blockSize}, vocabulary ${c.vocabSize}, FFN ${report.ffnHidden}`);
+      console.log(
+        `plan ${report.plan}: ${c.nLayer} blocks, d=${c.nEmbd}, context ${c.blockSize}, vocabulary ${c.vocabSize}, FFN ${report.ffnHidden}`,
+      );
       console.log(`parameters: ${fmt(report.parameters)} (${fmt(report.nonEmbeddingParameters)} without embeddings)`);
-      if (matched) console.log(`parameter-matched to ${matched.plan}: ${fmt(matched.parameters)} (difference ${fmt(report.parameters - matched.parameters)})`);
-      console.log(`FLOPs/token: ${(report.forwardFlopsPerToken / 1e6).toFixed(3)} M forward, ${(report.trainFlopsPerToken / 1e6).toFixed(3)} M training`);
+      if (matched)
+        console.log(
+          `parameter-matched to ${matched.plan}: ${fmt(matched.parameters)} (difference ${fmt(report.parameters - matched.parameters)})`,
+        );
+      console.log(
+        `FLOPs/token: ${(report.forwardFlopsPerToken / 1e6).toFixed(3)} M forward, ${(report.trainFlopsPerToken / 1e6).toFixed(3)} M training`,
+      );
       console.log('layers:');
       for (const l of report.layers) {
         const shifts = l.shifts.length ? `s=${l.shifts.join('/')}` : 'all positions';
-        console.log(`  ${String(l.index).padStart(2)}  ${l.mixer.padEnd(16)} ${shifts.padEnd(16)} ${fmt(l.parameters).padStart(11)} params  ${(l.forwardFlopsPerToken / 1e6).toFixed(3)} MFLOP/token`);
+        console.log(
+          `  ${String(l.index).padStart(2)}  ${l.mixer.padEnd(16)} ${shifts.padEnd(16)} ${fmt(l.parameters).padStart(11)} params  ${(l.forwardFlopsPerToken / 1e6).toFixed(3)} MFLOP/token`,
+        );
       }
-      console.log(`receptive field: ${report.receptiveField} of ${c.blockSize} positions${report.coversContext ? ' (every offset reachable)' : ''}`);
+      console.log(
+        `receptive field: ${report.receptiveField} of ${c.blockSize} positions${report.coversContext ? ' (every offset reachable)' : ''}`,
+      );
       if (report.receptiveField < c.blockSize) {
-        console.log(`warning: the receptive field (${report.receptiveField}) is shorter than the context (${c.blockSize}); add HSM layers or choose another --schedule`);
+        console.log(
+          `warning: the receptive field (${report.receptiveField}) is shorter than the context (${c.blockSize}); add HSM layers or choose another --schedule`,
+        );
       } else if (!report.coversContext) {
         console.log('warning: some offsets inside the context are unreachable with this schedule');
       }
     });
 }
-

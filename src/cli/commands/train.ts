@@ -12,14 +12,25 @@ import { stopOnCtrlC } from '../ctrl-c.js';
 export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
-    .description('train a model; writes config.json, model.safetensors, optimizer.safetensors and metrics.jsonl to --out');
+    .description(
+      'train a model; writes config.json, model.safetensors, optimizer.safetensors and metrics.jsonl to --out',
+    );
   addConfigOptions(cmd)
     .option('--resume', 'continue the run in --out exactly where its last checkpoint left off')
     .option('--overwrite', 'start again in an --out folder that already holds a run (replaces it)')
-    .option('--summary <file>', 'also write the finished run\'s summary (val loss, training tokens/s, wall time, parameters, command, commit, machine) as JSON to this file')
+    .option(
+      '--summary <file>',
+      "also write the finished run's summary (val loss, training tokens/s, wall time, parameters, command, commit, machine) as JSON to this file",
+    )
     .action(async (flags: ConfigFlags & { overwrite?: boolean; summary?: string }) => {
-      if (flags.resume && flags.overwrite) throw new UserError('--resume and --overwrite contradict each other; pick one');
-      await runTraining(resolveConfig(flags), { resume: !!flags.resume, overwrite: !!flags.overwrite, preset: flags.preset ?? null, summaryFile: flags.summary });
+      if (flags.resume && flags.overwrite)
+        throw new UserError('--resume and --overwrite contradict each other; pick one');
+      await runTraining(resolveConfig(flags), {
+        resume: !!flags.resume,
+        overwrite: !!flags.overwrite,
+        preset: flags.preset ?? null,
+        summaryFile: flags.summary,
+      });
     });
 }
 
@@ -35,12 +46,19 @@ async function runTraining(cfg: TrainConfig, { resume, overwrite, preset, summar
   const stop = stopOnCtrlC();
   const tty = process.stderr.isTTY;
   const bar = tty
-    ? new cliProgress.SingleBar({
-        format: 'step {value}/{total} |{bar}| loss {loss} | val {val} | {tps} tok/s | ETA {eta_formatted}',
-        stream: process.stderr, hideCursor: true, etaBuffer: 50,
-      }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        {
+          format: 'step {value}/{total} |{bar}| loss {loss} | val {val} | {tps} tok/s | ETA {eta_formatted}',
+          stream: process.stderr,
+          hideCursor: true,
+          etaBuffer: 50,
+        },
+        cliProgress.Presets.shades_classic,
+      )
     : null;
-  let lastVal = '-', parameters = 0, elapsedS = 0;
+  let lastVal = '-',
+    parameters = 0,
+    elapsedS = 0;
   const stepTokensPerS: number[] = [];
   const fmtLine = (m: StepMetrics) =>
     `step ${m.step}/${cfg.maxIters}  loss ${m.train_loss.toFixed(4)}${m.val_loss !== undefined ? `  val ${m.val_loss.toFixed(4)}` : ''}` +
@@ -53,8 +71,10 @@ async function runTraining(cfg: TrainConfig, { resume, overwrite, preset, summar
         onStart: (i) => {
           parameters = i.parameters;
           const what = i.resumed ? `resuming ${cfg.out} at step ${i.startStep}` : `training into ${cfg.out}`;
-          console.error(`hsm: ${what}: ${(i.parameters / 1e6).toFixed(2)}M parameters, vocabulary ${i.vocabSize}, ` +
-            `${i.trainTokens} train / ${i.valTokens} val tokens, backend ${kernels().name}`);
+          console.error(
+            `hsm: ${what}: ${(i.parameters / 1e6).toFixed(2)}M parameters, vocabulary ${i.vocabSize}, ` +
+              `${i.trainTokens} train / ${i.valTokens} val tokens, backend ${kernels().name}`,
+          );
           bar?.start(i.maxIters, i.startStep, { loss: '-', val: '-', tps: '-' });
         },
         onStep: (m) => {
@@ -68,23 +88,43 @@ async function runTraining(cfg: TrainConfig, { resume, overwrite, preset, summar
       },
     });
     bar?.stop();
-    const summary = { out: result.outDir, step: result.step, stopped: result.stopped, final_val_loss: result.finalValLoss, best_val_loss: result.bestValLoss };
+    const summary = {
+      out: result.outDir,
+      step: result.step,
+      stopped: result.stopped,
+      final_val_loss: result.finalValLoss,
+      best_val_loss: result.bestValLoss,
+    };
     console.log(JSON.stringify(summary));
-    if (result.stopped) console.error(`hsm: checkpoint saved at step ${result.step}; continue with --resume --out ${result.outDir}`);
+    if (result.stopped)
+      console.error(`hsm: checkpoint saved at step ${result.step}; continue with --resume --out ${result.outDir}`);
     if (result.stopped || result.finalValLoss === null || stepTokensPerS.length === 0) return; // nothing trained to the end in this process
     const reference = preset ? presetReference(preset) : undefined;
     if (!summaryFile && !reference) return;
     const backend = kernels().name;
-    const run = summarizeRun({
-      cfg, preset, parameters, step: result.step, finalValLoss: result.finalValLoss, bestValLoss: result.bestValLoss,
-      stepTokensPerS, elapsedS, backend, threads: backend === 'native' ? nativeBackend()?.threads() ?? 1 : 1,
-    }, machineProvenance());
+    const run = summarizeRun(
+      {
+        cfg,
+        preset,
+        parameters,
+        step: result.step,
+        finalValLoss: result.finalValLoss,
+        bestValLoss: result.bestValLoss,
+        stepTokensPerS,
+        elapsedS,
+        backend,
+        threads: backend === 'native' ? (nativeBackend()?.threads() ?? 1) : 1,
+      },
+      machineProvenance(),
+    );
     if (summaryFile) {
       try {
         writeRunSummary(summaryFile, run);
         console.error(`hsm: run summary written to ${summaryFile}`);
       } catch (err) {
-        console.error(`hsm: the run is saved, but its summary could not be written to ${summaryFile}: ${(err as Error).message}`);
+        console.error(
+          `hsm: the run is saved, but its summary could not be written to ${summaryFile}: ${(err as Error).message}`,
+        );
         process.exitCode = 2;
       }
     }

@@ -39,14 +39,17 @@ export class AttentionMixer implements Mixer {
     const p = ctx.prefix;
     this.wAttn = ctx.params.add(`${p}.c_attn.weight`, [3 * C, C], (d) => ctx.rng.fillNormal(d, 0.02));
     this.bAttn = ctx.params.add(`${p}.c_attn.bias`, [3 * C], () => {});
-    this.wProj = ctx.params.add(`${p}.c_proj.weight`, [C, C], (d) => ctx.rng.fillNormal(d, 0.02 / Math.sqrt(2 * ctx.nLayer)));
+    this.wProj = ctx.params.add(`${p}.c_proj.weight`, [C, C], (d) =>
+      ctx.rng.fillNormal(d, 0.02 / Math.sqrt(2 * ctx.nLayer)),
+    );
     this.bProj = ctx.params.add(`${p}.c_proj.bias`, [C], () => {});
   }
 
   forward(x: Tensor, state?: MixerState): Tensor {
     const qkv = linear(x, this.wAttn, this.bAttn); // (B, T, 3C)
     if (state) {
-      const cache = (state as AttentionState).cache, T = x.shape[1];
+      const cache = (state as AttentionState).cache,
+        T = x.shape[1];
       for (let t = 0; t < T; t++) cache.store(t, qkv.data, t * 3 * this.C);
       cache.length = T;
     }
@@ -58,7 +61,8 @@ export class AttentionMixer implements Mixer {
   }
 
   step(x: Tensor, state: MixerState): Tensor {
-    const cache = (state as AttentionState).cache, pos = cache.length;
+    const cache = (state as AttentionState).cache,
+      pos = cache.length;
     const qkv = linear(x, this.wAttn, this.bAttn); // (1, 1, 3C)
     cache.store(pos, qkv.data, 0);
     const y = Tensor.empty([1, 1, this.C], x.dtype);

@@ -54,7 +54,10 @@ export class ShiftHistory implements MixerState {
   pos = 0;
   private readonly rows: Float32Array;
 
-  constructor(readonly capacity: number, readonly width: number) {
+  constructor(
+    readonly capacity: number,
+    readonly width: number,
+  ) {
     this.rows = new Float32Array(Math.max(1, capacity) * width);
   }
 
@@ -119,7 +122,9 @@ export abstract class ShiftMixer implements Mixer {
     this.groups = ctx.shifts.length;
     if (this.C % this.groups !== 0) throw new Error(`${this.groups} head groups do not divide nEmbd ${this.C}`);
     const std = 0.02 / Math.sqrt(2 * ctx.nLayer);
-    this.projW = ctx.options.proj ? ctx.params.add(`${ctx.prefix}.c_proj.weight`, [this.C, this.C], (d) => ctx.rng.fillNormal(d, std)) : null;
+    this.projW = ctx.options.proj
+      ? ctx.params.add(`${ctx.prefix}.c_proj.weight`, [this.C, this.C], (d) => ctx.rng.fillNormal(d, std))
+      : null;
     this.projB = ctx.options.proj ? ctx.params.add(`${ctx.prefix}.c_proj.bias`, [this.C], () => {}) : null;
   }
 
@@ -182,7 +187,13 @@ export abstract class ShiftMixer implements Mixer {
   }
 
   private composed(x: Tensor, prepared: Tensor[]): Tensor {
-    return this.project(this.mix(x, prepared, this.lags.map((lag) => prepared.map((p) => shift(p, lag)))));
+    return this.project(
+      this.mix(
+        x,
+        prepared,
+        this.lags.map((lag) => prepared.map((p) => shift(p, lag))),
+      ),
+    );
   }
 
   newState(): ShiftState {

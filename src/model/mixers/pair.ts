@@ -38,7 +38,9 @@ export class PairMixer extends ShiftMixer {
   }
 
   protected mix(x: Tensor, [k, v]: Tensor[], [[kp, vp]]: Tensor[][]): Tensor {
-    const C = this.C, H = this.heads, inv = 1 / Math.sqrt(C / H);
+    const C = this.C,
+      H = this.heads,
+      inv = 1 / Math.sqrt(C / H);
     const q = linear(x, this.wq, this.bq);
     // (…, H) score difference → weight of the current token per head
     const p = sigmoid(scale(sub(groupSum(mul(q, k), H), groupSum(mul(q, kp), H)), inv));

@@ -23,10 +23,22 @@ export const MIXERS: Record<string, MixerEntry> = {
   attn: { create: (c) => new AttentionMixer(c), options: [], description: 'causal multi-head softmax attention' },
   ab: { create: (c) => new AbMixer(c), options: ['proj'], description: 'a·x_t + b·x_{t−s}, scalars per head group' },
   channel: { create: (c) => new ChannelMixer(c), options: ['proj'], description: 'a ⊙ x_t + b ⊙ x_{t−s}, vectors' },
-  conv: { create: (c) => new ConvMixer(c), options: ['k', 'proj'], description: 'depthwise dilated causal convolution, k taps' },
+  conv: {
+    create: (c) => new ConvMixer(c),
+    options: ['k', 'proj'],
+    description: 'depthwise dilated causal convolution, k taps',
+  },
   linear: { create: (c) => new LinearMixer(c), options: ['proj'], description: 'W_0 x_t + W_1 x_{t−s} + c' },
-  gated: { create: (c) => new GatedMixer(c), options: ['proj'], description: 'g ⊙ x_t + (1−g) ⊙ x_{t−s}, g = σ(W_g[x_t; x_{t−s}] + c)' },
-  pair: { create: (c) => new PairMixer(c), options: [], description: 'attention over the pair {t, t−s} per head, with W_o' },
+  gated: {
+    create: (c) => new GatedMixer(c),
+    options: ['proj'],
+    description: 'g ⊙ x_t + (1−g) ⊙ x_{t−s}, g = σ(W_g[x_t; x_{t−s}] + c)',
+  },
+  pair: {
+    create: (c) => new PairMixer(c),
+    options: [],
+    description: 'attention over the pair {t, t−s} per head, with W_o',
+  },
 };
 
 export function mixerEntry(name: string, options: Record<string, unknown>): MixerEntry {
@@ -34,7 +46,9 @@ export function mixerEntry(name: string, options: Record<string, unknown>): Mixe
   if (!entry) throw new UserError(`unknown mixer "${name}"; available: ${Object.keys(MIXERS).join(', ')}`);
   for (const key of Object.keys(options)) {
     if (!entry.options.includes(key)) {
-      throw new UserError(`mixer ${name} has no option "${key}"${entry.options.length ? ` (it takes: ${entry.options.join(', ')})` : ''}`);
+      throw new UserError(
+        `mixer ${name} has no option "${key}"${entry.options.length ? ` (it takes: ${entry.options.join(', ')})` : ''}`,
+      );
     }
   }
   return entry;
