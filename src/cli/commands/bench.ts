@@ -2,7 +2,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { kernels } from '../../backend/index.js';
 import { benchDecode } from '../../bench/decode.js';
 import { benchKernels } from '../../bench/kernels.js';
-import { benchScaling, parseScalingModels, SCALING_MODELS, writeScalingOutputs } from '../../bench/scaling.js';
+import {
+  benchScaling,
+  parseScalingModels,
+  SCALING_MODELS,
+  writeScalingOutputs,
+  type ScalingOptions,
+} from '../../bench/scaling.js';
 import { scalingTable } from '../../bench/scaling-report.js';
 import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../../bench/train.js';
 import { runProvenance } from '../../report/provenance.js';
@@ -136,6 +142,13 @@ function addDecodeBench(bench: Command): void {
     });
 }
 
+/** The flags of `hsm bench scaling`: the benchmark's options, with the models as typed. */
+type ScalingFlags = Omit<ScalingOptions, 'models' | 'emit' | 'onProgress'> & {
+  json?: boolean;
+  out?: string;
+  models: string;
+};
+
 /** `hsm bench scaling`: cost against context, with the table and optional charts. */
 function addScalingBench(bench: Command): void {
   bench
@@ -167,46 +180,22 @@ function addScalingBench(bench: Command): void {
     .option('--threads <n>', 'threads', positiveNumber)
     .option('--fit-from <t>', 'smallest context in the exponent fit', positiveNumber, 1024)
     .option('--no-generate', 'skip the generation timings')
-    .action(
-      async (o: {
-        json?: boolean;
-        out?: string;
-        models: string;
-        contexts: number[];
-        tokensPerStep: number;
-        positions: number[];
-        nEmbd: number;
-        nHead: number;
-        steps: number;
-        warmup: number;
-        threads?: number;
-        fitFrom: number;
-        generate: boolean;
-      }) => {
-        const records = benchScaling({
-          models: parseScalingModels(o.models),
-          contexts: o.contexts,
-          tokensPerStep: o.tokensPerStep,
-          positions: o.positions,
-          nEmbd: o.nEmbd,
-          nHead: o.nHead,
-          steps: o.steps,
-          warmup: o.warmup,
-          threads: o.threads,
-          fitFrom: o.fitFrom,
-          generate: o.generate,
-          emit: (r) => {
-            if (o.json) console.log(JSON.stringify(r));
-          },
-          onProgress: (what) => console.error(`hsm bench scaling: ${what}`),
-        });
-        (o.json ? console.error : console.log)(scalingTable(records));
-        if (o.out) {
-          const files = await writeScalingOutputs(o.out, records, { bench: 'scaling', ...runProvenance() });
-          console.error(`hsm bench scaling: wrote ${files.join(', ')}`);
-        }
-      },
-    );
+    .action(async (o: ScalingFlags) => {
+      const { json, out, models, ...measured } = o;
+      const records = benchScaling({
+        ...measured,
+        models: parseScalingModels(models),
+        emit: (r) => {
+          if (json) console.log(JSON.stringify(r));
+        },
+        onProgress: (what) => console.error(`hsm bench scaling: ${what}`),
+      });
+      (json ? console.error : console.log)(scalingTable(records));
+      if (out) {
+        const files = await writeScalingOutputs(out, records, { bench: 'scaling', ...runProvenance() });
+        console.error(`hsm bench scaling: wrote ${files.join(', ')}`);
+      }
+    });
 }
 
 /** The kernels benchmark as a table (without --json). */
