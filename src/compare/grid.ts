@@ -2,7 +2,7 @@
 // tokenizer, token budget and schedule. Built-in grids or a JSON file.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { UserError } from '../errors.js';
+import { describeZodError, UserError } from '../errors.js';
 import { formatMqarSpec, checkMqarSpec, type MqarSpec } from '../data/mqar.js';
 import { pow2Levels } from '../model/schedule.js';
 import { resolvePlan } from '../model/transformer.js';
@@ -50,13 +50,7 @@ export function loadGrid(spec: string): Grid {
 export function parseGrid(raw: unknown, name: string): Grid {
   const result = GridSchema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue.path.length ? issue.path.join('.') : '(top level)';
-    const what =
-      issue.code === 'unrecognized_keys'
-        ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : issue.message;
-    throw new UserError(`grid ${name}: ${where}: ${what}`);
+    throw new UserError(`grid ${name}: ${describeZodError(result.error)}`);
   }
   const grid = result.data;
   const names = grid.models.map((m) => m.name);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UserError } from '../errors.js';
+import { describeZodError, UserError } from '../errors.js';
 import { matchFfnWidth } from '../model/cost.js';
 import { parsePlan } from '../model/plan.js';
 import type { ModelConfig } from '../model/transformer.js';
@@ -149,13 +149,7 @@ export const PRESETS: Record<string, Preset> = {
 export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
   const result = TrainConfigSchema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue.path.length ? issue.path.join('.') : '(top level)';
-    const what =
-      issue.code === 'unrecognized_keys'
-        ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : issue.message;
-    throw new UserError(`${source}: ${where}: ${what}; see \`hsm train --help\` for the valid options`);
+    throw new UserError(`${source}: ${describeZodError(result.error)}; see \`hsm train --help\` for the valid options`);
   }
   return result.data;
 }
