@@ -3,7 +3,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  truncateSync,
+  writeFileSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,41 +180,91 @@ test('bad input: checkpoint problems are clear and leave the run untouched', asy
   expectUserError(['generate', '--ckpt', mixed, '--prompt', 'a'], /different model/);
 });
 
-test('Ctrl-C saves a checkpoint that resumes', async () => {
+test('a kill at any point of a checkpoint save leaves a run that resumes exactly', async () => {
   const root = tmp();
   const data = smallCorpus(root);
-  const out = join(root, 'run');
-  const child = spawn(process.execPath, [
-    CLI,
-    'train',
-    '--data',
-    data,
-    '--out',
-    out,
-    '--max-iters',
-    '100000',
-    '--log-interval',
-    '1',
-    ...TINY_FLAGS,
-  ]);
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  await new Promise<void>((resolve) => {
-    child.stderr.on('data', (d: Buffer) => {
-      if (/step 5\//.test(d.toString())) resolve();
-    });
-  });
-  child.kill('SIGINT');
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 0);
-  const summary = JSON.parse(stdout.trim()) as { step: number; stopped: boolean };
-  assert.ok(summary.stopped && summary.step >= 5, stdout);
-  const resumed = cli(['train', '--resume', '--out', out, '--max-iters', String(summary.step + 2)]);
-  assert.equal(resumed.status, 0, resumed.stderr);
-  assert.equal(JSON.parse(resumed.stdout).step, summary.step + 2);
-  const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { train: { maxIters: number } };
-  assert.equal(saved.train.maxIters, summary.step + 2, 'the extended schedule is saved with the run');
+  const full = join(root, 'full');
+  await train(tiny(data, full, 12));
+  const stopAt = (n: number) => {
+    let steps = 0;
+    return { hooks: { onStep: () => steps++, shouldStop: () => steps >= n } };
+  };
+  // Checkpoints of one run at steps 6 and 7.
+  const run = join(root, 'run');
+  await train(tiny(data, run, 12), stopAt(6));
+  const at6 = join(root, 'at6');
+  cpSync(run, at6, { recursive: true });
+  await train(tiny(data, run, 12), { resume: true, ...stopAt(1) });
+  const at7 = join(root, 'at7');
+  cpSync(run, at7, { recursive: true });
+
+  // Killed after the step-7 optimizer state was staged, before the weights: step 6 is whole.
+  const early = join(root, 'early');
+  cpSync(at6, early, { recursive: true });
+  copyFileSync(join(at7, 'optimizer.safetensors'), join(early, 'optimizer.next.safetensors'));
+  writeFileSync(join(early, '.model.safetensors.4242.tmp'), 'half a file');
+  // Killed after the step-7 weights were written, before the staged state replaced the old one.
+  const late = join(root, 'late');
+  cpSync(at7, late, { recursive: true });
+  renameSync(join(late, 'optimizer.safetensors'), join(late, 'optimizer.next.safetensors'));
+  copyFileSync(join(at6, 'optimizer.safetensors'), join(late, 'optimizer.safetensors'));
+
+  for (const [dir, step] of [
+    [early, 6],
+    [late, 7],
+  ] as const) {
+    const resumed = await train(tiny(data, dir, 12), { resume: true });
+    assert.equal(resumed.step, 12);
+    assert.equal(
+      digest(join(dir, 'model.safetensors')),
+      digest(join(full, 'model.safetensors')),
+      `a save killed at step ${step + (dir === early ? 1 : 0)} resumes from step ${step} to the uninterrupted weights`,
+    );
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp') || f.includes('.next.')),
+      [],
+      'no staged or temporary file is left behind',
+    );
+  }
 });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} saves a checkpoint that resumes`, async () => {
+    const root = tmp();
+    const data = smallCorpus(root);
+    const out = join(root, 'run');
+    const child = spawn(process.execPath, [
+      CLI,
+      'train',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--max-iters',
+      '100000',
+      '--log-interval',
+      '1',
+      ...TINY_FLAGS,
+    ]);
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        if (/step 5\//.test(d.toString())) resolve();
+      });
+    });
+    child.kill(signal);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, signal === 'SIGINT' ? 0 : 143, 'after SIGTERM a scheduler must see the job did not finish');
+    const summary = JSON.parse(stdout.trim()) as { step: number; stopped: boolean };
+    assert.ok(summary.stopped && summary.step >= 5, stdout);
+    const resumed = cli(['train', '--resume', '--out', out, '--max-iters', String(summary.step + 2)]);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.equal(JSON.parse(resumed.stdout).step, summary.step + 2);
+    const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { train: { maxIters: number } };
+    assert.equal(saved.train.maxIters, summary.step + 2, 'the extended schedule is saved with the run');
+  });
+}
 
 test('training with dropout also resumes exactly', async () => {
   const root = tmp();

@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { describeModel } from '../model/cost.js';
 import type { Transformer } from '../model/transformer.js';
-import { readRunConfig } from '../train/checkpoint.js';
+import { hasResumableCheckpoint, readRunConfig } from '../train/checkpoint.js';
 import type { TrainConfig } from '../train/config.js';
 import { train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
 import type { EvalSettings, GridRun } from './grid.js';
@@ -65,7 +65,7 @@ export function runState(run: GridRun): RunState {
     return { kind: 'finished', result };
   }
   const weights = join(dir, 'model.safetensors');
-  if (existsSync(weights) && existsSync(join(dir, 'optimizer.safetensors'))) {
+  if (hasResumableCheckpoint(dir)) {
     assertSameConfig(run, readRunConfig(dir).train);
     return { kind: 'resume', step: Number(readSafetensors(weights).metadata.step ?? 0) };
   }

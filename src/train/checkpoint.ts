@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Tokenizer, TokenizerSpec } from '../data/tokenizer.js';
@@ -12,9 +12,15 @@ import type { TrainConfig } from './config.js';
 /**
  * A run folder: config.json (what was trained, with which tokenizer),
  * model.safetensors (weights, nanoGPT names), optimizer.safetensors (AdamW
- * moments plus the step and RNG state needed to resume exactly). Each file is
- * written atomically; both safetensors files record the step so a folder
- * caught between two writes is detected instead of silently mixed.
+ * moments plus the step and RNG state needed to resume exactly). Both
+ * safetensors files record the step.
+ *
+ * Each file is written atomically (temporary file, fsync, rename), and a save
+ * is ordered so that a kill at any instant leaves a resumable folder: the new
+ * optimizer state is staged as optimizer.next.safetensors, then the weights
+ * are replaced (the commit point), then the staged state takes the place of
+ * the old one. Resuming pairs the weights with whichever optimizer file
+ * carries their step (see `settleCheckpoint`).
  */
 export const CHECKPOINT_FORMAT = 'hsm-checkpoint/1';
 
@@ -24,6 +30,11 @@ export interface RunConfigFile {
   model: ModelConfig;
   tokenizer: TokenizerSpec;
 }
+
+const MODEL_FILE = 'model.safetensors';
+const OPTIMIZER_FILE = 'optimizer.safetensors';
+/** The optimizer state of a save whose weights may not be written yet. */
+const STAGED_OPTIMIZER_FILE = 'optimizer.next.safetensors';
 
 export interface TrainingState {
   step: number; // iterations completed
@@ -40,24 +51,71 @@ export function saveCheckpoint(
   state: TrainingState,
 ): void {
   mkdirSync(dir, { recursive: true });
+  removeStaleTemporaries(dir);
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n');
   const meta = { format: CHECKPOINT_FORMAT, step: String(state.step) };
-  writeSafetensors(
-    join(dir, 'model.safetensors'),
-    [...model.params.byName].map(([n, p]) => [n, p] as const),
-    meta,
-  );
   const moments = optimizer.params.flatMap((p, i) => [
     [`m.${p.name}`, { shape: p.shape, data: optimizer.m[i] }] as const,
     [`v.${p.name}`, { shape: p.shape, data: optimizer.v[i] }] as const,
   ]);
-  writeSafetensors(join(dir, 'optimizer.safetensors'), moments, {
+  writeSafetensors(join(dir, STAGED_OPTIMIZER_FILE), moments, {
     ...meta,
     optimizerStep: String(optimizer.stepCount),
     rng: JSON.stringify(state.rng),
     bestValLoss: JSON.stringify(state.bestValLoss),
     elapsedS: String(state.elapsedS),
   });
+  // A kill from here until the weights are renamed leaves the old step whole.
+  writeSafetensors(
+    join(dir, MODEL_FILE),
+    [...model.params.byName].map(([n, p]) => [n, p] as const),
+    meta,
+  );
+  // From here on the new step is committed: resuming finishes this rename.
+  renameSync(join(dir, STAGED_OPTIMIZER_FILE), join(dir, OPTIMIZER_FILE));
+}
+
+/** Temporary files of writes a kill interrupted (writeFileAtomic's `.<name>.<pid>.tmp`). */
+function removeStaleTemporaries(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    if (/^\..+\.\d+\.tmp$/.test(name)) rmSync(join(dir, name), { force: true });
+  }
+}
+
+/** Whether `dir` holds weights and an optimizer state to resume from (possibly still to be settled). */
+export function hasResumableCheckpoint(dir: string): boolean {
+  return (
+    existsSync(join(dir, MODEL_FILE)) &&
+    (existsSync(join(dir, OPTIMIZER_FILE)) || existsSync(join(dir, STAGED_OPTIMIZER_FILE)))
+  );
+}
+
+function fileStep(path: string): number | null {
+  if (!existsSync(path)) return null;
+  try {
+    return Number(readSafetensors(path).metadata.step);
+  } catch {
+    return null; // damaged: not a candidate
+  }
+}
+
+/**
+ * Finishes or undoes a save a kill interrupted, so the optimizer state in
+ * optimizer.safetensors belongs to the weights in model.safetensors:
+ * - killed before the weights were replaced: the staged state is of a step
+ *   that never committed, so it goes;
+ * - killed after: the staged state is the weights' own, so it takes over.
+ * Stale temporary files go too. A folder that is consistent is left as it is.
+ */
+export function settleCheckpoint(dir: string, modelStep: number): void {
+  removeStaleTemporaries(dir);
+  const staged = join(dir, STAGED_OPTIMIZER_FILE);
+  if (!existsSync(staged)) return;
+  if (fileStep(staged) === modelStep && fileStep(join(dir, OPTIMIZER_FILE)) !== modelStep) {
+    renameSync(staged, join(dir, OPTIMIZER_FILE));
+  } else {
+    rmSync(staged, { force: true });
+  }
 }
 
 function requireFile(dir: string, name: string, purpose: string): string {
@@ -124,7 +182,8 @@ export function loadModel(dir: string): { run: RunConfigFile; model: Transformer
 
 /** Restores AdamW moments and the training state saved beside the weights. */
 export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: number): TrainingState {
-  const file = readTensorsFile(dir, 'optimizer.safetensors', 'the optimizer state needed to resume');
+  settleCheckpoint(dir, modelStep);
+  const file = readTensorsFile(dir, OPTIMIZER_FILE, 'the optimizer state needed to resume');
   const step = Number(file.metadata.step);
   if (step !== modelStep) {
     throw new UserError(
