@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readSafetensors, writeSafetensors, type SafeTensorsFile } from '../src/io/safetensors.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
 
@@ -136,6 +137,10 @@ test('bad input: configuration errors name the key', () => {
   const cfg = join(root, 'cfg.json');
   writeFileSync(cfg, JSON.stringify({ maxIters: 5, learningRate: 0.1 }));
   expectUserError(['train', '--config', cfg, '--out', join(root, 'o')], /learningRate/);
+  // Command-line parse errors (commander's) end with exit code 2 like every other bad input.
+  expectUserError(['train', '--nope', '--out', join(root, 'o')], /unknown option '--nope'/);
+  expectUserError(['bench', 'kernels', '--threads', 'x'], /--threads.*positive integers/);
+  expectUserError(['generate'], /required option '--ckpt/);
   writeFileSync(cfg, JSON.stringify({ maxIters: -5 }));
   expectUserError(['train', '--config', cfg, '--out', join(root, 'o')], /maxIters/);
   writeFileSync(cfg, '{ not json');
@@ -169,6 +174,35 @@ test('bad input: checkpoint problems are clear and leave the run untouched', asy
   expectUserError(['train', '--resume', '--out', damaged], /optimizer\.safetensors is missing/);
   spawnSync('rm', [join(damaged, 'config.json')]);
   expectUserError(['eval', '--ckpt', damaged], /config\.json is missing/);
+
+  // Poisoned copies: a NaN weight, an infinite moment, training-state metadata of the wrong kind.
+  const poisoned = join(root, 'poisoned');
+  const rewrite = (file: string, edit: (f: SafeTensorsFile) => void) => {
+    const f = readSafetensors(join(poisoned, file));
+    edit(f);
+    writeSafetensors(join(poisoned, file), [...f.tensors], f.metadata);
+  };
+  const fresh = () => {
+    spawnSync('rm', ['-r', poisoned]);
+    spawnSync('cp', ['-r', run, poisoned]);
+  };
+  fresh();
+  rewrite('model.safetensors', (f) => (f.tensors.get('wte.weight')!.data[5] = NaN));
+  expectUserError(['eval', '--ckpt', poisoned], /"wte\.weight" holds NaN at element 5/);
+  expectUserError(['train', '--resume', '--out', poisoned], /"wte\.weight" holds NaN/);
+  fresh();
+  rewrite('optimizer.safetensors', (f) => (f.tensors.get('v.wte.weight')!.data[0] = Infinity));
+  expectUserError(['train', '--resume', '--out', poisoned], /"v\.wte\.weight" holds Infinity/);
+  for (const [key, value, pattern] of [
+    ['optimizerStep', 'NaN', /optimizerStep/],
+    ['rng', '["a","b","c","d"]', /rng/],
+    ['rng', '[1,2]', /rng/],
+    ['bestValLoss', '"low"', /bestValLoss/],
+  ] as const) {
+    fresh();
+    rewrite('optimizer.safetensors', (f) => (f.metadata[key] = value));
+    expectUserError(['train', '--resume', '--out', poisoned], pattern);
+  }
 
   // Weights from another model beside this run's configuration.
   const other = join(root, 'other');

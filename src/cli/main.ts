@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `hsm` command line: a thin layer over the library.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerEval } from './commands/evaluate.js';
@@ -13,7 +13,10 @@ const program = new Command();
 program
   .name('hsm')
   .description('Hierarchical Shift Mixing language models: train, compare, generate, benchmark')
-  .version('0.1.0');
+  .version('0.1.0')
+  // Parse errors (unknown option, missing or invalid value) throw instead of exiting with 1,
+  // so they end with exit code 2 like every other bad input; set before the commands so they inherit it.
+  .exitOverride();
 
 registerTrain(program);
 registerEval(program);
@@ -24,6 +27,7 @@ registerBench(program);
 
 // A UserError is a problem with the input: one line, exit code 2. Anything else is a bug: show the stack.
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2); // commander printed the message
   if (err instanceof UserError) {
     console.error(`hsm: ${err.message}`);
     process.exit(2);

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
+import { z } from 'zod';
+import { describeZodError, UserError } from '../errors.js';
 import type { Tokenizer, TokenizerSpec } from '../data/tokenizer.js';
 import { tokenizerFromSpec } from '../data/tokenizers.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -170,6 +171,7 @@ export function loadModel(dir: string): { run: RunConfigFile; model: Transformer
         `checkpoint ${dir}: "${name}" is ${t.dtype} [${t.shape}] but the configuration needs F32 [${p.shape}]: it was saved by a different model`,
       );
     }
+    requireFinite(dir, 'model.safetensors', name, t.data);
     p.data.set(t.data);
   }
   const extra = [...file.tensors.keys()].filter((n) => !model.params.byName.has(n));
@@ -198,14 +200,58 @@ export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: numb
       const t = file.tensors.get(`${prefix}.${p.name}`);
       if (!t || t.data.length !== target.length)
         throw new UserError(`checkpoint ${dir}: optimizer state for "${p.name}" is missing or has the wrong size`);
+      requireFinite(dir, OPTIMIZER_FILE, `${prefix}.${p.name}`, t.data);
       target.set(t.data);
     }
   });
-  optimizer.stepCount = Number(file.metadata.optimizerStep);
-  return {
-    step,
-    rng: JSON.parse(file.metadata.rng) as number[],
-    bestValLoss: JSON.parse(file.metadata.bestValLoss ?? 'null') as number | null,
-    elapsedS: Number(file.metadata.elapsedS ?? 0),
-  };
+  const state = TrainingStateMetadata.safeParse(file.metadata);
+  if (!state.success) {
+    throw new UserError(
+      `checkpoint ${dir}: ${OPTIMIZER_FILE} has unusable training-state metadata (${describeZodError(state.error)}); ` +
+        'train again or restore the file',
+    );
+  }
+  optimizer.stepCount = state.data.optimizerStep;
+  return { step, rng: state.data.rng, bestValLoss: state.data.bestValLoss, elapsedS: state.data.elapsedS };
 }
+
+/** Weights or moments that are NaN or infinite come from a damaged file or a diverged run: never train on them. */
+function requireFinite(dir: string, file: string, name: string, data: ArrayLike<number>): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new UserError(
+        `checkpoint ${dir}: ${file}: "${name}" holds ${data[i]} at element ${i} (damaged, or a diverged run); ` +
+          'restore the file or train again',
+      );
+    }
+  }
+}
+
+/** A JSON string in safetensors metadata, parsed (undefined when it is not JSON, which the schema then rejects). */
+const fromJson = (value: unknown): unknown => {
+  try {
+    return typeof value === 'string' ? JSON.parse(value) : value;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The training state optimizer.safetensors carries as metadata strings, checked rather than trusted. */
+const TrainingStateMetadata = z.object({
+  optimizerStep: z.coerce.number().int().nonnegative(),
+  // Four 32-bit words, saved signed or unsigned (setState takes either).
+  rng: z.preprocess(
+    fromJson,
+    z
+      .array(
+        z
+          .number()
+          .int()
+          .min(-(2 ** 31))
+          .max(2 ** 32 - 1),
+      )
+      .length(4),
+  ),
+  bestValLoss: z.preprocess((v) => fromJson(v ?? 'null'), z.number().finite().nullable()),
+  elapsedS: z.preprocess((v) => Number(v ?? 0), z.number().finite().nonnegative()),
+});
