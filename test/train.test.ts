@@ -203,6 +203,19 @@ test('bad input: checkpoint problems are clear and leave the run untouched', asy
     rewrite('optimizer.safetensors', (f) => (f.metadata[key] = value));
     expectUserError(['train', '--resume', '--out', poisoned], pattern);
   }
+  // An edited model section of config.json: caught before any model is built.
+  for (const [edit, pattern] of [
+    [{ nHead: 1 }, /disagrees with its train section in nHead/],
+    [{ nLayer: 1_000_000 }, /disagrees with its train section in nLayer/],
+    [{ vocabSize: -1 }, /vocabSize must be an integer from 1/],
+  ] as const) {
+    fresh();
+    const path = join(poisoned, 'config.json');
+    const runFile = JSON.parse(readFileSync(path, 'utf8')) as { model: Record<string, unknown> };
+    writeFileSync(path, JSON.stringify({ ...runFile, model: { ...runFile.model, ...edit } }));
+    expectUserError(['eval', '--ckpt', poisoned], pattern);
+    expectUserError(['train', '--resume', '--out', poisoned], pattern);
+  }
 
   // Weights from another model beside this run's configuration.
   const other = join(root, 'other');

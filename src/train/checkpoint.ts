@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors, type SafeTensorsFile } from '../io/safetensors.js';
 import { Transformer, type ModelConfig } from '../model/transformer.js';
 import type { AdamW } from '../optim/adamw.js';
-import type { TrainConfig } from './config.js';
+import { parseTrainConfig, resolveModelConfig, type TrainConfig } from './config.js';
 
 /**
  * A run folder: config.json (what was trained, with which tokenizer),
@@ -152,7 +152,38 @@ export function readRunConfig(dir: string): RunConfigFile {
   if (run.format !== CHECKPOINT_FORMAT) {
     throw new UserError(`checkpoint ${dir}: config.json has format "${run.format}", expected "${CHECKPOINT_FORMAT}"`);
   }
+  checkModelSection(dir, run);
   return run;
+}
+
+/** The largest vocabulary a run folder may declare (GPT-2's is 50,257). */
+const MAX_VOCAB = 1 << 21;
+
+/**
+ * The `model` section of config.json is what its `train` section resolves to
+ * (trainer.ts writes it so); checking that, before any model is built, turns
+ * an edited or damaged section (another head count, a million layers) into
+ * one line instead of a different model or gigabytes allocated.
+ */
+function checkModelSection(dir: string, run: RunConfigFile): void {
+  const train = parseTrainConfig(run.train, `checkpoint ${dir}: config.json train section`);
+  const vocab = (run.model as Partial<ModelConfig> | undefined)?.vocabSize;
+  if (!Number.isInteger(vocab) || vocab! < 1 || vocab! > MAX_VOCAB) {
+    throw new UserError(
+      `checkpoint ${dir}: config.json model.vocabSize must be an integer from 1 to ${MAX_VOCAB}, got ${JSON.stringify(vocab)}`,
+    );
+  }
+  const expected = resolveModelConfig(train.model, vocab!) as unknown as Record<string, unknown>;
+  const saved = run.model as unknown as Record<string, unknown>;
+  const differ = [...new Set([...Object.keys(expected), ...Object.keys(saved)])].filter(
+    (k) => JSON.stringify(expected[k]) !== JSON.stringify(saved[k]),
+  );
+  if (differ.length) {
+    throw new UserError(
+      `checkpoint ${dir}: config.json's model section disagrees with its train section in ${differ.join(', ')} ` +
+        '(edited or damaged?); restore the file or train again',
+    );
+  }
 }
 
 /** Loads weights into a fresh model; every name and shape must match the configuration. */
