@@ -3,6 +3,10 @@
  * report the best and median run. The best run is the least disturbed by the
  * other tenants of a shared machine; the median says how noisy it was.
  */
+import { median } from '../report/stats.js';
+
+export { median }; // the benchmarks' median is the one every report uses
+
 export interface Timing {
   bestMs: number;
   medianMs: number;
@@ -27,14 +31,6 @@ export function measure(fn: () => void, opts: { budgetMs?: number; minReps?: num
 
 export function gflops(flops: number, ms: number): number {
   return flops / (ms * 1e6);
-}
-
-/** The median (the mean of the middle two for an even count); NaN for none. */
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** x rounded to `digits` decimals, for JSON records. */

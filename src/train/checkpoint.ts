@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors, type SafeTensorsFile } from '../io/safetensors.js';
 import { Transformer, type ModelConfig } from '../model/transformer.js';
 import type { AdamW } from '../optim/adamw.js';
-import { parseTrainConfig, resolveModelConfig, type TrainConfig } from './config.js';
+import { parseTrainConfig, type TrainConfig } from './config.js';
 
 /**
  * A run folder: config.json (what was trained, with which tokenizer),
@@ -173,8 +173,13 @@ function checkModelSection(dir: string, run: RunConfigFile): void {
       `checkpoint ${dir}: config.json model.vocabSize must be an integer from 1 to ${MAX_VOCAB}, got ${JSON.stringify(vocab)}`,
     );
   }
-  const expected = resolveModelConfig(train.model, vocab!) as unknown as Record<string, unknown>;
+  // What resolveModelConfig writes, without building models: with matchParams the FFN width was derived
+  // by counting two models' parameters, too costly on every load, so only its kind is checked then.
   const saved = run.model as unknown as Record<string, unknown>;
+  const { matchParams, ...fields } = train.model;
+  const derivedWidth = Number.isInteger(saved.ffnHidden) && (saved.ffnHidden as number) > 0 ? saved.ffnHidden : NaN;
+  const expected: Record<string, unknown> = { vocabSize: vocab, ...fields };
+  if (matchParams) expected.ffnHidden = derivedWidth;
   const differ = [...new Set([...Object.keys(expected), ...Object.keys(saved)])].filter(
     (k) => JSON.stringify(expected[k]) !== JSON.stringify(saved[k]),
   );

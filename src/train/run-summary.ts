@@ -7,6 +7,8 @@ import { loadavg } from 'node:os';
 import { z } from 'zod';
 import { writeFileAtomic } from '../io/atomic.js';
 import { runProvenance } from '../report/provenance.js';
+import { median } from '../report/stats.js';
+import { describeZodError } from '../errors.js';
 import type { TrainConfig } from './config.js';
 
 export const RUN_SUMMARY_KIND = 'hsm-train-summary';
@@ -49,13 +51,6 @@ export interface FinishedRun {
   elapsedS: number;
   backend: string;
   threads: number;
-}
-
-export function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** The plan a configuration trains, spelled out (GPT has no plan field: attention in every block). */
@@ -115,9 +110,6 @@ export function readRunSummary(path: string, shownAs = path): { summary: RunSumm
     return { problem: `${shownAs} is not valid JSON` };
   }
   const parsed = RunSummarySchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { problem: `${shownAs} is not a run summary (${issue.path.join('.') || 'top level'}: ${issue.message})` };
-  }
+  if (!parsed.success) return { problem: `${shownAs} is not a run summary (${describeZodError(parsed.error)})` };
   return { summary: parsed.data };
 }
