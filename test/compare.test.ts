@@ -40,11 +40,16 @@ test('hsm compare --grid smoke: every file exists and parses, the report names e
       Number.isFinite(r.final_val_loss) && r.final_val_loss < Math.log(65),
       `${r.id} learned something: ${r.final_val_loss}`,
     );
-    assert.ok(
-      r.parameters > 0 && r.train_flops_per_token > 0 && r.train_tokens_per_s > 0 && r.tokens_seen === 30 * 4 * 64,
-    );
+    assert.ok(r.parameters > 0 && r.train_flops_per_token > 0 && r.train_tokens_per_s > 0);
+    // The FLOP budget: each model trains as many whole steps of 4×64 tokens as 1.01e10 FLOPs pay for.
+    const flopsPerStep = r.train_flops_per_token * 4 * 64;
+    assert.equal(r.steps, Math.floor(1.01e10 / flopsPerStep), r.id);
+    assert.equal(r.tokens_seen, r.steps * 4 * 64);
+    assert.ok(r.train_flops! <= 1.01e10 && r.train_flops! > 1.01e10 - flopsPerStep, `${r.id} spent its budget`);
+    assert.equal(r.config.lrDecayIters, r.steps, 'the cosine decay ends with the budget');
+    if (r.model === 'gpt') assert.equal(r.steps, 30);
     assert.deepEqual(Object.keys(r.gen_tokens_per_s), ['8', '63']);
-    assert.ok(r.curve.length === 3 && r.sample.length > 0, r.id);
+    assert.ok(r.curve.length === Math.ceil(r.steps / 10) && r.sample.length > 0, r.id);
   }
   for (const s of results.summary) {
     assert.equal(s.final_val_loss.n, 2);

@@ -19,6 +19,13 @@ const FLAGS: [string, string, boolean, Kind, string][] = [
   ['tokenizer', 'tokenizer', false, 'string', 'char, byte or gpt2'],
   ['out', 'out', false, 'string', 'run folder'],
   ['maxIters', 'maxIters', false, 'number', 'training iterations'],
+  [
+    'budgetFlops',
+    'budget.flops',
+    false,
+    'number',
+    'train for this many FLOPs instead of --max-iters (e.g. 2e13): the steps and the LR decay follow from the model',
+  ],
   ['batchSize', 'batchSize', false, 'number', 'sequences per micro-batch'],
   ['gradAccum', 'gradAccum', false, 'number', 'micro-batches per step'],
   ['lr', 'lr', false, 'number', 'peak learning rate'],
@@ -109,7 +116,10 @@ export function resolveConfig(flags: ConfigFlags): TrainConfig {
   const model: Record<string, unknown> = {};
   for (const [flag, key, isModel, kind] of FLAGS) {
     if (flags[flag] === undefined) continue;
-    (isModel ? model : fromFlags)[key] = convert(flag, kind, flags[flag]);
+    const value = convert(flag, kind, flags[flag]);
+    const [outer, inner] = key.split('.');
+    if (inner) fromFlags[outer] = { [inner]: value };
+    else (isModel ? model : fromFlags)[key] = value;
   }
   if (Object.keys(model).length) fromFlags.model = model;
   const preset = flags.preset ? presetConfig(flags.preset) : {};
@@ -119,5 +129,12 @@ export function resolveConfig(flags: ConfigFlags): TrainConfig {
   // Resuming starts from the run's own saved configuration; flags may extend it (e.g. --max-iters).
   const saved = flags.resume ? (readRunConfig(outDir!).train as unknown as Record<string, unknown>) : {};
   const raw = mergeConfigs(saved, preset, flags.config ? readConfigFile(flags.config) : {}, fromFlags);
+  // A FLOP budget fixes the steps itself; a step count given beside it would be silently replaced.
+  for (const key of ['maxIters', 'lrDecayIters'] as const) {
+    if (raw.budget !== undefined && fromFlags[key] !== undefined)
+      throw new UserError(
+        `--${dashed(key)} conflicts with the FLOP budget (budget.flops), which fixes the steps; change --budget-flops instead`,
+      );
+  }
   return parseTrainConfig(raw, flags.config ?? 'options');
 }

@@ -69,6 +69,76 @@ const paperModels: GridInput['models'] = [
   ]),
 ];
 
+/**
+ * Four blocks cannot cover 512 positions with power-of-two shifts (four hops
+ * of 1, 2, 4, … reach at most 481 offsets whatever the head groups hold), so
+ * the 4-block head-group variants of the long grid use base-5 digits: layer l
+ * shifts its 4 head groups by 1·5^l … 4·5^l, and every offset below 625 is a
+ * sum of at most one shift per layer.
+ */
+const BASE5_HEADS = [
+  [1, 2, 3, 4],
+  [5, 10, 15, 20],
+  [25, 50, 75, 100],
+  [125, 250, 375, 500],
+];
+
+/** The long grid's mixers: the leaders at context 64 and ab, with and without its projection. */
+const LONG_MIXERS = ['linear', 'gated', 'pair', 'ab', 'ab[proj]'] as const;
+const slug = (mixer: string) => mixer.replace('[proj]', '-proj');
+
+const longModels: GridInput['models'] = [
+  { name: 'gpt', plan: 'attn*4', note: 'baseline: GPT, 4 blocks of d=128 with 4 heads' },
+  ...LONG_MIXERS.map((mixer) => ({
+    name: slug(mixer),
+    plan: `hsm:${mixer}*{levels}`,
+    matchParams: 'attn*4',
+    note: `HSM ${mixer}, 9 pow2 blocks (shifts 1…256 cover the context), FFN sized to GPT's parameter count`,
+  })),
+  ...LONG_MIXERS.map((mixer) => ({
+    name: `${slug(mixer)}-heads`,
+    plan: `hsm:${mixer}*4`,
+    matchParams: 'attn*4',
+    model: { hsmHeads: 4, schedule: BASE5_HEADS },
+    note: `HSM ${mixer}, GPT's 4 blocks with 4 head groups at base-5 shifts (1…500 cover the context); parameter-matched`,
+  })),
+  ...(['gated', 'ab[proj]'] as const).flatMap((mixer) => [
+    {
+      name: `${slug(mixer)}-attn-last`,
+      plan: `hsm:${mixer}*3,attn`,
+      matchParams: 'attn*4',
+      note: `hybrid: 3 HSM ${mixer} blocks (shifts 1, 2, 4), then attention; parameter-matched`,
+    },
+    {
+      name: `${slug(mixer)}-attn-every-4`,
+      plan: `(hsm:${mixer}*3,attn)*2`,
+      matchParams: 'attn*4',
+      note: `hybrid: attention in every fourth of 8 blocks (HSM ${mixer} in the others); parameter-matched`,
+    },
+  ]),
+];
+
+/**
+ * The long-context budget: the default corpus at context 512, 2048 tokens a
+ * step, and a fixed number of training FLOPs, so a model that is cheaper per
+ * token (HSM's linear cost against attention's quadratic one) trains longer.
+ * 8e12 FLOPs are 614 GPT steps (1.26M tokens, about 2 minutes on 2 cores).
+ */
+const LONG_TRAIN = {
+  data: 'sotu',
+  tokenizer: 'char',
+  model: { nEmbd: 128, nHead: 4, blockSize: 512 },
+  batchSize: 4,
+  budget: { flops: 8e12 },
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmupIters: 50,
+  evalInterval: 100,
+  evalIters: 10,
+  logInterval: 10,
+  checkpointInterval: 100,
+};
+
 export const BUILTIN_GRIDS: Record<string, GridInput> = {
   paper: {
     description:
@@ -80,14 +150,13 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
   },
   smoke: {
     description:
-      "the paper grid's models at a tiny budget (d=64, 30 steps of 4×64 tokens, 2 seeds): checks the pipeline, not the models",
+      "the paper grid's models at a tiny FLOP budget (d=64, 1.01e10 training FLOPs: 30 GPT steps of 4×64 tokens, 2 seeds): checks the pipeline, not the models",
     preset: 'shakespeare-char-cpu',
     train: {
       model: { nEmbd: 64 },
       batchSize: 4,
-      maxIters: 30,
+      budget: { flops: 1.01e10 },
       warmupIters: 5,
-      lrDecayIters: 30,
       evalInterval: 10,
       evalIters: 2,
       logInterval: 5,
@@ -96,6 +165,14 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
     models: paperModels,
     seeds: [1, 2],
     eval: { decodePositions: [8, 63], decodeRepeats: 1, sampleTokens: 60 },
+  },
+  long: {
+    description:
+      'HSM mixers and hybrids against GPT at context 512 on the default corpus (characters), at equal training FLOPs (8e12), 2 seeds',
+    train: LONG_TRAIN,
+    models: longModels,
+    seeds: [1337, 2],
+    eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
   },
   // About an hour on 2 cores (36 runs of 35–140 s at length 64).
   recall: {

@@ -13,7 +13,7 @@ import { expandGrid, type Grid, type GridRun } from './grid.js';
 import { reportHtml } from './report-html.js';
 import { reportMarkdown } from './report-md.js';
 import { RESULTS_FORMAT, summarize, type CompareResults, type RunResult } from './results.js';
-import { DataCache, runOne, runState, type RunHooks, type RunState } from './runner.js';
+import { DataCache, runOne, runState, withBudget, type RunHooks, type RunState } from './runner.js';
 
 export interface CompareHooks extends RunHooks {
   /** Before any training: every run and where it stands. */
@@ -34,11 +34,11 @@ export interface CompareOutcome {
 
 export async function runCompare(grid: Grid, outDir: string, hooks: CompareHooks = {}): Promise<CompareOutcome> {
   mkdirSync(outDir, { recursive: true });
-  const runs = expandGrid(grid, outDir);
+  const data = new DataCache();
+  const runs = expandGrid(grid, outDir).map((run) => withBudget(run, data));
   const states = runs.map(runState); // a changed grid fails here, before anything trains
   hooks.onPlan?.(runs, states);
   writeFileAtomic(join(outDir, 'grid.json'), JSON.stringify(grid, null, 1) + '\n');
-  const data = new DataCache();
   const finished: RunResult[] = [];
   const trained: string[] = [],
     skipped: string[] = [];

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Transformer } from '../model/transformer.js';
 import type { TrainConfig } from '../train/config.js';
 import type { StepMetrics } from '../train/trainer.js';
-import { median } from '../bench/timing.js';
+import { median } from '../report/stats.js';
+import { tokensPerStep } from '../train/budget.js';
 
 /** One validation estimate during training, with the three x-axes of the report's charts. */
 export interface CurvePoint {
@@ -24,10 +25,6 @@ export function readMetrics(dir: string): StepMetrics[] {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as StepMetrics);
-}
-
-export function tokensPerStep(cfg: TrainConfig): number {
-  return cfg.batchSize * cfg.gradAccum * cfg.model.blockSize;
 }
 
 export function learningCurve(metrics: StepMetrics[], cfg: TrainConfig, trainFlopsPerToken: number): CurvePoint[] {

@@ -21,6 +21,8 @@ export interface RunResult {
   train_flops_per_token: number;
   steps: number;
   tokens_seen: number;
+  /** Training FLOPs spent (tokens seen × train FLOPs per token); absent in results written before FLOP budgets. */
+  train_flops?: number;
   final_val_loss: number;
   best_val_loss: number;
   /** Text tasks: e^loss, and bits per character of the validation text. */
@@ -54,6 +56,8 @@ export interface ModelSummary {
   seeds: number[];
   parameters: number;
   train_flops_per_token: number;
+  steps: Stat;
+  train_flops: Stat;
   final_val_loss: Stat;
   best_val_loss: Stat;
   bits_per_char?: Stat;
@@ -106,6 +110,8 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
         seeds: rs.map((r) => r.seed),
         parameters: rs[0].parameters,
         train_flops_per_token: rs[0].train_flops_per_token,
+        steps: stat(rs.map((r) => r.steps)),
+        train_flops: stat(rs.map((r) => r.train_flops ?? r.tokens_seen * r.train_flops_per_token)),
         final_val_loss: loss,
         best_val_loss: stat(rs.map((r) => r.best_val_loss)),
         bits_per_char: optionalStat(rs, 'bits_per_char'),

@@ -9,17 +9,19 @@ import { UserError } from '../errors.js';
 import { IdTokenizer } from '../data/id-tokenizer.js';
 import { MqarData } from '../data/mqar.js';
 import type { Tokenizer } from '../data/tokenizer.js';
+import { createTokenizer } from '../data/tokenizers.js';
 import { generateText } from '../generate/generate.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { describeModel } from '../model/cost.js';
 import type { Transformer } from '../model/transformer.js';
 import { hasResumableCheckpoint, readRunConfig } from '../train/checkpoint.js';
+import { applyBudget, tokensPerStep } from '../train/budget.js';
 import type { TrainConfig } from '../train/config.js';
 import { train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
 import type { EvalSettings, GridRun } from './grid.js';
 import { describeRecall, recallAccuracy } from './recall-score.js';
-import { decodeSpeed, learningCurve, medianTrainingSpeed, readMetrics, tokensPerStep } from './measure.js';
+import { decodeSpeed, learningCurve, medianTrainingSpeed, readMetrics } from './measure.js';
 import type { RunResult } from './results.js';
 
 export const RESULT_FILE = 'result.json';
@@ -87,11 +89,21 @@ function readResult(path: string): RunResult | null {
 export class DataCache {
   private corpora = new Map<string, Corpus>();
   private recall = new Map<string, MqarData>();
+  private vocabSizes = new Map<string, number>();
 
   corpus(name: string): Corpus {
     let c = this.corpora.get(name);
     if (!c) this.corpora.set(name, (c = loadCorpus(name)));
     return c;
+  }
+
+  /** The vocabulary a text run's tokenizer will have (the output head's size). */
+  vocabSize(cfg: TrainConfig): number {
+    const key = JSON.stringify([cfg.data, cfg.tokenizer]);
+    let v = this.vocabSizes.get(key);
+    if (v === undefined)
+      this.vocabSizes.set(key, (v = createTokenizer(cfg.tokenizer, this.corpus(cfg.data).text).vocabSize));
+    return v;
   }
 
   recallData(run: GridRun): MqarData {
@@ -101,6 +113,13 @@ export class DataCache {
     if (!d) this.recall.set(key, (d = new MqarData(spec, spec)));
     return d;
   }
+}
+
+/** The run with its steps fixed by its FLOP budget, when it has one (before its state is compared with a saved run). */
+export function withBudget(run: GridRun, data: DataCache): GridRun {
+  if (!run.config.budget) return run;
+  const vocabSize = run.recall ? run.recall.vocabSize : data.vocabSize(run.config);
+  return { ...run, config: applyBudget(run.config, vocabSize) };
 }
 
 /** Trains (or resumes) one run and evaluates it; returns null when stopped before the end. */
@@ -188,6 +207,7 @@ function evaluateRun(
     train_flops_per_token: report.trainFlopsPerToken,
     steps,
     tokens_seen: steps * tokensPerStep(cfg),
+    train_flops: steps * tokensPerStep(cfg) * report.trainFlopsPerToken,
     final_val_loss: finalLoss,
     best_val_loss: Math.min(...losses),
     ...scores,

@@ -16,6 +16,7 @@ const signed = (x: number, digits: number) => (x >= 0 ? '+' : '−') + Math.abs(
 const count = (n: number) => Math.round(n).toLocaleString('en-US');
 const seconds = (x: number) => (x < 10 ? x.toFixed(1) : count(x));
 const millions = (n: number) => `${(n / 1e6).toFixed(3)}M`;
+const scientific = (n: number) => n.toExponential(2).replace('e+', 'e');
 
 /** "+0.083 (+4.4%)" against the baseline; "—" for the baseline itself. */
 function lossDelta(s: ModelSummary): string {
@@ -46,6 +47,8 @@ export function summaryTables(results: CompareResults): Table[] {
       'plan',
       'parameters',
       'train FLOPs/token',
+      'steps',
+      'train FLOPs',
       ...(recall
         ? ['accuracy', `vs ${base}`, 'final val loss']
         : ['final val loss', 'best val loss', 'bits/char', `vs ${base}`]),
@@ -59,6 +62,8 @@ export function summaryTables(results: CompareResults): Table[] {
       '`' + s.plan + '`',
       millions(s.parameters),
       millions(s.train_flops_per_token),
+      count(s.steps.mean),
+      scientific(s.train_flops.mean),
       ...(recall
         ? [s.accuracy ? percent(s.accuracy) : '', accuracyDelta(s), loss(s.final_val_loss)]
         : [loss(s.final_val_loss), loss(s.best_val_loss), s.bits_per_char ? loss(s.bits_per_char) : '', lossDelta(s)]),

@@ -52,6 +52,11 @@ export const TrainConfigSchema = z
     batchSize: positiveInt.default(12),
     gradAccum: positiveInt.default(1),
     maxIters: positiveInt.default(2000),
+    /** Fix the training FLOPs instead of the steps: maxIters and lrDecayIters then follow from the model (budget.ts). */
+    budget: z
+      .object({ flops: z.number().positive().max(1e24) })
+      .strict()
+      .optional(),
     lr: z.number().positive().default(1e-3),
     minLr: z.number().nonnegative().default(1e-4),
     warmupIters: z.number().int().nonnegative().default(100),

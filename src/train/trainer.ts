@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { Transformer } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../tensor/random.js';
+import { applyBudget } from './budget.js';
 import { learningRate, resolveModelConfig, type TrainConfig } from './config.js';
 import {
   CHECKPOINT_FORMAT,
@@ -62,6 +63,8 @@ export interface TrainResult {
   bestValLoss: number | null;
   stopped: boolean;
   outDir: string;
+  /** The configuration trained, with the steps its FLOP budget fixed (if it has one). */
+  config: TrainConfig;
   model: Transformer;
   tokenizer: Tokenizer;
 }
@@ -73,10 +76,11 @@ export interface TrainResult {
  * Yields to the event loop between steps so signals and progress bars work.
  */
 export async function train(
-  cfg: TrainConfig,
+  requested: TrainConfig,
   opts: { resume?: boolean; overwrite?: boolean; hooks?: TrainHooks; corpus?: Corpus; source?: TrainingSource } = {},
 ): Promise<TrainResult> {
   const hooks = opts.hooks ?? {};
+  let cfg = requested;
   const dir = cfg.out;
   // A library caller may pass text directly, or a source that is no corpus at all (then cfg.data only names it).
   const corpus = opts.source ? null : (opts.corpus ?? loadCorpus(cfg.data));
@@ -91,6 +95,7 @@ export async function train(
     assertSameRun(saved.train, cfg, dir);
     const loaded = loadModel(dir);
     model = loaded.model;
+    cfg = applyBudget(cfg, model.config.vocabSize);
     runFile = { ...saved, train: cfg }; // schedule changes (e.g. a longer --max-iters) are remembered
     startStep = loaded.step;
   } else {
@@ -100,6 +105,7 @@ export async function train(
       );
     }
     const tokenizer = opts.source?.tokenizer ?? createTokenizer(cfg.tokenizer, corpus!.text);
+    cfg = applyBudget(cfg, tokenizer.vocabSize);
     const modelConfig = resolveModelConfig(cfg.model, tokenizer.vocabSize);
     model = new Transformer(modelConfig, { seed: cfg.seed });
     runFile = { format: CHECKPOINT_FORMAT, train: cfg, model: modelConfig, tokenizer: tokenizer.toJSON() };
@@ -195,7 +201,7 @@ export async function train(
     }
   }
   if (startStep >= cfg.maxIters) finalValLoss = null;
-  return { step, finalValLoss, bestValLoss, stopped, outDir: dir, model, tokenizer };
+  return { step, finalValLoss, bestValLoss, stopped, outDir: dir, config: cfg, model, tokenizer };
 }
 
 /** A resumed run must train the same model on the same data; schedule fields may change. */

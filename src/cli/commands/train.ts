@@ -58,10 +58,11 @@ async function runTraining(cfg: TrainConfig, { resume, overwrite, preset, summar
     : null;
   let lastVal = '-',
     parameters = 0,
-    elapsedS = 0;
+    elapsedS = 0,
+    maxIters = cfg.maxIters; // a FLOP budget fixes it once the model is known
   const stepTokensPerS: number[] = [];
   const fmtLine = (m: StepMetrics) =>
-    `step ${m.step}/${cfg.maxIters}  loss ${m.train_loss.toFixed(4)}${m.val_loss !== undefined ? `  val ${m.val_loss.toFixed(4)}` : ''}` +
+    `step ${m.step}/${maxIters}  loss ${m.train_loss.toFixed(4)}${m.val_loss !== undefined ? `  val ${m.val_loss.toFixed(4)}` : ''}` +
     `  lr ${m.lr.toExponential(2)}  ${Math.round(m.tokens_per_s)} tok/s  ${m.elapsed_s.toFixed(1)}s`;
   try {
     const result = await train(cfg, {
@@ -70,11 +71,16 @@ async function runTraining(cfg: TrainConfig, { resume, overwrite, preset, summar
       hooks: {
         onStart: (i) => {
           parameters = i.parameters;
+          maxIters = i.maxIters;
           const what = i.resumed ? `resuming ${cfg.out} at step ${i.startStep}` : `training into ${cfg.out}`;
           console.error(
             `hsm: ${what}: ${(i.parameters / 1e6).toFixed(2)}M parameters, vocabulary ${i.vocabSize}, ` +
               `${i.trainTokens} train / ${i.valTokens} val tokens, backend ${kernels().name}`,
           );
+          if (cfg.budget)
+            console.error(
+              `hsm: a budget of ${cfg.budget.flops.toExponential(3)} training FLOPs pays for ${i.maxIters} steps`,
+            );
           bar?.start(i.maxIters, i.startStep, { loss: '-', val: '-', tps: '-' });
         },
         onStep: (m) => {
@@ -104,7 +110,7 @@ async function runTraining(cfg: TrainConfig, { resume, overwrite, preset, summar
     const backend = kernels().name;
     const run = summarizeRun(
       {
-        cfg,
+        cfg: result.config,
         preset,
         parameters,
         step: result.step,

@@ -1,0 +1,42 @@
+// Compute budgets: a run may fix its training FLOPs instead of its steps
+// (config key "budget": {"flops": …}). Each model then trains for as many
+// steps as its own FLOPs per step allow, so a cheaper model trains longer,
+// and the learning-rate schedule decays over those steps.
+import { UserError } from '../errors.js';
+import { describeModel } from '../model/cost.js';
+import { Transformer } from '../model/transformer.js';
+import { resolveModelConfig, type TrainConfig } from './config.js';
+
+/** Tokens one optimizer step trains on. */
+export function tokensPerStep(cfg: TrainConfig): number {
+  return cfg.batchSize * cfg.gradAccum * cfg.model.blockSize;
+}
+
+/** Training FLOPs of one step of this configuration's model (forward + backward, `describeModel`'s count). */
+export function trainFlopsPerStep(cfg: TrainConfig, vocabSize: number): number {
+  const model = new Transformer(resolveModelConfig(cfg.model, vocabSize));
+  return describeModel(model).trainFlopsPerToken * tokensPerStep(cfg);
+}
+
+/**
+ * The configuration with its steps fixed: unchanged without a FLOP budget;
+ * with one, maxIters is the whole number of steps the budget pays for and
+ * the cosine decay ends there (lrDecayIters = maxIters). Warm-up keeps its
+ * length in steps: it must be shorter than the run.
+ */
+export function applyBudget(cfg: TrainConfig, vocabSize: number): TrainConfig {
+  if (!cfg.budget) return cfg;
+  const perStep = trainFlopsPerStep(cfg, vocabSize);
+  const steps = Math.floor(cfg.budget.flops / perStep);
+  if (steps < 1)
+    throw new UserError(
+      `budget.flops ${cfg.budget.flops.toExponential(3)} does not pay for one step of this model ` +
+        `(${perStep.toExponential(3)} FLOPs per step); raise it or shrink the batch`,
+    );
+  if (cfg.warmupIters >= steps)
+    throw new UserError(
+      `budget.flops ${cfg.budget.flops.toExponential(3)} pays for ${steps} steps, no more than warmupIters ${cfg.warmupIters}; ` +
+        'raise the budget or shorten the warm-up',
+    );
+  return { ...cfg, maxIters: steps, lrDecayIters: steps };
+}
