@@ -115,7 +115,10 @@ test('bad grids are one-line errors that name the problem', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, pattern);
   };
-  expectError(['compare', '--grid', 'papper', '--out', join(root, 'x')], /unknown grid "papper".*paper, smoke, recall/);
+  expectError(
+    ['compare', '--grid', 'papper', '--out', join(root, 'x')],
+    /unknown grid "papper".*paper, smoke, long, recall/,
+  );
   const file = (name: string, grid: unknown) => {
     const path = join(root, name);
     writeFileSync(path, typeof grid === 'string' ? grid : JSON.stringify(grid));

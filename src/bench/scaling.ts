@@ -13,7 +13,8 @@
  * against log(context): 1 for linear cost, 2 for quadratic.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { makeFolder } from '../io/folders.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernels, nativeBackend } from '../backend/index.js';
@@ -236,7 +237,7 @@ export async function writeScalingOutputs(
   header: Record<string, unknown>,
 ): Promise<string[]> {
   const { renderSvg } = await import('../report/chart.js'); // Vega loads only when charts are written
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir, 'output folder');
   const files: string[] = [];
   const jsonl = join(dir, 'scaling.jsonl');
   writeFileSync(jsonl, [header, ...records].map((r) => JSON.stringify(r)).join('\n') + '\n');

@@ -1,29 +1,48 @@
 /**
- * Stopping long commands cleanly. The first Ctrl-C (SIGINT), or a SIGTERM
- * (what `timeout`, systemd and Slurm send), asks the work to stop after the
- * current step, which then saves a checkpoint; a second signal quits at once.
- * After a SIGTERM the process exits with 143 (128 + 15) once it has saved, so
- * a scheduler sees that the job did not finish. `release()` removes the
- * handlers when the work is done.
+ * Stopping long commands cleanly. Once training has started, the first
+ * Ctrl-C (SIGINT), SIGTERM (what `timeout`, systemd and Slurm send) or SIGHUP
+ * (a closed terminal) asks the work to stop after the current step, which
+ * then saves a checkpoint; a second signal quits at once. Before training
+ * starts there is nothing to save, so a signal quits at once. Either way the
+ * process ends with the conventional status, 128 + the signal's number
+ * (130, 143, 129), so a scheduler sees that the job did not finish.
+ * `release()` removes the handlers when the work is done.
  */
-export function stopOnCtrlC(): { requested: () => boolean; release: () => void } {
-  let requested = false;
-  const handler = (signal: 'SIGINT' | 'SIGTERM') => () => {
-    if (requested) process.exit(signal === 'SIGINT' ? 130 : 143);
-    requested = true;
-    if (signal === 'SIGTERM') process.exitCode = 143;
-    const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'another signal';
-    process.stderr.write(`\nhsm: ${signal}: stopping after this step and saving a checkpoint (${again} to quit now)\n`);
-  };
-  const onSigint = handler('SIGINT'),
-    onSigterm = handler('SIGTERM');
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
+const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+type Signal = keyof typeof SIGNALS;
+
+export interface StopRequest {
+  /** True once a signal asked the work to stop. */
+  requested: () => boolean;
+  /** Training has started: from now on a first signal stops after the step and saves. */
+  training: () => void;
+  release: () => void;
+}
+
+export function stopOnCtrlC(): StopRequest {
+  let requested = false,
+    training = false;
+  const handlers = Object.keys(SIGNALS).map((name) => {
+    const signal = name as Signal;
+    const handler = () => {
+      if (requested || !training) process.exit(SIGNALS[signal]);
+      requested = true;
+      process.exitCode = SIGNALS[signal];
+      const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'another signal';
+      process.stderr.write(
+        `\nhsm: ${signal}: stopping after this step and saving a checkpoint (${again} to quit now)\n`,
+      );
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
   return {
     requested: () => requested,
+    training: () => {
+      training = true;
+    },
     release: () => {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigterm);
+      for (const [signal, handler] of handlers) process.off(signal, handler);
     },
   };
 }

@@ -16,7 +16,9 @@ program
   .version('0.1.0')
   // Parse errors (unknown option, missing or invalid value) throw instead of exiting with 1,
   // so they end with exit code 2 like every other bad input; set before the commands so they inherit it.
-  .exitOverride();
+  .exitOverride()
+  // Every error line starts "hsm: ", commander's parse errors too.
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'hsm: ')) });
 
 registerTrain(program);
 registerEval(program);

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UserError } from '../errors.js';
+import { describeZodError, UserError } from '../errors.js';
+import { assertNotLocked } from '../io/folder-lock.js';
 import { readRunConfig } from '../train/checkpoint.js';
-import { mergeConfigs, parseTrainConfig, presetConfig, PRESETS, type TrainConfig } from '../train/config.js';
+import { mergeConfigs, presetConfig, PRESETS, TrainConfigSchema, type TrainConfig } from '../train/config.js';
 
 /** Options shared by `train` and `info`: where a configuration comes from and what it says. */
 export interface ConfigFlags {
@@ -127,8 +128,10 @@ export function resolveConfig(flags: ConfigFlags): TrainConfig {
   if (flags.resume && !outDir)
     throw new UserError('--resume needs --out (or --preset) to name the run folder to continue');
   // Resuming starts from the run's own saved configuration; flags may extend it (e.g. --max-iters).
+  if (flags.resume) assertNotLocked(outDir!, 'run folder');
   const saved = flags.resume ? (readRunConfig(outDir!).train as unknown as Record<string, unknown>) : {};
-  const raw = mergeConfigs(saved, preset, flags.config ? readConfigFile(flags.config) : {}, fromFlags);
+  const file = flags.config ? readConfigFile(flags.config) : {};
+  const raw = mergeConfigs(saved, preset, file, fromFlags);
   // A FLOP budget fixes the steps itself; a step count given beside it would be silently replaced.
   for (const key of ['maxIters', 'lrDecayIters'] as const) {
     if (raw.budget !== undefined && fromFlags[key] !== undefined)
@@ -136,5 +139,36 @@ export function resolveConfig(flags: ConfigFlags): TrainConfig {
         `--${dashed(key)} conflicts with the FLOP budget (budget.flops), which fixes the steps; change --budget-flops instead`,
       );
   }
-  return parseTrainConfig(raw, flags.config ?? 'options');
+  const result = TrainConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  // Name the problem where the user wrote it: the flag, the config file, the preset or the resumed run's config.json.
+  const issue = result.error.issues[0];
+  const has = (layer: Record<string, unknown>) => issue.path.length > 0 && lookup(layer, issue.path) !== undefined;
+  const flag = FLAGS.find(
+    ([, key, isModel]) => (isModel ? ['model', key] : key.split('.')).join('.') === issue.path.join('.'),
+  );
+  const where =
+    flag && has(fromFlags)
+      ? `--${dashed(flag[0])}`
+      : has(file)
+        ? `${flags.config}: ${issue.path.join('.')}`
+        : has(preset)
+          ? `preset ${flags.preset}: ${issue.path.join('.')}`
+          : has(saved)
+            ? `${outDir}/config.json (the run being resumed): ${issue.path.join('.')}`
+            : undefined;
+  const message = where
+    ? `${where}: ${describeZodError(result.error).replace(/^[^:]*: /, '')}`
+    : `${flags.config ?? 'options'}: ${describeZodError(result.error)}`;
+  throw new UserError(`${message}; see \`hsm train --help\` for the valid options`);
+}
+
+/** The value at a key path in a nested config object, if there is one. */
+function lookup(layer: Record<string, unknown>, path: (string | number)[]): unknown {
+  let v: unknown = layer;
+  for (const k of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
 }

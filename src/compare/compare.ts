@@ -1,11 +1,12 @@
 // `hsm compare` as a library call: train every run of a grid that is not
 // finished yet, then write results.json, report.md, report.html and the charts
 // as SVG into the output folder.
-import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { kernels } from '../backend/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { lockFolder } from '../io/folder-lock.js';
+import { makeFolder } from '../io/folders.js';
 import { renderSvg } from '../report/chart.js';
 import { runProvenance } from '../report/provenance.js';
 import { reportCharts } from './charts.js';
@@ -33,7 +34,16 @@ export interface CompareOutcome {
 }
 
 export async function runCompare(grid: Grid, outDir: string, hooks: CompareHooks = {}): Promise<CompareOutcome> {
-  mkdirSync(outDir, { recursive: true });
+  makeFolder(outDir, 'compare folder');
+  const release = lockFolder(outDir, 'compare folder', hooks.onWarning);
+  try {
+    return await compareLocked(grid, outDir, hooks);
+  } finally {
+    release();
+  }
+}
+
+async function compareLocked(grid: Grid, outDir: string, hooks: CompareHooks): Promise<CompareOutcome> {
   const data = new DataCache();
   const runs = expandGrid(grid, outDir).map((run) => withBudget(run, data));
   const states = runs.map(runState); // a changed grid fails here, before anything trains

@@ -34,6 +34,7 @@ export interface RunHooks {
   onStep?(run: GridRun, m: StepMetrics): void;
   onEvaluate?(run: GridRun): void;
   shouldStop?(): boolean;
+  onWarning?(message: string): void;
 }
 
 /** A config as compared between invocations: the folder may move, the training must not change. */
@@ -146,7 +147,7 @@ export async function runOne(
       overwrite: state.kind === 'new',
       corpus,
       source,
-      hooks: { onStep: (m) => hooks.onStep?.(run, m), shouldStop: hooks.shouldStop },
+      hooks: { onStep: (m) => hooks.onStep?.(run, m), shouldStop: hooks.shouldStop, onWarning: hooks.onWarning },
     });
   } catch (err) {
     if (err instanceof UserError && state.kind === 'resume') {

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { describeZodError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 
 /**
@@ -21,49 +23,107 @@ export interface SafeTensorsFile {
 
 const ELEMENT_BYTES = { F32: 4, F64: 8, I32: 4 } as const;
 
+/** One tensor's header entry. Offsets are relative to the end of the header. */
+const EntrySchema = z
+  .object({
+    dtype: z.enum(['F32', 'F64', 'I32']),
+    shape: z
+      .array(
+        z
+          .number()
+          .int()
+          .nonnegative()
+          .max(2 ** 31),
+      )
+      .max(8),
+    data_offsets: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]),
+  })
+  .strict();
+const MetadataSchema = z.record(z.string());
+
+/**
+ * Parses and checks a safetensors file: the header is JSON of the expected
+ * shape, every tensor's byte length is its element count × dtype size, and
+ * the tensors tile the data section exactly, in some order: no overlaps, no
+ * gaps, nothing before the first or after the last. Any problem is an Error
+ * naming the tensor (the checkpoint reader turns it into a one-line message).
+ */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafeTensorsFile {
   if (bytes.length < 8) throw new Error(`${source}: too short to be a safetensors file (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > bytes.length - 8)
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(bytes.length - 8))
     throw new Error(`${source}: header length ${headerLength} exceeds the file size (truncated file?)`);
-  let header: Record<string, unknown>;
+  const dataStart = 8 + Number(headerLength);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
   } catch {
     throw new Error(`${source}: header is not valid JSON (corrupt file?)`);
   }
-  const dataStart = 8 + headerLength;
-  const tensors = new Map<string, SafeTensor>();
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new Error(`${source}: header is not a JSON object (corrupt file?)`);
   let metadata: Record<string, string> = {};
+  const entries: [string, z.infer<typeof EntrySchema>][] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      metadata = entry as Record<string, string>;
+      const m = MetadataSchema.safeParse(entry);
+      if (!m.success) throw new Error(`${source}: __metadata__ must map names to strings`);
+      metadata = m.data;
       continue;
     }
+    const e = EntrySchema.safeParse(entry);
+    if (!e.success) throw new Error(`${source}: tensor "${name}": ${describeZodError(e.error)}`);
     const {
       dtype,
       shape,
-      data_offsets: offsets,
-    } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    if (!(dtype in ELEMENT_BYTES)) throw new Error(`${source}: tensor ${name} has unsupported dtype ${dtype}`);
-    const d = dtype as keyof typeof ELEMENT_BYTES;
+      data_offsets: [begin, end],
+    } = e.data;
     const count = shape.reduce((a, b) => a * b, 1);
-    const [begin, end] = offsets;
-    if (end - begin !== count * ELEMENT_BYTES[d] || dataStart + end > bytes.length) {
-      throw new Error(`${source}: tensor ${name} does not fit the file (truncated or corrupt)`);
-    }
-    // Copy into a fresh, aligned buffer (the file's offsets need not be aligned).
-    // (Buffer.slice would return a view into the whole file, so copy explicitly.)
+    if (end < begin || end - begin !== count * ELEMENT_BYTES[dtype])
+      throw new Error(
+        `${source}: tensor "${name}" spans ${end - begin} bytes but its shape [${shape}] of ${dtype} needs ${count * ELEMENT_BYTES[dtype]}`,
+      );
+    entries.push([name, e.data]);
+  }
+  // The tensors must tile the data section: sorted by offset, each begins where the previous ended.
+  const dataLength = bytes.length - dataStart;
+  let cursor = 0;
+  for (const [
+    name,
+    {
+      data_offsets: [begin, end],
+    },
+  ] of [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0])) {
+    if (begin !== cursor)
+      throw new Error(
+        `${source}: tensor "${name}" starts at byte ${begin} of the data, not ${cursor} (${begin < cursor ? 'overlaps another tensor' : 'leaves a gap'}; corrupt file?)`,
+      );
+    cursor = end;
+  }
+  if (cursor !== dataLength)
+    throw new Error(
+      `${source}: the tensors cover ${cursor} bytes of data but the file holds ${dataLength} (${cursor > dataLength ? 'truncated' : 'trailing bytes'}; corrupt file?)`,
+    );
+  const tensors = new Map<string, SafeTensor>();
+  for (const [
+    name,
+    {
+      dtype,
+      shape,
+      data_offsets: [begin, end],
+    },
+  ] of entries) {
+    // Copy into a fresh, aligned buffer (the file's offsets need not be aligned; a view would also pin the whole file).
     const raw = new Uint8Array(end - begin);
     raw.set(bytes.subarray(dataStart + begin, dataStart + end));
     const data =
-      d === 'F32'
+      dtype === 'F32'
         ? new Float32Array(raw.buffer)
-        : d === 'F64'
+        : dtype === 'F64'
           ? new Float64Array(raw.buffer)
           : new Int32Array(raw.buffer);
-    tensors.set(name, { dtype: d, shape, data });
+    tensors.set(name, { dtype, shape, data });
   }
   return { tensors, metadata };
 }

@@ -30,7 +30,7 @@ export function describeModel(model: Transformer): ModelReport {
   const { nEmbd: C, blockSize: T, vocabSize: V } = model.config;
   const F = model.ffnHidden;
   const count = (prefix: string) =>
-    [...model.params.byName].filter(([n]) => n.startsWith(prefix)).reduce((s, [, p]) => s + p.size, 0);
+    [...model.params.shapes.keys()].filter((n) => n.startsWith(prefix)).reduce((s, n) => s + model.params.sizeOf(n), 0);
   const ffnFlops = 2 * 2 * C * F;
   const layers = model.mixers.map((m, index) => ({
     index,
@@ -55,9 +55,14 @@ export function describeModel(model: Transformer): ModelReport {
   };
 }
 
-/** Parameter count of a configuration (builds it once; fine at the sizes trained on a CPU). */
+/** Parameter count of a configuration, from a model that declares its parameters without allocating them. */
 export function countParameters(config: ModelConfig): number {
-  return new Transformer(config).params.count;
+  return new Transformer(config, { shapesOnly: true }).params.count;
+}
+
+/** A model to count and cost (`describeModel`), with no weights allocated: safe before any size check. */
+export function modelShapes(config: ModelConfig): Transformer {
+  return new Transformer(config, { shapesOnly: true });
 }
 
 /**

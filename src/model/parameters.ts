@@ -1,7 +1,7 @@
 import type { FloatArray } from '../backend/kernels.js';
 import { allocate, type DType } from '../tensor/buffer-pool.js';
 import type { Rng } from '../tensor/random.js';
-import { Tensor, type Shape } from '../tensor/tensor.js';
+import { shapeSize, Tensor, type Shape } from '../tensor/tensor.js';
 
 /**
  * A named collection of parameters. Layers register their weights here under
@@ -10,19 +10,36 @@ import { Tensor, type Shape } from '../tensor/tensor.js';
  */
 export class ParameterStore {
   readonly byName = new Map<string, Tensor>();
+  /** Every parameter's declared shape (in a shapes-only store, the tensors themselves are empty). */
+  readonly shapes = new Map<string, Shape>();
 
-  constructor(readonly dtype: DType = 'float32') {}
+  /**
+   * @param shapesOnly record names and shapes but allocate nothing: how a
+   *   model's size is measured before anything of that size is allocated.
+   */
+  constructor(
+    readonly dtype: DType = 'float32',
+    readonly shapesOnly = false,
+  ) {}
 
   add(name: string, shape: Shape, init: (data: FloatArray) => void): Tensor {
     if (this.byName.has(name)) throw new Error(`parameter ${name} registered twice`);
-    const data = allocate(
-      this.dtype,
-      shape.reduce((a, b) => a * b, 1),
-    );
+    this.shapes.set(name, [...shape]);
+    if (this.shapesOnly) {
+      const empty = Tensor.parameter(allocate(this.dtype, 0), [0], name);
+      this.byName.set(name, empty);
+      return empty;
+    }
+    const data = allocate(this.dtype, shapeSize(shape));
     init(data);
     const p = Tensor.parameter(data, shape, name);
     this.byName.set(name, p);
     return p;
+  }
+
+  /** Elements of one parameter, as declared. */
+  sizeOf(name: string): number {
+    return shapeSize(this.shapes.get(name) ?? [0]);
   }
 
   get list(): Tensor[] {
@@ -31,7 +48,7 @@ export class ParameterStore {
 
   get count(): number {
     let n = 0;
-    for (const p of this.byName.values()) n += p.size;
+    for (const shape of this.shapes.values()) n += shapeSize(shape);
     return n;
   }
 

@@ -17,6 +17,9 @@ export interface BlockSpec {
   options: Record<string, number | boolean>;
 }
 
+/** The deepest plan accepted (GPT-3 has 96 blocks); deeper ones are typos, checked before anything is built. */
+export const MAX_BLOCKS = 256;
+
 export function parsePlan(text: string): BlockSpec[] {
   const src = text.replace(/\s+/g, '');
   let pos = 0;
@@ -78,6 +81,8 @@ export function parsePlan(text: string): BlockSpec[] {
     eat('*');
     const n = number();
     if (!Number.isInteger(n) || n < 1) fail('a repeat count must be a positive integer');
+    if (n * blocks.length > MAX_BLOCKS)
+      fail(`${n} × ${blocks.length} blocks is more than the ${MAX_BLOCKS} a plan may have`);
     return Array.from({ length: n }, () => blocks.map((b) => ({ mixer: b.mixer, options: { ...b.options } }))).flat();
   };
   const plan = (): BlockSpec[] => {
@@ -85,6 +90,7 @@ export function parsePlan(text: string): BlockSpec[] {
     while (peek() === ',') {
       eat(',');
       blocks.push(...item());
+      if (blocks.length > MAX_BLOCKS) fail(`more than the ${MAX_BLOCKS} blocks a plan may have`);
     }
     return blocks;
   };

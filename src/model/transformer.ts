@@ -51,12 +51,12 @@ export function resolvePlan(config: ModelConfig): BlockSpec[] {
       : typeof config.plan === 'string'
         ? parsePlan(config.plan)
         : config.plan;
+  for (const b of plan) mixerEntry(b.mixer, b.options); // an unknown mixer is the problem to name first
   if (plan.length !== config.nLayer) {
     throw new UserError(
       `the layer plan "${formatPlan(plan)}" has ${plan.length} blocks but nLayer is ${config.nLayer}; make them agree`,
     );
   }
-  for (const b of plan) mixerEntry(b.mixer, b.options);
   return plan;
 }
 
@@ -75,7 +75,8 @@ export class Transformer {
 
   constructor(
     readonly config: ModelConfig,
-    opts: { seed?: number; dtype?: DType } = {},
+    /** shapesOnly: declare the parameters without allocating them, to count and cost a model (cost.ts). */
+    opts: { seed?: number; dtype?: DType; shapesOnly?: boolean } = {},
   ) {
     const { vocabSize: V, blockSize, nLayer: L, nEmbd: C, nHead } = config;
     if (C % nHead !== 0) throw new UserError(`nEmbd ${C} must be divisible by nHead ${nHead}`);
@@ -87,7 +88,7 @@ export class Transformer {
     const groups = config.hsmHeads ?? (schedule === 'pow2-heads' ? nHead : 1);
     if (C % groups !== 0) throw new UserError(`hsmHeads ${groups} must divide nEmbd ${C}`);
     const rng = new Rng(opts.seed ?? 1337);
-    const ps = (this.params = new ParameterStore(opts.dtype ?? 'float32'));
+    const ps = (this.params = new ParameterStore(opts.dtype ?? 'float32', opts.shapesOnly));
     const w = init.normal(rng, 0.02);
     const wProj = init.normal(rng, 0.02 / Math.sqrt(2 * L)); // GPT-2's scaled init of residual projections
     ps.add('wte.weight', [V, C], w);

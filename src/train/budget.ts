@@ -3,8 +3,7 @@
 // steps as its own FLOPs per step allow, so a cheaper model trains longer,
 // and the learning-rate schedule decays over those steps.
 import { UserError } from '../errors.js';
-import { describeModel } from '../model/cost.js';
-import { Transformer } from '../model/transformer.js';
+import { describeModel, modelShapes } from '../model/cost.js';
 import { resolveModelConfig, type TrainConfig } from './config.js';
 
 /** Tokens one optimizer step trains on. */
@@ -14,7 +13,7 @@ export function tokensPerStep(cfg: TrainConfig): number {
 
 /** Training FLOPs of one step of this configuration's model (forward + backward, `describeModel`'s count). */
 export function trainFlopsPerStep(cfg: TrainConfig, vocabSize: number): number {
-  const model = new Transformer(resolveModelConfig(cfg.model, vocabSize));
+  const model = modelShapes(resolveModelConfig(cfg.model, vocabSize));
   return describeModel(model).trainFlopsPerToken * tokensPerStep(cfg);
 }
 

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { describeZodError, UserError } from '../errors.js';
 import type { Tokenizer, TokenizerSpec } from '../data/tokenizer.js';
 import { tokenizerFromSpec } from '../data/tokenizers.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { makeFolder } from '../io/folders.js';
 import { readSafetensors, writeSafetensors, type SafeTensorsFile } from '../io/safetensors.js';
 import { Transformer, type ModelConfig } from '../model/transformer.js';
 import type { AdamW } from '../optim/adamw.js';
@@ -51,7 +52,7 @@ export function saveCheckpoint(
   optimizer: AdamW,
   state: TrainingState,
 ): void {
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir, 'run folder');
   removeStaleTemporaries(dir);
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n');
   const meta = { format: CHECKPOINT_FORMAT, step: String(state.step) };

@@ -1,36 +1,57 @@
 import { z } from 'zod';
 import { describeZodError, UserError } from '../errors.js';
 import { matchFfnWidth } from '../model/cost.js';
-import { parsePlan } from '../model/plan.js';
+import { MAX_BLOCKS, parsePlan } from '../model/plan.js';
 import type { ModelConfig } from '../model/transformer.js';
 
 /**
  * Everything a training run needs, validated by a schema: an unknown key or a
  * bad value is a UserError naming it. Names follow nanoGPT where one exists.
  */
-const positiveInt = z.number().int().positive();
+/** An integer in [min, max]; the message states the range (limits are checked before anything is allocated). */
+const intIn = (min: number, max: number) => {
+  const message = `must be an integer from ${min} to ${max}`;
+  return z.number({ invalid_type_error: message }).int(message).min(min, message).max(max, message);
+};
+const numberIn = (min: number, max: number) => {
+  const message = `must be a number from ${min} to ${max}`;
+  return z.number({ invalid_type_error: message }).min(min, message).max(max, message);
+};
+/** Loop counts and intervals: a billion steps is far beyond any CPU run, and keeps arithmetic exact. */
+const MAX_STEPS = 1e9;
 
 export const ModelSectionSchema = z
   .object({
     /** Blocks; taken from the plan when a plan is given without it. */
-    nLayer: positiveInt.optional(),
-    nHead: positiveInt.default(4),
-    nEmbd: positiveInt.default(128),
-    blockSize: positiveInt.default(64),
+    nLayer: intIn(1, MAX_BLOCKS).optional(),
+    nHead: intIn(1, 1024).default(4),
+    nEmbd: intIn(1, 16384).default(128),
+    blockSize: intIn(1, 1 << 20).default(64),
     dropout: z.number().min(0).lt(1).default(0),
     /** Layer plan, e.g. "hsm:ab*3,attn" (default: attention in every block, i.e. GPT). */
     plan: z.string().min(1).optional(),
     schedule: z
       .union([
         z.enum(['pow2', 'pow2-heads']),
-        z.array(positiveInt).nonempty(),
-        z.array(z.array(positiveInt).nonempty()).nonempty(),
+        z
+          .array(intIn(1, 1 << 20))
+          .nonempty()
+          .max(MAX_BLOCKS),
+        z
+          .array(
+            z
+              .array(intIn(1, 1 << 20))
+              .nonempty()
+              .max(1024),
+          )
+          .nonempty()
+          .max(MAX_BLOCKS),
       ])
       .default('pow2'),
-    hsmHeads: positiveInt.optional(),
+    hsmHeads: intIn(1, 1024).optional(),
     /** Learned positions (default: when the plan has attention). */
     positions: z.boolean().optional(),
-    ffnHidden: positiveInt.optional(),
+    ffnHidden: intIn(1, 1 << 20).optional(),
     /** Size the FFN so the model has the parameter count of this plan (e.g. "attn*4", the GPT baseline). */
     matchParams: z.string().min(1).optional(),
   })
@@ -49,27 +70,27 @@ export const TrainConfigSchema = z
     tokenizer: z.enum(['char', 'byte', 'gpt2', 'ids']).default('char'),
     valFraction: z.number().gt(0).lt(1).default(0.1),
     model: ModelSectionSchema.default({}),
-    batchSize: positiveInt.default(12),
-    gradAccum: positiveInt.default(1),
-    maxIters: positiveInt.default(2000),
+    batchSize: intIn(1, 65536).default(12),
+    gradAccum: intIn(1, 65536).default(1),
+    maxIters: intIn(1, MAX_STEPS).default(2000),
     /** Fix the training FLOPs instead of the steps: maxIters and lrDecayIters then follow from the model (budget.ts). */
     budget: z
       .object({ flops: z.number().positive().max(1e24) })
       .strict()
       .optional(),
-    lr: z.number().positive().default(1e-3),
-    minLr: z.number().nonnegative().default(1e-4),
-    warmupIters: z.number().int().nonnegative().default(100),
-    lrDecayIters: positiveInt.optional(),
+    lr: numberIn(0, 10).positive('must be a number above 0, at most 10').default(1e-3),
+    minLr: numberIn(0, 10).default(1e-4),
+    warmupIters: intIn(0, MAX_STEPS).default(100),
+    lrDecayIters: intIn(1, MAX_STEPS).optional(),
     beta1: z.number().min(0).lt(1).default(0.9),
     beta2: z.number().min(0).lt(1).default(0.99),
-    weightDecay: z.number().nonnegative().default(0.1),
-    gradClip: z.number().nonnegative().default(1.0),
-    evalInterval: positiveInt.default(250),
-    evalIters: positiveInt.default(20),
-    logInterval: positiveInt.default(10),
-    checkpointInterval: positiveInt.default(500),
-    seed: z.number().int().nonnegative().default(1337),
+    weightDecay: numberIn(0, 10).default(0.1),
+    gradClip: numberIn(0, 1e6).default(1.0),
+    evalInterval: intIn(1, MAX_STEPS).default(250),
+    evalIters: intIn(1, 100_000).default(20),
+    logInterval: intIn(1, MAX_STEPS).default(10),
+    checkpointInterval: intIn(1, MAX_STEPS).default(500),
+    seed: intIn(0, 2 ** 31 - 1).default(1337),
     out: z.string().min(1).default('runs/latest'),
   })
   .strict();

@@ -1,7 +1,8 @@
 // A finished training run in a few numbers (val loss, speed, wall time, parameters) with
 // where it ran: what `hsm train --summary FILE` writes and what a preset's committed
 // reference runs (docs/results/quickstart/) hold.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { makeFolder } from '../io/folders.js';
 import { dirname } from 'node:path';
 import { loadavg } from 'node:os';
 import { z } from 'zod';
@@ -88,7 +89,7 @@ export function machineProvenance(): Record<string, unknown> {
 }
 
 export function writeRunSummary(path: string, summary: RunSummary): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeFolder(dirname(path), 'summary folder');
   writeFileAtomic(path, JSON.stringify(summary, null, 2) + '\n');
 }
 

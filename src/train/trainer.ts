@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { Tape } from '../autograd/tape.js';
 import { loadCorpus, type Corpus } from '../data/corpus.js';
 import { TokenDataset, type BatchSource } from '../data/dataset.js';
@@ -7,7 +8,9 @@ import { UserError } from '../errors.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { createTokenizer, tokenizerFromSpec } from '../data/tokenizers.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { Transformer } from '../model/transformer.js';
+import { lockFolder } from '../io/folder-lock.js';
+import { makeFolder } from '../io/folders.js';
+import { Transformer, type ModelConfig } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../tensor/random.js';
 import { applyBudget } from './budget.js';
@@ -21,6 +24,7 @@ import {
   type RunConfigFile,
 } from './checkpoint.js';
 import { estimateLoss } from './evaluate.js';
+import { requireMemory, trainingMemory } from './memory.js';
 import { trainStep } from './step.js';
 
 /** One line of metrics.jsonl. */
@@ -47,6 +51,8 @@ export interface TrainHooks {
   }): void;
   onStep?(m: StepMetrics): void;
   onCheckpoint?(step: number): void;
+  /** Something the user should know that does not stop training (e.g. a stale lock taken over). */
+  onWarning?(message: string): void;
   /** Checked between steps; true stops training after saving a checkpoint. */
   shouldStop?(): boolean;
 }
@@ -75,10 +81,30 @@ export interface TrainResult {
  * checkpoints that resume bit-exactly (weights, moments, batch RNG, step).
  * Yields to the event loop between steps so signals and progress bars work.
  */
-export async function train(
-  requested: TrainConfig,
-  opts: { resume?: boolean; overwrite?: boolean; hooks?: TrainHooks; corpus?: Corpus; source?: TrainingSource } = {},
-): Promise<TrainResult> {
+export interface TrainOptions {
+  resume?: boolean;
+  overwrite?: boolean;
+  hooks?: TrainHooks;
+  corpus?: Corpus;
+  source?: TrainingSource;
+  /** false skips the refusal of runs larger than this machine's memory (memory.ts). */
+  memoryCheck?: boolean;
+}
+
+export async function train(requested: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
+  // One writer per run folder: a second trainer (or a --resume of a run still going) is refused at once.
+  if (!opts.resume) makeFolder(requested.out, 'run folder');
+  else if (!existsSync(requested.out))
+    throw new UserError(`cannot resume ${requested.out}: no such folder; pass the --out folder of a training run`);
+  const release = lockFolder(requested.out, 'run folder', opts.hooks?.onWarning);
+  try {
+    return await trainLocked(requested, opts);
+  } finally {
+    release();
+  }
+}
+
+async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const hooks = opts.hooks ?? {};
   let cfg = requested;
   const dir = cfg.out;
@@ -93,9 +119,10 @@ export async function train(
   if (opts.resume) {
     const saved = readRunConfig(dir);
     assertSameRun(saved.train, cfg, dir);
+    cfg = applyBudget(cfg, saved.model.vocabSize);
+    if (opts.memoryCheck !== false) requireTrainingMemory(saved.model, cfg);
     const loaded = loadModel(dir);
     model = loaded.model;
-    cfg = applyBudget(cfg, model.config.vocabSize);
     runFile = { ...saved, train: cfg }; // schedule changes (e.g. a longer --max-iters) are remembered
     startStep = loaded.step;
   } else {
@@ -107,6 +134,7 @@ export async function train(
     const tokenizer = opts.source?.tokenizer ?? createTokenizer(cfg.tokenizer, corpus!.text);
     cfg = applyBudget(cfg, tokenizer.vocabSize);
     const modelConfig = resolveModelConfig(cfg.model, tokenizer.vocabSize);
+    if (opts.memoryCheck !== false) requireTrainingMemory(modelConfig, cfg);
     model = new Transformer(modelConfig, { seed: cfg.seed });
     runFile = { format: CHECKPOINT_FORMAT, train: cfg, model: modelConfig, tokenizer: tokenizer.toJSON() };
   }
@@ -129,9 +157,9 @@ export async function train(
     rng.setState(state.rng);
     bestValLoss = state.bestValLoss;
     elapsedBefore = state.elapsedS;
-    keepMetricsUpTo(metricsPath, startStep);
+    const repaired = keepMetricsUpTo(metricsPath, startStep, cfg.logInterval);
+    if (repaired) hooks.onWarning?.(`${metricsPath}: ${repaired}`);
   } else {
-    mkdirSync(dir, { recursive: true });
     writeFileSync(metricsPath, '');
   }
 
@@ -174,6 +202,13 @@ export async function train(
       batch: () => data.sampleBatch('train', rng, B, T),
     });
     step++;
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      // The weights in memory are already damaged; nothing is saved, so the last checkpoint stays the run's state.
+      throw new UserError(
+        `${dir}: training diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); nothing was saved after ` +
+          `the last checkpoint: lower lr, raise warmupIters or set gradClip, then --resume or start again`,
+      );
+    }
     const m: StepMetrics = {
       step,
       train_loss: loss,
@@ -204,6 +239,16 @@ export async function train(
   return { step, finalValLoss, bestValLoss, stopped, outDir: dir, config: cfg, model, tokenizer };
 }
 
+/** Refuses, before allocating, a run this machine cannot hold. */
+export function requireTrainingMemory(model: ModelConfig, cfg: TrainConfig): void {
+  requireMemory(
+    trainingMemory(model, cfg.batchSize),
+    `training ${cfg.out}`,
+    'batchSize, the context, nEmbd, nLayer or the FFN width',
+    '--no-memory-check',
+  );
+}
+
 /** A resumed run must train the same model on the same data; schedule fields may change. */
 function assertSameRun(saved: TrainConfig, now: TrainConfig, dir: string): void {
   const fixed: (keyof TrainConfig)[] = ['data', 'tokenizer', 'valFraction', 'batchSize', 'seed', 'gradAccum'];
@@ -221,18 +266,46 @@ function assertSameRun(saved: TrainConfig, now: TrainConfig, dir: string): void 
   }
 }
 
-/** On resume, drop metric lines written after the checkpoint so the file matches an uninterrupted run. */
-function keepMetricsUpTo(path: string, step: number): void {
-  if (!existsSync(path)) return;
-  const kept = readFileSync(path, 'utf8')
+/**
+ * On resume, keeps the metric lines up to the checkpoint's step so the file
+ * matches an uninterrupted run. Returns what it repaired beyond dropping the
+ * steps trained after the checkpoint (damaged lines, a log that ends early),
+ * or null.
+ */
+function keepMetricsUpTo(path: string, step: number, logInterval: number): string | null {
+  if (!existsSync(path)) return `missing; a new log starts at step ${step + 1}`;
+  const damaged: number[] = [];
+  const kept: string[] = [];
+  let last = 0;
+  readFileSync(path, 'utf8')
     .split('\n')
-    .filter((line) => {
-      if (!line.trim()) return false;
-      try {
-        return (JSON.parse(line) as StepMetrics).step <= step;
-      } catch {
-        return false;
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      const parsed = MetricsLine.safeParse(parseJson(line));
+      if (!parsed.success || parsed.data.step < last) damaged.push(i + 1);
+      else if (parsed.data.step <= step) {
+        kept.push(line + '\n');
+        last = parsed.data.step;
       }
     });
-  writeFileAtomic(path, kept.map((l) => l + '\n').join(''));
+  writeFileAtomic(path, kept.join(''));
+  const notes: string[] = [];
+  if (damaged.length)
+    notes.push(
+      `dropped ${damaged.length} damaged or out-of-order line(s) (line ${damaged.slice(0, 5).join(', ')}${damaged.length > 5 ? ', …' : ''})`,
+    );
+  // Steps after the last logged one are expected when a stop fell between log lines.
+  if (step - last >= logInterval) notes.push(`the log ends at step ${last} although the checkpoint is at step ${step}`);
+  return notes.length ? notes.join('; ') : null;
+}
+
+/** What a line of metrics.jsonl must at least hold to be kept on resume. */
+const MetricsLine = z.object({ step: z.number().int().positive(), train_loss: z.number() }).passthrough();
+
+function parseJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
 }

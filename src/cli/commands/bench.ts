@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { integerIn, integerListIn, numberIn } from '../arguments.js';
 import { kernels } from '../../backend/index.js';
 import { benchDecode } from '../../bench/decode.js';
 import { benchKernels } from '../../bench/kernels.js';
@@ -22,18 +23,11 @@ export function registerBench(program: Command): void {
   addScalingBench(bench);
 }
 
-function positiveInts(value: string): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.some((n) => !Number.isInteger(n) || n < 1))
-    throw new InvalidArgumentError(`expected positive integers like "1,2", got "${value}"`);
-  return list;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
-  return n;
-}
+/** Bench sizes: far beyond anything a benchmark on this kind of machine needs, small enough never to exhaust it. */
+const threadList = integerListIn(1, 256);
+const count = integerIn(1, 1_000_000);
+const warmupCount = integerIn(0, 1_000_000);
+const sizeList = integerListIn(1, 1 << 20);
 
 /** `hsm bench kernels`: matmul and attention GFLOP/s, a table or JSON Lines. */
 function addKernelsBench(bench: Command): void {
@@ -43,8 +37,8 @@ function addKernelsBench(bench: Command): void {
       'GFLOP/s of matmul and fused attention per backend and thread count, with numpy.matmul in the same run',
     )
     .option('--json', 'print JSON Lines, one object per measurement')
-    .option('--threads <list>', 'thread counts to measure', positiveInts, [1, 2])
-    .option('--budget-ms <ms>', 'time spent repeating each measurement', positiveNumber, 1500)
+    .option('--threads <list>', 'thread counts to measure', threadList, [1, 2])
+    .option('--budget-ms <ms>', 'time spent repeating each measurement', numberIn(0, 3_600_000, { above: true }), 1500)
     .option('--no-js', 'skip the (slow) js reference backend')
     .option('--no-numpy', 'skip the numpy.matmul comparison')
     .action((opts: { json?: boolean; threads: number[]; budgetMs: number; js: boolean; numpy: boolean }) => {
@@ -72,9 +66,9 @@ function addTrainBench(bench: Command): void {
       (v: string) => v.split(','),
       DEFAULT_TRAIN_BENCH,
     )
-    .option('--steps <n>', 'timed steps per engine and configuration', positiveNumber, 30)
-    .option('--warmup <n>', 'untimed steps first', (v: string) => Number(v), 5)
-    .option('--threads <n>', 'threads for both engines', positiveNumber)
+    .option('--steps <n>', 'timed steps per engine and configuration', count, 30)
+    .option('--warmup <n>', 'untimed steps first', warmupCount, 5)
+    .option('--threads <n>', 'threads for both engines', integerIn(1, 256))
     .option('--no-torch', 'skip the PyTorch comparison')
     .option(
       '--torch-passive',
@@ -125,8 +119,8 @@ function addDecodeBench(bench: Command): void {
       'hsm:gated*8',
       'attn*8',
     ])
-    .option('--positions <list>', 'positions to time', positiveInts, [128, 1024, 4096])
-    .option('--n-embd <d>', 'model width', positiveNumber, 256)
+    .option('--positions <list>', 'positions to time', sizeList, [128, 1024, 4096])
+    .option('--n-embd <d>', 'model width', integerIn(1, 16384), 256)
     .action((o: { json?: boolean; plans: string[]; positions: number[]; nEmbd: number }) => {
       benchDecode({
         plans: o.plans,
@@ -165,20 +159,15 @@ function addScalingBench(bench: Command): void {
         .join(', ')}, or name=PLAN; the first is the baseline`,
       'gpt,hsm-ab,hsm-gated,hybrid',
     )
-    .option('--contexts <list>', 'context lengths', positiveInts, [256, 512, 1024, 2048, 4096, 8192])
-    .option(
-      '--tokens-per-step <n>',
-      'tokens per training step at every context (batch = this / context)',
-      positiveNumber,
-      8192,
-    )
-    .option('--positions <list>', 'generation positions to time', positiveInts, [128, 1024, 4096, 8000])
-    .option('--n-embd <d>', "model width (128 is the GPT baseline's, shakespeare-char-cpu)", positiveNumber, 128)
-    .option('--n-head <h>', 'heads', positiveNumber, 4)
-    .option('--steps <n>', 'timed training steps per measurement', positiveNumber, 5)
-    .option('--warmup <n>', 'untimed steps first', (v: string) => Number(v), 2)
-    .option('--threads <n>', 'threads', positiveNumber)
-    .option('--fit-from <t>', 'smallest context in the exponent fit', positiveNumber, 1024)
+    .option('--contexts <list>', 'context lengths', sizeList, [256, 512, 1024, 2048, 4096, 8192])
+    .option('--tokens-per-step <n>', 'tokens per training step at every context (batch = this / context)', count, 8192)
+    .option('--positions <list>', 'generation positions to time', sizeList, [128, 1024, 4096, 8000])
+    .option('--n-embd <d>', "model width (128 is the GPT baseline's, shakespeare-char-cpu)", integerIn(1, 16384), 128)
+    .option('--n-head <h>', 'heads', integerIn(1, 1024), 4)
+    .option('--steps <n>', 'timed training steps per measurement', count, 5)
+    .option('--warmup <n>', 'untimed steps first', warmupCount, 2)
+    .option('--threads <n>', 'threads', integerIn(1, 256))
+    .option('--fit-from <t>', 'smallest context in the exponent fit', count, 1024)
     .option('--no-generate', 'skip the generation timings')
     .action(async (o: ScalingFlags) => {
       const { json, out, models, ...measured } = o;

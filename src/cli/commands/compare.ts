@@ -78,6 +78,7 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
         process.stderr.write(`${label(run)}: finished earlier, skipped\n`);
       },
       onRunStart: (run, info) => {
+        stop.training();
         index++;
         lastVal = '-';
         const what = info.startStep > 0 ? `resuming at step ${info.startStep}` : 'training';
@@ -120,6 +121,7 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
         );
       },
       shouldStop: stop.requested,
+      onWarning: (message) => process.stderr.write(`hsm: ${message}\n`),
     });
     bar?.stop();
     for (const t of summaryTables(outcome.results)) {

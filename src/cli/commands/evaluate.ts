@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { loadCorpus } from '../../data/corpus.js';
 import { TokenDataset } from '../../data/dataset.js';
-import { loadModel } from '../../train/checkpoint.js';
+import { loadModel, readRunConfig } from '../../train/checkpoint.js';
+import { inferenceMemory, requireMemory } from '../../train/memory.js';
+import { integerIn } from '../arguments.js';
 import { estimateLoss } from '../../train/evaluate.js';
 
 export function registerEval(program: Command): void {
@@ -10,32 +12,50 @@ export function registerEval(program: Command): void {
     .description('validation loss, perplexity and bits per character/byte of a trained model, as JSON')
     .requiredOption('--ckpt <dir>', 'run folder written by hsm train')
     .option('--data <spec>', 'corpus to evaluate on (default: the one it was trained on)')
-    .option('--iters <n>', 'number of random validation batches', '50')
-    .option('--batch-size <n>', 'sequences per batch', '16')
-    .option('--seed <n>', 'seed of the batch sampler', '7')
-    .action((flags: { ckpt: string; data?: string; iters: string; batchSize: string; seed: string }) => {
-      const { run, model, tokenizer, step } = loadModel(flags.ckpt);
-      const corpus = loadCorpus(flags.data ?? run.train.data);
-      const data = TokenDataset.fromText(corpus.text, tokenizer, { valFraction: run.train.valFraction });
-      data.checkContext(run.model.blockSize);
-      const loss = estimateLoss(model, data, 'val', Number(flags.iters), Number(flags.batchSize), Number(flags.seed));
-      // bits per token, then per character / byte: tokens carry on average chars/token characters.
-      const valText = tokenizer.decode(data.val);
-      const unit = tokenizer.kind === 'byte' ? 'byte' : 'char';
-      const units = unit === 'byte' ? Buffer.byteLength(valText, 'utf8') : [...valText].length;
-      const bitsPerToken = loss / Math.LN2;
-      console.log(
-        JSON.stringify({
-          ckpt: flags.ckpt,
-          step,
-          data: corpus.name,
-          tokenizer: tokenizer.kind,
-          split: 'val',
-          loss,
-          perplexity: Math.exp(loss),
-          bits_per_token: bitsPerToken,
-          [`bits_per_${unit}`]: (bitsPerToken * data.val.length) / units,
-        }),
-      );
-    });
+    .option('--iters <n>', 'number of random validation batches', integerIn(1, 100_000), 50)
+    .option('--batch-size <n>', 'sequences per batch', integerIn(1, 65_536), 16)
+    .option('--seed <n>', 'seed of the batch sampler', integerIn(0, 2 ** 31 - 1), 7)
+    .option('--no-memory-check', "evaluate even when the estimated memory exceeds this machine's")
+    .action(
+      (flags: {
+        ckpt: string;
+        data?: string;
+        iters: number;
+        batchSize: number;
+        seed: number;
+        memoryCheck: boolean;
+      }) => {
+        const saved = readRunConfig(flags.ckpt);
+        if (flags.memoryCheck)
+          requireMemory(
+            inferenceMemory(saved.model, flags.batchSize),
+            `evaluating ${flags.ckpt} with --batch-size ${flags.batchSize}`,
+            '--batch-size',
+            '--no-memory-check',
+          );
+        const { run, model, tokenizer, step } = loadModel(flags.ckpt);
+        const corpus = loadCorpus(flags.data ?? run.train.data);
+        const data = TokenDataset.fromText(corpus.text, tokenizer, { valFraction: run.train.valFraction });
+        data.checkContext(run.model.blockSize);
+        const loss = estimateLoss(model, data, 'val', flags.iters, flags.batchSize, flags.seed);
+        // bits per token, then per character / byte: tokens carry on average chars/token characters.
+        const valText = tokenizer.decode(data.val);
+        const unit = tokenizer.kind === 'byte' ? 'byte' : 'char';
+        const units = unit === 'byte' ? Buffer.byteLength(valText, 'utf8') : [...valText].length;
+        const bitsPerToken = loss / Math.LN2;
+        console.log(
+          JSON.stringify({
+            ckpt: flags.ckpt,
+            step,
+            data: corpus.name,
+            tokenizer: tokenizer.kind,
+            split: 'val',
+            loss,
+            perplexity: Math.exp(loss),
+            bits_per_token: bitsPerToken,
+            [`bits_per_${unit}`]: (bitsPerToken * data.val.length) / units,
+          }),
+        );
+      },
+    );
 }

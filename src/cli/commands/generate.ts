@@ -3,13 +3,7 @@ import { createStreamDecoder } from '../../data/stream-decoder.js';
 import { generateTokens } from '../../generate/generate.js';
 import { loadModel } from '../../train/checkpoint.js';
 import { UserError } from '../../errors.js';
-
-function num(name: string, value: string, min: number, max = Infinity): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new UserError(`--${name} must be a number in [${min}, ${max}], got "${value}"`);
-  return n;
-}
+import { integerIn, numberIn } from '../arguments.js';
 
 export function registerGenerate(program: Command): void {
   program
@@ -19,31 +13,25 @@ export function registerGenerate(program: Command): void {
     )
     .requiredOption('--ckpt <dir>', 'run folder written by hsm train')
     .option('--prompt <text>', 'text to continue', '\n')
-    .option('--max-tokens <n>', 'tokens to generate', '200')
-    .option('--temperature <t>', '0 = greedy', '0.8')
-    .option('--top-k <k>', '0 = no limit', '0')
-    .option('--top-p <p>', '1 = no limit', '1')
-    .option('--seed <n>', 'sampling seed', '42')
+    .option('--max-tokens <n>', 'tokens to generate', integerIn(1, 10_000_000), 200)
+    .option('--temperature <t>', '0 = greedy', numberIn(0, 100), 0.8)
+    .option('--top-k <k>', '0 = no limit', integerIn(0, 1 << 21), 0)
+    .option('--top-p <p>', '1 = no limit', numberIn(0, 1, { above: true }), 1)
+    .option('--seed <n>', 'sampling seed', integerIn(0, 2 ** 31 - 1), 42)
     .action(
       async (f: {
         ckpt: string;
         prompt: string;
-        maxTokens: string;
-        temperature: string;
-        topK: string;
-        topP: string;
-        seed: string;
+        maxTokens: number;
+        temperature: number;
+        topK: number;
+        topP: number;
+        seed: number;
       }) => {
         const { model, tokenizer } = loadModel(f.ckpt);
         const prompt = tokenizer.encode(f.prompt);
         if (prompt.length === 0) throw new UserError('--prompt encodes to no tokens; give at least one character');
-        const opts = {
-          maxTokens: num('max-tokens', f.maxTokens, 1),
-          temperature: num('temperature', f.temperature, 0),
-          topK: num('top-k', f.topK, 0),
-          topP: num('top-p', f.topP, 0, 1),
-          seed: num('seed', f.seed, 0),
-        };
+        const opts = { maxTokens: f.maxTokens, temperature: f.temperature, topK: f.topK, topP: f.topP, seed: f.seed };
         const decoder = createStreamDecoder(tokenizer);
         process.stdout.write(f.prompt);
         const start = performance.now();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { describeModel, matchFfnWidth } from '../../model/cost.js';
-import { Transformer, type ModelConfig } from '../../model/transformer.js';
+import { describeModel, matchFfnWidth, modelShapes } from '../../model/cost.js';
+import type { ModelConfig } from '../../model/transformer.js';
+import { integerIn } from '../arguments.js';
 import { readRunConfig } from '../../train/checkpoint.js';
 import { resolveModelConfig } from '../../train/config.js';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from '../options.js';
@@ -13,9 +14,9 @@ export function registerInfo(program: Command): void {
     .description("a model's layer plan (shifts per layer and head), receptive field, parameters and FLOPs per token");
   addConfigOptions(cmd)
     .option('--ckpt <dir>', 'describe a trained run instead')
-    .option('--vocab-size <n>', 'vocabulary size (default 65; a checkpoint knows its own)', '65')
+    .option('--vocab-size <n>', 'vocabulary size (default 65; a checkpoint knows its own)', integerIn(1, 1 << 21), 65)
     .option('--json', 'print JSON')
-    .action((f: ConfigFlags & { ckpt?: string; vocabSize: string; json?: boolean }) => {
+    .action((f: ConfigFlags & { ckpt?: string; vocabSize: number; json?: boolean }) => {
       let config: ModelConfig, matchTarget: string | undefined;
       if (f.ckpt) {
         const run = readRunConfig(f.ckpt);
@@ -23,10 +24,10 @@ export function registerInfo(program: Command): void {
         matchTarget = run.train.model.matchParams;
       } else {
         const train = resolveConfig(f);
-        config = resolveModelConfig(train.model, Number(f.vocabSize));
+        config = resolveModelConfig(train.model, f.vocabSize);
         matchTarget = train.model.matchParams;
       }
-      const report = describeModel(new Transformer(config));
+      const report = describeModel(modelShapes(config)); // nothing allocated: any size can be described
       const matched = matchTarget ? { plan: matchTarget, parameters: matchFfnWidth(config, matchTarget).target } : null;
       if (f.json) {
         console.log(JSON.stringify({ config, ...report, matched }));

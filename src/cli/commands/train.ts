@@ -22,7 +22,8 @@ export function registerTrain(program: Command): void {
       '--summary <file>',
       "also write the finished run's summary (val loss, training tokens/s, wall time, parameters, command, commit, machine) as JSON to this file",
     )
-    .action(async (flags: ConfigFlags & { overwrite?: boolean; summary?: string }) => {
+    .option('--no-memory-check', "train even when the estimated memory exceeds this machine's")
+    .action(async (flags: ConfigFlags & { overwrite?: boolean; summary?: string; memoryCheck: boolean }) => {
       if (flags.resume && flags.overwrite)
         throw new UserError('--resume and --overwrite contradict each other; pick one');
       await runTraining(resolveConfig(flags), {
@@ -30,6 +31,7 @@ export function registerTrain(program: Command): void {
         overwrite: !!flags.overwrite,
         preset: flags.preset ?? null,
         summaryFile: flags.summary,
+        memoryCheck: flags.memoryCheck,
       });
     });
 }
@@ -40,9 +42,13 @@ interface RunOptions {
   /** The preset named on the command line: a preset with a reference gets the comparison with its committed runs at the end. */
   preset: string | null;
   summaryFile?: string;
+  memoryCheck: boolean;
 }
 
-async function runTraining(cfg: TrainConfig, { resume, overwrite, preset, summaryFile }: RunOptions): Promise<void> {
+async function runTraining(
+  cfg: TrainConfig,
+  { resume, overwrite, preset, summaryFile, memoryCheck }: RunOptions,
+): Promise<void> {
   const stop = stopOnCtrlC();
   const tty = process.stderr.isTTY;
   const bar = tty
@@ -68,8 +74,10 @@ async function runTraining(cfg: TrainConfig, { resume, overwrite, preset, summar
     const result = await train(cfg, {
       resume,
       overwrite,
+      memoryCheck,
       hooks: {
         onStart: (i) => {
+          stop.training();
           parameters = i.parameters;
           maxIters = i.maxIters;
           const what = i.resumed ? `resuming ${cfg.out} at step ${i.startStep}` : `training into ${cfg.out}`;
@@ -91,6 +99,7 @@ async function runTraining(cfg: TrainConfig, { resume, overwrite, preset, summar
           else if (m.step % cfg.logInterval === 0 || m.val_loss !== undefined) console.error(fmtLine(m));
         },
         shouldStop: stop.requested,
+        onWarning: (message) => console.error(`hsm: ${message}`),
       },
     });
     bar?.stop();

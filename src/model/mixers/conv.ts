@@ -9,9 +9,7 @@ export class ConvMixer extends ShiftMixer {
 
   constructor(ctx: MixerContext) {
     super(ctx);
-    const k = Number(ctx.options.k ?? 3);
-    if (!Number.isInteger(k) || k < 2)
-      throw new RangeError(`conv: k (taps) must be an integer ≥ 2, got ${ctx.options.k}`);
+    const k = Number(ctx.options.k ?? 3); // range-checked by the registry
     // One [C] weight vector per tap, all starting at 1 (an unweighted sum, like ab's a = b = 1).
     this.taps = Array.from({ length: k }, (_, j) => ctx.params.add(`${ctx.prefix}.w${j}`, [this.C], (d) => d.fill(1)));
   }
