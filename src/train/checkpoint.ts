@@ -174,6 +174,17 @@ function checkModelSection(dir: string, run: RunConfigFile): void {
       `checkpoint ${dir}: config.json model.vocabSize must be an integer from 1 to ${MAX_VOCAB}, got ${JSON.stringify(vocab)}`,
     );
   }
+  // Token ids index the embedding unchecked in the kernels: the tokenizer must produce exactly this vocabulary.
+  let tokenizerVocab: number;
+  try {
+    tokenizerVocab = tokenizerFromSpec(run.tokenizer).vocabSize;
+  } catch (err) {
+    throw new UserError(`checkpoint ${dir}: config.json tokenizer section: ${(err as Error).message}`);
+  }
+  if (tokenizerVocab !== vocab)
+    throw new UserError(
+      `checkpoint ${dir}: config.json's tokenizer has ${tokenizerVocab} tokens but model.vocabSize is ${vocab} (edited or damaged?); restore the file or train again`,
+    );
   // What resolveModelConfig writes, without building models: with matchParams the FFN width was derived
   // by counting two models' parameters, too costly on every load, so only its kind is checked then.
   const saved = run.model as unknown as Record<string, unknown>;
@@ -216,19 +227,36 @@ export function loadModel(dir: string): { run: RunConfigFile; model: Transformer
     throw new UserError(
       `checkpoint ${dir}: model.safetensors has tensors the configuration does not (${extra.slice(0, 3).join(', ')}…): a different model`,
     );
-  return { run, model, tokenizer: tokenizerFromSpec(run.tokenizer), step: Number(file.metadata.step ?? 0) };
+  return { run, model, tokenizer: tokenizerFromSpec(run.tokenizer), step: savedStep(dir, 'model.safetensors', file) };
+}
+
+/** The step a checkpoint file records: a whole number, or the file is damaged. */
+function savedStep(dir: string, name: string, file: SafeTensorsFile): number {
+  const text = file.metadata.step;
+  const step = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(step))
+    throw new UserError(
+      `checkpoint ${dir}: ${name} records step ${JSON.stringify(text)}, not a whole number (damaged?); restore the file or train again`,
+    );
+  return step;
 }
 
 /** Restores AdamW moments and the training state saved beside the weights. */
 export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: number): TrainingState {
   settleCheckpoint(dir, modelStep);
   const file = readTensorsFile(dir, OPTIMIZER_FILE, 'the optimizer state needed to resume');
-  const step = Number(file.metadata.step);
+  const step = savedStep(dir, OPTIMIZER_FILE, file);
   if (step !== modelStep) {
     throw new UserError(
       `checkpoint ${dir}: model.safetensors is from step ${modelStep} but optimizer.safetensors from step ${step} (interrupted while saving?); cannot resume exactly`,
     );
   }
+  const expected = new Set(optimizer.params.flatMap((p) => [`m.${p.name}`, `v.${p.name}`]));
+  const extra = [...file.tensors.keys()].filter((n) => !expected.has(n));
+  if (extra.length)
+    throw new UserError(
+      `checkpoint ${dir}: ${OPTIMIZER_FILE} holds tensors this model has no state for (${extra.slice(0, 3).join(', ')}); restore the file or train again`,
+    );
   optimizer.params.forEach((p, i) => {
     for (const [prefix, target] of [
       ['m', optimizer.m[i]],
