@@ -161,6 +161,7 @@ export function writeSafetensors(
   path: string,
   tensors: Iterable<readonly [string, { readonly shape: readonly number[]; readonly data: SafeTensorArray }]>,
   metadata: Record<string, string> = {},
+  crashLabel?: string,
 ): void {
-  writeFileAtomic(path, serializeSafetensors(tensors, metadata));
+  writeFileAtomic(path, serializeSafetensors(tensors, metadata), crashLabel);
 }

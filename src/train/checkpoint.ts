@@ -5,6 +5,7 @@ import { describeZodError, UserError } from '../errors.js';
 import type { Tokenizer, TokenizerSpec } from '../data/tokenizer.js';
 import { tokenizerFromSpec } from '../data/tokenizers.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { crashPoint } from '../io/crash-point.js';
 import { makeFolder } from '../io/folders.js';
 import { readSafetensors, writeSafetensors, type SafeTensorsFile } from '../io/safetensors.js';
 import { Transformer, type ModelConfig } from '../model/transformer.js';
@@ -53,28 +54,52 @@ export function saveCheckpoint(
   state: TrainingState,
 ): void {
   makeFolder(dir, 'run folder');
+  try {
+    writeCheckpointFiles(dir, run, model, optimizer, state);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    // Disk full, a read-only remount, a folder deleted under us: the previous checkpoint is still whole.
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UserError(
+      `cannot save the checkpoint of step ${state.step} in ${dir} (${code}); the previous checkpoint is intact: ` +
+        'free space or fix the folder, then --resume',
+    );
+  }
+}
+
+/** The ordered save; each `crashPoint` names a phase the crash tests kill the trainer at. */
+function writeCheckpointFiles(
+  dir: string,
+  run: RunConfigFile,
+  model: Transformer,
+  optimizer: AdamW,
+  state: TrainingState,
+): void {
+  const at = String(state.step);
   removeStaleTemporaries(dir);
-  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n');
-  const meta = { format: CHECKPOINT_FORMAT, step: String(state.step) };
+  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n', at);
+  crashPoint(`config@${at}`);
+  const meta = { format: CHECKPOINT_FORMAT, step: at };
   const moments = optimizer.params.flatMap((p, i) => [
     [`m.${p.name}`, { shape: p.shape, data: optimizer.m[i] }] as const,
     [`v.${p.name}`, { shape: p.shape, data: optimizer.v[i] }] as const,
   ]);
-  writeSafetensors(join(dir, STAGED_OPTIMIZER_FILE), moments, {
+  const training = {
     ...meta,
     optimizerStep: String(optimizer.stepCount),
     rng: JSON.stringify(state.rng),
     bestValLoss: JSON.stringify(state.bestValLoss),
     elapsedS: String(state.elapsedS),
-  });
+  };
+  writeSafetensors(join(dir, STAGED_OPTIMIZER_FILE), moments, training, at);
+  crashPoint(`staged@${at}`);
   // A kill from here until the weights are renamed leaves the old step whole.
-  writeSafetensors(
-    join(dir, MODEL_FILE),
-    [...model.params.byName].map(([n, p]) => [n, p] as const),
-    meta,
-  );
+  const weights = [...model.params.byName].map(([n, p]) => [n, p] as const);
+  writeSafetensors(join(dir, MODEL_FILE), weights, meta, at);
+  crashPoint(`committed@${at}`);
   // From here on the new step is committed: resuming finishes this rename.
   renameSync(join(dir, STAGED_OPTIMIZER_FILE), join(dir, OPTIMIZER_FILE));
+  crashPoint(`saved@${at}`);
 }
 
 /** Temporary files of writes a kill interrupted (writeFileAtomic's `.<name>.<pid>.tmp`). */
