@@ -27,10 +27,10 @@ const PHASES = [
 ] as const;
 
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-/** The optimizer file's moments and training state, without its wall-time metadata (which differs between runs). */
+/** The optimizer file's moments and training state, without its wall time (which differs between runs). */
 function optimizerState(dir: string) {
   const { tensors, metadata } = readSafetensors(join(dir, 'optimizer.safetensors'));
-  const { elapsedS: _, ...state } = metadata;
+  const { elapsedS: _, data_sha256: __, ...state } = metadata; // the checksum covers elapsedS
   return { state, moments: [...tensors].map(([name, t]) => [name, Buffer.from(t.data.buffer).toString('base64')]) };
 }
 

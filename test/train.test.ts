@@ -175,17 +175,23 @@ test('bad input: checkpoint problems are clear and leave the run untouched', asy
   spawnSync('rm', [join(damaged, 'config.json')]);
   expectUserError(['eval', '--ckpt', damaged], /config\.json is missing/);
 
-  // Poisoned copies: a NaN weight, an infinite moment, training-state metadata of the wrong kind.
+  // Poisoned copies: a NaN weight, an infinite moment, training-state metadata of the wrong kind. Our files
+  // carry a checksum that catches any such edit; these copies are rewritten without it, as another tool
+  // would write them, so the checks behind the checksum are exercised too.
   const poisoned = join(root, 'poisoned');
-  const rewrite = (file: string, edit: (f: SafeTensorsFile) => void) => {
+  const rewrite = (file: string, edit: (f: SafeTensorsFile) => void, keepChecksum = false) => {
     const f = readSafetensors(join(poisoned, file));
     edit(f);
-    writeSafetensors(join(poisoned, file), [...f.tensors], f.metadata);
+    const { data_sha256: _, ...unchecked } = f.metadata;
+    writeSafetensors(join(poisoned, file), [...f.tensors], keepChecksum ? f.metadata : unchecked);
   };
   const fresh = () => {
     spawnSync('rm', ['-r', poisoned]);
     spawnSync('cp', ['-r', run, poisoned]);
   };
+  fresh();
+  rewrite('model.safetensors', (f) => (f.tensors.get('wte.weight')!.data[5] *= 1.0001), true);
+  expectUserError(['eval', '--ckpt', poisoned], /model\.safetensors is damaged: .* do not match the checksum/);
   fresh();
   rewrite('model.safetensors', (f) => (f.tensors.get('wte.weight')!.data[5] = NaN));
   expectUserError(['eval', '--ckpt', poisoned], /"wte\.weight" holds NaN at element 5/);

@@ -128,6 +128,12 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   return { tensors, metadata };
 }
 
+/** The tensor bytes of a safetensors file (everything after the header), e.g. to checksum them. */
+export function dataSection(bytes: Uint8Array): Uint8Array {
+  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  return bytes.subarray(8 + headerLength);
+}
+
 export function readSafetensors(path: string): SafeTensorsFile {
   return parseSafetensors(readFileSync(path), path);
 }

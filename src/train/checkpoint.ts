@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { describeZodError, UserError } from '../errors.js';
@@ -7,7 +8,13 @@ import { tokenizerFromSpec } from '../data/tokenizers.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { crashPoint } from '../io/crash-point.js';
 import { makeFolder } from '../io/folders.js';
-import { readSafetensors, writeSafetensors, type SafeTensorsFile } from '../io/safetensors.js';
+import {
+  dataSection,
+  parseSafetensors,
+  readSafetensors,
+  writeSafetensors,
+  type SafeTensorsFile,
+} from '../io/safetensors.js';
 import { Transformer, type ModelConfig } from '../model/transformer.js';
 import type { AdamW } from '../optim/adamw.js';
 import { parseTrainConfig, type TrainConfig } from './config.js';
@@ -91,11 +98,11 @@ function writeCheckpointFiles(
     bestValLoss: JSON.stringify(state.bestValLoss),
     elapsedS: String(state.elapsedS),
   };
-  writeSafetensors(join(dir, STAGED_OPTIMIZER_FILE), moments, training, at);
+  writeSafetensors(join(dir, STAGED_OPTIMIZER_FILE), moments, withChecksum(training, moments), at);
   crashPoint(`staged@${at}`);
   // A kill from here until the weights are renamed leaves the old step whole.
   const weights = [...model.params.byName].map(([n, p]) => [n, p] as const);
-  writeSafetensors(join(dir, MODEL_FILE), weights, meta, at);
+  writeSafetensors(join(dir, MODEL_FILE), weights, withChecksum(meta, weights), at);
   crashPoint(`committed@${at}`);
   // From here on the new step is committed: resuming finishes this rename.
   renameSync(join(dir, STAGED_OPTIMIZER_FILE), join(dir, OPTIMIZER_FILE));
@@ -156,15 +163,61 @@ function requireFile(dir: string, name: string, purpose: string): string {
   return path;
 }
 
+/**
+ * A checkpoint file, parsed and checked. Files we write carry the SHA-256 of
+ * their tensor bytes (metadata "data_sha256"), so a flipped bit in a weight,
+ * which no structural check can see, is caught too; files without it (from
+ * other tools) are read as they are.
+ */
 function readTensorsFile(dir: string, name: string, purpose: string): SafeTensorsFile {
   const path = requireFile(dir, name, purpose);
+  let file: SafeTensorsFile;
+  const bytes = readFileSync(path);
   try {
-    return readSafetensors(path);
+    file = parseSafetensors(bytes, path);
   } catch (err) {
     throw new UserError(
       `checkpoint ${dir}: ${name} is damaged (${(err as Error).message}); train again or restore the file`,
     );
   }
+  const expected = file.metadata[DATA_DIGEST];
+  if (expected !== undefined && checksum(file.metadata, [dataSection(bytes)]) !== expected)
+    throw new UserError(
+      `checkpoint ${dir}: ${name} is damaged: its tensors or metadata do not match the checksum saved with them; restore the file or train again`,
+    );
+  if (file.metadata.format !== undefined && file.metadata.format !== CHECKPOINT_FORMAT)
+    throw new UserError(
+      `checkpoint ${dir}: ${name} has format ${JSON.stringify(file.metadata.format)}, expected "${CHECKPOINT_FORMAT}"`,
+    );
+  return file;
+}
+
+/** Metadata key of the checksum (SHA-256, hex) of a file's other metadata and its tensor bytes. */
+const DATA_DIGEST = 'data_sha256';
+
+/** SHA-256 over the metadata (sorted, without the checksum itself) and then the tensor bytes in file order. */
+function checksum(metadata: Record<string, string>, chunks: ArrayBufferView[]): string {
+  const hash = createHash('sha256');
+  const fields = Object.entries(metadata)
+    .filter(([k]) => k !== DATA_DIGEST)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  hash.update(JSON.stringify(fields));
+  for (const c of chunks) hash.update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+  return hash.digest('hex');
+}
+
+/** Metadata with its checksum over `tensors` (written in this order, so equal to the file's data section). */
+function withChecksum(
+  metadata: Record<string, string>,
+  tensors: readonly (readonly [string, { data: ArrayBufferView }])[],
+): Record<string, string> {
+  return {
+    ...metadata,
+    [DATA_DIGEST]: checksum(
+      metadata,
+      tensors.map(([, t]) => t.data),
+    ),
+  };
 }
 
 export function readRunConfig(dir: string): RunConfigFile {
