@@ -18,6 +18,7 @@ import { makeFolder } from '../io/folders.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernels, nativeBackend } from '../backend/index.js';
+import { mixerEntry } from '../model/mixers/registry.js';
 import { UserError } from '../errors.js';
 import { parsePlan } from '../model/plan.js';
 import { scalingCharts } from './scaling-report.js';
@@ -65,7 +66,7 @@ export function parseScalingModels(spec: string): [string, string][] {
         throw new UserError(
           `unknown model "${entry}"; use one of ${Object.keys(SCALING_MODELS).join(', ')} or name=PLAN`,
         );
-      parsePlan(plan);
+      for (const block of parsePlan(plan)) mixerEntry(block.mixer, block.options); // unknown mixers fail here, not in a worker
       return [name, plan];
     });
 }

@@ -18,7 +18,15 @@ program
   // so they end with exit code 2 like every other bad input; set before the commands so they inherit it.
   .exitOverride()
   // Every error line starts "hsm: ", commander's parse errors too.
-  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'hsm: ')) });
+  .configureOutput({
+    outputError: (text, write) =>
+      write(
+        text
+          .replace(/^error: /, 'hsm: ')
+          .trim()
+          .replace(/\n/g, ' ') + '\n',
+      ),
+  });
 
 registerTrain(program);
 registerEval(program);

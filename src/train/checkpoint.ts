@@ -148,7 +148,7 @@ export function settleCheckpoint(dir: string, modelStep: number): void {
   if (fileStep(staged) === modelStep && fileStep(join(dir, OPTIMIZER_FILE)) !== modelStep) {
     renameSync(staged, join(dir, OPTIMIZER_FILE));
   } else {
-    rmSync(staged, { force: true });
+    rmSync(staged, { force: true, recursive: true }); // our reserved name, even if something else took it
   }
 }
 

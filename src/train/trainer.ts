@@ -277,17 +277,23 @@ function keepMetricsUpTo(path: string, step: number, logInterval: number): strin
   const damaged: number[] = [];
   const kept: string[] = [];
   let last = 0;
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .forEach((line, i) => {
-      if (!line.trim()) return;
-      const parsed = MetricsLine.safeParse(parseJson(line));
-      if (!parsed.success || parsed.data.step < last) damaged.push(i + 1);
-      else if (parsed.data.step <= step) {
-        kept.push(line + '\n');
-        last = parsed.data.step;
-      }
-    });
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(
+      `${path} cannot be read (${(err as NodeJS.ErrnoException).code}); move it aside to start a new log, then --resume`,
+    );
+  }
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    const parsed = MetricsLine.safeParse(parseJson(line));
+    if (!parsed.success || parsed.data.step < last) damaged.push(i + 1);
+    else if (parsed.data.step <= step) {
+      kept.push(line + '\n');
+      last = parsed.data.step;
+    }
+  });
   writeFileAtomic(path, kept.join(''));
   const notes: string[] = [];
   if (damaged.length)
