@@ -174,6 +174,16 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
     seeds: [1337, 2],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
   },
+  // The long grid's leaders on its first seed (pair among the pure HSM models, ab[proj] with attention
+  // last among the hybrids) against GPT at four times the budget: does GPT's deficit close with compute?
+  'long-4x': {
+    description:
+      'GPT, the best HSM model and the best hybrid of the long grid at 4× its budget (3.2e13 training FLOPs), context 512, 2 seeds',
+    train: { ...LONG_TRAIN, budget: { flops: 3.2e13 }, evalInterval: 250, checkpointInterval: 250 },
+    models: longModels.filter((m) => ['gpt', 'pair', 'ab-proj-attn-last'].includes(m.name)),
+    seeds: [1337, 2],
+    eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
+  },
   // About an hour on 2 cores (36 runs of 35–140 s at length 64).
   recall: {
     description:
