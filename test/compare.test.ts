@@ -117,7 +117,7 @@ test('bad grids are one-line errors that name the problem', () => {
   };
   expectError(
     ['compare', '--grid', 'papper', '--out', join(root, 'x')],
-    /unknown grid "papper".*paper, smoke, long, long-4x, recall/,
+    /unknown grid "papper".*paper, smoke, long, long-4x, context-sweep, ffn-sweep, recall/,
   );
   const file = (name: string, grid: unknown) => {
     const path = join(root, name);
@@ -215,4 +215,25 @@ test('MQAR sequences: distinct keys, each query answered by its pair, same seed 
 test('statistics: mean ± half the range', () => {
   assert.deepEqual(stat([1, 2, 4]), { mean: 7 / 3, spread: 1.5, n: 3 });
   assert.deepEqual(stat([2]), { mean: 2, spread: 0, n: 1 });
+});
+
+test('the study grids: the context sweep keeps 2048 tokens a step at every context, the FFN sweep sets each width', () => {
+  for (const run of expandGrid(loadGrid('context-sweep'), '/tmp/x')) {
+    const T = Number(/-(\d+)-s\d+$/.exec(run.id)![1]);
+    assert.equal(run.config.model.blockSize, T, run.id);
+    assert.equal(run.config.batchSize * T, 2048, run.id);
+    assert.equal(run.config.budget?.flops, 1.6e13);
+  }
+  const widths = expandGrid(loadGrid('ffn-sweep'), '/tmp/x')
+    .filter((r) => r.seed === 1337)
+    .map((r) => [r.model, r.config.model.ffnHidden ?? null, r.config.maxIters, r.config.budget ?? null]);
+  assert.deepEqual(widths.slice(0, 3), [
+    ['gpt', null, 614, null],
+    ['ab-ffn1x', 512, 614, null],
+    ['ab-ffn2x', 1024, 614, null],
+  ]);
+  assert.throws(
+    () => parseGrid({ models: [{ name: 'a', plan: 'attn*2', train: { seed: 3 } }], seeds: [1] }, 'g'),
+    /model a: train\.seed: a grid sets each run's seed itself/,
+  );
 });

@@ -139,6 +139,45 @@ const LONG_TRAIN = {
   checkpointInterval: 100,
 };
 
+/** Context lengths of the context sweep; each trains on 2048 tokens a step (batch 2048 / T). */
+const SWEEP_CONTEXTS = [256, 512, 1024, 2048] as const;
+
+const contextSweepModels: GridInput['models'] = SWEEP_CONTEXTS.flatMap((T) => {
+  const at = { model: { blockSize: T }, train: { batchSize: 2048 / T } };
+  return [
+    { name: `gpt-${T}`, plan: 'attn*4', ...at, note: `GPT at context ${T}` },
+    {
+      name: `pair-${T}`,
+      plan: 'hsm:pair*{levels}',
+      matchParams: 'attn*4',
+      ...at,
+      note: `HSM pair, ⌈log2 ${T}⌉ pow2 blocks, parameter-matched, at context ${T}`,
+    },
+    {
+      name: `ab-proj-attn-last-${T}`,
+      plan: 'hsm:ab[proj]*3,attn',
+      matchParams: 'attn*4',
+      ...at,
+      note: `hybrid: 3 HSM ab[proj] blocks, then attention; parameter-matched, at context ${T}`,
+    },
+  ];
+});
+
+/** FFN widths of the FFN sweep, in multiples of GPT's 4d = 512. */
+const FFN_MULTIPLES = [1, 2, 4, 6] as const;
+
+const ffnSweepModels: GridInput['models'] = [
+  { name: 'gpt', plan: 'attn*4', note: 'baseline: GPT, 4 blocks of d=128, FFN 4d' },
+  ...(['ab', 'ab[proj]'] as const).flatMap((mixer) =>
+    FFN_MULTIPLES.map((k) => ({
+      name: `${slug(mixer)}-ffn${k}x`,
+      plan: `hsm:${mixer}*{levels}`,
+      model: { ffnHidden: k * 512 },
+      note: `HSM ${mixer}, 9 pow2 blocks, FFN ${k} × 4d (${k * 512} wide)`,
+    })),
+  ),
+];
+
 export const BUILTIN_GRIDS: Record<string, GridInput> = {
   paper: {
     description:
@@ -183,6 +222,26 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
     models: longModels.filter((m) => ['gpt', 'pair', 'ab-proj-attn-last'].includes(m.name)),
     seeds: [1337, 2],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
+  },
+  // Where along the context does the ordering change? 24 runs, about 2 hours on one core.
+  'context-sweep': {
+    description:
+      'GPT, HSM pair and the ab[proj] hybrid at context 256, 512, 1024 and 2048 on an equal budget of 1.6e13 training FLOPs, 2048 tokens a step, 2 seeds',
+    train: { ...LONG_TRAIN, budget: { flops: 1.6e13 } },
+    models: contextSweepModels,
+    seeds: [1337, 2],
+    eval: { decodePositions: [8, 255], sampleTokens: 200 },
+  },
+  // The paper's FFN claim: does ab close its gap to GPT when capacity moves into the FFN? Capacity is the
+  // question, so every model trains the same steps (GPT's 614 at the long budget) and its FLOPs are recorded:
+  // on an equal-FLOP budget the widest FFNs would get a sixth of the steps. 18 runs.
+  'ffn-sweep': {
+    description:
+      "ab and ab[proj] (9 pow2 blocks) with FFNs of 1, 2, 4 and 6 × GPT's 4d against GPT at context 512, 614 steps of 2048 tokens each (FLOPs recorded), 2 seeds",
+    train: (({ budget: _, ...fixedSteps }) => ({ ...fixedSteps, maxIters: 614 }))(LONG_TRAIN),
+    models: ffnSweepModels,
+    seeds: [1337, 2],
+    eval: { decodePositions: [8, 256, 511], sampleTokens: 200 },
   },
   // About an hour on 2 cores (36 runs of 35–140 s at length 64).
   recall: {

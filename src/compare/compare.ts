@@ -14,7 +14,7 @@ import { expandGrid, type Grid, type GridRun } from './grid.js';
 import { reportHtml } from './report-html.js';
 import { reportMarkdown } from './report-md.js';
 import { RESULTS_FORMAT, summarize, type CompareResults, type RunResult } from './results.js';
-import { DataCache, runOne, runState, withBudget, type RunHooks, type RunState } from './runner.js';
+import { checkRunMemory, DataCache, runOne, runState, withBudget, type RunHooks, type RunState } from './runner.js';
 
 export interface CompareHooks extends RunHooks {
   /** Before any training: every run and where it stands. */
@@ -46,6 +46,7 @@ export async function runCompare(grid: Grid, outDir: string, hooks: CompareHooks
 async function compareLocked(grid: Grid, outDir: string, hooks: CompareHooks): Promise<CompareOutcome> {
   const data = new DataCache();
   const runs = expandGrid(grid, outDir).map((run) => withBudget(run, data));
+  for (const run of runs) checkRunMemory(run, data);
   const states = runs.map(runState); // a changed grid fails here, before anything trains
   hooks.onPlan?.(runs, states);
   writeFileAtomic(join(outDir, 'grid.json'), JSON.stringify(grid, null, 1) + '\n');

@@ -11,8 +11,10 @@ const GridModelSchema = z
     /** Layer plan; "{levels}" stands for ⌈log2 context⌉, the pow2 depth that covers the context. */
     plan: z.string().min(1),
     matchParams: z.string().min(1).optional(),
-    /** Other model fields for this model only (schedule, hsmHeads, positions, …). */
+    /** Other model fields for this model only (schedule, hsmHeads, positions, blockSize, …). */
     model: z.record(z.unknown()).optional(),
+    /** Training options for this model only (e.g. batchSize, to keep the tokens per step equal across contexts). */
+    train: z.record(z.unknown()).optional(),
     note: z.string().optional(),
   })
   .strict();

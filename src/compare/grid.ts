@@ -58,11 +58,21 @@ export function parseGrid(raw: unknown, name: string): Grid {
   if (dup) throw new UserError(`grid ${name}: model name "${dup}" appears twice; names must be unique`);
   if (new Set(grid.seeds).size !== grid.seeds.length)
     throw new UserError(`grid ${name}: seeds repeat; list each seed once`);
-  for (const key of ['seed', 'out'] as const) {
-    if (key in grid.train)
-      throw new UserError(
-        `grid ${name}: train.${key}: a grid sets each run's ${key} itself (use "seeds", and --out for the folder)`,
-      );
+  const trainSections: [string, Record<string, unknown>][] = [
+    ['train', grid.train],
+    ...grid.models.map((m): [string, Record<string, unknown>] => [`model ${m.name}: train`, m.train ?? {}]),
+  ];
+  for (const [where, train] of trainSections) {
+    for (const key of ['seed', 'out'] as const) {
+      if (key in train)
+        throw new UserError(
+          `grid ${name}: ${where}.${key}: a grid sets each run's ${key} itself (use "seeds", and --out for the folder)`,
+        );
+    }
+  }
+  for (const m of grid.models) {
+    if (m.train && 'model' in m.train)
+      throw new UserError(`grid ${name}: model ${m.name}: train.model: give the model's own fields under its "model"`);
   }
   const baseline = grid.baseline ?? names[0];
   if (!names.includes(baseline))
@@ -119,6 +129,7 @@ function runConfig(
   const merged = mergeConfigs(
     grid.preset ? named(`grid ${grid.name}`, () => presetConfig(grid.preset!)) : {},
     grid.train as Record<string, unknown>,
+    m.train ?? {},
     data,
     {
       model: {

@@ -17,8 +17,8 @@ import { describeModel } from '../model/cost.js';
 import type { Transformer } from '../model/transformer.js';
 import { hasResumableCheckpoint, readRunConfig } from '../train/checkpoint.js';
 import { applyBudget, tokensPerStep } from '../train/budget.js';
-import type { TrainConfig } from '../train/config.js';
-import { train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
+import { resolveModelConfig, type TrainConfig } from '../train/config.js';
+import { requireTrainingMemory, train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
 import type { EvalSettings, GridRun } from './grid.js';
 import { describeRecall, recallAccuracy } from './recall-score.js';
 import { decodeSpeed, learningCurve, medianTrainingSpeed, readMetrics } from './measure.js';
@@ -119,8 +119,16 @@ export class DataCache {
 /** The run with its steps fixed by its FLOP budget, when it has one (before its state is compared with a saved run). */
 export function withBudget(run: GridRun, data: DataCache): GridRun {
   if (!run.config.budget) return run;
-  const vocabSize = run.recall ? run.recall.vocabSize : data.vocabSize(run.config);
-  return { ...run, config: applyBudget(run.config, vocabSize) };
+  return { ...run, config: applyBudget(run.config, runVocabSize(run, data)) };
+}
+
+function runVocabSize(run: GridRun, data: DataCache): number {
+  return run.recall ? run.recall.vocabSize : data.vocabSize(run.config);
+}
+
+/** Refuses, before any run trains, a grid with a run larger than this machine's memory. */
+export function checkRunMemory(run: GridRun, data: DataCache): void {
+  requireTrainingMemory(resolveModelConfig(run.config.model, runVocabSize(run, data)), run.config);
 }
 
 /** Trains (or resumes) one run and evaluates it; returns null when stopped before the end. */
