@@ -131,7 +131,7 @@ test('resume repairs a damaged metrics log and says which lines it dropped', asy
   const warnings: string[] = [];
   await train(cfg(8), { resume: true, hooks: { onWarning: (m) => warnings.push(m) } });
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /metrics\.jsonl: dropped 1 damaged or out-of-order line\(s\) \(line 7\)/);
+  assert.match(warnings[0], /metrics\.jsonl: dropped 1 damaged, repeated or out-of-order line\(s\) \(line 7\)/);
   const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
     .trim()
     .split('\n')

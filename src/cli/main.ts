@@ -17,6 +17,7 @@ program
   // Parse errors (unknown option, missing or invalid value) throw instead of exiting with 1,
   // so they end with exit code 2 like every other bad input; set before the commands so they inherit it.
   .exitOverride()
+  .allowExcessArguments(false) // a stray word is a mistake to report, not to ignore
   // Every error line starts "hsm: ", commander's parse errors too.
   .configureOutput({
     outputError: (text, write) =>

@@ -123,14 +123,14 @@ export function resolveConfig(flags: ConfigFlags): TrainConfig {
     else (isModel ? model : fromFlags)[key] = value;
   }
   if (Object.keys(model).length) fromFlags.model = model;
-  const preset = flags.preset ? presetConfig(flags.preset) : {};
+  const preset = flags.preset !== undefined ? presetConfig(flags.preset) : {};
   const outDir = (fromFlags.out ?? preset.out) as string | undefined;
   if (flags.resume && !outDir)
     throw new UserError('--resume needs --out (or --preset) to name the run folder to continue');
   // Resuming starts from the run's own saved configuration; flags may extend it (e.g. --max-iters).
   if (flags.resume) assertNotLocked(outDir!, 'run folder');
   const saved = flags.resume ? (readRunConfig(outDir!).train as unknown as Record<string, unknown>) : {};
-  const file = flags.config ? readConfigFile(flags.config) : {};
+  const file = flags.config !== undefined ? readConfigFile(flags.config) : {};
   const raw = mergeConfigs(saved, preset, file, fromFlags);
   // A FLOP budget fixes the steps itself; a step count given beside it would be silently replaced.
   for (const key of ['maxIters', 'lrDecayIters'] as const) {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 // The two ways to get a tokenizer: fit one to a corpus, or rebuild the one a
 // checkpoint saved from its JSON spec.
 import { UserError } from '../errors.js';
@@ -25,12 +26,29 @@ export function createTokenizer(kind: AnyTokenizerKind, corpusText: string): Tok
 }
 
 /** Rebuilds a tokenizer from a spec as read back from JSON (so it is checked, not trusted). */
+const TokenizerSpecSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('char'), vocab: z.string().min(1) }).strict(),
+  z.object({ kind: z.literal('byte') }).strict(),
+  z.object({ kind: z.literal('gpt2') }).strict(),
+  z
+    .object({
+      kind: z.literal('ids'),
+      vocabSize: z
+        .number()
+        .int()
+        .min(1)
+        .max(1 << 21),
+    })
+    .strict(),
+]);
+
 export function tokenizerFromSpec(spec: unknown): Tokenizer {
-  const s = spec as Partial<Record<string, unknown>> | null;
-  if (s?.kind === 'char' && typeof s.vocab === 'string') return CharTokenizer.fromVocab(s.vocab);
+  const parsed = TokenizerSpecSchema.safeParse(spec);
+  const s = parsed.success ? parsed.data : null;
+  if (s?.kind === 'char') return CharTokenizer.fromVocab(s.vocab);
   if (s?.kind === 'byte') return new ByteTokenizer();
   if (s?.kind === 'gpt2') return new Gpt2Tokenizer();
-  if (s?.kind === 'ids' && typeof s.vocabSize === 'number') return new IdTokenizer(s.vocabSize);
+  if (s?.kind === 'ids') return new IdTokenizer(s.vocabSize);
   throw new UserError(
     `unrecognised tokenizer spec ${JSON.stringify(spec)?.slice(0, 80)}; ` +
       'the checkpoint is damaged or from an incompatible version, so retrain it',

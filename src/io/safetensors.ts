@@ -138,7 +138,8 @@ export function readSafetensors(path: string): SafeTensorsFile {
   return parseSafetensors(readFileSync(path), path);
 }
 
-const DTYPE_OF = (data: SafeTensorArray): SafeTensor['dtype'] =>
+/** The safetensors dtype of an array. */
+export const dtypeOf = (data: SafeTensorArray): SafeTensor['dtype'] =>
   data instanceof Float64Array ? 'F64' : data instanceof Int32Array ? 'I32' : 'F32';
 
 /** Serialises tensors (in the given order) and string metadata to safetensors bytes. */
@@ -151,7 +152,7 @@ export function serializeSafetensors(
   let offset = 0;
   for (const [name, { shape, data }] of tensors) {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    header[name] = { dtype: DTYPE_OF(data), shape: [...shape], data_offsets: [offset, offset + bytes.length] };
+    header[name] = { dtype: dtypeOf(data), shape: [...shape], data_offsets: [offset, offset + bytes.length] };
     blobs.push(bytes);
     offset += bytes.length;
   }

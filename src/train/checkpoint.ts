@@ -10,6 +10,7 @@ import { crashPoint } from '../io/crash-point.js';
 import { makeFolder } from '../io/folders.js';
 import {
   dataSection,
+  dtypeOf,
   parseSafetensors,
   readSafetensors,
   writeSafetensors,
@@ -171,9 +172,9 @@ function requireFile(dir: string, name: string, purpose: string): string {
  */
 function readTensorsFile(dir: string, name: string, purpose: string): SafeTensorsFile {
   const path = requireFile(dir, name, purpose);
-  let file: SafeTensorsFile;
-  const bytes = readFileSync(path);
+  let file: SafeTensorsFile, bytes: Buffer;
   try {
+    bytes = readFileSync(path);
     file = parseSafetensors(bytes, path);
   } catch (err) {
     throw new UserError(
@@ -181,7 +182,8 @@ function readTensorsFile(dir: string, name: string, purpose: string): SafeTensor
     );
   }
   const expected = file.metadata[DATA_DIGEST];
-  if (expected !== undefined && checksum(file.metadata, [dataSection(bytes)]) !== expected)
+  const layout = [...file.tensors].map(([n, t]) => [n, t.dtype, t.shape] as const);
+  if (expected !== undefined && checksum(file.metadata, layout, [dataSection(bytes)]) !== expected)
     throw new UserError(
       `checkpoint ${dir}: ${name} is damaged: its tensors or metadata do not match the checksum saved with them; restore the file or train again`,
     );
@@ -195,13 +197,19 @@ function readTensorsFile(dir: string, name: string, purpose: string): SafeTensor
 /** Metadata key of the checksum (SHA-256, hex) of a file's other metadata and its tensor bytes. */
 const DATA_DIGEST = 'data_sha256';
 
-/** SHA-256 over the metadata (sorted, without the checksum itself) and then the tensor bytes in file order. */
-function checksum(metadata: Record<string, string>, chunks: ArrayBufferView[]): string {
+/** Each tensor's name, dtype and shape, in file order. */
+type Layout = readonly (readonly [string, string, readonly number[]])[];
+
+/**
+ * SHA-256 over the metadata (sorted, without the checksum itself), the
+ * tensors' names, dtypes and shapes, then the tensor bytes in file order.
+ */
+function checksum(metadata: Record<string, string>, layout: Layout, chunks: ArrayBufferView[]): string {
   const hash = createHash('sha256');
   const fields = Object.entries(metadata)
     .filter(([k]) => k !== DATA_DIGEST)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  hash.update(JSON.stringify(fields));
+  hash.update(JSON.stringify([fields, layout]));
   for (const c of chunks) hash.update(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
   return hash.digest('hex');
 }
@@ -209,12 +217,14 @@ function checksum(metadata: Record<string, string>, chunks: ArrayBufferView[]): 
 /** Metadata with its checksum over `tensors` (written in this order, so equal to the file's data section). */
 function withChecksum(
   metadata: Record<string, string>,
-  tensors: readonly (readonly [string, { data: ArrayBufferView }])[],
+  tensors: readonly (readonly [string, { data: Float32Array | Float64Array | Int32Array; shape: readonly number[] }])[],
 ): Record<string, string> {
+  const layout = tensors.map(([n, t]) => [n, dtypeOf(t.data), t.shape] as const);
   return {
     ...metadata,
     [DATA_DIGEST]: checksum(
       metadata,
+      layout,
       tensors.map(([, t]) => t.data),
     ),
   };
@@ -341,8 +351,10 @@ export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: numb
       ['v', optimizer.v[i]],
     ] as const) {
       const t = file.tensors.get(`${prefix}.${p.name}`);
-      if (!t || t.data.length !== target.length)
-        throw new UserError(`checkpoint ${dir}: optimizer state for "${p.name}" is missing or has the wrong size`);
+      if (!t || t.data.length !== target.length || t.dtype !== 'F32')
+        throw new UserError(
+          `checkpoint ${dir}: optimizer state for "${p.name}" is missing or not F32 of ${target.length} elements`,
+        );
       requireFinite(dir, OPTIMIZER_FILE, `${prefix}.${p.name}`, t.data);
       target.set(t.data);
     }

@@ -288,7 +288,8 @@ function keepMetricsUpTo(path: string, step: number, logInterval: number): strin
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
     const parsed = MetricsLine.safeParse(parseJson(line));
-    if (!parsed.success || parsed.data.step < last) damaged.push(i + 1);
+    if (!parsed.success || parsed.data.step <= last)
+      damaged.push(i + 1); // steps strictly increase
     else if (parsed.data.step <= step) {
       kept.push(line + '\n');
       last = parsed.data.step;
@@ -298,7 +299,7 @@ function keepMetricsUpTo(path: string, step: number, logInterval: number): strin
   const notes: string[] = [];
   if (damaged.length)
     notes.push(
-      `dropped ${damaged.length} damaged or out-of-order line(s) (line ${damaged.slice(0, 5).join(', ')}${damaged.length > 5 ? ', …' : ''})`,
+      `dropped ${damaged.length} damaged, repeated or out-of-order line(s) (line ${damaged.slice(0, 5).join(', ')}${damaged.length > 5 ? ', …' : ''})`,
     );
   // Steps after the last logged one are expected when a stop fell between log lines.
   if (step - last >= logInterval) notes.push(`the log ends at step ${last} although the checkpoint is at step ${step}`);

@@ -21,7 +21,7 @@ export function registerCompare(program: Command): void {
     )
     .option('--list', 'list the built-in grids and their models')
     .action(async (f: { grid?: string; out?: string; list?: boolean }) => {
-      if (f.list || !f.grid) {
+      if (f.list || f.grid === undefined) {
         listGrids();
         return;
       }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../../errors.js';
+import { makeFolder } from '../../io/folders.js';
 import { presetReference, type TrainConfig } from '../../train/config.js';
 import { compareWithReference } from '../../train/reference-comparison.js';
 import { machineProvenance, summarizeRun, writeRunSummary } from '../../train/run-summary.js';
@@ -26,6 +28,9 @@ export function registerTrain(program: Command): void {
     .action(async (flags: ConfigFlags & { overwrite?: boolean; summary?: string; memoryCheck: boolean }) => {
       if (flags.resume && flags.overwrite)
         throw new UserError('--resume and --overwrite contradict each other; pick one');
+      // The summary's folder is checked (and made) now, not after hours of training.
+      if (flags.summary === '') throw new UserError('--summary needs a file name');
+      if (flags.summary !== undefined) makeFolder(dirname(resolve(flags.summary)), 'summary folder');
       await runTraining(resolveConfig(flags), {
         resume: !!flags.resume,
         overwrite: !!flags.overwrite,
@@ -115,7 +120,7 @@ async function runTraining(
       console.error(`hsm: checkpoint saved at step ${result.step}; continue with --resume --out ${result.outDir}`);
     if (result.stopped || result.finalValLoss === null || stepTokensPerS.length === 0) return; // nothing trained to the end in this process
     const reference = preset ? presetReference(preset) : undefined;
-    if (!summaryFile && !reference) return;
+    if (summaryFile === undefined && !reference) return;
     const backend = kernels().name;
     const run = summarizeRun(
       {
@@ -132,7 +137,7 @@ async function runTraining(
       },
       machineProvenance(),
     );
-    if (summaryFile) {
+    if (summaryFile !== undefined) {
       try {
         writeRunSummary(summaryFile, run);
         console.error(`hsm: run summary written to ${summaryFile}`);
