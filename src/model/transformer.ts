@@ -200,24 +200,75 @@ export class Transformer {
   /**
    * Appends one token at position state.pos and returns its logits (V). HSM
    * layers read their ring buffers, attention layers their KV caches: for a
-   * pure HSM model the cost does not depend on the position.
+   * pure HSM model the cost does not depend on the position. The N = 1 case
+   * of decodeBatch.
    */
   decodeStep(token: number, state: InferenceState): Float32Array {
-    const pos = state.pos;
-    if (pos >= this.maxDecodeLength)
-      throw new RangeError(`position ${pos} is beyond the model's context ${this.config.blockSize}`);
-    let x = embedding(this.p('wte.weight'), Int32Array.of(token), [1, 1]);
-    if (this.positions) x = add(x, rows(this.p('wpe.weight'), pos, 1));
+    return this.decodeBatch([token], [state]);
+  }
+
+  /**
+   * Advances N sequences by one token each in one batched pass (continuous
+   * batching): tokens[i] is appended to states[i] at that sequence's own
+   * position states[i].pos, which then moves on by one. Returns the N × V
+   * logits, row-major: row i (subarray(i·V, (i + 1)·V)) is sequence i's.
+   *
+   * Embeddings (with each sequence's own position), LayerNorms, every
+   * projection and FFN, and the output head run once on an (N, 1, C) batch;
+   * ring-buffer reads/writes and KV-cache attention run per sequence inside the
+   * mixers (Mixer.decodeBatch). Sequences may be at any mix of positions, and
+   * the set may change between calls (prefill a new state with forward(idx, 1,
+   * T, state) and add it). With N = 1 it is decodeStep. The states must be
+   * distinct and not share mixer states (an Error otherwise); a model with
+   * learned positions or attention throws decodeStep's RangeError when any
+   * sequence is at maxDecodeLength. Everything is checked before any state
+   * changes, so a throw leaves every state as it was.
+   */
+  decodeBatch(tokens: Int32Array | readonly number[], states: readonly InferenceState[]): Float32Array {
+    const N = states.length;
+    if (tokens.length !== N)
+      throw new Error(`decodeBatch: ${tokens.length} tokens for ${N} states; pass one token per sequence`);
+    if (N === 0) return new Float32Array(0);
+    this.checkBatch(states);
+    const positions = Int32Array.from(states, (s) => s.pos);
+    let x = embedding(this.p('wte.weight'), Int32Array.from(tokens), [N, 1]); // checks the token ids
+    if (this.positions) x = add(x, embedding(this.p('wpe.weight'), positions, [N, 1]));
     for (let l = 0; l < this.config.nLayer; l++) {
+      const mixerStates = states.map((s) => s.mixers[l]);
       x = this.block(
         l,
         x,
         (t) => t,
-        (a) => this.mixers[l].step(a, state.mixers[l]),
+        (a) => this.mixers[l].decodeBatch(a, mixerStates),
       );
     }
-    state.pos = pos + 1;
+    states.forEach((s, i) => (s.pos = positions[i] + 1));
     return Float32Array.from(this.head(x).data);
+  }
+
+  /** decodeBatch's checks: room to decode, one state per sequence, nothing shared. */
+  private checkBatch(states: readonly InferenceState[]): void {
+    const L = this.config.nLayer,
+      limit = this.maxDecodeLength;
+    const seen = new Map<object, number>();
+    states.forEach((s, i) => {
+      if (s.pos >= limit)
+        throw new RangeError(
+          `position ${s.pos} is beyond the model's context ${this.config.blockSize}` +
+            (states.length > 1 ? ` (sequence ${i} of the batch)` : ''),
+        );
+      if (s.mixers.length !== L)
+        throw new Error(`decodeBatch: states[${i}] has ${s.mixers.length} layer states, the model ${L} layers`);
+      for (const o of [s, ...s.mixers]) {
+        const j = seen.get(o);
+        if (j !== undefined)
+          throw new Error(
+            `decodeBatch: states[${i}] ${o === s ? 'is the same object as' : 'shares a layer state with'} states[${j}]; ` +
+              'each sequence needs its own state from newState()',
+          );
+        seen.set(o, i);
+      }
+    });
   }
 
   /** Mean next-token cross-entropy of idx against targets (both B×T). */

@@ -61,13 +61,29 @@ export class AttentionMixer implements Mixer {
   }
 
   step(x: Tensor, state: MixerState): Tensor {
-    const cache = (state as AttentionState).cache,
-      pos = cache.length;
-    const qkv = linear(x, this.wAttn, this.bAttn); // (1, 1, 3C)
-    cache.store(pos, qkv.data, 0);
-    const y = Tensor.empty([1, 1, this.C], x.dtype);
-    attendCached(qkv.data, cache, pos, this.nHead, y.data);
-    cache.length = pos + 1;
+    return this.decodeBatch(x, [state]);
+  }
+
+  /**
+   * step() for N sequences: the qkv and output projections run once on
+   * (N, 1, ·); each row is appended to its own KV cache and attends over that
+   * cache's length.
+   */
+  decodeBatch(x: Tensor, states: readonly MixerState[]): Tensor {
+    const N = states.length,
+      C = this.C;
+    if (x.shape[0] !== N || x.size !== N * C)
+      throw new Error(`decodeBatch: expected input (${N}, 1, ${C}), got [${x.shape.join(', ')}]`);
+    const qkv = linear(x, this.wAttn, this.bAttn); // (N, 1, 3C)
+    const y = Tensor.empty([N, 1, C], x.dtype);
+    for (let i = 0; i < N; i++) {
+      const cache = (states[i] as AttentionState).cache,
+        pos = cache.length;
+      const row = qkv.data.subarray(i * 3 * C, (i + 1) * 3 * C);
+      cache.store(pos, row, 0);
+      attendCached(row, cache, pos, this.nHead, y.data.subarray(i * C, (i + 1) * C));
+      cache.length = pos + 1;
+    }
     return linear(y, this.wProj, this.bProj);
   }
 

@@ -27,6 +27,12 @@ export interface MixerContext {
  * - forward: the parallel form over a whole (B, T, C) sequence batch; with a
  *   state (B = 1) it also records what decoding needs (the prefill).
  * - step: the recurrent form for one new token (1, 1, C) at state's position.
+ * - decodeBatch: the recurrent form for N sequences at once: x (N, 1, C), row
+ *   i the new token of states[i], each at its own position. Dense work
+ *   (projections) runs once over the N rows; the per-sequence parts
+ *   (ring-buffer reads and writes, KV-cache appends and attention over each
+ *   cache) run per row. The states must be distinct objects
+ *   (Transformer.decodeBatch checks). step(x, s) is decodeBatch(x, [s]).
  */
 export interface Mixer {
   readonly name: string;
@@ -37,6 +43,7 @@ export interface Mixer {
   forward(x: Tensor, state?: MixerState): Tensor;
   newState(): MixerState;
   step(x: Tensor, state: MixerState): Tensor;
+  decodeBatch(x: Tensor, states: readonly MixerState[]): Tensor;
   /** Forward FLOPs per token at this context length (projections included). */
   flopsPerToken(context: number): number;
 }
@@ -78,18 +85,20 @@ export class ShiftHistory implements MixerState {
     this.pos = T;
   }
 
-  /** Row at (pos − lag) per channel group (zeros before the start), as a (1, 1, width) tensor. */
-  read(lags: readonly number[]): Tensor {
-    const out = Tensor.zeros([1, 1, this.width]);
+  /**
+   * Writes the row at (pos − lag) per channel group into out[offset, offset +
+   * width). Groups before the start, and lag 0 (the current row, which the
+   * caller has), are left untouched: zeros in a fresh buffer.
+   */
+  readInto(lags: readonly number[], out: FloatArray, offset: number): void {
     const groupWidth = this.width / lags.length;
     lags.forEach((lag, g) => {
       if (lag > this.capacity) throw new RangeError(`lag ${lag} exceeds the history of ${this.capacity}`);
       if (lag === 0 || this.pos < lag) return; // lag 0 is the current row, supplied by the caller
       const slot = (this.pos - lag) % this.capacity;
       const from = slot * this.width + g * groupWidth;
-      out.data.set(this.rows.subarray(from, from + groupWidth), g * groupWidth);
+      out.set(this.rows.subarray(from, from + groupWidth), offset + g * groupWidth);
     });
-    return out;
   }
 }
 
@@ -202,10 +211,31 @@ export abstract class ShiftMixer implements Mixer {
   }
 
   step(x: Tensor, state: MixerState): Tensor {
-    const { histories } = state as ShiftState;
+    return this.decodeBatch(x, [state]);
+  }
+
+  /**
+   * step() for N sequences: prepare, mix and project run once on (N, 1, C);
+   * each lagged copy is gathered row by row from that sequence's own history,
+   * then each sequence's prepared row is pushed into it.
+   */
+  decodeBatch(x: Tensor, states: readonly MixerState[]): Tensor {
+    const N = states.length,
+      C = this.C;
+    if (x.shape[0] !== N || x.size !== N * C)
+      throw new Error(`decodeBatch: expected input (${N}, 1, ${C}), got [${x.shape.join(', ')}]`);
+    const histories = states.map((s) => (s as ShiftState).histories);
     const prepared = this.prepare(x);
-    const past = this.lags.map((lag) => histories.map((h) => h.read(lag)));
-    prepared.forEach((p, j) => histories[j].push(p.data));
+    const past = this.lags.map((lag) =>
+      prepared.map((_, j) => {
+        const out = Tensor.zeros([N, 1, C], x.dtype);
+        for (let i = 0; i < N; i++) histories[i][j].readInto(lag, out.data, i * C);
+        return out;
+      }),
+    );
+    prepared.forEach((p, j) => {
+      for (let i = 0; i < N; i++) histories[i][j].push(p.data, i * C);
+    });
     return this.project(this.mix(x, prepared, past));
   }
 

@@ -1,0 +1,179 @@
+// Batched decoding (continuous batching): one pass advances many sequences, each at its own position,
+// and must give what decoding each sequence alone gives, and what the parallel forward gives.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { withBackend, type BackendName } from '../src/backend/index.js';
+import { parsePlan } from '../src/model/plan.js';
+import { Transformer, type InferenceState, type ModelConfig } from '../src/model/transformer.js';
+import { Rng } from '../src/tensor/random.js';
+import { randomInts, relError } from './helpers.js';
+
+const V = 20;
+const config = (plan: string): ModelConfig => ({
+  vocabSize: V,
+  blockSize: 32,
+  nLayer: parsePlan(plan).length,
+  nHead: 2,
+  nEmbd: 16,
+  plan,
+});
+
+/**
+ * A model whose every parameter is drawn N(0, 0.4²): at GPT's small init attention is nearly
+ * uniform whatever the query, which would hide a query read from the wrong sequence.
+ */
+function makeModel(plan: string, seed: number): Transformer {
+  const m = new Transformer(config(plan), { seed });
+  const rng = new Rng(seed + 100);
+  for (const p of m.params.list) rng.fillNormal(p.data, 0.4);
+  return m;
+}
+
+const PLANS = [
+  'attn*2',
+  'hsm:ab*3',
+  'hsm:ab[proj]*3',
+  'hsm:conv[k=3]*2',
+  'hsm:linear*3',
+  'hsm:gated*3',
+  'hsm:pair*3',
+  'hsm:gated*2,attn',
+];
+
+/** One sequence decoded twice: in the batch (`batched`) and alone with decodeStep (`alone`). */
+interface Sequence {
+  name: string;
+  tokens: Int32Array;
+  /** Logits (tokens.length × V) of the parallel forward over all the tokens. */
+  parallel: Float32Array;
+  batched: InferenceState;
+  alone: InferenceState;
+}
+
+function start(model: Transformer, name: string, rng: Rng, prefill: number, length = 32): Sequence {
+  const tokens = randomInts(rng, length, V);
+  const parallel = Float32Array.from(model.forward(tokens, 1, length).data);
+  const batched = model.newState(),
+    alone = model.newState();
+  model.forward(tokens.subarray(0, prefill), 1, prefill, batched);
+  model.forward(tokens.subarray(0, prefill), 1, prefill, alone);
+  return { name, tokens, parallel, batched, alone };
+}
+
+/** One batched step over `active`, each row checked against decodeStep and the parallel pass. */
+function stepAndCheck(model: Transformer, active: Sequence[], label: string): void {
+  const tokens = active.map((s) => s.tokens[s.batched.pos]);
+  const positions = active.map((s) => s.batched.pos);
+  const logits = model.decodeBatch(
+    tokens,
+    active.map((s) => s.batched),
+  );
+  assert.equal(logits.length, active.length * V);
+  active.forEach((s, i) => {
+    const pos = positions[i];
+    const row = logits.subarray(i * V, (i + 1) * V);
+    const alone = model.decodeStep(tokens[i], s.alone);
+    const errAlone = relError(row, alone);
+    assert.ok(errAlone < 1e-5, `${label}: ${s.name} at ${pos} differs from decodeStep by ${errAlone.toExponential(2)}`);
+    const errParallel = relError(row, s.parallel.subarray(pos * V, (pos + 1) * V));
+    assert.ok(
+      errParallel < 1e-4,
+      `${label}: ${s.name} at ${pos} differs from the parallel pass by ${errParallel.toExponential(2)}`,
+    );
+    assert.equal(s.batched.pos, pos + 1, `${label}: ${s.name} moved on by one`);
+    assert.equal(s.alone.pos, pos + 1);
+  });
+}
+
+for (const backend of ['native', 'js'] as BackendName[]) {
+  for (const plan of PLANS) {
+    test(`batched decode equals per-sequence decode and the parallel pass: ${plan} (${backend})`, () =>
+      withBackend(backend, () => {
+        const model = makeModel(plan, 11);
+        const rng = new Rng(12);
+        // Four sequences with prompts of different lengths.
+        let active = [start(model, 'a', rng, 3), start(model, 'b', rng, 7), start(model, 'c', rng, 1)];
+        active.push(start(model, 'd', rng, 12));
+        for (let k = 0; k < 10; k++) {
+          if (k === 3) active = active.filter((s) => s.name !== 'b'); // b finishes and leaves
+          if (k === 4) active.push(start(model, 'e', rng, 5)); // a new request joins
+          if (k === 6) {
+            active = active.filter((s) => s.name !== 'a');
+            active.unshift(start(model, 'f', rng, 2)); // order in the batch is free
+          }
+          if (k === 8) active.reverse();
+          stepAndCheck(model, active, `${plan} step ${k}`);
+        }
+        assert.deepEqual(
+          active.map((s) => s.name),
+          ['e', 'd', 'c', 'f'],
+        );
+      }));
+  }
+}
+
+test('a batch of one is decodeStep', () => {
+  for (const plan of PLANS) {
+    const model = makeModel(plan, 5);
+    const tokens = randomInts(new Rng(6), 12, V);
+    const a = model.newState(),
+      b = model.newState();
+    model.forward(tokens.subarray(0, 4), 1, 4, a);
+    model.forward(tokens.subarray(0, 4), 1, 4, b);
+    for (let t = 4; t < 12; t++) {
+      const batched = model.decodeBatch(Int32Array.of(tokens[t]), [a]);
+      const alone = model.decodeStep(tokens[t], b);
+      assert.equal(batched.length, V);
+      const err = relError(batched, alone);
+      assert.ok(err <= 1e-6, `${plan} at ${t}: batch of one differs from decodeStep by ${err.toExponential(2)}`);
+    }
+    assert.equal(a.pos, 12);
+  }
+});
+
+test('decodeBatch rejects a state passed twice, shared layer states and mismatched tokens', () => {
+  const model = makeModel('hsm:gated*2,attn', 1);
+  const a = model.newState(),
+    b = model.newState();
+  model.forward(Int32Array.of(1, 2, 3), 1, 3, a);
+  model.forward(Int32Array.of(4, 5), 1, 2, b);
+  assert.throws(() => model.decodeBatch([1, 2, 3], [a, b, a]), /states\[2\] is the same object as states\[0\]/);
+  const copy: InferenceState = { ...b }; // a new object that shares b's mixer states
+  assert.throws(() => model.decodeBatch([1, 2], [b, copy]), /shares a layer state/);
+  assert.throws(() => model.decodeBatch([1], [a, b]), /1 tokens for 2 states/);
+  assert.throws(() => model.decodeBatch([1, V], [a, b]), /outside/);
+  assert.equal(a.pos, 3, 'a rejected batch leaves the states alone');
+  assert.equal(b.pos, 2);
+  assert.equal(model.decodeBatch([], []).length, 0);
+  // Still usable afterwards, and equal to the parallel pass.
+  const logits = model.decodeBatch([6, 7], [a, b]);
+  const full = model.forward(Int32Array.of(1, 2, 3, 6), 1, 4).data;
+  assert.ok(relError(logits.subarray(0, V), full.subarray(3 * V, 4 * V)) < 1e-4);
+});
+
+test('decodeBatch stops at the context where decodeStep does, and not for pure HSM', () => {
+  const attn = makeModel('hsm:gated*2,attn', 2);
+  const full = attn.newState(),
+    short = attn.newState();
+  attn.forward(randomInts(new Rng(3), 32, V), 1, 32, full);
+  attn.forward(Int32Array.of(1, 2), 1, 2, short);
+  assert.throws(
+    () => attn.decodeStep(1, full),
+    (e) => e instanceof RangeError && /beyond the model's context 32/.test(e.message),
+  );
+  assert.throws(
+    () => attn.decodeBatch([1, 2], [short, full]),
+    (e) => e instanceof RangeError && /position 32 is beyond the model's context 32 \(sequence 1/.test(e.message),
+  );
+  assert.equal(short.pos, 2, 'nothing moved');
+  attn.decodeBatch([3], [short]);
+  assert.equal(short.pos, 3);
+
+  // A pure HSM model has no positions and decodes past its context, batched too.
+  const hsm = makeModel('hsm:linear*3', 4);
+  assert.equal(hsm.maxDecodeLength, Infinity);
+  const rng = new Rng(5);
+  const active = [start(hsm, 'long', rng, 30, 40), start(hsm, 'short', rng, 2, 40)];
+  for (let k = 0; k < 8; k++) stepAndCheck(hsm, active, `past the context, step ${k}`);
+  assert.equal(active[0].batched.pos, 38);
+});
