@@ -232,8 +232,10 @@ test('hsm info prints shifts, receptive field, the warning and both counts', asy
   assert.match(short.stdout, /s=1\b[\s\S]*s=2\b[\s\S]*s=4\b/);
   assert.match(short.stdout, /receptive field: 8 of 64/);
   assert.match(short.stdout, /warning: the receptive field/);
-  const matched = run('--plan', 'hsm:gated*6', '--context', '64', '--match-params', 'attn*4');
+  const matched = run('--plan', 'hsm:gated*6', '--context', '64', '--match-params', 'attn*4', '--vocab-size', '65');
   assert.match(matched.stdout, /parameter-matched to attn\*4: 809,856/);
+  // Without --vocab-size the head is sized by the tokenizer on the corpus (the default, sotu: 99 characters).
+  assert.match(short.stdout, /vocabulary 99,/);
   const bad = run('--plan', 'hsm:ab*2,lstm');
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown block "lstm"/);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { loadCorpus } from '../../data/corpus.js';
+import { createTokenizer } from '../../data/tokenizers.js';
 import { describeModel, matchFfnWidth, modelShapes } from '../../model/cost.js';
 import type { ModelConfig } from '../../model/transformer.js';
 import { integerIn } from '../arguments.js';
@@ -14,9 +16,13 @@ export function registerInfo(program: Command): void {
     .description("a model's layer plan (shifts per layer and head), receptive field, parameters and FLOPs per token");
   addConfigOptions(cmd)
     .option('--ckpt <dir>', 'describe a trained run instead')
-    .option('--vocab-size <n>', 'vocabulary size (default 65; a checkpoint knows its own)', integerIn(1, 1 << 21), 65)
+    .option(
+      '--vocab-size <n>',
+      'vocabulary size (default: what the tokenizer makes of --data; a checkpoint knows its own)',
+      integerIn(1, 1 << 21),
+    )
     .option('--json', 'print JSON')
-    .action((f: ConfigFlags & { ckpt?: string; vocabSize: number; json?: boolean }) => {
+    .action((f: ConfigFlags & { ckpt?: string; vocabSize?: number; json?: boolean }) => {
       let config: ModelConfig, matchTarget: string | undefined;
       if (f.ckpt) {
         const run = readRunConfig(f.ckpt);
@@ -24,7 +30,9 @@ export function registerInfo(program: Command): void {
         matchTarget = run.train.model.matchParams;
       } else {
         const train = resolveConfig(f);
-        config = resolveModelConfig(train.model, f.vocabSize);
+        // The output head's size: the tokenizer's vocabulary on the corpus the run would train on.
+        const vocab = f.vocabSize ?? createTokenizer(train.tokenizer, loadCorpus(train.data).text).vocabSize;
+        config = resolveModelConfig(train.model, vocab);
         matchTarget = train.model.matchParams;
       }
       const report = describeModel(modelShapes(config)); // nothing allocated: any size can be described
