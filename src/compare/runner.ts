@@ -12,10 +12,9 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { createTokenizer } from '../data/tokenizers.js';
 import { generateText } from '../generate/generate.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { readSafetensors } from '../io/safetensors.js';
 import { describeModel } from '../model/cost.js';
 import type { Transformer } from '../model/transformer.js';
-import { hasResumableCheckpoint, readRunConfig } from '../train/checkpoint.js';
+import { committedStep, hasResumableCheckpoint, readRunConfig } from '../train/checkpoint.js';
 import { applyBudget, tokensPerStep } from '../train/budget.js';
 import { resolveModelConfig, type TrainConfig } from '../train/config.js';
 import { requireTrainingMemory, train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
@@ -67,10 +66,9 @@ export function runState(run: GridRun): RunState {
     assertSameConfig(run, result.config);
     return { kind: 'finished', result };
   }
-  const weights = join(dir, 'model.safetensors');
   if (hasResumableCheckpoint(dir)) {
     assertSameConfig(run, readRunConfig(dir).train);
-    return { kind: 'resume', step: Number(readSafetensors(weights).metadata.step ?? 0) };
+    return { kind: 'resume', step: committedStep(dir) };
   }
   return { kind: 'new' };
 }

@@ -16,21 +16,34 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Refuses at once when a live process holds `dir`'s lock (for reads that would otherwise see a half-written run). */
-export function assertNotLocked(dir: string, what: string): void {
-  let holder: string;
+/** Who holds a lock file: null when there is none (or it vanished); `live` false for a dead PID on this host or unreadable text. */
+function readHolder(
+  path: string,
+): { text: string; pid: number; host: string; since: string; readable: boolean; live: boolean } | null {
+  let text: string;
   try {
-    holder = readFileSync(join(dir, LOCK_FILE), 'utf8').trim();
+    text = readFileSync(path, 'utf8').trim();
   } catch {
-    return;
+    return null;
   }
-  const [pidText, host, since] = holder.split(' ');
+  const [pidText, host = '', since = ''] = text.split(' ');
   const pid = Number(pidText);
-  if (Number.isInteger(pid) && pid > 0 && host && (host !== hostname() || alive(pid)))
-    throw inUse(dir, what, pid, host, since);
+  const readable = Number.isInteger(pid) && pid > 0 && host !== '';
+  // Another host's PID cannot be checked from here: it counts as live.
+  return { text, pid, host, since, readable, live: readable && (host !== hostname() || alive(pid)) };
 }
 
-function inUse(dir: string, what: string, pid: number, host: string, since: string): UserError {
+/** Refuses at once when a live process holds `dir`'s lock (for reads that would otherwise see a half-written run). */
+export function assertNotLocked(dir: string, what: string): void {
+  const holder = readHolder(join(dir, LOCK_FILE));
+  if (holder?.live) throw inUse(dir, what, holder);
+}
+
+function inUse(
+  dir: string,
+  what: string,
+  { pid, host, since }: { pid: number; host: string; since: string },
+): UserError {
   return new UserError(
     `${what} ${dir} is in use by process ${pid} on ${host} (since ${since}); wait for it to finish or stop it ` +
       `(if that process is gone, delete ${join(dir, LOCK_FILE)})`,
@@ -60,21 +73,13 @@ export function lockFolder(dir: string, what: string, onTakeover?: (message: str
       if (code !== 'EEXIST')
         throw new UserError(`${what} ${dir}: cannot create its lock file (${code}); is it writable?`);
     }
-    let holder: string;
-    try {
-      holder = readFileSync(path, 'utf8').trim();
-    } catch {
-      continue; // released meanwhile: try again
-    }
-    const [pidText, host, since] = holder.split(' ');
-    const pid = Number(pidText);
-    const unreadable = !Number.isInteger(pid) || pid <= 0 || !host;
-    const stale = !unreadable && host === hostname() && !alive(pid);
-    if (!stale && !unreadable) throw inUse(dir, what, pid, host, since);
+    const holder = readHolder(path);
+    if (!holder) continue; // released meanwhile: try again
+    if (holder.live) throw inUse(dir, what, holder);
     onTakeover?.(
-      unreadable
-        ? `${path} was unreadable ("${holder.slice(0, 40)}"); taking the folder over`
-        : `${what} ${dir} was locked by process ${pid}, which is no longer running; taking it over`,
+      holder.readable
+        ? `${what} ${dir} was locked by process ${holder.pid}, which is no longer running; taking it over`
+        : `${path} was unreadable ("${holder.text.slice(0, 40)}"); taking the folder over`,
     );
     rmSync(path, { force: true });
   }

@@ -318,6 +318,11 @@ export function loadModel(dir: string): { run: RunConfigFile; model: Transformer
   return { run, model, tokenizer: tokenizerFromSpec(run.tokenizer), step: savedStep(dir, 'model.safetensors', file) };
 }
 
+/** The step of the weights a run folder has committed (checked as `loadModel` checks it, without building the model). */
+export function committedStep(dir: string): number {
+  return savedStep(dir, MODEL_FILE, readTensorsFile(dir, MODEL_FILE, 'the model weights'));
+}
+
 /** The step a checkpoint file records: a whole number, or the file is damaged. */
 function savedStep(dir: string, name: string, file: SafeTensorsFile): number {
   const text = file.metadata.step;
