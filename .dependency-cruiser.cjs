@@ -13,6 +13,7 @@ const LAYERS = [
   'data', // corpora, tokenizers, batches, the recall task
   'generate',
   'train',
+  'serve', // the OpenAI-compatible HTTP server (continuous batching)
   'bench',
   'compare',
   'cli',

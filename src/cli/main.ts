@@ -7,12 +7,13 @@ import { registerEval } from './commands/evaluate.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInfo } from './commands/info.js';
 import { registerCompare } from './commands/compare.js';
+import { registerServe } from './commands/serve.js';
 import { registerTrain } from './commands/train.js';
 
 const program = new Command();
 program
   .name('hsm')
-  .description('Hierarchical Shift Mixing language models: train, compare, generate, benchmark')
+  .description('Hierarchical Shift Mixing language models: train, compare, generate, serve, benchmark')
   .version('0.1.0')
   // Parse errors (unknown option, missing or invalid value) throw instead of exiting with 1,
   // so they end with exit code 2 like every other bad input; set before the commands so they inherit it.
@@ -34,6 +35,7 @@ registerEval(program);
 registerGenerate(program);
 registerInfo(program);
 registerCompare(program);
+registerServe(program);
 registerBench(program);
 
 // A UserError is a problem with the input: one line, exit code 2. Anything else is a bug: show the stack.

@@ -1,8 +1,8 @@
 import { createStreamDecoder } from '../data/stream-decoder.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import type { Transformer } from '../model/transformer.js';
+import type { InferenceState, Transformer } from '../model/transformer.js';
 import { Rng } from '../tensor/random.js';
-import { sampleToken, type SamplingOptions } from './sampler.js';
+import { Sampler, type SamplingOptions } from './sampler.js';
 
 export interface GenerateOptions extends SamplingOptions {
   maxTokens: number;
@@ -10,34 +10,104 @@ export interface GenerateOptions extends SamplingOptions {
 }
 
 /**
- * Autoregressive generation: the prompt is run once in parallel (prefill),
- * then each new token is one decode step through every mixer's recurrent form
- * (ring buffers for HSM layers, KV caches for attention). A model whose
- * decoding ends at its context (learned positions or attention) re-prefills
- * the last half of the tokens when it gets there; a pure HSM model without
- * positions decodes on indefinitely at constant cost per token.
- * Yields each sampled token id as soon as it is drawn.
+ * One sequence being generated: its decoding state, its own RNG and sampler,
+ * and the logits of the position it will sample next. `hsm generate` drives
+ * one; the server drives many at once and advances them together in one
+ * batched decode step (continuous batching), so both give the same tokens for
+ * the same seed.
+ *
+ * The prompt runs once in parallel (prefill); each new token is then one
+ * decode step through every mixer's recurrent form (ring buffers for HSM
+ * layers, KV caches for attention). A model whose decoding ends at its context
+ * (learned positions or attention) re-prefills the last half of the tokens when
+ * it gets there; a pure HSM model without positions decodes on indefinitely at
+ * constant cost per token.
  */
+export class GenerationStream {
+  /** Tokens generated so far. */
+  generated = 0;
+  private logits: Float32Array;
+  private state: InferenceState;
+  private readonly history: number[];
+  private readonly rng: Rng;
+  private readonly limit: number;
+
+  constructor(
+    readonly model: Transformer,
+    prompt: Int32Array,
+    readonly opts: GenerateOptions,
+    private readonly sampler = new Sampler(),
+  ) {
+    if (prompt.length === 0) throw new Error('generation needs a prompt of at least one token');
+    this.limit = model.maxDecodeLength;
+    this.rng = new Rng(opts.seed);
+    this.history = Array.from(prompt);
+    this.state = model.newState();
+    this.logits = this.prefill(this.history);
+  }
+
+  /** True once maxTokens tokens are out. */
+  get finished(): boolean {
+    return this.generated >= this.opts.maxTokens;
+  }
+
+  /** Draws the next token from the current logits. Then call advance (alone) or decodeTogether. */
+  sample(): number {
+    const token = this.sampler.sample(this.logits, this.opts, this.rng);
+    this.history.push(token);
+    this.generated++;
+    return token;
+  }
+
+  /** Whether the next step can be a decode step (false: the context is full, advance slides the window). */
+  get canDecode(): boolean {
+    return this.state.pos < this.limit;
+  }
+
+  /** Feeds the last sampled token through the model on its own (decodeTogether does it for many). */
+  advance(): void {
+    if (this.canDecode) this.logits = this.model.decodeStep(this.history[this.history.length - 1], this.state);
+    else this.slide();
+  }
+
+  /** Re-prefills the last half of the context (models with a fixed context, when it is full). */
+  private slide(): void {
+    this.logits = this.prefill(this.history.slice(-Math.max(1, this.limit >> 1)));
+  }
+
+  private prefill(tokens: number[]): Float32Array {
+    this.state = this.model.newState();
+    const window = Int32Array.from(Number.isFinite(this.limit) ? tokens.slice(-this.limit) : tokens);
+    return this.model.prefill(window, this.state);
+  }
+
+  /**
+   * Advances streams of one model by their last sampled token each: those with
+   * room to decode in one batched decode step, the rest by sliding their window.
+   */
+  static decodeTogether(streams: readonly GenerationStream[]): void {
+    if (streams.length === 0) return;
+    const model = streams[0].model;
+    const decodable = streams.filter((s) => s.canDecode);
+    for (const s of streams) {
+      if (s.model !== model) throw new Error('decodeTogether: streams of different models');
+      if (!s.canDecode) s.slide();
+    }
+    const V = model.config.vocabSize;
+    const logits = model.decodeBatch(
+      decodable.map((s) => s.history[s.history.length - 1]),
+      decodable.map((s) => s.state),
+    );
+    decodable.forEach((s, i) => (s.logits = logits.subarray(i * V, (i + 1) * V)));
+  }
+}
+
+/** Yields each sampled token id as soon as it is drawn (see GenerationStream). */
 export function* generateTokens(model: Transformer, prompt: Int32Array, opts: GenerateOptions): Generator<number> {
-  const limit = model.maxDecodeLength;
-  if (prompt.length === 0) throw new Error('generation needs a prompt of at least one token');
-  const rng = new Rng(opts.seed);
-  const V = model.config.vocabSize;
-  let state = model.newState();
-  const history = Array.from(prompt);
-  const prefill = (tokens: number[]): Float32Array => {
-    state = model.newState();
-    const window = Int32Array.from(Number.isFinite(limit) ? tokens.slice(-limit) : tokens);
-    const logits = model.forward(window, 1, window.length, state).data;
-    return Float32Array.from(logits.subarray((window.length - 1) * V));
-  };
-  let logits = prefill(history);
-  for (let i = 0; i < opts.maxTokens; i++) {
-    const token = sampleToken(logits, opts, rng);
-    history.push(token);
-    yield token;
-    if (i === opts.maxTokens - 1) break;
-    logits = state.pos < limit ? model.decodeStep(token, state) : prefill(history.slice(-Math.max(1, limit >> 1)));
+  const stream = new GenerationStream(model, prompt, opts);
+  while (!stream.finished) {
+    yield stream.sample();
+    if (!stream.finished) stream.advance();
   }
 }
 

@@ -12,6 +12,9 @@ class AttentionState implements MixerState {
   get pos(): number {
     return this.cache.length;
   }
+  get bytes(): number {
+    return this.cache.keys.byteLength + this.cache.values.byteLength;
+  }
 }
 
 /**

@@ -51,6 +51,8 @@ export interface Mixer {
 /** Per-sequence decoding state of one mixer; `pos` is the next position. */
 export interface MixerState {
   pos: number;
+  /** Memory the state holds (its ring buffers or KV cache), in bytes. */
+  readonly bytes: number;
 }
 
 /**
@@ -66,6 +68,10 @@ export class ShiftHistory implements MixerState {
     readonly width: number,
   ) {
     this.rows = new Float32Array(Math.max(1, capacity) * width);
+  }
+
+  get bytes(): number {
+    return this.rows.byteLength;
   }
 
   push(row: FloatArray, offset = 0): void {
@@ -107,6 +113,9 @@ export class ShiftState implements MixerState {
   constructor(readonly histories: ShiftHistory[]) {}
   get pos(): number {
     return this.histories[0].pos;
+  }
+  get bytes(): number {
+    return this.histories.reduce((sum, h) => sum + h.bytes, 0);
   }
 }
 

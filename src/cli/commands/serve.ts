@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UserError } from '../../errors.js';
+import { startServer } from '../../serve/server.js';
+import { integerIn } from '../arguments.js';
+
+interface ServeFlags {
+  ckpt: string[];
+  host: string;
+  port: number;
+  apiKey?: string;
+  apiKeyFile?: string;
+  parallel: number;
+  maxQueue: number;
+  maxTokensLimit: number;
+  cors?: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'serve run folders over an OpenAI-compatible HTTP API (completions, chat, streaming) with continuous batching, and a playground page at /',
+    )
+    .requiredOption(
+      '--ckpt <dir>',
+      'run folder to serve (repeat for several; the model id is the folder name)',
+      collect,
+      [],
+    )
+    .option('--host <address>', 'address to listen on (0.0.0.0 exposes the server to the network)', '127.0.0.1')
+    .option('--port <n>', 'port (0 = any free port)', integerIn(0, 65535), 8080)
+    .option('--api-key <key>', 'require "Authorization: Bearer KEY" on /v1/ (visible in ps; prefer --api-key-file)')
+    .option('--api-key-file <file>', 'read the API key from the first line of this file')
+    .option('--parallel <n>', 'sequences decoded together per model (the batch size)', integerIn(1, 1024), 16)
+    .option('--max-queue <n>', 'sequences waiting per model before requests get 429', integerIn(0, 100_000), 256)
+    .option('--max-tokens-limit <n>', 'largest max_tokens a request may ask for', integerIn(1, 1_000_000), 4096)
+    .option('--cors <origin>', 'allow browser pages from this origin (or *) to call the API')
+    .action(async (f: ServeFlags) => {
+      if (f.ckpt.length === 0) throw new UserError('--ckpt: give at least one run folder');
+      const apiKey = readApiKey(f);
+      const server = await startServer({
+        ckpts: f.ckpt,
+        host: f.host,
+        port: f.port,
+        apiKey,
+        corsOrigin: f.cors,
+        parallel: f.parallel,
+        maxQueue: f.maxQueue,
+        maxTokensLimit: f.maxTokensLimit,
+      });
+      console.log(`hsm: serving ${server.models.join(', ')} at ${server.url} (playground: ${server.url}/)`);
+      console.log(`hsm: OpenAI-compatible API at ${server.url}/v1${apiKey ? ' (API key required)' : ''}; Ctrl-C stops`);
+      const stop = (signal: NodeJS.Signals) => {
+        console.log(`hsm: ${signal}: ending running streams and shutting down`);
+        void server.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function readApiKey(f: ServeFlags): string | undefined {
+  if (f.apiKey !== undefined && f.apiKeyFile !== undefined)
+    throw new UserError('--api-key and --api-key-file: give one of them, not both');
+  let key = f.apiKey;
+  if (f.apiKeyFile !== undefined) {
+    try {
+      key = readFileSync(f.apiKeyFile, 'utf8').split(/\r?\n/)[0].trim();
+    } catch (err) {
+      throw new UserError(`--api-key-file ${f.apiKeyFile}: cannot read it (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+  // The bearer-token syntax of RFC 6750, which the key check enforces on requests too.
+  if (key !== undefined && !/^[A-Za-z0-9._~+/-]+=*$/.test(key))
+    throw new UserError(
+      `${f.apiKeyFile !== undefined ? '--api-key-file' : '--api-key'}: the key must be 1 or more of A-Z a-z 0-9 . _ ~ + / - (then = padding), with no spaces`,
+    );
+  return key;
+}

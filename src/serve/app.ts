@@ -1,0 +1,213 @@
+// The HTTP routes of `hsm serve`. Hono earns its place over node:http: routing,
+// a body-size limit that answers 413 before reading a large body, CORS, and
+// bearer-token checking with a constant-time comparison come from one small,
+// dependency-free, well-kept library, and the app is a plain fetch handler
+// (Request → Response) that tests can call directly.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Hono, type Context } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { projectRoot } from '../project-root.js';
+import { ApiError } from './api-error.js';
+import type { ContinuousBatcher } from './batcher.js';
+import { CHAT_STOP, chatPrompt } from './chat-template.js';
+import { complete, type CompletionSpec } from './completions.js';
+import { chatRequest, completionRequest, parseRequest, type CompletionRequest } from './requests.js';
+import type { ServedModel } from './served-models.js';
+
+export const MAX_BODY_BYTES = 1 << 20;
+/** max_tokens when a request leaves it out. */
+export const DEFAULT_MAX_TOKENS = 256;
+
+export interface AppOptions {
+  models: ServedModel[];
+  batchers: Map<string, ContinuousBatcher>;
+  apiKey?: string;
+  corsOrigin?: string;
+  /** Largest max_tokens a request may ask for. */
+  maxTokensLimit: number;
+  /** Set while the server shuts down: /health says so and new requests get 503. */
+  closing: () => boolean;
+}
+
+export function createApp(opts: AppOptions): Hono {
+  const app = new Hono();
+  const byId = new Map(opts.models.map((m) => [m.id, m]));
+  const playground = readFileSync(resolve(projectRoot(), 'web', 'playground.html'), 'utf8');
+
+  if (opts.corsOrigin) app.use('*', cors({ origin: opts.corsOrigin, allowHeaders: ['Authorization', 'Content-Type'] }));
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(
+          413,
+          `the request body is over ${MAX_BODY_BYTES} bytes`,
+          'invalid_request_error',
+          null,
+          'request_too_large',
+        );
+      },
+    }),
+  );
+  if (opts.apiKey) {
+    const refuse = () =>
+      Response.json(
+        new ApiError(
+          401,
+          'missing or incorrect API key (send "Authorization: Bearer KEY")',
+          'authentication_error',
+          null,
+          'invalid_api_key',
+        ).body,
+        { status: 401 },
+      );
+    app.use(
+      '/v1/*',
+      bearerAuth({
+        token: opts.apiKey,
+        noAuthenticationHeader: { message: refuse },
+        invalidAuthenticationHeader: { message: refuse },
+        invalidToken: { message: refuse },
+      }),
+    );
+  }
+
+  app.get('/', (c) => c.html(playground));
+  app.get('/health', (c) =>
+    opts.closing()
+      ? c.json({ status: 'shutting down' }, 503)
+      : c.json({
+          status: 'ok',
+          models: opts.models.map((m) => {
+            const b = opts.batchers.get(m.id)!;
+            return { id: m.id, active: b.activeCount, queued: b.queuedCount, ...b.stats };
+          }),
+        }),
+  );
+  app.get('/v1/models', (c) => c.json({ object: 'list', data: opts.models.map((m) => m.card) }));
+  app.get('/v1/models/:id', (c) => c.json(findModel(byId, c.req.param('id'), 'id').card));
+
+  app.post('/v1/completions', async (c) => {
+    const req = parseRequest(completionRequest, await readJson(c));
+    const served = pickModel(byId, opts.models, req.model);
+    return run(c, {
+      ...common(req, served, opts),
+      kind: 'text',
+      prompt: req.prompt,
+      promptParam: 'prompt',
+      stop: stops(req.stop),
+    });
+  });
+
+  app.post('/v1/chat/completions', async (c) => {
+    const req = parseRequest(chatRequest, await readJson(c));
+    const served = pickModel(byId, opts.models, req.model);
+    const maxTokens = req.max_completion_tokens ?? req.max_tokens;
+    return run(c, {
+      ...common(
+        { ...req, max_tokens: maxTokens },
+        served,
+        opts,
+        req.max_completion_tokens ? 'max_completion_tokens' : 'max_tokens',
+      ),
+      kind: 'chat',
+      prompt: chatPrompt(req.messages),
+      promptParam: 'messages',
+      stop: [...stops(req.stop), ...CHAT_STOP],
+    });
+  });
+
+  const run = (c: Context, spec: CompletionSpec) => {
+    if (opts.closing()) throw new ApiError(503, 'the server is shutting down', 'server_error', null, 'shutting_down');
+    return complete(spec, opts.batchers.get(spec.served.id)!, c.req.raw.signal);
+  };
+
+  app.notFound((c) => {
+    throw new ApiError(
+      404,
+      `no route ${c.req.method} ${new URL(c.req.url).pathname}; the API has GET /health, GET /v1/models, ` +
+        'POST /v1/completions and POST /v1/chat/completions',
+      'invalid_request_error',
+      null,
+      'not_found',
+    );
+  });
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.body, err.status);
+    if (err instanceof HTTPException) return err.getResponse();
+    console.error(err); // a bug: its stack goes to the server's log, the client gets a 500
+    return c.json(new ApiError(500, 'internal server error (see the server log)', 'server_error').body, 500);
+  });
+  return app;
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(400, `the request body is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function findModel(byId: Map<string, ServedModel>, id: string, param: string): ServedModel {
+  const m = byId.get(id);
+  if (!m)
+    throw new ApiError(
+      404,
+      `model "${id}" is not served here; the models are: ${[...byId.keys()].join(', ')}`,
+      'invalid_request_error',
+      param,
+      'model_not_found',
+    );
+  return m;
+}
+
+/** The requested model; `model` may be left out when the server has only one. */
+function pickModel(byId: Map<string, ServedModel>, models: ServedModel[], id: string | undefined): ServedModel {
+  if (id !== undefined) return findModel(byId, id, 'model');
+  if (models.length === 1) return models[0];
+  throw new ApiError(
+    400,
+    `model: required when a server has several (${[...byId.keys()].join(', ')})`,
+    'invalid_request_error',
+    'model',
+  );
+}
+
+function stops(stop: CompletionRequest['stop']): string[] {
+  return stop == null ? [] : typeof stop === 'string' ? [stop] : stop;
+}
+
+/** Defaults and limits shared by both endpoints. */
+function common(
+  req: Omit<CompletionRequest, 'prompt'>,
+  served: ServedModel,
+  opts: AppOptions,
+  maxTokensParam = 'max_tokens',
+): Omit<CompletionSpec, 'kind' | 'prompt' | 'promptParam' | 'stop'> {
+  const maxTokens = req.max_tokens ?? Math.min(DEFAULT_MAX_TOKENS, opts.maxTokensLimit);
+  if (maxTokens > opts.maxTokensLimit)
+    throw new ApiError(
+      400,
+      `${maxTokensParam}: ${maxTokens} is over this server's limit of ${opts.maxTokensLimit} (hsm serve --max-tokens-limit)`,
+      'invalid_request_error',
+      maxTokensParam,
+    );
+  return {
+    served,
+    maxTokens,
+    temperature: req.temperature ?? 1,
+    topP: req.top_p ?? 1,
+    topK: req.top_k ?? 0,
+    seed: req.seed ?? undefined,
+    n: req.n ?? 1,
+    stream: req.stream ?? false,
+    includeUsage: req.stream_options?.include_usage ?? false,
+  };
+}

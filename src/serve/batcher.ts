@@ -1,0 +1,167 @@
+// Continuous batching for one model: every active sequence advances by one
+// token per step in one batched decode (Transformer.decodeBatch), new requests
+// join between steps, and finished or cancelled ones leave at once. Steps run
+// on the event loop with setImmediate between them, so HTTP I/O (new
+// requests, streamed tokens, disconnects) is handled between every two steps.
+import { GenerationStream, type GenerateOptions } from '../generate/generate.js';
+import { Sampler } from '../generate/sampler.js';
+import type { Transformer } from '../model/transformer.js';
+import { ApiError } from './api-error.js';
+
+export type EndReason = 'stop' | 'length' | 'cancelled' | 'shutdown' | 'error';
+
+/** One sequence to generate (one choice of a request). */
+export interface Job {
+  prompt: Int32Array;
+  opts: GenerateOptions;
+  signal: AbortSignal;
+  /** Each token as it is drawn; return false to end the sequence here (a stop sequence was hit). */
+  onToken(token: number): boolean;
+  /** Called once, last. */
+  onEnd(reason: EndReason, error?: unknown): void;
+}
+
+export interface BatcherOptions {
+  /** Most sequences decoding at once. */
+  parallel: number;
+  /** Most sequences waiting for a slot; beyond it submit refuses at once (429). */
+  maxQueue: number;
+  /** Prompt tokens prefilled between two decode steps (at least one prompt), so joining requests do not stall the others. */
+  prefillTokensPerStep?: number;
+}
+
+interface Active {
+  job: Job;
+  stream: GenerationStream;
+}
+
+export class ContinuousBatcher {
+  private readonly queue: Job[] = [];
+  private active: Active[] = [];
+  private scheduled = false;
+  private closed = false;
+  private readonly sampler = new Sampler(); // steps run one at a time, so one scratch serves all sequences
+  /** Counters for /health and the benchmark. */
+  readonly stats = { steps: 0, tokens: 0, largestBatch: 0 };
+
+  constructor(
+    private readonly model: Transformer,
+    private readonly opts: BatcherOptions,
+  ) {}
+
+  get activeCount(): number {
+    return this.active.length;
+  }
+  get queuedCount(): number {
+    return this.queue.length;
+  }
+
+  /** Queues jobs (all or none); a full queue is a 429 now rather than a wait. */
+  submit(jobs: Job[]): void {
+    if (this.closed) throw new ApiError(503, 'the server is shutting down', 'server_error', null, 'shutting_down');
+    const room = this.opts.maxQueue - this.queue.length + Math.max(0, this.opts.parallel - this.active.length);
+    if (jobs.length > room)
+      throw new ApiError(
+        429,
+        `the server is busy: ${this.active.length} sequences decoding and ${this.queue.length} waiting ` +
+          `(--parallel ${this.opts.parallel}, --max-queue ${this.opts.maxQueue}); retry later`,
+        'rate_limit_error',
+        null,
+        'queue_full',
+      );
+    this.queue.push(...jobs);
+    this.wake();
+  }
+
+  /** Ends every job (each gets onEnd('shutdown')) and refuses new ones. */
+  shutdown(): void {
+    this.closed = true;
+    for (const a of this.active) end(a.job, 'shutdown');
+    for (const job of this.queue) end(job, 'shutdown');
+    this.active = [];
+    this.queue.length = 0;
+  }
+
+  private wake(): void {
+    if (this.scheduled || this.closed || (this.active.length === 0 && this.queue.length === 0)) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.step();
+      this.wake();
+    });
+  }
+
+  /** One scheduling step: drop cancelled sequences, admit waiting ones, sample a token for each, decode them together. */
+  private step(): void {
+    this.active = this.active.filter((a) => {
+      if (!a.job.signal.aborted) return true;
+      end(a.job, 'cancelled');
+      return false;
+    });
+    this.admit();
+    const next: Active[] = [];
+    for (const a of this.active) {
+      let token: number;
+      try {
+        token = a.stream.sample();
+      } catch (err) {
+        end(a.job, 'error', err);
+        continue;
+      }
+      this.stats.tokens++;
+      if (!deliver(a.job, token)) end(a.job, 'stop');
+      else if (a.stream.finished) end(a.job, 'length');
+      else next.push(a);
+    }
+    this.active = next;
+    if (next.length === 0) return;
+    this.stats.steps++;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, next.length);
+    try {
+      GenerationStream.decodeTogether(next.map((a) => a.stream));
+    } catch (err) {
+      // A bug, not a request's fault: end what was in the batch rather than serve wrong tokens.
+      for (const a of next) end(a.job, 'error', err);
+      this.active = [];
+    }
+  }
+
+  private admit(): void {
+    let budget = this.opts.prefillTokensPerStep ?? 2048,
+      admitted = 0;
+    while (this.queue.length > 0 && this.active.length < this.opts.parallel) {
+      const job = this.queue[0];
+      if (admitted > 0 && job.prompt.length > budget) break; // waits for the next step; a step always takes one
+      this.queue.shift();
+      if (job.signal.aborted) {
+        end(job, 'cancelled');
+        continue;
+      }
+      budget -= job.prompt.length;
+      admitted++;
+      try {
+        this.active.push({ job, stream: new GenerationStream(this.model, job.prompt, job.opts, this.sampler) });
+      } catch (err) {
+        end(job, 'error', err);
+      }
+    }
+  }
+}
+
+/** A job's token callback; one that throws (a closed socket, say) ends that job only. */
+function deliver(job: Job, token: number): boolean {
+  try {
+    return job.onToken(token);
+  } catch {
+    return false;
+  }
+}
+
+function end(job: Job, reason: EndReason, error?: unknown): void {
+  try {
+    job.onEnd(reason, error);
+  } catch {
+    // the request is gone; nothing left to tell it
+  }
+}

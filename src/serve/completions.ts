@@ -1,0 +1,236 @@
+// One completion request (legacy or chat) from prompt text to the response:
+// n jobs on the model's batcher, each choice's tokens decoded to UTF-8 text,
+// cut at stop sequences, and sent either whole (JSON) or as Server-Sent Events.
+import { randomInt, randomUUID } from 'node:crypto';
+import { createStreamDecoder } from '../data/stream-decoder.js';
+import { UserError } from '../errors.js';
+import { ApiError } from './api-error.js';
+import type { ContinuousBatcher, EndReason, Job } from './batcher.js';
+import type { ServedModel } from './served-models.js';
+import { StopMatcher } from './stop-sequences.js';
+
+export type CompletionKind = 'text' | 'chat';
+
+/** The request fields a completion needs, after validation and defaults. */
+export interface CompletionSpec {
+  kind: CompletionKind;
+  served: ServedModel;
+  prompt: string;
+  /** Which request field the prompt came from, for error messages. */
+  promptParam: 'prompt' | 'messages';
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  stop: string[];
+  seed?: number;
+  n: number;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+type FinishReason = 'stop' | 'length';
+
+interface Choice {
+  index: number;
+  text: string;
+  tokens: number;
+  finish?: FinishReason;
+}
+
+/** Runs a completion; resolves with the Response (streamed or whole). */
+export async function complete(
+  spec: CompletionSpec,
+  batcher: ContinuousBatcher,
+  client: AbortSignal,
+): Promise<Response> {
+  const prompt = encodePrompt(spec);
+  const id = `${spec.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const seed = spec.seed ?? randomInt(2 ** 31 - 1); // choice i uses seed + i, so choice 0 matches `hsm generate --seed`
+  const cancel = new AbortController();
+  client.addEventListener('abort', () => cancel.abort(), { once: true });
+  const head = {
+    id,
+    object: spec.kind === 'chat' ? 'chat.completion' : 'text_completion',
+    created,
+    model: spec.served.id,
+  };
+  const usage = (choices: Choice[]) => {
+    const completion = choices.reduce((s, c) => s + c.tokens, 0);
+    return { prompt_tokens: prompt.length, completion_tokens: completion, total_tokens: prompt.length + completion };
+  };
+
+  if (!spec.stream) {
+    const choices = await new Promise<Choice[]>((resolve, reject) => {
+      const done: Choice[] = [];
+      batcher.submit(
+        makeJobs(spec, prompt, seed, cancel.signal, {
+          text: () => {},
+          end: (choice, reason, error) => {
+            if (reason === 'shutdown' || reason === 'error' || reason === 'cancelled')
+              return reject(endError(reason, error));
+            done.push(choice);
+            if (done.length === spec.n) resolve(done.sort((a, b) => a.index - b.index));
+          },
+        }),
+      );
+    });
+    return Response.json({
+      ...head,
+      choices: choices.map((c) => wholeChoice(spec.kind, c)),
+      usage: usage(choices),
+    });
+  }
+
+  // Streaming: Server-Sent Events written straight into a ReadableStream (enqueue is synchronous,
+  // so the batcher's callbacks never wait on the socket; a cancel is the client going away).
+  const encoder = new TextEncoder();
+  const chunkHead = { ...head, object: spec.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion' };
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let open = true;
+  const send = (data: unknown) => {
+    if (open) controller.enqueue(encoder.encode(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`));
+  };
+  const close = () => {
+    if (!open) return;
+    open = false;
+    controller.close();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start: (c) => {
+      controller = c;
+    },
+    cancel: () => {
+      open = false;
+      cancel.abort();
+    },
+  });
+  const finished: Choice[] = [];
+  let failed = false;
+  const jobs = makeJobs(spec, prompt, seed, cancel.signal, {
+    text: (choice, text) => send({ ...chunkHead, choices: [deltaChoice(spec.kind, choice.index, { text })] }),
+    end: (choice, reason, error) => {
+      if (failed) return;
+      if (reason === 'shutdown' || reason === 'error' || reason === 'cancelled') {
+        failed = true;
+        cancel.abort(); // the other choices of this request stop too
+        send(endError(reason, error).body);
+        send('[DONE]');
+        return close();
+      }
+      finished.push(choice);
+      send({ ...chunkHead, choices: [deltaChoice(spec.kind, choice.index, { finish: reason })] });
+      if (finished.length < spec.n) return;
+      if (spec.includeUsage) send({ ...chunkHead, choices: [], usage: usage(finished) });
+      send('[DONE]');
+      close();
+    },
+  });
+  batcher.submit(jobs); // throws 429/503 before any byte is sent
+  if (spec.kind === 'chat')
+    for (let i = 0; i < spec.n; i++)
+      send({ ...chunkHead, choices: [{ index: i, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+  return new Response(body, {
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+  });
+}
+
+function encodePrompt(spec: CompletionSpec): Int32Array {
+  let tokens: Int32Array;
+  try {
+    tokens = spec.served.tokenizer.encode(spec.prompt);
+  } catch (err) {
+    if (err instanceof UserError)
+      throw new ApiError(400, `${spec.promptParam}: ${err.message}`, undefined, spec.promptParam);
+    throw err;
+  }
+  if (tokens.length === 0)
+    throw new ApiError(
+      400,
+      `${spec.promptParam}: encodes to no tokens; give at least one character`,
+      undefined,
+      spec.promptParam,
+    );
+  const limit = spec.served.maxPromptTokens;
+  if (tokens.length > limit)
+    throw new ApiError(
+      400,
+      `${spec.promptParam}: ${tokens.length} tokens, but model "${spec.served.id}" takes at most ${limit} ` +
+        (spec.served.card.context_is_fixed ? '(its context)' : '(the server limit for models without a fixed context)'),
+      'invalid_request_error',
+      spec.promptParam,
+      'context_length_exceeded',
+    );
+  return tokens;
+}
+
+interface JobEvents {
+  text(choice: Choice, text: string): void;
+  end(choice: Choice, reason: FinishReason | 'shutdown' | 'error' | 'cancelled', error?: unknown): void;
+}
+
+/** One job per choice: tokens → UTF-8 text (whole characters only) → stop-sequence cut → events. */
+function makeJobs(spec: CompletionSpec, prompt: Int32Array, seed: number, signal: AbortSignal, on: JobEvents): Job[] {
+  return Array.from({ length: spec.n }, (_, index): Job => {
+    const choice: Choice = { index, text: '', tokens: 0 };
+    const decoder = createStreamDecoder(spec.served.tokenizer);
+    const stops = new StopMatcher(spec.stop);
+    const emit = (text: string) => {
+      if (!text) return;
+      choice.text += text;
+      on.text(choice, text);
+    };
+    return {
+      prompt,
+      signal,
+      opts: {
+        maxTokens: spec.maxTokens,
+        temperature: spec.temperature,
+        topK: spec.topK,
+        topP: spec.topP,
+        seed: (seed + index) % 2 ** 31,
+      },
+      onToken: (token) => {
+        choice.tokens++;
+        emit(stops.push(decoder.push(token)));
+        return !stops.stopped;
+      },
+      onEnd: (reason: EndReason, error?: unknown) => {
+        if (reason === 'length' || reason === 'stop') {
+          if (!stops.stopped) emit(stops.push(decoder.flush()) + stops.flush());
+          choice.finish = stops.stopped ? 'stop' : reason;
+          on.end(choice, choice.finish);
+        } else on.end(choice, reason, error);
+      },
+    };
+  });
+}
+
+function endError(reason: 'shutdown' | 'error' | 'cancelled', error: unknown): ApiError {
+  if (reason === 'shutdown')
+    return new ApiError(
+      503,
+      'the server is shutting down; this generation was ended',
+      'server_error',
+      null,
+      'shutting_down',
+    );
+  if (reason === 'cancelled')
+    return new ApiError(400, 'the request was cancelled', 'invalid_request_error', null, 'cancelled');
+  if (error) console.error(error); // a bug: keep its stack in the server's log
+  return new ApiError(500, 'generation failed inside the server (see its log)', 'server_error');
+}
+
+function wholeChoice(kind: CompletionKind, c: Choice) {
+  return kind === 'chat'
+    ? { index: c.index, message: { role: 'assistant', content: c.text }, logprobs: null, finish_reason: c.finish }
+    : { index: c.index, text: c.text, logprobs: null, finish_reason: c.finish };
+}
+
+function deltaChoice(kind: CompletionKind, index: number, part: { text?: string; finish?: FinishReason }) {
+  const finish = part.finish ?? null;
+  return kind === 'chat'
+    ? { index, delta: part.text === undefined ? {} : { content: part.text }, logprobs: null, finish_reason: finish }
+    : { index, text: part.text ?? '', logprobs: null, finish_reason: finish };
+}
