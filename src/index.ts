@@ -27,7 +27,9 @@ export { parseTrainConfig, PRESETS, learningRate, type TrainConfig } from './tra
 export { train, type TrainResult, type StepMetrics, type TrainHooks } from './train/trainer.js';
 export { loadModel, saveCheckpoint } from './train/checkpoint.js';
 export { estimateLoss } from './train/evaluate.js';
-export { generateTokens, generateText, type GenerateOptions } from './generate/generate.js';
+export { GenerationStream, generateTokens, generateText, type GenerateOptions } from './generate/generate.js';
+export { Sampler, sampleToken, type SamplingOptions } from './generate/sampler.js';
+export { startServer, type ServeOptions, type RunningServer } from './serve/server.js';
 export * from './data/index.js';
 export { UserError } from './errors.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';

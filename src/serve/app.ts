@@ -1,5 +1,5 @@
 // The HTTP routes of `hsm serve`. Hono earns its place over node:http: routing,
-// a body-size limit that answers 413 before reading a large body, CORS, and
+// CORS, and
 // bearer-token checking with a constant-time comparison come from one small,
 // dependency-free, well-kept library, and the app is a plain fetch handler
 // (Request → Response) that tests can call directly.
@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { projectRoot } from '../project-root.js';
@@ -19,6 +18,8 @@ import { chatRequest, completionRequest, parseRequest, type CompletionRequest } 
 import type { ServedModel } from './served-models.js';
 
 export const MAX_BODY_BYTES = 1 << 20;
+/** Bytes of an oversized body read (and dropped) before answering 413. */
+const DRAIN_LIMIT = 64 << 20;
 /** max_tokens when a request leaves it out. */
 export const DEFAULT_MAX_TOKENS = 256;
 
@@ -39,21 +40,6 @@ export function createApp(opts: AppOptions): Hono {
   const playground = readFileSync(resolve(projectRoot(), 'web', 'playground.html'), 'utf8');
 
   if (opts.corsOrigin) app.use('*', cors({ origin: opts.corsOrigin, allowHeaders: ['Authorization', 'Content-Type'] }));
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(
-          413,
-          `the request body is over ${MAX_BODY_BYTES} bytes`,
-          'invalid_request_error',
-          null,
-          'request_too_large',
-        );
-      },
-    }),
-  );
   if (opts.apiKey) {
     const refuse = () =>
       Response.json(
@@ -146,8 +132,34 @@ export function createApp(opts: AppOptions): Hono {
   return app;
 }
 
+/**
+ * The body as JSON, at most MAX_BODY_BYTES. An oversized body is read to its end
+ * (up to DRAIN_LIMIT) before the 413: answering while the client is still
+ * uploading makes clients such as fetch report a broken pipe instead of the 413
+ * (hono's bodyLimit answers early, so it is not used).
+ */
 async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (c.req.raw.body) {
+    const reader = c.req.raw.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size <= MAX_BODY_BYTES) chunks.push(value);
+      else if (size > DRAIN_LIMIT) break; // stop reading: the connection closes with the answer
+    }
+  }
+  if (size > MAX_BODY_BYTES)
+    throw new ApiError(
+      413,
+      `the request body is over ${MAX_BODY_BYTES} bytes`,
+      'invalid_request_error',
+      null,
+      'request_too_large',
+    );
+  const text = new TextDecoder().decode(Buffer.concat(chunks));
   try {
     return JSON.parse(text);
   } catch (err) {

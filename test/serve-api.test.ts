@@ -1,0 +1,378 @@
+// `hsm serve` through the official `openai` npm client (an independent client
+// that checks our shapes): completions, streaming, chat, stop, seed, n, every
+// error status, and batched serving equal to one-at-a-time generation.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI, { APIError } from 'openai';
+import { generateText, loadModel } from '../src/index.js';
+import { chatPrompt } from '../src/serve/chat-template.js';
+import { startServer, type RunningServer } from '../src/serve/server.js';
+import { trainServeFixtures, type FixtureName } from './serve-fixtures.js';
+
+const KEY = 'test-key-123';
+let dirs: Record<FixtureName, string>;
+let server: RunningServer;
+let client: OpenAI;
+const models = new Map<string, ReturnType<typeof loadModel>>();
+
+before(async () => {
+  dirs = await trainServeFixtures();
+  for (const [name, dir] of Object.entries(dirs)) models.set(name, loadModel(dir));
+  server = await startServer({
+    ckpts: Object.values(dirs),
+    host: '127.0.0.1',
+    port: 0,
+    apiKey: KEY,
+    parallel: 16,
+    maxQueue: 64,
+    maxTokensLimit: 100_000,
+  });
+  client = new OpenAI({ apiKey: KEY, baseURL: `${server.url}/v1`, maxRetries: 0, timeout: 60_000 });
+});
+after(() => server?.close());
+
+/** What `hsm generate` would print for the same request, one sequence at a time. */
+function expected(
+  name: string,
+  prompt: string,
+  o: { maxTokens: number; temperature: number; seed?: number; topK?: number; topP?: number },
+): string {
+  const { model, tokenizer } = models.get(name)!;
+  return generateText(model, tokenizer, prompt, { topK: 0, topP: 1, seed: 0, ...o });
+}
+
+async function collect(
+  stream: AsyncIterable<OpenAI.Completions.Completion>,
+): Promise<{ text: string[]; finish: string[]; usage?: OpenAI.CompletionUsage; chunks: number }> {
+  const text: string[] = [],
+    finish: string[] = [];
+  let usage: OpenAI.CompletionUsage | undefined,
+    chunks = 0;
+  for await (const chunk of stream) {
+    chunks++;
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) {
+      text[c.index] = (text[c.index] ?? '') + c.text;
+      if (c.finish_reason) finish[c.index] = c.finish_reason;
+    }
+  }
+  return { text, finish, usage, chunks };
+}
+
+test('models: one entry per run folder with its plan, context and decoding state', async () => {
+  const list = await client.models.list();
+  const byId = new Map(list.data.map((m) => [m.id, m as unknown as Record<string, unknown>]));
+  assert.deepEqual([...byId.keys()].sort(), ['bytes', 'gpt', 'hsm', 'hybrid']);
+  assert.equal(byId.get('gpt')!.plan, 'attn*2');
+  assert.equal(byId.get('gpt')!.context_is_fixed, true);
+  assert.equal(byId.get('hsm')!.context_is_fixed, false);
+  assert.ok((byId.get('hsm')!.decode_state_bytes as number) < (byId.get('gpt')!.decode_state_bytes as number) * 4);
+  assert.match(String(byId.get('hybrid')!.chat_template), /User:/);
+});
+
+test('completion: greedy text equals hsm generate for every plan; usage counts tokens', async () => {
+  for (const name of ['gpt', 'hsm', 'hybrid', 'bytes']) {
+    const r = await client.completions.create({ model: name, prompt: 'ROMEO:', max_tokens: 40, temperature: 0 });
+    assert.equal(r.object, 'text_completion');
+    assert.equal(r.choices.length, 1);
+    assert.equal(r.choices[0].text, expected(name, 'ROMEO:', { maxTokens: 40, temperature: 0 }), name);
+    assert.equal(r.choices[0].finish_reason, 'length');
+    assert.equal(r.usage!.completion_tokens, 40);
+    assert.equal(r.usage!.prompt_tokens, 6);
+  }
+});
+
+test('streaming: chunks arrive one token at a time and add up to the whole answer (UTF-8 across byte tokens)', async () => {
+  for (const name of ['hsm', 'bytes', 'gpt']) {
+    const req = { model: name, prompt: 'café: ', max_tokens: 60, temperature: 1, seed: 7 } as const;
+    const whole = await client.completions.create(req);
+    const streamed = await collect(
+      await client.completions.create({ ...req, stream: true, stream_options: { include_usage: true } }),
+    );
+    assert.equal(streamed.text[0], whole.choices[0].text, name);
+    assert.equal(streamed.text[0], expected(name, 'café: ', { maxTokens: 60, temperature: 1, seed: 7 }));
+    assert.ok(!streamed.text[0].includes('\uFFFD') || whole.choices[0].text.includes('\uFFFD'));
+    assert.equal(streamed.finish[0], 'length');
+    assert.equal(streamed.usage!.completion_tokens, 60);
+    assert.ok(streamed.chunks >= 30, `${name}: ${streamed.chunks} chunks for 60 tokens: not streamed token by token`);
+  }
+});
+
+test('chat: the plain template, an assistant message, and no invented user turn', async () => {
+  const messages = [
+    { role: 'system' as const, content: 'You speak like a play.' },
+    { role: 'user' as const, content: 'Who goes there?' },
+  ];
+  const r = await client.chat.completions.create({
+    model: 'hsm',
+    messages,
+    max_tokens: 80,
+    temperature: 0.9,
+    seed: 3,
+  });
+  assert.equal(r.object, 'chat.completion');
+  const content = r.choices[0].message.content!;
+  assert.equal(r.choices[0].message.role, 'assistant');
+  assert.ok(!content.includes('\nUser:'));
+  const full = expected('hsm', chatPrompt(messages), { maxTokens: 80, temperature: 0.9, seed: 3 });
+  assert.ok(full.startsWith(content), 'the answer is the generation, cut at most at "\\nUser:"');
+  assert.equal(r.choices[0].finish_reason, full.includes('\nUser:') ? 'stop' : 'length');
+  // Streaming chat: a role delta first, then content deltas that add up to the same answer.
+  const stream = await client.chat.completions.create({
+    model: 'hsm',
+    messages,
+    max_tokens: 80,
+    temperature: 0.9,
+    seed: 3,
+    stream: true,
+  });
+  let text = '',
+    role = '';
+  for await (const chunk of stream) {
+    const d = chunk.choices[0]?.delta;
+    if (d?.role) role = d.role;
+    text += d?.content ?? '';
+  }
+  assert.equal(role, 'assistant');
+  assert.equal(text, content);
+});
+
+test('stop: the answer ends before the first stop sequence, streamed or not', async () => {
+  const free = expected('hsm', 'ROMEO:', { maxTokens: 80, temperature: 0 });
+  const stop = free.slice(20, 23);
+  const cut = free.indexOf(stop);
+  assert.ok(cut >= 0);
+  const r = await client.completions.create({
+    model: 'hsm',
+    prompt: 'ROMEO:',
+    max_tokens: 80,
+    temperature: 0,
+    stop: ['zzzz', stop],
+  });
+  assert.equal(r.choices[0].text, free.slice(0, cut));
+  assert.equal(r.choices[0].finish_reason, 'stop');
+  const s = await collect(
+    await client.completions.create({
+      model: 'hsm',
+      prompt: 'ROMEO:',
+      max_tokens: 80,
+      temperature: 0,
+      stop,
+      stream: true,
+    }),
+  );
+  assert.equal(s.text[0], free.slice(0, cut));
+  assert.equal(s.finish[0], 'stop');
+});
+
+test('seed: the same seed repeats the answer, another seed changes it; n choices use seed, seed+1, …', async () => {
+  const ask = (seed: number, n = 1) =>
+    client.completions.create({ model: 'hsm', prompt: 'KING', max_tokens: 50, temperature: 1.2, seed, n });
+  const a = await ask(11),
+    b = await ask(11),
+    c = await ask(12);
+  assert.equal(a.choices[0].text, b.choices[0].text);
+  assert.notEqual(a.choices[0].text, c.choices[0].text);
+  const three = await ask(11, 3);
+  assert.deepEqual(
+    three.choices.map((x) => x.index),
+    [0, 1, 2],
+  );
+  assert.equal(three.choices[0].text, a.choices[0].text);
+  assert.equal(three.choices[1].text, c.choices[0].text);
+  assert.equal(three.usage!.completion_tokens, 150);
+  assert.equal(three.usage!.prompt_tokens, 4);
+});
+
+test('batched serving equals one at a time: 16 concurrent streams over three models give each its own tokens', async () => {
+  const names = ['gpt', 'hsm', 'hybrid'];
+  const reqs = Array.from({ length: 16 }, (_, i) => ({
+    model: names[i % 3],
+    prompt: ['ROMEO:', 'First Citizen:\nWe', 'O', 'KING HENRY'][i % 4],
+    max_tokens: 30 + 3 * i, // different lengths: sequences leave the batch at different steps
+    temperature: i % 5 === 0 ? 0 : 0.9,
+    top_k: i % 3 === 1 ? 10 : undefined,
+    top_p: i % 4 === 2 ? 0.9 : undefined,
+    seed: 100 + i,
+  }));
+  const before = (await (await fetch(`${server.url}/health`)).json()) as {
+    models: { id: string; largestBatch: number }[];
+  };
+  const results = await Promise.all(
+    reqs.map(async (r) => collect(await client.completions.create({ ...r, stream: true }))),
+  );
+  reqs.forEach((r, i) => {
+    const want = expected(r.model, r.prompt, {
+      maxTokens: r.max_tokens,
+      temperature: r.temperature,
+      seed: r.seed,
+      topK: r.top_k ?? 0,
+      topP: r.top_p ?? 1,
+    });
+    assert.equal(results[i].text[0], want, `request ${i} (${r.model})`);
+  });
+  const health = (await (await fetch(`${server.url}/health`)).json()) as typeof before;
+  const largest = Math.max(...health.models.map((m) => m.largestBatch));
+  assert.ok(largest >= 4, `the requests were decoded in batches (largest batch ${largest})`);
+});
+
+test('errors: OpenAI-shaped 400 / 401 / 404 / 413 naming the problem', async () => {
+  const bad = async (
+    p: Promise<unknown>,
+    Kind: new (...a: never[]) => APIError,
+    status: number,
+    pattern: RegExp,
+    param?: string,
+  ) => {
+    await assert.rejects(p, (err: unknown) => {
+      assert.ok(err instanceof Kind, `${String(err)} is not a ${Kind.name}`);
+      const e = err as APIError;
+      assert.equal(e.status, status);
+      assert.match(e.message, pattern);
+      if (param) assert.equal(e.param, param);
+      return true;
+    });
+  };
+  await bad(
+    client.completions.create({ model: 'hsm', prompt: 'x', temperature: 5 }),
+    OpenAI.BadRequestError,
+    400,
+    /temperature.*2/,
+    'temperature',
+  );
+  await bad(
+    client.completions.create({ model: 'hsm', prompt: 'x', n: 99 }),
+    OpenAI.BadRequestError,
+    400,
+    /n: .*8/,
+    'n',
+  );
+  await bad(
+    client.completions.create({ model: 'hsm', prompt: 'x', max_tokens: 200_000 }),
+    OpenAI.BadRequestError,
+    400,
+    /max_tokens.*100000/,
+  );
+  await bad(
+    client.completions.create({ model: 'hsm', prompt: 'x', frequency_penalty: 1 }),
+    OpenAI.BadRequestError,
+    400,
+    /frequency_penalty/,
+    'frequency_penalty',
+  );
+  await bad(
+    client.completions.create({ model: 'gpt', prompt: 'a'.repeat(100) }),
+    OpenAI.BadRequestError,
+    400,
+    /100 tokens.*at most 32/,
+    'prompt',
+  );
+  await bad(
+    client.completions.create({ model: 'hsm', prompt: '' }),
+    OpenAI.BadRequestError,
+    400,
+    /no tokens/,
+    'prompt',
+  );
+  await bad(client.completions.create({ model: 'hsm', prompt: '☃' }), OpenAI.BadRequestError, 400, /prompt/, 'prompt');
+  await bad(
+    client.chat.completions.create({ model: 'hsm', messages: [] }),
+    OpenAI.BadRequestError,
+    400,
+    /messages/,
+    'messages',
+  );
+  await bad(
+    client.completions.create({ model: 'nope', prompt: 'x' }),
+    OpenAI.NotFoundError,
+    404,
+    /"nope" is not served.*gpt/,
+  );
+  const stranger = new OpenAI({ apiKey: 'wrong-key', baseURL: `${server.url}/v1`, maxRetries: 0 });
+  await bad(stranger.models.list(), OpenAI.AuthenticationError, 401, /API key/);
+  // What the client cannot send: broken JSON, a huge body, no key at all, an unknown route.
+  const raw = (path: string, body: string, headers: Record<string, string> = { authorization: `Bearer ${KEY}` }) =>
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+  const shaped = async (res: Response, status: number, pattern: RegExp) => {
+    assert.equal(res.status, status);
+    const body = (await res.json()) as { error: { message: string; type: string } };
+    assert.match(body.error.message, pattern);
+    assert.equal(typeof body.error.type, 'string');
+  };
+  await shaped(await raw('/v1/completions', '{"prompt": "x",'), 400, /not valid JSON/);
+  await shaped(await raw('/v1/completions', '[1]'), 400, /JSON object/);
+  await shaped(
+    await raw('/v1/completions', JSON.stringify({ prompt: 'x'.repeat(2 << 20) })),
+    413,
+    /over 1048576 bytes/,
+  );
+  await shaped(await raw('/v1/completions', '{"prompt": "x"}', {}), 401, /API key/);
+  await shaped(await raw('/v1/completions', '{"prompt": "x"}'), 400, /model: required/);
+  await shaped(await raw('/v1/nothing', '{}'), 404, /no route POST \/v1\/nothing/);
+});
+
+test('a client that disconnects stops its generation', async () => {
+  const controller = new AbortController();
+  const stream = await client.completions.create(
+    { model: 'hsm', prompt: 'ROMEO:', max_tokens: 90_000, stream: true },
+    { signal: controller.signal },
+  );
+  let chunks = 0;
+  try {
+    for await (const chunk of stream) {
+      void chunk;
+      if (++chunks === 20) controller.abort();
+    }
+  } catch {
+    // the client reports its own abort; what matters is what the server does
+  }
+  assert.ok(chunks >= 20);
+  const deadline = Date.now() + 5000;
+  let active = 1;
+  while (Date.now() < deadline && active > 0) {
+    await new Promise((r) => setTimeout(r, 50));
+    const h = (await (await fetch(`${server.url}/health`)).json()) as {
+      models: { id: string; active: number; queued: number }[];
+    };
+    active = h.models.reduce((s, m) => s + m.active + m.queued, 0);
+  }
+  assert.equal(active, 0, 'the server dropped the sequence of the client that left');
+});
+
+test('a full queue answers 429 at once; shutdown ends a running stream with a final error event', async () => {
+  const small = await startServer({
+    ckpts: [dirs.hsm],
+    host: '127.0.0.1',
+    port: 0,
+    parallel: 1,
+    maxQueue: 0,
+    maxTokensLimit: 100_000,
+  });
+  const c = new OpenAI({ apiKey: 'unused', baseURL: `${small.url}/v1`, maxRetries: 0 });
+  try {
+    const long = await c.completions.create({ model: 'hsm', prompt: 'ROMEO:', max_tokens: 90_000, stream: true });
+    const it = long[Symbol.asyncIterator]();
+    await it.next(); // the stream holds the only slot
+    const t0 = Date.now();
+    await assert.rejects(c.completions.create({ model: 'hsm', prompt: 'x', max_tokens: 5 }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.RateLimitError);
+      assert.match((err as Error).message, /busy.*--parallel 1, --max-queue 0/);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 2000, 'refused at once, not after a wait');
+    const closing = small.close();
+    await assert.rejects(
+      (async () => {
+        for (;;) if ((await it.next()).done) break;
+      })(),
+      /shutting down/,
+    );
+    await closing;
+  } finally {
+    await small.close();
+  }
+});
