@@ -1,5 +1,7 @@
+import { Sampler, type SamplingOptions } from '../generate/sampler.js';
 import { parsePlan } from '../model/plan.js';
 import { Transformer } from '../model/transformer.js';
+import { Rng } from '../tensor/random.js';
 import { median } from './timing.js';
 
 /** Decode steps timed from each position on (the median is reported). */
@@ -10,10 +12,20 @@ export interface DecodeBenchOptions {
   positions: number[];
   nEmbd?: number;
   nHead?: number;
+  /** Vocabulary (output head) size: 65 as Shakespeare's characters, 50257 as gpt2's tokens. */
+  vocabSize?: number;
   /** Decode steps timed around each position (median reported). */
   window?: number;
   emit: (record: Record<string, unknown>) => void;
 }
+
+/** The sampling settings timed against greedy decoding: common defaults of OpenAI-style servers. */
+const SAMPLING_MODES: Record<string, SamplingOptions> = {
+  greedy: { temperature: 0, topK: 0, topP: 1 },
+  top_k40_top_p095: { temperature: 0.8, topK: 40, topP: 0.95 },
+  top_p095: { temperature: 0.8, topK: 0, topP: 0.95 },
+  temperature_only: { temperature: 0.8, topK: 0, topP: 1 },
+};
 
 /**
  * Time per generated token at several positions, for each plan: one sequence
@@ -24,11 +36,12 @@ export interface DecodeBenchOptions {
 export function benchDecode(opts: DecodeBenchOptions): void {
   const C = opts.nEmbd ?? 256,
     H = opts.nHead ?? 4,
-    window = opts.window ?? DECODE_WINDOW;
+    window = opts.window ?? DECODE_WINDOW,
+    V = opts.vocabSize ?? 65;
   const last = Math.max(...opts.positions) + window;
   for (const plan of opts.plans) {
     const model = new Transformer({
-      vocabSize: 65,
+      vocabSize: V,
       blockSize: Math.max(last, 300) + 1,
       nLayer: parsePlan(plan).length,
       nHead: H,
@@ -37,13 +50,13 @@ export function benchDecode(opts: DecodeBenchOptions): void {
     });
     const warm = model.newState();
     model.forward(Int32Array.of(1), 1, 1, warm);
-    for (let i = 0; i < 300; i++) model.decodeStep(i % 65, warm);
+    for (let i = 0; i < 300; i++) model.decodeStep(i % V, warm);
     const state = model.newState();
     model.forward(Int32Array.of(1), 1, 1, state);
     const samples = new Map<number, number[]>(opts.positions.map((p) => [p, []]));
     for (let pos = 1; pos < last; pos++) {
       const t0 = performance.now();
-      model.decodeStep(pos % 65, state);
+      model.decodeStep(pos % V, state);
       const ms = performance.now() - t0;
       for (const p of opts.positions) if (pos >= p && pos < p + window) samples.get(p)!.push(ms);
     }
@@ -54,8 +67,40 @@ export function benchDecode(opts: DecodeBenchOptions): void {
       bench: 'decode',
       plan,
       n_embd: C,
+      vocab_size: V,
       ms_per_token: ms,
       ratio_last_to_first: Number((final / first).toFixed(3)),
+      ...timeSampling(model, window),
     });
   }
+}
+
+/**
+ * Tokens/s of decode step + sampling, greedy and with each sampling mode, from
+ * one sequence near position 0; the modes take turns token by token so a
+ * noisy machine slows them alike. `sampling_overhead` is each mode's time per
+ * token over greedy's, minus 1.
+ */
+function timeSampling(model: Transformer, window: number): Record<string, unknown> {
+  const sampler = new Sampler();
+  const rng = new Rng(1);
+  const modes = Object.entries(SAMPLING_MODES);
+  const samples = modes.map((): number[] => []);
+  const state = model.newState();
+  let logits = model.prefill(Int32Array.of(1), state);
+  const steps = Math.min(window * modes.length * 2, model.maxDecodeLength - 2);
+  for (let i = 0; i < steps; i++) {
+    const m = i % modes.length;
+    const t0 = performance.now();
+    const token = sampler.sample(logits, modes[m][1], rng);
+    logits = model.decodeStep(token, state);
+    samples[m].push(performance.now() - t0);
+  }
+  const ms = samples.map((xs) => median(xs));
+  return {
+    tokens_per_s: Object.fromEntries(modes.map(([name], m) => [name, Number((1000 / ms[m]).toFixed(1))])),
+    sampling_overhead: Object.fromEntries(
+      modes.slice(1).map(([name], j) => [name, Number((ms[j + 1] / ms[0] - 1).toFixed(3))]),
+    ),
+  };
 }

@@ -32,6 +32,7 @@ const BUCKETS = 256;
 export class Sampler {
   private weights = new Float64Array(0); // exp((logit - max) / T) per token
   private kept = new Uint8Array(0);
+  private bucketOf = new Uint8Array(0);
   private heap = new Int32Array(0);
   private bucketMass = new Float64Array(BUCKETS);
   private bucketCount = new Int32Array(BUCKETS);
@@ -54,6 +55,7 @@ export class Sampler {
     if (this.weights.length >= V) return;
     this.weights = new Float64Array(V);
     this.kept = new Uint8Array(V);
+    this.bucketOf = new Uint8Array(V);
   }
 
   /** No filter: every token, weighted by its probability. */
@@ -79,10 +81,13 @@ export class Sampler {
     // `worse(a, b)`: a ranks below b (lower logit, or equal logit and higher id).
     const worse = (a: number, b: number) => logits[a] < logits[b] || (logits[a] === logits[b] && a > b);
     for (let i = 0; i < k; i++) siftUp(heap, i, i, worse);
+    // Ids arrive in increasing order, so a logit equal to the root's ranks below it: only a larger one enters.
+    let floor = logits[heap[0]];
     for (let i = k; i < V; i++) {
-      if (!worse(heap[0], i)) continue; // most tokens stop here: one comparison each
+      if (!(logits[i] > floor)) continue; // most tokens stop here: one comparison each
       heap[0] = i;
       siftDown(heap, k, worse);
+      floor = logits[heap[0]];
     }
     // Best first, so the nucleus is a prefix; k is small, so this sort is cheap.
     const best = Array.from(heap.subarray(0, k)).sort((a, b) => (worse(a, b) ? 1 : -1));
@@ -121,6 +126,7 @@ export class Sampler {
     this.ensure(V);
     const w = this.weights,
       kept = this.kept,
+      bucketOf = this.bucketOf,
       mass = this.bucketMass,
       count = this.bucketCount;
     mass.fill(0);
@@ -132,7 +138,7 @@ export class Sampler {
     for (let i = 0; i < V; i++) {
       const x = (w[i] = Math.exp((logits[i] - max) / T));
       total += x;
-      const b = Math.min(BUCKETS - 1, Math.floor((max - logits[i]) * scale));
+      const b = (bucketOf[i] = Math.min(BUCKETS - 1, Math.floor((max - logits[i]) * scale)));
       mass[b] += x;
       count[b]++;
     }
@@ -140,23 +146,19 @@ export class Sampler {
     let above = 0,
       boundary = 0;
     while (boundary < BUCKETS - 1 && above + mass[boundary] < target) above += mass[boundary++];
-    // The boundary bucket's tokens, best first; the ones needed to reach p join the whole buckets above it.
+    // The bucket where the running mass reaches p: its tokens that are needed join the whole buckets above it.
     const inBoundary: number[] = [];
     for (let i = 0; i < V; i++) {
-      const b = Math.min(BUCKETS - 1, Math.floor((max - logits[i]) * scale));
+      const b = bucketOf[i];
       kept[i] = b < boundary ? 1 : 0;
       if (b === boundary) inBoundary.push(i);
     }
-    inBoundary.sort((a, b) => logits[b] - logits[a] || a - b);
-    let keptMass = above;
     this.keptCount = 0;
     for (let b = 0; b < boundary; b++) this.keptCount += count[b];
-    for (const i of inBoundary) {
-      kept[i] = 1;
-      this.keptCount++;
-      keptMass += w[i];
-      if (keptMass >= target) break;
-    }
+    const taken = takeUntil(inBoundary, logits, w, target - above);
+    for (const i of taken) kept[i] = 1;
+    this.keptCount += taken.length;
+    const keptMass = above + taken.reduce((sum, i) => sum + w[i], 0);
     let u = rng.uniform() * keptMass;
     let last = 0;
     for (let i = 0; i < V; i++) {
@@ -165,6 +167,50 @@ export class Sampler {
       if ((u -= w[i]) <= 0) return i;
     }
     return last;
+  }
+}
+
+/** Candidates sorted outright below this count; above it, one more bucketing pass narrows them. */
+const SORT_BELOW = 64;
+
+/**
+ * The shortest run of `ids`, taken best first (logit desc, id asc), whose
+ * weights reach `need`. Large sets (a flat distribution puts most of the
+ * vocabulary in one bucket) are narrowed by re-bucketing over their own logit
+ * range instead of sorted: each pass is linear and keeps one bucket of 256.
+ */
+function takeUntil(ids: number[], logits: ArrayLike<number>, w: Float64Array, need: number): number[] {
+  const taken: number[] = [];
+  let rest = ids;
+  for (;;) {
+    let hi = -Infinity,
+      lo = Infinity;
+    for (const i of rest) {
+      hi = Math.max(hi, logits[i]);
+      lo = Math.min(lo, logits[i]);
+    }
+    if (rest.length <= SORT_BELOW || hi === lo) {
+      // Few left, or all tied (then id order is rank order).
+      rest.sort((a, b) => logits[b] - logits[a] || a - b);
+      for (const i of rest) {
+        if (need <= 0 && taken.length > 0) break;
+        taken.push(i);
+        need -= w[i];
+      }
+      return taken;
+    }
+    const scale = (BUCKETS - 1) / (hi - lo);
+    const mass = new Float64Array(BUCKETS);
+    for (const i of rest) mass[Math.floor((hi - logits[i]) * scale)] += w[i];
+    let boundary = 0;
+    while (boundary < BUCKETS - 1 && mass[boundary] < need) need -= mass[boundary++];
+    const next: number[] = [];
+    for (const i of rest) {
+      const b = Math.floor((hi - logits[i]) * scale);
+      if (b < boundary) taken.push(i);
+      else if (b === boundary) next.push(i);
+    }
+    rest = next;
   }
 }
 

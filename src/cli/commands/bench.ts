@@ -13,6 +13,7 @@ import {
 import { scalingTable } from '../../bench/scaling-report.js';
 import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../../bench/train.js';
 import { runProvenance } from '../../report/provenance.js';
+import { benchServe } from '../../bench/serve.js';
 
 /** `hsm bench kernels|train|decode|scaling`: the benchmarks of src/bench, one subcommand each. */
 export function registerBench(program: Command): void {
@@ -21,6 +22,7 @@ export function registerBench(program: Command): void {
   addTrainBench(bench);
   addDecodeBench(bench);
   addScalingBench(bench);
+  addServeBench(bench);
 }
 
 /** Bench sizes: far beyond anything a benchmark on this kind of machine needs, small enough never to exhaust it. */
@@ -121,16 +123,24 @@ function addDecodeBench(bench: Command): void {
     ])
     .option('--positions <list>', 'positions to time', sizeList, [128, 1024, 4096])
     .option('--n-embd <d>', 'model width', integerIn(1, 16384), 256)
-    .action((o: { json?: boolean; plans: string[]; positions: number[]; nEmbd: number }) => {
+    .option(
+      '--vocab-size <n>',
+      'output head size (50257 = gpt2): sampling cost grows with it',
+      integerIn(2, 1 << 21),
+      65,
+    )
+    .action((o: { json?: boolean; plans: string[]; positions: number[]; nEmbd: number; vocabSize: number }) => {
       benchDecode({
         plans: o.plans,
         positions: o.positions,
         nEmbd: o.nEmbd,
+        vocabSize: o.vocabSize,
         emit: (r) =>
           console.log(
             o.json
               ? JSON.stringify(r)
-              : `${String(r.plan).padEnd(16)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}`,
+              : `${String(r.plan).padEnd(16)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}; ` +
+                  `tokens/s ${JSON.stringify(r.tokens_per_s)}`,
           ),
       });
     });
@@ -206,4 +216,60 @@ function printKernelTable(rows: Record<string, unknown>[]): void {
           (r.ms as number).toFixed(3),
       );
   }
+}
+
+/** `hsm bench serve`: continuous batching under C concurrent streaming clients, on loopback. */
+function addServeBench(bench: Command): void {
+  bench
+    .command('serve')
+    .description(
+      'tokens/s, time to first token, inter-token latency and server memory of hsm serve under 1, 4, 16, 64 streaming clients (loopback)',
+    )
+    .option('--json', 'print JSON Lines')
+    .option('--ckpt <dir>', 'a trained run folder to serve (repeatable); default: fresh models of --plans', collect, [])
+    .option('--plans <list>', 'layer plans of fresh models, separated by ";"', (v: string) => v.split(';'), [
+      'hsm:pair*4',
+      'attn*4',
+    ])
+    .option('--n-embd <d>', 'width of fresh models', integerIn(8, 4096), 128)
+    .option('--context <n>', 'context of fresh models', integerIn(8, 1 << 16), 2048)
+    .option('--concurrency <list>', 'concurrent clients', integerListIn(1, 256), [1, 4, 16, 64])
+    .option('--requests <n>', 'requests per concurrency level (at least the concurrency)', integerIn(1, 100_000), 64)
+    .option('--max-tokens <n>', 'tokens per request', integerIn(1, 100_000), 64)
+    .option('--prompt-tokens <n>', 'prompt length in tokens', integerIn(1, 1 << 16), 16)
+    .option('--deadline-s <s>', 'time limit per model and concurrency level', integerIn(1, 3600), 300)
+    .action(
+      async (o: {
+        json?: boolean;
+        ckpt: string[];
+        plans: string[];
+        nEmbd: number;
+        context: number;
+        concurrency: number[];
+        requests: number;
+        maxTokens: number;
+        promptTokens: number;
+        deadlineS: number;
+      }) => {
+        await benchServe({
+          ...o,
+          ckpts: o.ckpt,
+          emit: (r) =>
+            console.log(
+              o.json
+                ? JSON.stringify(r)
+                : r.bench === 'serve'
+                  ? `${String(r.model).padEnd(14)} C=${String(r.concurrency).padStart(3)}  ${r.tokens_per_s} tokens/s  ` +
+                    `TTFT p50/p99 ${r.ttft_ms_p50}/${r.ttft_ms_p99} ms  ITL p50/p99 ${r.itl_ms_p50}/${r.itl_ms_p99} ms  ` +
+                    `peak RSS ${r.peak_rss_mb} MB  ok ${r.completed}/${r.requests}`
+                  : `${String(r.model).padEnd(14)} throughput ×${JSON.stringify(r.throughput_vs_first)}, ` +
+                    `TTFT p99 ×${JSON.stringify(r.ttft_p99_vs_first)}, peak RSS ×${r.peak_rss_last_vs_first}`,
+            ),
+        });
+      },
+    );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

@@ -1,0 +1,131 @@
+// `hsm bench serve`: for each model and each concurrency C, a fresh server
+// process on a loopback port and C streaming clients (serve-load.ts); one
+// JSON record per (model, C) with throughput, latency percentiles and the
+// server's peak memory, then one summary per model with the ratios the
+// issue's bars are about. Without --ckpt the models are freshly initialised
+// (throughput does not depend on the weights).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTokenizer } from '../data/tokenizers.js';
+import { parsePlan } from '../model/plan.js';
+import { Transformer } from '../model/transformer.js';
+import { AdamW } from '../optim/adamw.js';
+import { Rng } from '../tensor/random.js';
+import { CHECKPOINT_FORMAT, saveCheckpoint } from '../train/checkpoint.js';
+import { parseTrainConfig, resolveModelConfig } from '../train/config.js';
+import { percentile, runLoad } from './serve-load.js';
+import { startServerProcess } from './serve-process.js';
+import { round } from './timing.js';
+
+export interface ServeBenchOptions {
+  /** Trained run folders; without them, fresh models of `plans`. */
+  ckpts: string[];
+  plans: string[];
+  nEmbd: number;
+  context: number;
+  concurrency: number[];
+  /** Requests per concurrency level (at least C). */
+  requests: number;
+  maxTokens: number;
+  promptTokens: number;
+  /** Time limit per (model, C). */
+  deadlineS: number;
+  emit: (record: Record<string, unknown>) => void;
+}
+
+/** A run folder holding a freshly initialised model (byte tokenizer), as `hsm train` would write it at step 0. */
+export function writeFreshRun(dir: string, plan: string, nEmbd: number, context: number): void {
+  const train = parseTrainConfig({ out: dir, tokenizer: 'byte', model: { plan, nEmbd, nHead: 4, blockSize: context } });
+  const tokenizer = createTokenizer('byte', '');
+  const model = new Transformer(resolveModelConfig(train.model, tokenizer.vocabSize), { seed: train.seed });
+  const optimizer = new AdamW(model.params.list, { lr: train.lr });
+  saveCheckpoint(
+    dir,
+    { format: CHECKPOINT_FORMAT, train, model: model.config, tokenizer: tokenizer.toJSON() },
+    model,
+    optimizer,
+    { step: 0, rng: new Rng(train.seed).state(), bestValLoss: null, elapsedS: 0 },
+  );
+}
+
+/** Plain ASCII text of n bytes (= n tokens for the byte tokenizer; about n for char models of English). */
+function promptOf(n: number): string {
+  const words = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches ';
+  return words.repeat(Math.ceil(n / words.length)).slice(0, n);
+}
+
+export async function benchServe(opts: ServeBenchOptions): Promise<void> {
+  let runs: { name: string; dir: string }[];
+  if (opts.ckpts.length) runs = opts.ckpts.map((dir) => ({ name: dir, dir }));
+  else {
+    const root = mkdtempSync(join(tmpdir(), 'hsm-bench-serve-'));
+    runs = opts.plans.map((plan, i) => {
+      parsePlan(plan); // a bad plan fails here, before any server starts
+      const dir = join(root, `model-${i}`);
+      writeFreshRun(dir, plan, opts.nEmbd, opts.context);
+      return { name: plan, dir };
+    });
+  }
+  const prompt = promptOf(opts.promptTokens);
+  const maxC = Math.max(...opts.concurrency);
+  for (const run of runs) {
+    const perC: Record<string, unknown>[] = [];
+    for (const C of opts.concurrency) {
+      const server = await startServerProcess({
+        ckpts: [run.dir],
+        host: '127.0.0.1',
+        port: 0,
+        parallel: maxC,
+        maxQueue: 4 * maxC,
+        maxTokensLimit: opts.maxTokens,
+      });
+      try {
+        const model = run.dir.split('/').pop()!;
+        const load = { url: server.url, model, maxTokens: opts.maxTokens, prompt };
+        // Warm-up (JIT, buffer pools) at the same concurrency, not measured.
+        await runLoad({ ...load, concurrency: C, requests: C, deadlineMs: opts.deadlineS * 1000 });
+        const r = await runLoad({
+          ...load,
+          concurrency: C,
+          requests: Math.max(C, opts.requests),
+          deadlineMs: opts.deadlineS * 1000,
+        });
+        const { peakRssBytes } = await server.stats();
+        const record = {
+          bench: 'serve',
+          model: run.name,
+          concurrency: C,
+          requests: r.requests,
+          completed: r.completed,
+          errors: r.errors,
+          malformed: r.malformed,
+          lost: r.lost,
+          prompt_tokens: opts.promptTokens,
+          max_tokens: opts.maxTokens,
+          tokens_per_s: round(r.tokens / r.wallS, 1),
+          ttft_ms_p50: round(percentile(r.ttftMs, 50), 2),
+          ttft_ms_p99: round(percentile(r.ttftMs, 99), 2),
+          itl_ms_p50: round(percentile(r.itlMs, 50), 3),
+          itl_ms_p99: round(percentile(r.itlMs, 99), 3),
+          peak_rss_mb: round(peakRssBytes / 2 ** 20, 1),
+        };
+        perC.push(record);
+        opts.emit(record);
+      } finally {
+        await server.stop();
+      }
+    }
+    const first = perC[0],
+      last = perC[perC.length - 1];
+    const ratio = (key: string, r: Record<string, unknown>) => round((r[key] as number) / (first[key] as number), 2);
+    opts.emit({
+      bench: 'serve-summary',
+      model: run.name,
+      concurrency: opts.concurrency,
+      throughput_vs_first: perC.map((r) => ratio('tokens_per_s', r)),
+      ttft_p99_vs_first: perC.map((r) => ratio('ttft_ms_p99', r)),
+      peak_rss_last_vs_first: ratio('peak_rss_mb', last),
+    });
+  }
+}
