@@ -9,7 +9,7 @@ export interface ServerProcess {
   url: string;
   child: ChildProcess;
   /** Resident memory now (after a GC) and at its peak so far, in bytes. */
-  stats(): Promise<{ rssBytes: number; peakRssBytes: number }>;
+  stats(): Promise<{ rssBytes: number; heapUsedBytes: number; peakRssBytes: number }>;
   stop(): Promise<void>;
 }
 
@@ -27,8 +27,8 @@ export async function startServerProcess(
     child.once('exit', (code) => reject(new Error(`the server process exited with code ${code} before listening`)));
   });
   const ask = () =>
-    new Promise<{ rssBytes: number; peakRssBytes: number }>((resolve) => {
-      child.once('message', (m) => resolve(m as { rssBytes: number; peakRssBytes: number }));
+    new Promise<{ rssBytes: number; heapUsedBytes: number; peakRssBytes: number }>((resolve) => {
+      child.once('message', (m) => resolve(m as { rssBytes: number; heapUsedBytes: number; peakRssBytes: number }));
       child.send('stats');
     });
   return {

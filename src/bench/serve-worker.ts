@@ -9,6 +9,7 @@ process.send!({ url: server.url });
 process.on('message', (msg: string) => {
   if (msg === 'stats') {
     (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: live memory, not garbage awaiting collection
-    process.send!({ rssBytes: process.memoryUsage().rss, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+    const m = process.memoryUsage();
+    process.send!({ rssBytes: m.rss, heapUsedBytes: m.heapUsed, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
   } else if (msg === 'stop') void server.close().then(() => process.exit(0));
 });

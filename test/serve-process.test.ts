@@ -1,0 +1,148 @@
+// `hsm serve` as a process: bad flags are one-line errors (exit 2), SIGTERM ends
+// running streams with a final event and exits 0, and a bounded soak (2,000
+// short requests from 32 clients) loses nothing and leaks nothing.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runLoad } from '../src/bench/serve-load.js';
+import { startServerProcess } from '../src/bench/serve-process.js';
+import { trainServeFixtures } from './serve-fixtures.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+let hsmDir: string;
+
+before(async () => {
+  hsmDir = (await trainServeFixtures(['hsm'])).hsm;
+});
+
+test('serve: bad flags and unusable folders are one-line errors with exit code 2', async () => {
+  const keyFile = join(tmpdir(), `hsm-key-${process.pid}`);
+  writeFileSync(keyFile, 'two words\n');
+  const cases: [string[], RegExp][] = [
+    [['--port', '70000'], /--port.*from 0 to 65535/],
+    [['--parallel', '0'], /--parallel.*from 1 to 1024/],
+    [['--api-key', 'a b'], /--api-key: the key must be/],
+    [['--api-key-file', keyFile], /--api-key-file: the key must be/],
+    [['--api-key-file', '/nonexistent/key'], /--api-key-file .*cannot read it \(ENOENT\)/],
+    [['--api-key', 'k', '--api-key-file', keyFile], /give one of them, not both/],
+    [['--host', '10.255.255.1'], /--host 10.255.255.1: not an address of this machine/],
+  ];
+  for (const [flags, pattern] of cases) {
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--ckpt', hsmDir, '--port', '0', ...flags], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 2, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  }
+  const missing = spawnSync(process.execPath, [CLI, 'serve', '--ckpt', '/nonexistent/run'], { encoding: 'utf8' });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /\/nonexistent\/run/);
+  // A port already taken.
+  const first = await startServerProcess({
+    ckpts: [hsmDir],
+    host: '127.0.0.1',
+    port: 0,
+    parallel: 1,
+    maxQueue: 1,
+    maxTokensLimit: 10,
+  });
+  try {
+    const port = new URL(first.url).port;
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--ckpt', hsmDir, '--port', port], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, new RegExp(`--port ${port}: 127.0.0.1:${port} is in use`));
+  } finally {
+    await first.stop();
+  }
+});
+
+test('serve: SIGTERM ends a running stream with a final error event, then the process exits 0', async () => {
+  const child = spawn(process.execPath, [
+    CLI,
+    'serve',
+    '--ckpt',
+    hsmDir,
+    '--port',
+    '0',
+    '--max-tokens-limit',
+    '100000',
+  ]);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000); // a failed assertion must not leave a server behind
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const res = await fetch(`${url}/v1/completions`, {
+    method: 'POST',
+    body: JSON.stringify({ prompt: 'ROMEO:', max_tokens: 90_000, stream: true }),
+  });
+  assert.equal(res.status, 200);
+  let body = '';
+  let signalled = false;
+  for await (const bytes of res.body as AsyncIterable<Uint8Array>) {
+    body += Buffer.from(bytes).toString();
+    if (!signalled && body.split('\n\n').length > 10) {
+      signalled = true;
+      child.kill('SIGTERM');
+    }
+  }
+  const events = body.trim().split('\n\n');
+  assert.equal(events.at(-1), 'data: [DONE]');
+  assert.match(events.at(-2)!, /"code":"shutting_down"/);
+  assert.equal(await exited, 0);
+  assert.match(out, /SIGTERM: ending running streams/);
+  clearTimeout(timer);
+});
+
+test('soak: 2,000 short requests from 32 clients all end in a full answer, and memory stays flat', async () => {
+  const server = await startServerProcess({
+    ckpts: [hsmDir],
+    host: '127.0.0.1',
+    port: 0,
+    parallel: 16,
+    maxQueue: 64,
+    maxTokensLimit: 64,
+  });
+  try {
+    const load = {
+      url: server.url,
+      model: 'hsm',
+      prompt: 'ROMEO:',
+      maxTokens: 8,
+      concurrency: 32,
+      deadlineMs: 120_000,
+    };
+    const warm = await runLoad({ ...load, requests: 500 }); // allocator arenas and pools reach their working size
+    assert.equal(warm.completed, 500);
+    const after = (await server.stats()).rssBytes;
+    const r = await runLoad({ ...load, requests: 2000 });
+    const end = (await server.stats()).rssBytes;
+    assert.deepEqual(
+      { completed: r.completed, errors: r.errors, malformed: r.malformed, lost: r.lost },
+      { completed: 2000, errors: {}, malformed: 0, lost: 0 },
+    );
+    assert.equal(r.tokens, 2000 * 8);
+    const growth = end / after;
+    assert.ok(
+      growth < 1.1,
+      `RSS went from ${(after / 2 ** 20).toFixed(1)} MB after warm-up to ${(end / 2 ** 20).toFixed(1)} MB (×${growth.toFixed(3)})`,
+    );
+    console.log(
+      `soak: ${r.wallS.toFixed(1)} s, ${(r.tokens / r.wallS).toFixed(0)} tokens/s, RSS ${(after / 2 ** 20).toFixed(1)} → ${(end / 2 ** 20).toFixed(1)} MB`,
+    );
+  } finally {
+    await server.stop();
+  }
+});
