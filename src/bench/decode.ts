@@ -16,6 +16,8 @@ export interface DecodeBenchOptions {
   vocabSize?: number;
   /** Decode steps timed around each position (median reported). */
   window?: number;
+  /** Sequences advanced together by decodeBatch (continuous batching's model-side ceiling). */
+  batches?: number[];
   emit: (record: Record<string, unknown>) => void;
 }
 
@@ -71,6 +73,7 @@ export function benchDecode(opts: DecodeBenchOptions): void {
       ms_per_token: ms,
       ratio_last_to_first: Number((final / first).toFixed(3)),
       ...timeSampling(model, window),
+      batch_tokens_per_s: Object.fromEntries((opts.batches ?? [1, 16]).map((N) => [N, timeBatch(model, N)])),
     });
   }
 }
@@ -103,4 +106,20 @@ function timeSampling(model: Transformer, window: number): Record<string, unknow
       modes.slice(1).map(([name], j) => [name, Number((ms[j + 1] / ms[0] - 1).toFixed(3))]),
     ),
   };
+}
+
+/** Tokens/s of decodeBatch advancing N sequences together (each prefilled with 16 tokens), no sampling. */
+function timeBatch(model: Transformer, N: number): number {
+  const prompt = Int32Array.from({ length: 16 }, (_, i) => i % model.config.vocabSize);
+  const states = Array.from({ length: N }, () => {
+    const s = model.newState();
+    model.prefill(prompt, s);
+    return s;
+  });
+  const tokens = new Array<number>(N).fill(1);
+  const steps = Math.min(60, model.maxDecodeLength - prompt.length - 1);
+  for (let i = 0; i < 10; i++) model.decodeBatch(tokens, states); // warm-up
+  const t0 = performance.now();
+  for (let i = 10; i < steps; i++) model.decodeBatch(tokens, states);
+  return Number(((N * (steps - 10) * 1000) / (performance.now() - t0)).toFixed(1));
 }

@@ -35,3 +35,8 @@ export function integerListIn(min: number, max: number): (value: string) => numb
     }
   };
 }
+
+/** A repeatable option (`--ckpt a --ckpt b`): each use appends to the list. */
+export function repeatable(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

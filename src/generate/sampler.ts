@@ -5,7 +5,7 @@
 //   greedy          one argmax pass
 //   top-k           one pass through a k-slot min-heap, then exp over k logits
 //   top-p (alone)   one exp pass; candidates bucketed by probability, and only
-//                   the bucket that holds the nucleus boundary is sorted
+//                   the bucket that holds the nucleus boundary is narrowed further
 //   no filter       one exp pass
 // The kept candidates are visited in token-id order when drawing, so a seed
 // gives the same token whichever path found the candidates.
@@ -35,7 +35,6 @@ export class Sampler {
   private bucketOf = new Uint8Array(0);
   private heap = new Int32Array(0);
   private bucketMass = new Float64Array(BUCKETS);
-  private bucketCount = new Int32Array(BUCKETS);
   /** How many candidates the last draw chose among (V for no filter, 1 for greedy); for tests and stats. */
   keptCount = 0;
 
@@ -117,8 +116,8 @@ export class Sampler {
 
   /**
    * Top-p alone: bucket tokens by probability relative to the best (a linear pass),
-   * take whole buckets from the top while they stay short of p, and sort only the
-   * bucket where the running mass reaches p.
+   * take whole buckets from the top while they stay short of p, and narrow only
+   * the bucket where the running mass reaches p (takeUntil).
    */
   private sampleNucleus(logits: ArrayLike<number>, opts: SamplingOptions, rng: Rng): number {
     const V = logits.length,
@@ -127,10 +126,8 @@ export class Sampler {
     const w = this.weights,
       kept = this.kept,
       bucketOf = this.bucketOf,
-      mass = this.bucketMass,
-      count = this.bucketCount;
+      mass = this.bucketMass;
     mass.fill(0);
-    count.fill(0);
     const max = logits[argmax(logits)];
     // Bucket b holds weights in (2^-(b+1)/4, 2^-b/4]: b = floor(-log2(w) * 4), from the logit directly.
     const scale = BUCKETS_PER_OCTAVE / (T * Math.LN2);
@@ -140,7 +137,6 @@ export class Sampler {
       total += x;
       const b = (bucketOf[i] = Math.min(BUCKETS - 1, Math.floor((max - logits[i]) * scale)));
       mass[b] += x;
-      count[b]++;
     }
     const target = opts.topP * total;
     let above = 0,
@@ -148,16 +144,16 @@ export class Sampler {
     while (boundary < BUCKETS - 1 && above + mass[boundary] < target) above += mass[boundary++];
     // The bucket where the running mass reaches p: its tokens that are needed join the whole buckets above it.
     const inBoundary: number[] = [];
+    let keptCount = 0;
     for (let i = 0; i < V; i++) {
       const b = bucketOf[i];
       kept[i] = b < boundary ? 1 : 0;
+      keptCount += kept[i];
       if (b === boundary) inBoundary.push(i);
     }
-    this.keptCount = 0;
-    for (let b = 0; b < boundary; b++) this.keptCount += count[b];
     const taken = takeUntil(inBoundary, logits, w, target - above);
     for (const i of taken) kept[i] = 1;
-    this.keptCount += taken.length;
+    this.keptCount = keptCount + taken.length;
     const keptMass = above + taken.reduce((sum, i) => sum + w[i], 0);
     let u = rng.uniform() * keptMass;
     let last = 0;

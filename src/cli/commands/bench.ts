@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { integerIn, integerListIn, numberIn } from '../arguments.js';
+import { integerIn, integerListIn, numberIn, repeatable } from '../arguments.js';
 import { kernels } from '../../backend/index.js';
 import { benchDecode } from '../../bench/decode.js';
 import { benchKernels } from '../../bench/kernels.js';
@@ -13,7 +13,7 @@ import {
 import { scalingTable } from '../../bench/scaling-report.js';
 import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../../bench/train.js';
 import { runProvenance } from '../../report/provenance.js';
-import { benchServe } from '../../bench/serve.js';
+import { benchServe, type ServeBenchOptions } from '../../bench/serve.js';
 
 /** `hsm bench kernels|train|decode|scaling`: the benchmarks of src/bench, one subcommand each. */
 export function registerBench(program: Command): void {
@@ -129,21 +129,32 @@ function addDecodeBench(bench: Command): void {
       integerIn(2, 1 << 21),
       65,
     )
-    .action((o: { json?: boolean; plans: string[]; positions: number[]; nEmbd: number; vocabSize: number }) => {
-      benchDecode({
-        plans: o.plans,
-        positions: o.positions,
-        nEmbd: o.nEmbd,
-        vocabSize: o.vocabSize,
-        emit: (r) =>
-          console.log(
-            o.json
-              ? JSON.stringify(r)
-              : `${String(r.plan).padEnd(16)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}; ` +
-                  `tokens/s ${JSON.stringify(r.tokens_per_s)}`,
-          ),
-      });
-    });
+    .option('--batches <list>', 'sequences decoded together (decodeBatch tokens/s)', integerListIn(1, 1024), [1, 16])
+    .action(
+      (o: {
+        json?: boolean;
+        plans: string[];
+        positions: number[];
+        nEmbd: number;
+        vocabSize: number;
+        batches: number[];
+      }) => {
+        benchDecode({
+          plans: o.plans,
+          positions: o.positions,
+          nEmbd: o.nEmbd,
+          vocabSize: o.vocabSize,
+          batches: o.batches,
+          emit: (r) =>
+            console.log(
+              o.json
+                ? JSON.stringify(r)
+                : `${String(r.plan).padEnd(16)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}; ` +
+                    `tokens/s ${JSON.stringify(r.tokens_per_s)}, batched ${JSON.stringify(r.batch_tokens_per_s)}`,
+            ),
+        });
+      },
+    );
 }
 
 /** The flags of `hsm bench scaling`: the benchmark's options, with the models as typed. */
@@ -226,7 +237,12 @@ function addServeBench(bench: Command): void {
       'tokens/s, time to first token, inter-token latency and server memory of hsm serve under 1, 4, 16, 64 streaming clients (loopback)',
     )
     .option('--json', 'print JSON Lines')
-    .option('--ckpt <dir>', 'a trained run folder to serve (repeatable); default: fresh models of --plans', collect, [])
+    .option(
+      '--ckpt <dir>',
+      'a trained run folder to serve (repeatable); default: fresh models of --plans',
+      repeatable,
+      [],
+    )
     .option('--plans <list>', 'layer plans of fresh models, separated by ";"', (v: string) => v.split(';'), [
       'hsm:pair*4',
       'attn*4',
@@ -238,38 +254,21 @@ function addServeBench(bench: Command): void {
     .option('--max-tokens <n>', 'tokens per request', integerIn(1, 100_000), 64)
     .option('--prompt-tokens <n>', 'prompt length in tokens', integerIn(1, 1 << 16), 16)
     .option('--deadline-s <s>', 'time limit per model and concurrency level', integerIn(1, 3600), 300)
-    .action(
-      async (o: {
-        json?: boolean;
-        ckpt: string[];
-        plans: string[];
-        nEmbd: number;
-        context: number;
-        concurrency: number[];
-        requests: number;
-        maxTokens: number;
-        promptTokens: number;
-        deadlineS: number;
-      }) => {
-        await benchServe({
-          ...o,
-          ckpts: o.ckpt,
-          emit: (r) =>
-            console.log(
-              o.json
-                ? JSON.stringify(r)
-                : r.bench === 'serve'
-                  ? `${String(r.model).padEnd(14)} C=${String(r.concurrency).padStart(3)}  ${r.tokens_per_s} tokens/s  ` +
-                    `TTFT p50/p99 ${r.ttft_ms_p50}/${r.ttft_ms_p99} ms  ITL p50/p99 ${r.itl_ms_p50}/${r.itl_ms_p99} ms  ` +
-                    `peak RSS ${r.peak_rss_mb} MB  ok ${r.completed}/${r.requests}`
-                  : `${String(r.model).padEnd(14)} throughput ×${JSON.stringify(r.throughput_vs_first)}, ` +
-                    `TTFT p99 ×${JSON.stringify(r.ttft_p99_vs_first)}, peak RSS ×${r.peak_rss_last_vs_first}`,
-            ),
-        });
-      },
-    );
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+    .action(async (o: Omit<ServeBenchOptions, 'ckpts' | 'emit'> & { json?: boolean; ckpt: string[] }) => {
+      await benchServe({
+        ...o,
+        ckpts: o.ckpt,
+        emit: (r) =>
+          console.log(
+            o.json
+              ? JSON.stringify(r)
+              : r.bench === 'serve'
+                ? `${String(r.model).padEnd(14)} C=${String(r.concurrency).padStart(3)}  ${r.tokens_per_s} tokens/s  ` +
+                  `TTFT p50/p99 ${r.ttft_ms_p50}/${r.ttft_ms_p99} ms  ITL p50/p99 ${r.itl_ms_p50}/${r.itl_ms_p99} ms  ` +
+                  `peak RSS ${r.peak_rss_mb} MB  ok ${r.completed}/${r.requests}`
+                : `${String(r.model).padEnd(14)} throughput ×${JSON.stringify(r.throughput_vs_first)}, ` +
+                  `TTFT p99 ×${JSON.stringify(r.ttft_p99_vs_first)}, peak RSS ×${r.peak_rss_last_vs_first}`,
+          ),
+      });
+    });
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { startServer } from '../../serve/server.js';
-import { integerIn } from '../arguments.js';
+import { integerIn, repeatable } from '../arguments.js';
 
 interface ServeFlags {
   ckpt: string[];
@@ -25,7 +25,7 @@ export function registerServe(program: Command): void {
     .requiredOption(
       '--ckpt <dir>',
       'run folder to serve (repeat for several; the model id is the folder name)',
-      collect,
+      repeatable,
       [],
     )
     .option('--host <address>', 'address to listen on (0.0.0.0 exposes the server to the network)', '127.0.0.1')
@@ -58,10 +58,6 @@ export function registerServe(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 function readApiKey(f: ServeFlags): string | undefined {
