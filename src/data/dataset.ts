@@ -34,7 +34,13 @@ export class TokenDataset implements BatchSource {
   readonly train: Int32Array;
   readonly val: Int32Array;
 
-  constructor(tokens: Int32Array, { valFraction = 0.1 }: DatasetOptions = {}) {
+  /** Splits `tokens` (the last valFraction for validation), or takes splits made elsewhere. */
+  constructor(tokens: Int32Array | { train: Int32Array; val: Int32Array }, { valFraction = 0.1 }: DatasetOptions = {}) {
+    if (!(tokens instanceof Int32Array)) {
+      this.train = tokens.train;
+      this.val = tokens.val;
+      return;
+    }
     if (!(valFraction >= 0 && valFraction < 1)) {
       throw new UserError(`validation fraction ${valFraction} is out of range; pass a value in [0, 1), e.g. 0.1`);
     }
@@ -47,6 +53,11 @@ export class TokenDataset implements BatchSource {
 
   static fromText(text: string, tokenizer: Tokenizer, opts: DatasetOptions = {}): TokenDataset {
     return new TokenDataset(tokenizer.encode(text), opts);
+  }
+
+  /** A dataset whose split was made elsewhere (a token folder). */
+  static fromSplits(train: Int32Array, val: Int32Array): TokenDataset {
+    return new TokenDataset({ train, val });
   }
 
   split(split: Split): Int32Array {

@@ -85,7 +85,7 @@ function writeCheckpointFiles(
 ): void {
   const at = String(state.step);
   removeStaleTemporaries(dir);
-  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n', at);
+  writeRunConfig(dir, run, at);
   crashPoint(`config@${at}`);
   const meta = { format: CHECKPOINT_FORMAT, step: at };
   const moments = optimizer.params.flatMap((p, i) => [
@@ -108,6 +108,11 @@ function writeCheckpointFiles(
   // From here on the new step is committed: resuming finishes this rename.
   renameSync(join(dir, STAGED_OPTIMIZER_FILE), join(dir, OPTIMIZER_FILE));
   crashPoint(`saved@${at}`);
+}
+
+/** Writes config.json (atomically); `crashLabel` names the step for the crash tests. */
+export function writeRunConfig(dir: string, run: RunConfigFile, crashLabel?: string): void {
+  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n', crashLabel);
 }
 
 /** Temporary files of writes a kill interrupted (writeFileAtomic's `.<name>.<pid>.tmp`). */

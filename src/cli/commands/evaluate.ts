@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { loadCorpus } from '../../data/corpus.js';
-import { TokenDataset } from '../../data/dataset.js';
+import { openTextDataWith } from '../../data/text-data.js';
 import { loadModel, readRunConfig } from '../../train/checkpoint.js';
 import { inferenceMemory, requireMemory } from '../../train/memory.js';
 import { integerIn } from '../arguments.js';
@@ -11,7 +10,7 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('validation loss, perplexity and bits per character/byte of a trained model, as JSON')
     .requiredOption('--ckpt <dir>', 'run folder written by hsm train')
-    .option('--data <spec>', 'corpus to evaluate on (default: the one it was trained on)')
+    .option('--data <spec>', 'corpus or token folder to evaluate on (default: the one it was trained on)')
     .option('--iters <n>', 'number of random validation batches', integerIn(1, 100_000), 50)
     .option('--batch-size <n>', 'sequences per batch', integerIn(1, 65_536), 16)
     .option('--seed <n>', 'seed of the batch sampler', integerIn(0, 2 ** 31 - 1), 7)
@@ -34,8 +33,8 @@ export function registerEval(program: Command): void {
             '--no-memory-check',
           );
         const { run, model, tokenizer, step } = loadModel(flags.ckpt);
-        const corpus = loadCorpus(flags.data ?? run.train.data);
-        const data = TokenDataset.fromText(corpus.text, tokenizer, { valFraction: run.train.valFraction });
+        const text = openTextDataWith(flags.data ?? run.train.data, tokenizer, run.train.valFraction);
+        const data = text.data;
         data.checkContext(run.model.blockSize);
         const loss = estimateLoss(model, data, 'val', flags.iters, flags.batchSize, flags.seed);
         // bits per token, then per character / byte: tokens carry on average chars/token characters.
@@ -47,7 +46,7 @@ export function registerEval(program: Command): void {
           JSON.stringify({
             ckpt: flags.ckpt,
             step,
-            data: corpus.name,
+            data: text.name,
             tokenizer: tokenizer.kind,
             split: 'val',
             loss,

@@ -10,6 +10,8 @@ import { train, type StepMetrics } from '../../train/trainer.js';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from '../options.js';
 import { kernels, nativeBackend } from '../../backend/index.js';
 import { stopOnCtrlC } from '../ctrl-c.js';
+import { addEngineOptions, torchEngineOptions, type EngineFlags } from '../engine-options.js';
+import type { TorchEngineOptions } from '../../train/torch-launch.js';
 
 export function registerTrain(program: Command): void {
   const cmd = program
@@ -24,8 +26,9 @@ export function registerTrain(program: Command): void {
       '--summary <file>',
       "also write the finished run's summary (val loss, training tokens/s, wall time, parameters, command, commit, machine) as JSON to this file",
     )
-    .option('--no-memory-check', "train even when the estimated memory exceeds this machine's")
-    .action(async (flags: ConfigFlags & { overwrite?: boolean; summary?: string; memoryCheck: boolean }) => {
+    .option('--no-memory-check', "train even when the estimated memory exceeds this machine's");
+  addEngineOptions(cmd, { multiNode: true }).action(
+    async (flags: ConfigFlags & EngineFlags & { overwrite?: boolean; summary?: string; memoryCheck: boolean }) => {
       if (flags.resume && flags.overwrite)
         throw new UserError('--resume and --overwrite contradict each other; pick one');
       // The summary's folder is checked (and made) now, not after hours of training.
@@ -37,8 +40,10 @@ export function registerTrain(program: Command): void {
         preset: flags.preset ?? null,
         summaryFile: flags.summary,
         memoryCheck: flags.memoryCheck,
+        torch: torchEngineOptions(flags),
       });
-    });
+    },
+  );
 }
 
 interface RunOptions {
@@ -48,11 +53,12 @@ interface RunOptions {
   preset: string | null;
   summaryFile?: string;
   memoryCheck: boolean;
+  torch?: TorchEngineOptions;
 }
 
 async function runTraining(
   cfg: TrainConfig,
-  { resume, overwrite, preset, summaryFile, memoryCheck }: RunOptions,
+  { resume, overwrite, preset, summaryFile, memoryCheck, torch }: RunOptions,
 ): Promise<void> {
   const stop = stopOnCtrlC();
   const tty = process.stderr.isTTY;
@@ -72,6 +78,9 @@ async function runTraining(
     elapsedS = 0,
     maxIters = cfg.maxIters; // a FLOP budget fixes it once the model is known
   const stepTokensPerS: number[] = [];
+  const engineName = torch
+    ? `engine torch (${torch.nproc * torch.nnodes} process${torch.nproc * torch.nnodes > 1 ? 'es' : ''}, ${torch.device})`
+    : `backend ${kernels().name}`;
   const fmtLine = (m: StepMetrics) =>
     `step ${m.step}/${maxIters}  loss ${m.train_loss.toFixed(4)}${m.val_loss !== undefined ? `  val ${m.val_loss.toFixed(4)}` : ''}` +
     `  lr ${m.lr.toExponential(2)}  ${Math.round(m.tokens_per_s)} tok/s  ${m.elapsed_s.toFixed(1)}s`;
@@ -80,6 +89,7 @@ async function runTraining(
       resume,
       overwrite,
       memoryCheck,
+      torch,
       hooks: {
         onStart: (i) => {
           stop.training();
@@ -88,7 +98,7 @@ async function runTraining(
           const what = i.resumed ? `resuming ${cfg.out} at step ${i.startStep}` : `training into ${cfg.out}`;
           console.error(
             `hsm: ${what}: ${(i.parameters / 1e6).toFixed(2)}M parameters, vocabulary ${i.vocabSize}, ` +
-              `${i.trainTokens} train / ${i.valTokens} val tokens, backend ${kernels().name}`,
+              `${i.trainTokens} train / ${i.valTokens} val tokens, ${engineName}`,
           );
           if (cfg.budget)
             console.error(
@@ -121,7 +131,7 @@ async function runTraining(
     if (result.stopped || result.finalValLoss === null || stepTokensPerS.length === 0) return; // nothing trained to the end in this process
     const reference = preset ? presetReference(preset) : undefined;
     if (summaryFile === undefined && !reference) return;
-    const backend = kernels().name;
+    const backend = torch ? `torch-${torch.device}` : kernels().name;
     const run = summarizeRun(
       {
         cfg: result.config,
@@ -133,7 +143,7 @@ async function runTraining(
         stepTokensPerS,
         elapsedS,
         backend,
-        threads: backend === 'native' ? (nativeBackend()?.threads() ?? 1) : 1,
+        threads: torch ? torch.nproc * torch.nnodes : backend === 'native' ? (nativeBackend()?.threads() ?? 1) : 1,
       },
       machineProvenance(),
     );

@@ -1,0 +1,232 @@
+// What both engines share before the first step: the run's options and
+// results, resolving or reloading a run, and the metrics log's repair on resume.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Corpus } from '../data/corpus.js';
+import { openTextData, openTextDataWith, type TextData } from '../data/text-data.js';
+import { TokenDataset, type BatchSource } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import { createTokenizer, tokenizerFromSpec } from '../data/tokenizers.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { Transformer, type ModelConfig } from '../model/transformer.js';
+import { AdamW } from '../optim/adamw.js';
+import { applyBudget } from './budget.js';
+import { resolveModelConfig, type TrainConfig } from './config.js';
+import { CHECKPOINT_FORMAT, loadModel, readRunConfig, type RunConfigFile } from './checkpoint.js';
+import { requireMemory, trainingMemory } from './memory.js';
+import type { TorchEngineOptions } from './torch-launch.js';
+
+/** One line of metrics.jsonl. */
+export interface StepMetrics {
+  step: number; // iterations completed
+  train_loss: number;
+  val_loss?: number;
+  lr: number;
+  tokens_per_s: number;
+  elapsed_s: number;
+  grad_norm: number;
+}
+
+export interface TrainHooks {
+  /** Called once the data and model are ready, before the first step. */
+  onStart?(info: {
+    startStep: number;
+    maxIters: number;
+    parameters: number;
+    vocabSize: number;
+    trainTokens: number;
+    valTokens: number;
+    resumed: boolean;
+  }): void;
+  onStep?(m: StepMetrics): void;
+  onCheckpoint?(step: number): void;
+  /** Something the user should know that does not stop training (e.g. a stale lock taken over). */
+  onWarning?(message: string): void;
+  /** Checked between steps; true stops training after saving a checkpoint. */
+  shouldStop?(): boolean;
+}
+
+/** Training data that is not a text corpus (e.g. compare's synthetic recall task): its tokenizer and batches. */
+export interface TrainingSource {
+  tokenizer: Tokenizer;
+  data: BatchSource;
+}
+
+export interface TrainResult {
+  step: number;
+  finalValLoss: number | null;
+  bestValLoss: number | null;
+  stopped: boolean;
+  outDir: string;
+  /** The configuration trained, with the steps its FLOP budget fixed (if it has one). */
+  config: TrainConfig;
+  model: Transformer;
+  tokenizer: Tokenizer;
+}
+
+/** How `train` runs. */
+export interface TrainOptions {
+  resume?: boolean;
+  overwrite?: boolean;
+  hooks?: TrainHooks;
+  corpus?: Corpus;
+  source?: TrainingSource;
+  /** false skips the refusal of runs larger than this machine's memory (memory.ts). */
+  memoryCheck?: boolean;
+  /** Train with PyTorch (python/hsm_torch) on these processes instead of the native engine. */
+  torch?: TorchEngineOptions;
+}
+
+/** A run ready to train: its configuration (budget applied), model, run file, tokenizer and batches. */
+export interface PreparedRun {
+  cfg: TrainConfig;
+  model: Transformer;
+  runFile: RunConfigFile;
+  startStep: number;
+  tokenizer: Tokenizer;
+  data: BatchSource;
+  /** The text the batches come from, when they come from a corpus or a token folder (null for a library caller's source). */
+  text: TextData | null;
+}
+
+/** The part both engines share: resolve or reload the run, build the model, open the data. */
+export function prepareRun(requested: TrainConfig, opts: TrainOptions): PreparedRun {
+  let cfg = requested;
+  const dir = cfg.out;
+  let model: Transformer,
+    runFile: RunConfigFile,
+    startStep = 0,
+    text: TextData | null = null;
+  // A library caller may pass text directly, or a source that is no corpus at all (then cfg.data only names it).
+  const openWith = (tokenizer: Tokenizer): TextData =>
+    opts.corpus
+      ? { name: opts.corpus.name, tokenizer, data: TokenDataset.fromText(opts.corpus.text, tokenizer, { valFraction: cfg.valFraction }), valFraction: cfg.valFraction, tokenFolder: null }
+      : openTextDataWith(cfg.data, tokenizer, cfg.valFraction);
+  if (opts.resume) {
+    const saved = readRunConfig(dir);
+    if (!opts.source) {
+      text = openWith(tokenizerFromSpec(saved.tokenizer));
+      cfg = { ...cfg, valFraction: text.valFraction }; // a token folder's split is its own
+    }
+    assertSameRun(saved.train, cfg, dir);
+    cfg = applyBudget(cfg, saved.model.vocabSize);
+    if (opts.memoryCheck !== false) requireTrainingMemory(saved.model, cfg);
+    const loaded = loadModel(dir);
+    model = loaded.model;
+    runFile = { ...saved, train: cfg }; // schedule changes (e.g. a longer --max-iters) are remembered
+    startStep = loaded.step;
+  } else {
+    if (!opts.overwrite && existsSync(join(dir, 'model.safetensors'))) {
+      throw new UserError(
+        `${dir} already holds a training run; pass --resume to continue it, --overwrite to start it again, or --out with a new folder`,
+      );
+    }
+    if (!opts.source) {
+      text = opts.corpus
+        ? openWith(createTokenizer(cfg.tokenizer, opts.corpus.text))
+        : openTextData(cfg.data, cfg.tokenizer, cfg.valFraction);
+      cfg = { ...cfg, valFraction: text.valFraction };
+    }
+    const tokenizer = opts.source?.tokenizer ?? text!.tokenizer;
+    cfg = applyBudget(cfg, tokenizer.vocabSize);
+    const modelConfig = resolveModelConfig(cfg.model, tokenizer.vocabSize);
+    if (opts.memoryCheck !== false) requireTrainingMemory(modelConfig, cfg);
+    model = new Transformer(modelConfig, { seed: cfg.seed });
+    runFile = { format: CHECKPOINT_FORMAT, train: cfg, model: modelConfig, tokenizer: tokenizer.toJSON() };
+  }
+  const tokenizer = tokenizerFromSpec(runFile.tokenizer);
+  const data: BatchSource = opts.source?.data ?? text!.data;
+  data.checkContext(cfg.model.blockSize);
+  return { cfg, model, runFile, startStep, tokenizer, data, text };
+}
+
+/** The optimizer a run trains with (both engines: the torch engine's step-0 checkpoint holds its empty moments). */
+export function newOptimizer(model: Transformer, cfg: TrainConfig): AdamW {
+  return new AdamW(model.params.list, {
+    lr: cfg.lr,
+    beta1: cfg.beta1,
+    beta2: cfg.beta2,
+    weightDecay: cfg.weightDecay,
+    gradClip: cfg.gradClip,
+  });
+}
+
+/** Refuses, before allocating, a run this machine cannot hold. */
+export function requireTrainingMemory(model: ModelConfig, cfg: TrainConfig): void {
+  requireMemory(
+    trainingMemory(model, cfg.batchSize),
+    `training ${cfg.out}`,
+    'batchSize, the context, nEmbd, nLayer or the FFN width',
+    '--no-memory-check',
+  );
+}
+
+/** A resumed run must train the same model on the same data; schedule fields may change. */
+function assertSameRun(saved: TrainConfig, now: TrainConfig, dir: string): void {
+  const fixed: (keyof TrainConfig)[] = ['data', 'tokenizer', 'valFraction', 'batchSize', 'seed', 'gradAccum'];
+  for (const key of fixed) {
+    if (JSON.stringify(saved[key]) !== JSON.stringify(now[key])) {
+      throw new UserError(
+        `cannot resume ${dir}: it was trained with ${key}=${JSON.stringify(saved[key])}, not ${JSON.stringify(now[key])}; use the same settings or a new --out folder`,
+      );
+    }
+  }
+  if (JSON.stringify(saved.model) !== JSON.stringify(now.model)) {
+    throw new UserError(
+      `cannot resume ${dir}: it holds a different model (${JSON.stringify(saved.model)}, requested ${JSON.stringify(now.model)}); use a new --out folder`,
+    );
+  }
+}
+
+/**
+ * On resume, keeps the metric lines up to the checkpoint's step so the file
+ * matches an uninterrupted run. Returns what it repaired beyond dropping the
+ * steps trained after the checkpoint (damaged lines, a log that ends early),
+ * or null.
+ */
+export function keepMetricsUpTo(path: string, step: number, logInterval: number): string | null {
+  if (!existsSync(path)) return `missing; a new log starts at step ${step + 1}`;
+  const damaged: number[] = [];
+  const kept: string[] = [];
+  let last = 0;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(
+      `${path} cannot be read (${(err as NodeJS.ErrnoException).code}); move it aside to start a new log, then --resume`,
+    );
+  }
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    const parsed = MetricsLine.safeParse(parseJson(line));
+    if (!parsed.success || parsed.data.step <= last)
+      damaged.push(i + 1); // steps strictly increase
+    else if (parsed.data.step <= step) {
+      kept.push(line + '\n');
+      last = parsed.data.step;
+    }
+  });
+  writeFileAtomic(path, kept.join(''));
+  const notes: string[] = [];
+  if (damaged.length)
+    notes.push(
+      `dropped ${damaged.length} damaged, repeated or out-of-order line(s) (line ${damaged.slice(0, 5).join(', ')}${damaged.length > 5 ? ', …' : ''})`,
+    );
+  // Steps after the last logged one are expected when a stop fell between log lines.
+  if (step - last >= logInterval) notes.push(`the log ends at step ${last} although the checkpoint is at step ${step}`);
+  return notes.length ? notes.join('; ') : null;
+}
+
+/** What a line of metrics.jsonl must at least hold to be kept on resume. */
+const MetricsLine = z.object({ step: z.number().int().positive(), train_loss: z.number() }).passthrough();
+
+function parseJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
