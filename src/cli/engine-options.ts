@@ -26,7 +26,11 @@ export function addEngineOptions(cmd: Command, { multiNode }: { multiNode: boole
   if (multiNode)
     cmd
       .option('--nnodes <n>', 'torch engine: machines in the job', integerIn(1, 65536))
-      .option('--node-rank <r>', "torch engine: this machine's place, 0 to nnodes−1 (0 writes the run folder)", integerIn(0, 65535))
+      .option(
+        '--node-rank <r>',
+        "torch engine: this machine's place, 0 to nnodes−1 (0 writes the run folder)",
+        integerIn(0, 65535),
+      )
       .option('--master-addr <host>', "torch engine: address of node 0 (the job's rendezvous)")
       .option('--master-port <port>', 'torch engine: port of the rendezvous on node 0', integerIn(1, 65535));
   return cmd;

@@ -8,6 +8,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerInfo } from './commands/info.js';
 import { registerCompare } from './commands/compare.js';
 import { registerServe } from './commands/serve.js';
+import { registerTokenize } from './commands/tokenize.js';
 import { registerTrain } from './commands/train.js';
 
 const program = new Command();
@@ -31,6 +32,7 @@ program
   });
 
 registerTrain(program);
+registerTokenize(program);
 registerEval(program);
 registerGenerate(program);
 registerInfo(program);

@@ -102,7 +102,13 @@ export function prepareRun(requested: TrainConfig, opts: TrainOptions): Prepared
   // A library caller may pass text directly, or a source that is no corpus at all (then cfg.data only names it).
   const openWith = (tokenizer: Tokenizer): TextData =>
     opts.corpus
-      ? { name: opts.corpus.name, tokenizer, data: TokenDataset.fromText(opts.corpus.text, tokenizer, { valFraction: cfg.valFraction }), valFraction: cfg.valFraction, tokenFolder: null }
+      ? {
+          name: opts.corpus.name,
+          tokenizer,
+          data: TokenDataset.fromText(opts.corpus.text, tokenizer, { valFraction: cfg.valFraction }),
+          valFraction: cfg.valFraction,
+          tokenFolder: null,
+        }
       : openTextDataWith(cfg.data, tokenizer, cfg.valFraction);
   if (opts.resume) {
     const saved = readRunConfig(dir);

@@ -9,7 +9,14 @@ import { Rng } from '../tensor/random.js';
 import { loadModel, loadTrainingState, saveCheckpoint, writeRunConfig, type TrainingState } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { findTorch, launchRanks, type RankFailure, type TorchEngineOptions, type TorchEvent } from './torch-launch.js';
-import { keepMetricsUpTo, newOptimizer, prepareRun, type StepMetrics, type TrainOptions, type TrainResult } from './run-setup.js';
+import {
+  keepMetricsUpTo,
+  newOptimizer,
+  prepareRun,
+  type StepMetrics,
+  type TrainOptions,
+  type TrainResult,
+} from './run-setup.js';
 
 /**
  * `hsm train --engine torch`: the same run, trained by PyTorch (python/hsm_torch)
@@ -31,7 +38,10 @@ export async function trainWithTorch(
       '--engine torch trains on a corpus or a token folder; synthetic tasks (the recall grid) run on the native engine',
     );
   const found = findTorch(engine); // before anything is written
-  const prepared = prepareRun(requested, { ...opts, memoryCheck: opts.memoryCheck !== false && engine.device === 'cpu' });
+  const prepared = prepareRun(requested, {
+    ...opts,
+    memoryCheck: opts.memoryCheck !== false && engine.device === 'cpu',
+  });
   const { cfg, model, runFile, startStep, tokenizer, data, text } = prepared;
   const world = engine.nproc * engine.nnodes;
   if (cfg.batchSize % world !== 0)

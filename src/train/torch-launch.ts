@@ -51,7 +51,9 @@ export function findTorch(engine: TorchEngineOptions): TorchPython {
   for (const python of [...new Set(candidates)]) {
     const probe = spawnSync(python, ['-c', PROBE], { encoding: 'utf8', timeout: 60_000 });
     if (probe.error) {
-      tried.push(`${python}: ${(probe.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : probe.error.message}`);
+      tried.push(
+        `${python}: ${(probe.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : probe.error.message}`,
+      );
       continue;
     }
     if (probe.status !== 0) {
@@ -59,7 +61,11 @@ export function findTorch(engine: TorchEngineOptions): TorchPython {
       tried.push(`${python}: ${last}`);
       continue;
     }
-    const info = JSON.parse(probe.stdout.trim().split('\n').pop()!) as { torch: string; distributed: boolean; cuda: number };
+    const info = JSON.parse(probe.stdout.trim().split('\n').pop()!) as {
+      torch: string;
+      distributed: boolean;
+      cuda: number;
+    };
     const found: TorchPython = { python, torch: info.torch, distributed: info.distributed, cudaDevices: info.cuda };
     checkCapabilities(found, engine);
     return found;
