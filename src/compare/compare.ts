@@ -4,6 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { kernels } from '../backend/index.js';
+import { UserError } from '../errors.js';
+import type { TorchEngineOptions } from '../train/torch-launch.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { lockFolder } from '../io/folder-lock.js';
 import { makeFolder } from '../io/folders.js';
@@ -33,17 +35,36 @@ export interface CompareOutcome {
   skipped: string[];
 }
 
-export async function runCompare(grid: Grid, outDir: string, hooks: CompareHooks = {}): Promise<CompareOutcome> {
+/** How the runs train: the native engine, or PyTorch (`hsm compare --engine torch`). */
+export interface CompareOptions {
+  torch?: TorchEngineOptions;
+}
+
+export async function runCompare(
+  grid: Grid,
+  outDir: string,
+  hooks: CompareHooks = {},
+  options: CompareOptions = {},
+): Promise<CompareOutcome> {
+  if (options.torch && grid.recall)
+    throw new UserError(
+      `grid ${grid.name} trains on the synthetic recall task, which only the native engine generates; run it without --engine torch`,
+    );
   makeFolder(outDir, 'compare folder');
   const release = lockFolder(outDir, 'compare folder', hooks.onWarning);
   try {
-    return await compareLocked(grid, outDir, hooks);
+    return await compareLocked(grid, outDir, hooks, options);
   } finally {
     release();
   }
 }
 
-async function compareLocked(grid: Grid, outDir: string, hooks: CompareHooks): Promise<CompareOutcome> {
+async function compareLocked(
+  grid: Grid,
+  outDir: string,
+  hooks: CompareHooks,
+  options: CompareOptions,
+): Promise<CompareOutcome> {
   const data = new DataCache();
   const runs = expandGrid(grid, outDir).map((run) => withBudget(run, data));
   for (const run of runs) checkRunMemory(run, data);
@@ -63,7 +84,7 @@ async function compareLocked(grid: Grid, outDir: string, hooks: CompareHooks): P
       hooks.onRunSkipped?.(run, state.result);
       continue;
     }
-    const result = await runOne(run, state, data, grid.eval, hooks);
+    const result = await runOne(run, state, data, grid.eval, hooks, options.torch);
     if (!result) {
       stopped = true;
       break;
@@ -71,14 +92,25 @@ async function compareLocked(grid: Grid, outDir: string, hooks: CompareHooks): P
     finished.push(result);
     trained.push(run.id);
     hooks.onRunDone?.(run, result);
-    writeResults(outDir, collectResults(grid, runs.length, finished)); // a long compare shows partial results
+    writeResults(outDir, collectResults(grid, runs.length, finished, engineName(options))); // a long compare shows partial results
   }
-  const results = collectResults(grid, runs.length, finished);
+  const results = collectResults(grid, runs.length, finished, engineName(options));
   const files = await writeReports(outDir, results);
   return { results, files, stopped, trained, skipped };
 }
 
-export function collectResults(grid: Grid, total: number, runs: RunResult[]): CompareResults {
+/** What trained the runs, as results.json records it ("native", "js", or "torch-cpu×2"). */
+function engineName(options: CompareOptions): string {
+  const t = options.torch;
+  return t ? `torch-${t.device}×${t.nproc * t.nnodes}` : kernels().name;
+}
+
+export function collectResults(
+  grid: Grid,
+  total: number,
+  runs: RunResult[],
+  backend: string = kernels().name,
+): CompareResults {
   return {
     format: RESULTS_FORMAT,
     grid: {
@@ -89,7 +121,7 @@ export function collectResults(grid: Grid, total: number, runs: RunResult[]): Co
       models: grid.models,
     },
     created: new Date().toISOString(),
-    machine: { cpus: availableParallelism(), backend: kernels().name },
+    machine: { cpus: availableParallelism(), backend },
     provenance: runProvenance(),
     runs_total: total,
     runs_finished: runs.length,

@@ -17,6 +17,7 @@ import type { Transformer } from '../model/transformer.js';
 import { committedStep, hasResumableCheckpoint, readRunConfig } from '../train/checkpoint.js';
 import { applyBudget, tokensPerStep } from '../train/budget.js';
 import { resolveModelConfig, type TrainConfig } from '../train/config.js';
+import type { TorchEngineOptions } from '../train/torch-launch.js';
 import { requireTrainingMemory, train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
 import type { EvalSettings, GridRun } from './grid.js';
 import { describeRecall, recallAccuracy } from './recall-score.js';
@@ -136,6 +137,7 @@ export async function runOne(
   data: DataCache,
   evalSettings: EvalSettings,
   hooks: RunHooks = {},
+  torch?: TorchEngineOptions,
 ): Promise<RunResult | null> {
   if (state.kind === 'finished') return state.result;
   const cfg = run.config;
@@ -153,6 +155,7 @@ export async function runOne(
       overwrite: state.kind === 'new',
       corpus,
       source,
+      torch,
       hooks: { onStep: (m) => hooks.onStep?.(run, m), shouldStop: hooks.shouldStop, onWarning: hooks.onWarning },
     });
   } catch (err) {

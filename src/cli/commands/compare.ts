@@ -7,9 +7,11 @@ import { loadGrid, type GridRun } from '../../compare/grid.js';
 import { summaryTables } from '../../compare/tables.js';
 import type { StepMetrics } from '../../train/trainer.js';
 import { stopOnCtrlC } from '../ctrl-c.js';
+import { addEngineOptions, torchEngineOptions, type EngineFlags } from '../engine-options.js';
+import type { TorchEngineOptions } from '../../train/torch-launch.js';
 
 export function registerCompare(program: Command): void {
-  program
+  const cmd = program
     .command('compare')
     .description(
       'train every model of a grid (plans × seeds) on one budget, then write results.json, report.md, report.html and SVG charts',
@@ -19,14 +21,17 @@ export function registerCompare(program: Command): void {
       '--out <dir>',
       'output folder (default: runs/compare-<grid>); running again resumes, skipping finished runs',
     )
-    .option('--list', 'list the built-in grids and their models')
-    .action(async (f: { grid?: string; out?: string; list?: boolean }) => {
+    .option('--list', 'list the built-in grids and their models');
+  addEngineOptions(cmd, { multiNode: false }).action(
+    async (f: EngineFlags & { grid?: string; out?: string; list?: boolean }) => {
+      const torch = torchEngineOptions(f);
       if (f.list || f.grid === undefined) {
         listGrids();
         return;
       }
-      await compare(f.grid, f.out ?? `runs/compare-${f.grid.replace(/^.*\//, '').replace(/\.json$/, '')}`);
-    });
+      await compare(f.grid, f.out ?? `runs/compare-${f.grid.replace(/^.*\//, '').replace(/\.json$/, '')}`, torch);
+    },
+  );
 }
 
 function listGrids(): void {
@@ -37,7 +42,7 @@ function listGrids(): void {
   }
 }
 
-async function compare(gridSpec: string, outDir: string): Promise<void> {
+async function compare(gridSpec: string, outDir: string, torch?: TorchEngineOptions): Promise<void> {
   const grid = loadGrid(gridSpec);
   const stop = stopOnCtrlC();
   const tty = process.stderr.isTTY;
@@ -59,70 +64,75 @@ async function compare(gridSpec: string, outDir: string): Promise<void> {
   const overall = () => (totalSteps ? Math.floor((100 * (totalSteps - eta.stepsLeft)) / totalSteps) : 100);
   const label = (run: GridRun) => `[${index}/${total}] ${run.id}`;
   try {
-    const outcome = await runCompare(grid, outDir, {
-      onPlan: (runs, states) => {
-        total = runs.length;
-        totalSteps = runs.reduce((s, r, i) => {
-          const st = states[i];
-          return s + (st.kind === 'finished' ? 0 : r.config.maxIters - (st.kind === 'resume' ? st.step : 0));
-        }, 0);
-        eta = new CompareEta(totalSteps);
-        const done = states.filter((s) => s.kind === 'finished').length;
-        process.stderr.write(
-          `hsm: compare ${grid.name} into ${outDir}: ${total} runs (${grid.models.length} models × ${grid.seeds.length} seeds` +
-            `${grid.recall ? ` × ${grid.recall.lengths.length} lengths` : ''}), ${done} finished earlier, ${totalSteps} steps to train\n`,
-        );
-      },
-      onRunSkipped: (run) => {
-        index++;
-        process.stderr.write(`${label(run)}: finished earlier, skipped\n`);
-      },
-      onRunStart: (run, info) => {
-        stop.training();
-        index++;
-        lastVal = '-';
-        const what = info.startStep > 0 ? `resuming at step ${info.startStep}` : 'training';
-        if (bar) {
-          bar.start(info.maxIters, info.startStep, {
-            run: run.id,
-            index,
-            runs: total,
-            steps: info.maxIters,
-            val: '-',
-            overall: overall(),
-            eta: formatDuration(eta.seconds()),
-          });
-        } else process.stderr.write(`${label(run)}: ${what} (${run.config.model.plan}, ${info.maxIters} steps)\n`);
-      },
-      onStep: (run, m: StepMetrics) => {
-        eta.advance();
-        if (m.val_loss !== undefined) lastVal = m.val_loss.toFixed(4);
-        if (bar) bar.update(m.step, { val: lastVal, overall: overall(), eta: formatDuration(eta.seconds()) });
-        else if (m.val_loss !== undefined) {
+    const outcome = await runCompare(
+      grid,
+      outDir,
+      {
+        onPlan: (runs, states) => {
+          total = runs.length;
+          totalSteps = runs.reduce((s, r, i) => {
+            const st = states[i];
+            return s + (st.kind === 'finished' ? 0 : r.config.maxIters - (st.kind === 'resume' ? st.step : 0));
+          }, 0);
+          eta = new CompareEta(totalSteps);
+          const done = states.filter((s) => s.kind === 'finished').length;
           process.stderr.write(
-            `${label(run)}: step ${m.step}/${run.config.maxIters} val ${lastVal} · overall ${overall()}%, ETA ${formatDuration(eta.seconds())}\n`,
+            `hsm: compare ${grid.name} into ${outDir}: ${total} runs (${grid.models.length} models × ${grid.seeds.length} seeds` +
+              `${grid.recall ? ` × ${grid.recall.lengths.length} lengths` : ''}), ${done} finished earlier, ${totalSteps} steps to train\n`,
           );
-        }
-      },
-      onEvaluate: (run) => {
-        bar?.stop();
-        if (!bar)
+        },
+        onRunSkipped: (run) => {
+          index++;
+          process.stderr.write(`${label(run)}: finished earlier, skipped\n`);
+        },
+        onRunStart: (run, info) => {
+          stop.training();
+          index++;
+          lastVal = '-';
+          const what = info.startStep > 0 ? `resuming at step ${info.startStep}` : 'training';
+          if (bar) {
+            bar.start(info.maxIters, info.startStep, {
+              run: run.id,
+              index,
+              runs: total,
+              steps: info.maxIters,
+              val: '-',
+              overall: overall(),
+              eta: formatDuration(eta.seconds()),
+            });
+          } else process.stderr.write(`${label(run)}: ${what} (${run.config.model.plan}, ${info.maxIters} steps)\n`);
+        },
+        onStep: (run, m: StepMetrics) => {
+          eta.advance();
+          if (m.val_loss !== undefined) lastVal = m.val_loss.toFixed(4);
+          if (bar) bar.update(m.step, { val: lastVal, overall: overall(), eta: formatDuration(eta.seconds()) });
+          else if (m.val_loss !== undefined) {
+            process.stderr.write(
+              `${label(run)}: step ${m.step}/${run.config.maxIters} val ${lastVal} · overall ${overall()}%, ETA ${formatDuration(eta.seconds())}\n`,
+            );
+          }
+        },
+        onEvaluate: (run) => {
+          bar?.stop();
+          if (!bar)
+            process.stderr.write(
+              `${label(run)}: evaluating (generation speed, sample${run.recall ? ', accuracy' : ''})\n`,
+            );
+        },
+        onRunDone: (run, r) => {
+          const score =
+            r.accuracy !== undefined
+              ? `accuracy ${(100 * r.accuracy).toFixed(1)}%`
+              : `val loss ${r.final_val_loss.toFixed(4)}`;
           process.stderr.write(
-            `${label(run)}: evaluating (generation speed, sample${run.recall ? ', accuracy' : ''})\n`,
+            `${label(run)}: done, ${score}, ${Math.round(r.train_tokens_per_s)} tokens/s, ${r.wall_time_s.toFixed(1)}s\n`,
           );
+        },
+        shouldStop: stop.requested,
+        onWarning: (message) => process.stderr.write(`hsm: ${message}\n`),
       },
-      onRunDone: (run, r) => {
-        const score =
-          r.accuracy !== undefined
-            ? `accuracy ${(100 * r.accuracy).toFixed(1)}%`
-            : `val loss ${r.final_val_loss.toFixed(4)}`;
-        process.stderr.write(
-          `${label(run)}: done, ${score}, ${Math.round(r.train_tokens_per_s)} tokens/s, ${r.wall_time_s.toFixed(1)}s\n`,
-        );
-      },
-      shouldStop: stop.requested,
-      onWarning: (message) => process.stderr.write(`hsm: ${message}\n`),
-    });
+      { torch },
+    );
     bar?.stop();
     for (const t of summaryTables(outcome.results)) {
       console.log(`\n${t.task}\n| ${t.header.join(' | ')} |\n|${t.header.map(() => '---').join('|')}|`);
