@@ -1,7 +1,8 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { integerIn, integerListIn, numberIn, repeatable } from '../arguments.js';
 import { kernels } from '../../backend/index.js';
 import { benchDecode } from '../../bench/decode.js';
+import { benchEngines } from '../../bench/engines.js';
 import { benchKernels } from '../../bench/kernels.js';
 import {
   benchScaling,
@@ -20,6 +21,7 @@ export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks (JSON Lines with --json)');
   addKernelsBench(bench);
   addTrainBench(bench);
+  addEnginesBench(bench);
   addDecodeBench(bench);
   addScalingBench(bench);
   addServeBench(bench);
@@ -29,6 +31,16 @@ export function registerBench(program: Command): void {
 const threadList = integerListIn(1, 256);
 const count = integerIn(1, 1_000_000);
 const warmupCount = integerIn(0, 1_000_000);
+/** A comma-separated list of `hsm bench train` configuration names. */
+function knownConfigs(value: string): string[] {
+  const names = value.split(',').map((v) => v.trim());
+  const unknown = names.find((n) => !TRAIN_BENCH_CONFIGS[n]);
+  if (unknown !== undefined)
+    throw new InvalidArgumentError(
+      `unknown configuration "${unknown}"; known: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}`,
+    );
+  return names;
+}
 const sizeList = integerListIn(1, 1 << 20);
 
 /** `hsm bench kernels`: matmul and attention GFLOP/s, a table or JSON Lines. */
@@ -108,6 +120,33 @@ function addTrainBench(bench: Command): void {
         });
       },
     );
+}
+
+/** `hsm bench engines`: the native engine against the torch engine (1 and 2 processes) in one run. */
+function addEnginesBench(bench: Command): void {
+  bench
+    .command('engines')
+    .description(
+      'training tokens/s of the native engine and of --engine torch on 1 and 2 processes, in one run (JSON Lines)',
+    )
+    .option('--json', 'print JSON Lines, one object per measurement')
+    .option('--configs <list>', `configurations: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}`, knownConfigs, [
+      'd256-ctx256',
+    ])
+    .option('--steps <n>', 'timed steps per engine', count, 30)
+    .option('--warmup <n>', 'untimed steps first', warmupCount, 5)
+    .action(async (o: { json?: boolean; configs: string[]; steps: number; warmup: number }) => {
+      await benchEngines({
+        configs: o.configs,
+        steps: o.steps,
+        warmup: o.warmup,
+        emit: (r) => {
+          if (o.json) console.log(JSON.stringify(r));
+          else if (r.ratios) console.log(`  ${r.config}: ${JSON.stringify(r.ratios)} (${r.ratio_of})`);
+          else console.log(`${String(r.config).padEnd(22)} ${r.engine}×${r.processes} ${r.tokens_per_s} tokens/s`);
+        },
+      });
+    });
 }
 
 /** `hsm bench decode`: ms per generated token at chosen positions. */
