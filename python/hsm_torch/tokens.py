@@ -34,6 +34,10 @@ class TokenFolder:
             # memmap: a corpus larger than memory is read page by page, as nanoGPT does.
             self.splits[split] = np.memmap(path, dtype=dtype, mode="r") if count else np.zeros(0, dtype)
 
+    def signature(self) -> dict:
+        """What two machines' copies of the data must agree on."""
+        return {k: self.meta[k] for k in ("tokenizer", "vocab_size", "train_tokens", "val_tokens")}
+
     def sample_batch(self, split: str, rng: Rng, batch_size: int, context: int):
         """batch_size windows at offsets rng.int(len − context): x = data[i:i+T], y = data[i+1:i+T+1] (int64)."""
         data = self.splits[split]

@@ -83,6 +83,18 @@ class Ranks:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item())
 
+    def from_rank0(self, obj):
+        """Rank 0's value of a picklable object, on every rank."""
+        if self.world == 1:
+            return obj
+        box = [obj]
+        dist.broadcast_object_list(box, src=0, device=self.device if self.device.type == "cuda" else None)
+        return box[0]
+
+    def broadcast(self, tensor) -> None:
+        if self.world > 1:
+            dist.broadcast(tensor, src=0)
+
     def barrier(self) -> None:
         if self.world > 1:
             dist.barrier()
@@ -112,8 +124,6 @@ def main(launch_path: str) -> int:
     ranks = Ranks(launch["device"])
     if launch.get("threads"):
         torch.set_num_threads(int(launch["threads"]))
-    B, accum = cfg["batchSize"], cfg["gradAccum"]
-
     stop = {"requested": False}
 
     def request_stop(signum, frame):  # finish the step, save, leave; a second signal is the launcher's SIGKILL
@@ -125,8 +135,20 @@ def main(launch_path: str) -> int:
     parent = int(os.environ["HSM_PARENT_PID"]) if "HSM_PARENT_PID" in os.environ else None
     data = TokenFolder(launch["tokens_dir"])
     raw = HsmTransformer.from_description(launch["description"])
-    weights, moments, state = checkpoint.load(run_dir)
-    raw.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()}, strict=True)
+    # Rank 0 reads the run folder and sends the others what they need, so that the other machines of a
+    # multi-node job need no copy of it: the configuration and training state here, the weights when
+    # DDP wraps the model (it broadcasts rank 0's), the AdamW moments below.
+    weights = moments = state = None
+    if ranks.rank == 0:
+        weights, moments, state = checkpoint.load(run_dir)
+        raw.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()}, strict=True)
+    shared = ranks.from_rank0({"train": cfg, "description": launch["description"], "tokens": data.signature(), "state": state})
+    if shared["description"] != launch["description"] or shared["tokens"] != data.signature():
+        what = "model" if shared["description"] != launch["description"] else "token data"
+        print(f"hsm: rank {ranks.rank}: this machine's {what} differs from node 0's; give every node the same flags and corpus", file=sys.stderr)
+        return 2
+    cfg, state = shared["train"], shared["state"]
+    B, accum = cfg["batchSize"], cfg["gradAccum"]
     raw.to(ranks.device)
     model = raw
     if ranks.world > 1:
@@ -144,12 +166,11 @@ def main(launch_path: str) -> int:
     optimizer_step = state["optimizer_step"]
     if optimizer_step > 0:
         for name, p in named:
-            m, v = moments[name]
-            optimizer.state[p] = {
-                "step": torch.tensor(float(optimizer_step)),
-                "exp_avg": torch.from_numpy(np.array(m)).to(ranks.device),
-                "exp_avg_sq": torch.from_numpy(np.array(v)).to(ranks.device),
-            }
+            m, v = moments[name] if moments else (np.zeros(tuple(p.shape), np.float32),) * 2
+            exp_avg, exp_avg_sq = torch.from_numpy(np.array(m)).to(ranks.device), torch.from_numpy(np.array(v)).to(ranks.device)
+            ranks.broadcast(exp_avg)
+            ranks.broadcast(exp_avg_sq)
+            optimizer.state[p] = {"step": torch.tensor(float(optimizer_step)), "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
 
     rng = Rng(0)
     rng.set_state(state["rng"])
