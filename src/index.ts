@@ -19,6 +19,12 @@ export {
   type BackendName,
 } from './backend/index.js';
 export { describeModel, matchFfnWidth } from './model/cost.js';
+export {
+  modelDescription,
+  MODEL_DESCRIPTION_FORMAT,
+  type ModelDescription,
+  type BlockDescription,
+} from './model/describe.js';
 export { Transformer, type ModelConfig } from './model/transformer.js';
 export { parsePlan, formatPlan, type BlockSpec } from './model/plan.js';
 export { MIXERS } from './model/mixers/registry.js';

@@ -71,7 +71,8 @@ export class Transformer {
   readonly mixers: Mixer[];
   readonly positions: boolean;
   readonly ffnHidden: number;
-  private readonly eps: number;
+  /** LayerNorm epsilon (config.lnEps, default 1e-5). */
+  readonly eps: number;
 
   constructor(
     readonly config: ModelConfig,

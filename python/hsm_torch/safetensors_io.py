@@ -1,11 +1,11 @@
-"""Minimal, dependency-free safetensors reader/writer (numpy only).
+"""Minimal safetensors reader/writer (numpy and torch only).
 
-The `safetensors` Python package is not available here, so the format is
-implemented by hand. File layout:
+The `safetensors` package is not a dependency, so the format is implemented by
+hand; it is the same layout src/io/safetensors.ts reads and writes:
 
     [8 bytes]  N = little-endian u64, length of the JSON header
     [N bytes]  UTF-8 JSON header:
-                 {"<name>": {"dtype": "F32"|"F64"|"I32", "shape": [...],
+                 {"<name>": {"dtype": "F32"|"F64"|"I32"|"I64", "shape": [...],
                              "data_offsets": [start, end]},
                   ...,
                   "__metadata__": {"<str>": "<str>"}}
@@ -14,14 +14,16 @@ implemented by hand. File layout:
     [rest]     raw little-endian tensor bytes, back to back, in the order of
                their data_offsets (offsets are relative to the data section).
 
-Tensors are written in the insertion order of the dict passed to
-`write_safetensors`, so output is byte-for-byte deterministic.
+Tensors are written in the order given, so output is byte-for-byte
+deterministic.
 """
 
 import json
 import struct
+from typing import Dict, Iterable, Mapping, Optional, Tuple, Union
 
 import numpy as np
+import torch
 
 # safetensors dtype tag <-> little-endian numpy dtype
 _DTYPES = {
@@ -30,29 +32,38 @@ _DTYPES = {
     "I64": np.dtype("<i8"),
     "I32": np.dtype("<i4"),
 }
-_TAGS = {v: k for k, v in _DTYPES.items()}
+
+ArrayLike = Union[np.ndarray, torch.Tensor]
+Tensors = Union[Mapping[str, ArrayLike], Iterable[Tuple[str, ArrayLike]]]
 
 
-def _tag_of(arr):
-    """Return (safetensors tag, little-endian numpy dtype) for an array."""
+def _as_numpy(t: ArrayLike) -> np.ndarray:
+    if isinstance(t, torch.Tensor):
+        return t.detach().cpu().contiguous().numpy()
+    return np.asarray(t)
+
+
+def _tag_of(arr: np.ndarray) -> Tuple[str, np.dtype]:
+    """(safetensors tag, little-endian numpy dtype) of an array."""
     for tag, dt in _DTYPES.items():
         if arr.dtype.kind == dt.kind and arr.dtype.itemsize == dt.itemsize:
             return tag, dt
     raise TypeError(f"unsupported dtype {arr.dtype}")
 
 
-def write_safetensors(path, tensors, metadata=None):
-    """Write `tensors` (dict name -> numpy array) to `path`.
-
-    `metadata` is an optional dict of str -> str stored under "__metadata__".
-    """
-    header = {}
+def write_safetensors(path: str, tensors: Tensors, metadata: Optional[Mapping[str, str]] = None) -> None:
+    """Write `tensors` (a dict, or (name, tensor) pairs; numpy arrays or torch
+    tensors) to `path`, in the given order. `metadata` maps str -> str."""
+    items = tensors.items() if isinstance(tensors, Mapping) else tensors
+    header: Dict[str, object] = {}
     chunks = []
     offset = 0
-    for name, arr in tensors.items():
+    for name, t in items:
         if name == "__metadata__":
             raise ValueError("'__metadata__' is reserved")
-        arr = np.asarray(arr)
+        if name in header:
+            raise ValueError(f"tensor {name!r} given twice")
+        arr = _as_numpy(t)
         tag, dt = _tag_of(arr)
         data = np.ascontiguousarray(arr, dtype=dt).tobytes(order="C")
         header[name] = {
@@ -78,31 +89,38 @@ def write_safetensors(path, tensors, metadata=None):
             f.write(c)
 
 
-def read_safetensors(path):
-    """Read a safetensors file. Returns (tensors, metadata).
-
-    tensors: dict name -> numpy array (in file/header order)
-    metadata: dict str -> str (empty if absent)
-    """
+def read_safetensors_numpy(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
+    """Read a safetensors file as numpy arrays: (tensors in file order, metadata)."""
     with open(path, "rb") as f:
         raw = f.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: too short to be a safetensors file")
     (n,) = struct.unpack("<Q", raw[:8])
+    if n > len(raw) - 8:
+        raise ValueError(f"{path}: header length {n} exceeds the file size")
     header = json.loads(raw[8 : 8 + n].decode("utf-8"))
     data = memoryview(raw)[8 + n :]
     metadata = header.pop("__metadata__", {}) or {}
     tensors = {}
     expected = 0
+    # the tensors must tile the data section: sorted by offset, no gaps or overlaps
     for name, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
         start, end = info["data_offsets"]
         if start != expected:
-            raise ValueError(f"{name}: non-contiguous data offsets")
+            raise ValueError(f"{path}: {name}: non-contiguous data offsets")
         dt = _DTYPES[info["dtype"]]
         shape = tuple(info["shape"])
         count = int(np.prod(shape)) if shape else 1
         if end - start != count * dt.itemsize:
-            raise ValueError(f"{name}: byte length does not match shape/dtype")
+            raise ValueError(f"{path}: {name}: byte length does not match shape/dtype")
         tensors[name] = np.frombuffer(data[start:end], dtype=dt).reshape(shape).copy()
         expected = end
     if expected != len(data):
-        raise ValueError("trailing bytes after last tensor")
+        raise ValueError(f"{path}: trailing bytes after the last tensor")
     return tensors, metadata
+
+
+def read_safetensors(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
+    """Read a safetensors file: (name -> torch.Tensor in file order, metadata)."""
+    arrays, metadata = read_safetensors_numpy(path)
+    return {name: torch.from_numpy(a) for name, a in arrays.items()}, metadata

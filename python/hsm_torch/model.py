@@ -1,0 +1,126 @@
+"""The hsm Transformer in PyTorch, built from a model description.
+
+The TypeScript engine resolves plans, shift schedules, head groups, positions
+and FFN width once and writes them as a model description (src/model/
+describe.ts, format "hsm-model-description/1"); this module builds exactly that
+model. GPT-2's skeleton (nanoGPT's names, without the `transformer.` prefix):
+
+    x = drop(wte[idx] (+ wpe[0..T-1]))
+    per block:  x = x + drop(mixer(ln_1(x)));  x = x + drop(mlp(ln_2(x)))
+    logits = ln_f(x) @ wte^T                    (head tied to wte)
+
+Parameter names and shapes equal our ParameterStore's, so state_dict() loads
+our safetensors checkpoints directly.
+"""
+
+import json
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .mixers import build_mixer, init_linear, residual_std
+
+DESCRIPTION_FORMAT = "hsm-model-description/1"
+
+
+class MLP(nn.Module):
+    """c_proj(gelu(c_fc(x))), GELU with GPT-2's tanh approximation (ours)."""
+
+    def __init__(self, desc: dict):
+        super().__init__()
+        C, hidden = desc["n_embd"], desc["ffn_hidden"]
+        self.c_fc = init_linear(C, hidden, 0.02)
+        self.c_proj = init_linear(hidden, C, residual_std(desc))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
+
+
+def dropout_module(p: float) -> nn.Module:
+    # p = 0 is the identity: no mask work, and bit-identical outputs in training mode
+    return nn.Dropout(p) if p > 0 else nn.Identity()
+
+
+class Block(nn.Module):
+    """Pre-LN block with its planned mixer: h.N.attn for attention, h.N.mix for HSM."""
+
+    def __init__(self, desc: dict, block: dict):
+        super().__init__()
+        C, eps = desc["n_embd"], desc["ln_eps"]
+        self.ln_1 = nn.LayerNorm(C, eps=eps)
+        self.is_attention = block["mixer"] == "attn"
+        mixer = build_mixer(desc, block)
+        if self.is_attention:
+            self.attn = mixer
+        else:
+            self.mix = mixer
+        self.ln_2 = nn.LayerNorm(C, eps=eps)
+        self.mlp = MLP(desc)
+        self.drop = dropout_module(desc["dropout"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mixer = self.attn if self.is_attention else self.mix
+        x = x + self.drop(mixer(self.ln_1(x)))
+        x = x + self.drop(self.mlp(self.ln_2(x)))
+        return x
+
+
+class HsmTransformer(nn.Module):
+    """Token (+ optional position) embeddings, planned blocks, ln_f, tied head.
+
+    Initialisation follows ours by distribution (not bit for bit: ours draws
+    from its own generator): N(0, 0.02) for embeddings and weights,
+    N(0, 0.02/sqrt(2 n_layer)) for every c_proj (attention, [proj], pair, MLP),
+    zero biases, unit LayerNorms, and each mixer's own (ab/channel/conv
+    weights 1, gate and pair matrices N(0, 0.02)).
+    """
+
+    def __init__(self, desc: dict):
+        super().__init__()
+        if desc.get("format") != DESCRIPTION_FORMAT:
+            raise ValueError(f"expected a model description of format {DESCRIPTION_FORMAT!r}, got {desc.get('format')!r}")
+        if len(desc["blocks"]) != desc["n_layer"]:
+            raise ValueError(f"{len(desc['blocks'])} blocks for n_layer {desc['n_layer']}")
+        self.desc = desc
+        V, C = desc["vocab_size"], desc["n_embd"]
+        self.wte = nn.Embedding(V, C)
+        nn.init.normal_(self.wte.weight, mean=0.0, std=0.02)
+        if desc["positions"]:
+            self.wpe = nn.Embedding(desc["block_size"], C)
+            nn.init.normal_(self.wpe.weight, mean=0.0, std=0.02)
+        else:
+            self.wpe = None  # pure HSM: the shifts carry order
+        self.drop = dropout_module(desc["dropout"])
+        self.h = nn.ModuleList([Block(desc, b) for b in desc["blocks"]])
+        self.ln_f = nn.LayerNorm(C, eps=desc["ln_eps"])
+        # learned positions and attention end at the context; pure HSM runs on
+        self.bounded = desc["positions"] or any(b["mixer"] == "attn" for b in desc["blocks"])
+
+    @classmethod
+    def from_description(cls, desc: Union[dict, str]) -> "HsmTransformer":
+        """Build from a description dict (or its JSON text)."""
+        return cls(json.loads(desc) if isinstance(desc, str) else desc)
+
+    def forward(
+        self, idx: torch.Tensor, targets: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """idx [B, T] -> (logits [B, T, V], mean cross-entropy against targets or None).
+
+        Targets of -1 are ignored (not counted in the mean), as in ours.
+        """
+        B, T = idx.shape
+        if self.bounded and T > self.desc["block_size"]:
+            raise ValueError(f"sequence length {T} exceeds the model's context {self.desc['block_size']}")
+        x = self.wte(idx)
+        if self.wpe is not None:
+            x = x + self.wpe(torch.arange(T, device=idx.device))
+        x = self.drop(x)
+        for block in self.h:
+            x = block(x)
+        logits = self.ln_f(x) @ self.wte.weight.t()  # tied output head
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
+        return logits, loss
