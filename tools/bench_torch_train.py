@@ -6,9 +6,11 @@ Usage:
       --config NAME --n-layer 4 --n-head 4 --n-embd 128 --block-size 64 --batch-size 12 \
       --vocab-size 65 --threads T --steps 30 --warmup 5 [--seed 1337] [--profile]
 
-The model is nanoGPT's model.py GPT (learned positions, pre-LN blocks, causal
-self-attention, GELU MLP of width 4d, LM head tied to the token embedding,
-biases on, dropout 0) with nanoGPT's init; the optimizer is nanoGPT's
+The model is python/hsm_torch's HsmTransformer described as GPT: nanoGPT's
+model.py GPT (learned positions, pre-LN blocks, causal self-attention, GELU MLP
+of width 4d, LM head tied to the token embedding, biases on, dropout 0), with
+our init, which has nanoGPT's distributions (N(0, 0.02), residual projections
+N(0, 0.02/sqrt(2 n_layer)), zero biases); the optimizer is nanoGPT's
 configure_optimizers (AdamW with two parameter groups: weight decay on every
 parameter of 2+ dimensions, none on the rest; `fused` only where torch.optim.AdamW
 accepts it, which 1.13 does not); the loop is train.py's eager CPU loop:
@@ -40,141 +42,50 @@ slower OpenBLAS kernel).
 import argparse
 import inspect
 import json
-import math
+import os
 import statistics
 import sys
 import time
 
 try:
     import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
 except ImportError as err:  # reported by the caller as "torch comparison skipped: ..."
     print(f"torch is not importable: {err}", file=sys.stderr)
     sys.exit(3)
 
-HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+from hsm_torch import DESCRIPTION_FORMAT, HAS_SDPA, HsmTransformer  # noqa: E402
 
 
-class LayerNorm(nn.Module):
-    """nanoGPT's LayerNorm with an optional bias (bias on here)."""
-
-    def __init__(self, ndim, bias):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(ndim))
-        self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
-
-    def forward(self, x):
-        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
-
-
-class CausalSelfAttention(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        assert cfg["n_embd"] % cfg["n_head"] == 0
-        self.c_attn = nn.Linear(cfg["n_embd"], 3 * cfg["n_embd"], bias=True)
-        self.c_proj = nn.Linear(cfg["n_embd"], cfg["n_embd"], bias=True)
-        self.attn_dropout = nn.Dropout(0.0)
-        self.resid_dropout = nn.Dropout(0.0)
-        self.n_head = cfg["n_head"]
-        self.n_embd = cfg["n_embd"]
-        self.flash = HAS_SDPA
-        if not self.flash:
-            bs = cfg["block_size"]
-            self.register_buffer("bias", torch.tril(torch.ones(bs, bs)).view(1, 1, bs, bs))
-
-    def forward(self, x):
-        B, T, C = x.size()
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        if self.flash:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=True)
-        else:
-            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
-            att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
-            att = F.softmax(att, dim=-1)
-            att = self.attn_dropout(att)
-            y = att @ v
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.resid_dropout(self.c_proj(y))
+def gpt_description(vocab_size, block_size, n_layer, n_head, n_embd):
+    """nanoGPT's GPT as a model description (src/model/describe.ts's format)."""
+    return {
+        "format": DESCRIPTION_FORMAT,
+        "vocab_size": vocab_size,
+        "block_size": block_size,
+        "n_layer": n_layer,
+        "n_head": n_head,
+        "n_embd": n_embd,
+        "ln_eps": 1e-5,
+        "dropout": 0.0,
+        "positions": True,
+        "ffn_hidden": 4 * n_embd,
+        "blocks": [{"mixer": "attn", "options": {}, "shifts": []} for _ in range(n_layer)],
+    }
 
 
-class MLP(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.c_fc = nn.Linear(cfg["n_embd"], 4 * cfg["n_embd"], bias=True)
-        self.gelu = nn.GELU(approximate="tanh")
-        self.c_proj = nn.Linear(4 * cfg["n_embd"], cfg["n_embd"], bias=True)
-        self.dropout = nn.Dropout(0.0)
-
-    def forward(self, x):
-        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
-
-
-class Block(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.ln_1 = LayerNorm(cfg["n_embd"], bias=True)
-        self.attn = CausalSelfAttention(cfg)
-        self.ln_2 = LayerNorm(cfg["n_embd"], bias=True)
-        self.mlp = MLP(cfg)
-
-    def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
-        x = x + self.mlp(self.ln_2(x))
-        return x
-
-
-class GPT(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.cfg = cfg
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(cfg["vocab_size"], cfg["n_embd"]),
-            wpe=nn.Embedding(cfg["block_size"], cfg["n_embd"]),
-            drop=nn.Dropout(0.0),
-            h=nn.ModuleList([Block(cfg) for _ in range(cfg["n_layer"])]),
-            ln_f=LayerNorm(cfg["n_embd"], bias=True),
-        ))
-        self.lm_head = nn.Linear(cfg["n_embd"], cfg["vocab_size"], bias=False)
-        self.transformer.wte.weight = self.lm_head.weight  # weight tying
-        self.apply(self._init_weights)
-        for pn, p in self.named_parameters():
-            if pn.endswith("c_proj.weight"):
-                torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg["n_layer"]))
-
-    def _init_weights(self, module):
-        if isinstance(module, nn.Linear):
-            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if module.bias is not None:
-                torch.nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
-
-    def forward(self, idx, targets):
-        b, t = idx.size()
-        pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
-        for block in self.transformer.h:
-            x = block(x)
-        x = self.transformer.ln_f(x)
-        logits = self.lm_head(x)
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
-        return logits, loss
-
-    def configure_optimizers(self, weight_decay, learning_rate, betas):
-        param_dict = {pn: p for pn, p in self.named_parameters() if p.requires_grad}
-        decay_params = [p for p in param_dict.values() if p.dim() >= 2]
-        nodecay_params = [p for p in param_dict.values() if p.dim() < 2]
-        groups = [
-            {"params": decay_params, "weight_decay": weight_decay},
-            {"params": nodecay_params, "weight_decay": 0.0},
-        ]
-        fused_available = "fused" in inspect.signature(torch.optim.AdamW).parameters
-        extra = dict(fused=False) if fused_available else dict()  # CPU: nanoGPT's use_fused is False
-        return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, **extra), fused_available
+def configure_optimizers(model, weight_decay, learning_rate, betas):
+    """nanoGPT's GPT.configure_optimizers: decay on 2+-dimensional parameters only."""
+    param_dict = {pn: p for pn, p in model.named_parameters() if p.requires_grad}
+    decay_params = [p for p in param_dict.values() if p.dim() >= 2]
+    nodecay_params = [p for p in param_dict.values() if p.dim() < 2]
+    groups = [
+        {"params": decay_params, "weight_decay": weight_decay},
+        {"params": nodecay_params, "weight_decay": 0.0},
+    ]
+    fused_available = "fused" in inspect.signature(torch.optim.AdamW).parameters
+    extra = dict(fused=False) if fused_available else dict()  # CPU: nanoGPT's use_fused is False
+    return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, **extra), fused_available
 
 
 def main():
@@ -199,10 +110,10 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    cfg = dict(vocab_size=a.vocab_size, block_size=a.block_size, n_layer=a.n_layer, n_head=a.n_head, n_embd=a.n_embd)
-    model = GPT(cfg)
+    model = HsmTransformer.from_description(
+        gpt_description(a.vocab_size, a.block_size, a.n_layer, a.n_head, a.n_embd))
     model.train()
-    optimizer, fused_available = model.configure_optimizers(a.weight_decay, a.lr, (0.9, a.beta2))
+    optimizer, fused_available = configure_optimizers(model, a.weight_decay, a.lr, (0.9, a.beta2))
     B, T = a.batch_size, a.block_size
 
     # Random token batches, made before timing: x = seq[:-1], y = seq[1:] as get_batch does.

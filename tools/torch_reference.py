@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference fixtures for the TypeScript engine.
+"""PyTorch reference fixtures for the TypeScript engine.
 
 Run:  /usr/bin/python3 tools/torch_reference.py [fixture ...]
       (no names: every fixture; else e.g. `hsm_pair hybrid`)
 
-In the spirit of llm.c's test_gpt2, this script builds small models in plain
-PyTorch, runs them in float64, and writes everything the TypeScript engine is
+In the spirit of llm.c's test_gpt2, this script builds small models with
+python/hsm_torch (the PyTorch definition of our models), runs them in float64
+with its own seeded init, and writes everything the TypeScript engine is
 tested against (weights, inputs, logits, loss, gradients, optimizer
 trajectory) into safetensors fixtures under tools/fixtures/. Output is
 deterministic: same torch build and BLAS -> byte-identical files. float64
@@ -15,11 +16,10 @@ Debian's netlib reference BLAS first on LD_LIBRARY_PATH when it is installed
 (the committed fixtures were made with it; see _pin_reference_blas).
 
 Layout of this file (every fixture goes through `build_fixture`; a new model
-needs its nn.Module, its init and one `build_*_fixture` line):
+needs its config, its init and one `build_*_fixture` line):
 
     1. Shared settings (determinism, paths)
-    2. GPT model (nanoGPT-style, attention written out explicitly)
-    2b. HSM transformer (layer plans: ab / gated / pair mixers, hybrids)
+    2. Models: configs -> model descriptions -> hsm_torch.HsmTransformer
     3. Seeded init (all parameter kinds get non-trivial values)
     4. Reference computations (forward/backward, AdamW trajectory)
     5. Fixture writers (shared build_fixture, one entry per fixture) + round-trip check
@@ -86,11 +86,10 @@ _pin_reference_blas()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+from hsm_torch import DESCRIPTION_FORMAT, HsmTransformer  # noqa: E402
+from hsm_torch.safetensors_io import read_safetensors_numpy, write_safetensors  # noqa: E402
 
 # ---------------------------------------------------------------------------
 # 1. Shared settings
@@ -107,8 +106,11 @@ torch.use_deterministic_algorithms(True)
 
 
 # ---------------------------------------------------------------------------
-# 2. GPT model: same math and parameter names as nanoGPT's model.py, minus the
-#    `transformer.` prefix and with the lm_head tied to wte (no extra tensor).
+# 2. Models: built by python/hsm_torch (the PyTorch definition of the engine's
+#    models, test/torch-engine-parity.test.ts) from a model description, which
+#    this script writes itself from the configs below rather than asking the
+#    engine: plan and pow2 schedule are resolved here, and the fixture tests
+#    check the engine resolves them to the same shifts and parameter names.
 # ---------------------------------------------------------------------------
 
 
@@ -122,115 +124,6 @@ class GPTConfig:
     bias: bool = True
     dropout: float = 0.0
     ln_eps: float = 1e-5
-
-
-class LayerNorm(nn.Module):
-    """LayerNorm over the last dim with eps 1e-5 (weight + optional bias)."""
-
-    def __init__(self, ndim, bias, eps):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(ndim))
-        self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
-        self.eps = eps
-
-    def forward(self, x):
-        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
-
-
-class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention, computed explicitly.
-
-    qkv = c_attn(x) is split into q, k, v (C channels each, in that order);
-    head h uses channels h*Dh..(h+1)*Dh of each; scores q k^T / sqrt(Dh) are
-    masked above the diagonal with -inf, softmaxed, applied to v; heads are
-    concatenated back in order and projected by c_proj.
-    """
-
-    def __init__(self, cfg):
-        super().__init__()
-        assert cfg.n_embd % cfg.n_head == 0
-        self.n_head = cfg.n_head
-        self.n_embd = cfg.n_embd
-        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
-        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
-        mask = torch.tril(torch.ones(cfg.block_size, cfg.block_size, dtype=torch.bool))
-        self.register_buffer("mask", mask.view(1, 1, cfg.block_size, cfg.block_size))
-
-    def forward(self, x):
-        B, T, C = x.shape
-        H, Dh = self.n_head, C // self.n_head
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        q = q.view(B, T, H, Dh).transpose(1, 2)  # [B,H,T,Dh]
-        k = k.view(B, T, H, Dh).transpose(1, 2)
-        v = v.view(B, T, H, Dh).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(Dh))  # [B,H,T,T]
-        att = att.masked_fill(~self.mask[:, :, :T, :T], float("-inf"))
-        att = F.softmax(att, dim=-1)
-        y = att @ v  # [B,H,T,Dh]
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.c_proj(y)
-
-
-class MLP(nn.Module):
-    """c_proj(gelu_tanh(c_fc(x))), hidden width 4C."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
-        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
-
-    def forward(self, x):
-        return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
-
-
-class Block(nn.Module):
-    """Pre-LN transformer block: x += attn(ln_1(x)); x += mlp(ln_2(x))."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        self.ln_1 = LayerNorm(cfg.n_embd, cfg.bias, cfg.ln_eps)
-        self.attn = CausalSelfAttention(cfg)
-        self.ln_2 = LayerNorm(cfg.n_embd, cfg.bias, cfg.ln_eps)
-        self.mlp = MLP(cfg)
-
-    def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
-        x = x + self.mlp(self.ln_2(x))
-        return x
-
-
-class GPT(nn.Module):
-    """Token + position embeddings, L blocks, final LN, head tied to wte."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        self.cfg = cfg
-        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
-        self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
-        self.h = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)])
-        self.ln_f = LayerNorm(cfg.n_embd, cfg.bias, cfg.ln_eps)
-
-    def forward(self, idx, targets=None):
-        B, T = idx.shape
-        assert T <= self.cfg.block_size
-        pos = torch.arange(T, device=idx.device)
-        x = self.wte(idx) + self.wpe(pos)
-        for block in self.h:
-            x = block(x)
-        x = self.ln_f(x)
-        logits = x @ self.wte.weight.t()  # tied output head
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
-        return logits, loss
-
-
-# ---------------------------------------------------------------------------
-# 2b. HSM transformer: the same pre-LN skeleton, but each block's token mixer
-#     is chosen by a layer plan ("hsm:ab*5", "hsm:ab*3,attn"). Written from
-#     the math in docs/SPEC.md, not from the TypeScript code; parameter names follow
-#     the engine's checkpoint layout (attention: h.i.attn.*, HSM: h.i.mix.*).
-# ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -269,160 +162,45 @@ def pow2_shift(hsm_layer, block_size):
     return 2 ** (hsm_layer % K)
 
 
-def shift_time(x, s):
-    """y[:, t] = x[:, t - s] for t >= s, zero for t < s (x is [B, T, C])."""
-    T = x.shape[1]
-    if s == 0:
-        return x
-    zeros = x.new_zeros((x.shape[0], min(s, T)) + tuple(x.shape[2:]))
-    return torch.cat([zeros, x[:, : max(T - s, 0)]], dim=1)
-
-
-def shift_groups(x, shifts):
-    """shift_time per equal channel group of the last dim (one shift per group)."""
-    if len(set(shifts)) == 1:
-        return shift_time(x, shifts[0])
-    parts = x.chunk(len(shifts), dim=-1)
-    return torch.cat([shift_time(p, s) for p, s in zip(parts, shifts)], dim=-1)
-
-
-class AbMix(nn.Module):
-    """y_t = a x_t + b x_{t-s}, scalars a, b per head group."""
-
-    def __init__(self, cfg, shifts):
-        super().__init__()
-        self.shifts = shifts
-        G = len(shifts)
-        self.a = nn.Parameter(torch.ones(G))
-        self.b = nn.Parameter(torch.ones(G))
-
-    def forward(self, x):
-        C, G = x.shape[-1], len(self.shifts)
-        a = self.a.repeat_interleave(C // G)
-        b = self.b.repeat_interleave(C // G)
-        return a * x + b * shift_groups(x, self.shifts)
-
-
-class Gate(nn.Module):
-    """Holds W_g = [w_self | w_prev] (nn.Linear layout) and its bias c."""
-
-    def __init__(self, C):
-        super().__init__()
-        self.w_self = nn.Parameter(torch.zeros(C, C))
-        self.w_prev = nn.Parameter(torch.zeros(C, C))
-        self.bias = nn.Parameter(torch.zeros(C))
-
-
-class GatedMix(nn.Module):
-    """g = sigmoid(W_g [x_t; x_{t-s}] + c); y_t = g x_t + (1 - g) x_{t-s}."""
-
-    def __init__(self, cfg, shifts):
-        super().__init__()
-        self.shifts = shifts
-        self.gate = Gate(cfg.n_embd)
-
-    def forward(self, x):
-        xs = shift_groups(x, self.shifts)
-        # W_g applied to the concatenation [x_t; x_{t-s}]
-        w = torch.cat([self.gate.w_self, self.gate.w_prev], dim=1)  # [C, 2C]
-        g = torch.sigmoid(torch.cat([x, xs], dim=-1) @ w.t() + self.gate.bias)
-        return g * x + (1 - g) * xs
-
-
-class PairMix(nn.Module):
-    """Softmax attention over the pair {t, t-s} per head, then W_o.
-
-    The model's n_head heads (docs/SPEC.md §4: "per head", d_h = C / n_head); head h
-    uses channels h*Dh..(h+1)*Dh of q, k and v. Keys and values are what is
-    shifted, each by the shift of its channel group (one group here), so for
-    t < s the partner has a zero key and a zero value.
-    """
-
-    def __init__(self, cfg, shifts):
-        super().__init__()
-        C = cfg.n_embd
-        self.shifts = shifts
-        self.n_head = cfg.n_head
-        self.c_proj = nn.Linear(C, C, bias=True)
-        self.q = nn.Linear(C, C, bias=True)
-        self.kv = nn.Linear(C, 2 * C, bias=True)
-
-    def forward(self, x):
-        B, T, C = x.shape
-        H = self.n_head
-        Dh = C // H
-        q = self.q(x).view(B, T, H, Dh)
-        k, v = self.kv(x).split(C, dim=-1)
-        kp = shift_groups(k, self.shifts)
-        vp = shift_groups(v, self.shifts)
-        k, v, kp, vp = (t.reshape(B, T, H, Dh) for t in (k, v, kp, vp))
-        scores = torch.stack([(q * k).sum(-1), (q * kp).sum(-1)], dim=-1) / math.sqrt(Dh)
-        w = F.softmax(scores, dim=-1)  # [B, T, H, 2]: weight of t and of t-s
-        y = w[..., 0:1] * v + w[..., 1:2] * vp
-        return self.c_proj(y.reshape(B, T, C))
-
-
-HSM_MIXERS = {"ab": AbMix, "gated": GatedMix, "pair": PairMix}
-
-
-class HSMBlock(nn.Module):
-    """Pre-LN block with the layer's token mixer: x += mix(ln_1(x)); x += mlp(ln_2(x))."""
-
-    def __init__(self, cfg, kind, shifts):
-        super().__init__()
-        self.ln_1 = LayerNorm(cfg.n_embd, cfg.bias, cfg.ln_eps)
+def description(cfg, kinds, positions):
+    """The model description (src/model/describe.ts's format) of a config and
+    its blocks' mixers; HSM layers take pow2 shifts counted among HSM layers."""
+    assert cfg.bias and cfg.dropout == 0.0  # the engine's models always have biases
+    blocks, hsm_layer = [], 0
+    for kind in kinds:
         if kind == "attn":
-            self.attn = CausalSelfAttention(cfg)
+            blocks.append({"mixer": "attn", "options": {}, "shifts": []})
         else:
-            self.mix = HSM_MIXERS[kind](cfg, shifts)
-        self.kind = kind
-        self.ln_2 = LayerNorm(cfg.n_embd, cfg.bias, cfg.ln_eps)
-        self.mlp = MLP(cfg)
+            shift = pow2_shift(hsm_layer, cfg.block_size)
+            blocks.append({"mixer": kind, "options": {}, "shifts": [shift] * cfg.hsm_heads})
+            hsm_layer += 1
+    return {
+        "format": DESCRIPTION_FORMAT,
+        "vocab_size": cfg.vocab_size,
+        "block_size": cfg.block_size,
+        "n_layer": len(kinds),
+        "n_head": cfg.n_head,
+        "n_embd": cfg.n_embd,
+        "ln_eps": cfg.ln_eps,
+        "dropout": cfg.dropout,
+        "positions": positions,
+        "ffn_hidden": 4 * cfg.n_embd,
+        "blocks": blocks,
+    }
 
-    def forward(self, x):
-        mixer = self.attn if self.kind == "attn" else self.mix
-        x = x + mixer(self.ln_1(x))
-        x = x + self.mlp(self.ln_2(x))
-        return x
+
+def gpt_model(cfg):
+    """nanoGPT's GPT: attention in every block, learned positions, tied head."""
+    return HsmTransformer.from_description(description(cfg, ["attn"] * cfg.n_layer, positions=True))
 
 
-class HSMTransformer(nn.Module):
-    """Token (+ optional position) embeddings, planned blocks, ln_f, tied head."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        assert cfg.schedule == "pow2"
-        self.cfg = cfg
-        self.kinds = parse_plan(cfg.plan)
-        assert len(self.kinds) == cfg.n_layer, (cfg.plan, cfg.n_layer)
-        assert cfg.positions == ("attn" in self.kinds)
-        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
-        if cfg.positions:
-            self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
-        self.shifts = []  # per layer: one shift per head group ([] for attention)
-        hsm_layer = 0
-        for kind in self.kinds:
-            if kind == "attn":
-                self.shifts.append([])
-            else:
-                self.shifts.append([pow2_shift(hsm_layer, cfg.block_size)] * cfg.hsm_heads)
-                hsm_layer += 1
-        self.h = nn.ModuleList([HSMBlock(cfg, k, s) for k, s in zip(self.kinds, self.shifts)])
-        self.ln_f = LayerNorm(cfg.n_embd, cfg.bias, cfg.ln_eps)
-
-    def forward(self, idx, targets=None):
-        B, T = idx.shape
-        assert T <= self.cfg.block_size
-        x = self.wte(idx)
-        if self.cfg.positions:
-            x = x + self.wpe(torch.arange(T, device=idx.device))
-        for block in self.h:
-            x = block(x)
-        logits = self.ln_f(x) @ self.wte.weight.t()
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
-        return logits, loss
+def hsm_model(cfg):
+    """A planned model (ab / gated / pair mixers, hybrids); wpe iff the plan has attention."""
+    assert cfg.schedule == "pow2"
+    kinds = parse_plan(cfg.plan)
+    assert len(kinds) == cfg.n_layer, (cfg.plan, cfg.n_layer)
+    assert cfg.positions == ("attn" in kinds)
+    return HsmTransformer.from_description(description(cfg, kinds, cfg.positions))
 
 
 # ---------------------------------------------------------------------------
@@ -471,7 +249,7 @@ def init_params_(model, gen, value_of):
     with torch.no_grad():
         for name, p in model.named_parameters():
             noise = torch.randn(p.shape, generator=gen, dtype=torch.float32)
-            p.copy_(value_of(name, noise, model.cfg.n_layer))
+            p.copy_(value_of(name, noise, model.desc["n_layer"]))
 
 
 def init_gpt_(model, gen):
@@ -562,7 +340,7 @@ def write_and_verify(path, tensors, metadata):
     """Write a fixture, read it back, and check exact round-trip."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_safetensors(path, tensors, metadata)
-    back, meta = read_safetensors(path)
+    back, meta = read_safetensors_numpy(path)
     assert list(back.keys()) == list(tensors.keys()), "tensor order mismatch"
     assert meta == metadata, "metadata mismatch"
     for name, arr in tensors.items():
@@ -589,21 +367,21 @@ def build_fixture(path, tag, model, init_fn, init_description, model_meta, B, T,
     logits/loss/grads at init, then the clipped AdamW trajectory; written to
     `path` with the layout in the module docstring. `model_meta` describes the
     model in the metadata (param_names is appended)."""
-    cfg = model.cfg
+    vocab_size = model.desc["vocab_size"]
 
     # --- float32 model + data from one seeded generator
     gen = torch.Generator().manual_seed(seed)
     init_fn(model, gen)
-    idx = torch.randint(0, cfg.vocab_size, (B, T), generator=gen, dtype=torch.int64)
-    targets = torch.randint(0, cfg.vocab_size, (B, T), generator=gen, dtype=torch.int64)
+    idx = torch.randint(0, vocab_size, (B, T), generator=gen, dtype=torch.int64)
+    targets = torch.randint(0, vocab_size, (B, T), generator=gen, dtype=torch.int64)
     names = [n for n, _ in model.named_parameters()]
     weights_f32 = {n: to_np(p, np.float32) for n, p in model.named_parameters()}
 
     # --- float64: logits, loss, grads at init
     model = model.double()
     logits, loss, grads = forward_backward(model, idx, targets)
-    print(f"{tag}: loss at init {loss.item():.6f} (ln V = {math.log(cfg.vocab_size):.6f})")
-    assert abs(loss.item() - math.log(cfg.vocab_size)) < 0.3, "init loss far from ln V"
+    print(f"{tag}: loss at init {loss.item():.6f} (ln V = {math.log(vocab_size):.6f})")
+    assert abs(loss.item() - math.log(vocab_size)) < 0.3, "init loss far from ln V"
     for n in names:
         assert grads[n].abs().max().item() > 0, f"{tag}: no gradient reaches {n}"
 
@@ -667,7 +445,7 @@ def build_gpt_tiny_fixture(path):
     # 1, 3, 4, 5 and not on step 2 (both code paths are exercised).
     cfg = GPTConfig()
     meta = {"type": "gpt", **asdict(cfg), "tied_lm_head": True, "gelu": "tanh"}
-    build_fixture(path, "gpt_tiny", GPT(cfg), init_gpt_, INIT_DESCRIPTION, meta,
+    build_fixture(path, "gpt_tiny", gpt_model(cfg), init_gpt_, INIT_DESCRIPTION, meta,
                   B=4, T=32, seed=1337, opt_cfg=OPT_CFG)
 
 
@@ -679,9 +457,10 @@ def build_hsm_fixture(path, tag, plan, max_norm):
     """
     kinds = parse_plan(plan)
     cfg = HSMConfig(plan=plan, n_layer=len(kinds), positions="attn" in kinds)
-    model = HSMTransformer(cfg)
+    model = hsm_model(cfg)
+    shifts = [b["shifts"] for b in model.desc["blocks"]]
     meta = {"type": "hybrid" if "attn" in kinds and len(set(kinds)) > 1 else "hsm",
-            **asdict(cfg), "shifts": model.shifts, "tied_lm_head": True, "gelu": "tanh"}
+            **asdict(cfg), "shifts": shifts, "tied_lm_head": True, "gelu": "tanh"}
     build_fixture(path, tag, model, init_hsm_, HSM_INIT_DESCRIPTION, meta,
                   B=4, T=32, seed=1337, opt_cfg={**OPT_CFG, "max_norm": max_norm})
 

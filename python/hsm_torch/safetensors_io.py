@@ -1,4 +1,4 @@
-"""safetensors files with numpy arrays (the `safetensors` package is not in Debian).
+"""safetensors files from numpy arrays or torch tensors (the `safetensors` package is not in Debian).
 
 Layout: an 8-byte little-endian header length, a JSON header
 ({name: {dtype, shape, data_offsets}, "__metadata__": {str: str}}) padded
@@ -12,6 +12,7 @@ import os
 import struct
 
 import numpy as np
+import torch
 
 DTYPES = {"F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "I64": np.dtype("<i8"), "I32": np.dtype("<i4")}
 
@@ -23,14 +24,22 @@ def dtype_tag(arr: np.ndarray) -> str:
     raise TypeError(f"unsupported dtype {arr.dtype}")
 
 
+def as_numpy(t) -> np.ndarray:
+    if isinstance(t, torch.Tensor):
+        return t.detach().cpu().contiguous().numpy()
+    return np.asarray(t)
+
+
 def encode(tensors, metadata=None) -> list:
-    """The file as a list of byte chunks; `tensors` is a dict or a list of (name, array) in file order."""
+    """The file as a list of byte chunks; `tensors` is a dict or a list of (name, array or tensor) in file order."""
     items = list(tensors.items()) if isinstance(tensors, dict) else list(tensors)
     header, chunks, offset = {}, [], 0
     for name, arr in items:
         if name == "__metadata__":
             raise ValueError("'__metadata__' is reserved")
-        arr = np.asarray(arr)
+        if name in header:
+            raise ValueError(f"tensor {name!r} given twice")
+        arr = as_numpy(arr)
         tag = dtype_tag(arr)
         data = np.ascontiguousarray(arr, dtype=DTYPES[tag]).tobytes()
         header[name] = {"dtype": tag, "shape": [int(s) for s in arr.shape], "data_offsets": [offset, offset + len(data)]}
@@ -98,9 +107,15 @@ def parse_safetensors(raw: bytes, source: str = "safetensors data"):
     return tensors, metadata, data
 
 
-def read_safetensors(path: str):
+def read_safetensors_numpy(path: str):
     """(tensors: dict name -> numpy array in file order, metadata: dict)."""
     with open(path, "rb") as f:
         raw = f.read()
     tensors, metadata, _ = parse_safetensors(raw, path)
     return {k: v.copy() for k, v in tensors.items()}, metadata
+
+
+def read_safetensors(path: str):
+    """(tensors: dict name -> torch.Tensor in file order, metadata: dict)."""
+    arrays, metadata = read_safetensors_numpy(path)
+    return {name: torch.from_numpy(a) for name, a in arrays.items()}, metadata
