@@ -238,3 +238,47 @@ test('no torch, bad engine flags and unshareable batches are one-line errors (ex
     assert.match(lines[0], message);
   }
 });
+
+test(
+  'two machines (simulated on loopback): node 0 keeps the run, and the job trains as 2 processes on one',
+  { skip },
+  async () => {
+    const port = String(20_000 + (process.pid % 20_000));
+    const node = (rank: number, out: string, extra: string[] = []) =>
+      spawn(
+        process.execPath,
+        flags(out, [
+          ...['--engine', 'torch', '--nnodes', '2', '--node-rank', String(rank)],
+          ...['--master-addr', '127.0.0.1', '--master-port', port],
+          ...extra,
+        ]),
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+    const finished = (cli: ReturnType<typeof spawn>) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        let stderr = '';
+        cli.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+        cli.on('close', (code) => resolve({ code, stderr }));
+      });
+    const [n0, n1] = await Promise.all([
+      finished(node(0, join(root, 'node0'))),
+      finished(node(1, join(root, 'node1'))),
+    ]);
+    assert.equal(n0.code, 0, n0.stderr);
+    assert.equal(n1.code, 0, n1.stderr);
+    assert.match(n1.stderr, /node 1 done; node 0 holds the run/);
+    assert.deepEqual(readdirSync(join(root, 'node1')).sort(), ['tokens', 'torch']); // no run of its own
+    assertSameLosses(join(root, 'torch2'), join(root, 'node0'), 1e-6);
+    // A node whose flags build another model is refused by its ranks, and the job ends on both machines.
+    const [b0, b1] = await Promise.all([
+      finished(node(0, join(root, 'bad0'))),
+      finished(node(1, join(root, 'bad1'), ['--n-embd', '16'])),
+    ]);
+    assert.equal(b1.code, 2, b1.stderr);
+    assert.match(
+      b1.stderr,
+      /rank 1 of 2 exited with status 2 \(hsm: rank 1: this machine's model differs from node 0's/,
+    );
+    assert.equal(b0.code, 2, b0.stderr);
+  },
+);

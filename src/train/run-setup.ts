@@ -64,6 +64,8 @@ export interface TrainResult {
   config: TrainConfig;
   model: Transformer;
   tokenizer: Tokenizer;
+  /** A torch job's node other than 0: it trained, but node 0 holds the run (model is the untrained one). */
+  follower?: boolean;
 }
 
 /** How `train` runs. */

@@ -26,6 +26,12 @@ import {
  * token files, then starts the ranks and relays rank 0's progress to the same
  * hooks the native loop calls. The ranks resume from the run folder's
  * checkpoint, so a native run can continue on torch and back.
+ *
+ * In a job over several machines only node 0 keeps the run folder: its rank 0
+ * reads it and broadcasts the state, and writes every checkpoint. The other
+ * nodes build the same model from the same flags (their ranks check it
+ * against node 0's), write only their launch file, token files and logs into
+ * their own --out, and report no result of their own.
  */
 export async function trainWithTorch(
   requested: TrainConfig,
@@ -38,8 +44,11 @@ export async function trainWithTorch(
       '--engine torch trains on a corpus or a token folder; synthetic tasks (the recall grid) run on the native engine',
     );
   const found = findTorch(engine); // before anything is written
+  const follower = engine.nodeRank > 0;
   const prepared = prepareRun(requested, {
     ...opts,
+    // A follower's --out holds no run: its model comes from the flags, its state from node 0.
+    ...(follower ? { resume: false, overwrite: true } : {}),
     memoryCheck: opts.memoryCheck !== false && engine.device === 'cpu',
   });
   const { cfg, model, runFile, startStep, tokenizer, data, text } = prepared;
@@ -54,7 +63,9 @@ export async function trainWithTorch(
   // The folder as the native trainer would leave it at startStep, which the ranks resume from.
   const optimizer = newOptimizer(model, cfg);
   let state: TrainingState;
-  if (opts.resume) {
+  if (follower) {
+    state = { step: startStep, rng: [], bestValLoss: null, elapsedS: 0 }; // node 0's rank 0 sends the real one
+  } else if (opts.resume) {
     state = loadTrainingState(dir, optimizer, startStep);
     writeRunConfig(dir, runFile); // schedule changes (e.g. a longer --max-iters) are remembered
     const repaired = keepMetricsUpTo(metricsPath, startStep, cfg.logInterval);
@@ -116,6 +127,18 @@ export async function trainWithTorch(
         'set gradClip, then --resume or start again',
     );
   if (failure) throw rankFailed(failure, world, dir, engine);
+  if (follower)
+    return {
+      step: startStep,
+      finalValLoss: null,
+      bestValLoss: null,
+      stopped,
+      outDir: dir,
+      config: cfg,
+      model,
+      tokenizer,
+      follower: true,
+    };
   if (startStep >= cfg.maxIters) finalValLoss = null;
   // The ranks' checkpoint, read back as every other command reads it (checksums included).
   const saved = loadModel(dir);

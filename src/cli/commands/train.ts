@@ -118,6 +118,10 @@ async function runTraining(
       },
     });
     bar?.stop();
+    if (result.follower) {
+      console.error(`hsm: node ${torch!.nodeRank} done; node 0 holds the run, its checkpoints and its metrics`);
+      return;
+    }
     const summary = {
       out: result.outDir,
       step: result.step,
