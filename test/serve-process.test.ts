@@ -126,9 +126,11 @@ test('soak: 2,000 short requests from 32 clients all end in a full answer, and m
     };
     const warm = await runLoad({ ...load, requests: 500 }); // allocator arenas and pools reach their working size
     assert.equal(warm.completed, 500);
-    const after = (await server.stats()).rssBytes;
+    const afterStats = await server.stats();
+    const after = afterStats.rssBytes;
     const r = await runLoad({ ...load, requests: 2000 });
-    const end = (await server.stats()).rssBytes;
+    const endStats = await server.stats();
+    const end = endStats.rssBytes;
     assert.deepEqual(
       { completed: r.completed, errors: r.errors, malformed: r.malformed, lost: r.lost },
       { completed: 2000, errors: {}, malformed: 0, lost: 0 },
@@ -137,10 +139,12 @@ test('soak: 2,000 short requests from 32 clients all end in a full answer, and m
     const growth = end / after;
     assert.ok(
       growth < 1.1,
-      `RSS went from ${(after / 2 ** 20).toFixed(1)} MB after warm-up to ${(end / 2 ** 20).toFixed(1)} MB (×${growth.toFixed(3)})`,
+      `RSS went from ${(after / 2 ** 20).toFixed(1)} MB after warm-up to ${(end / 2 ** 20).toFixed(1)} MB (×${growth.toFixed(3)}); ` +
+        `JS heap ${(afterStats.heapUsedBytes / 2 ** 20).toFixed(1)} → ${(endStats.heapUsedBytes / 2 ** 20).toFixed(1)} MB`,
     );
     console.log(
-      `soak: ${r.wallS.toFixed(1)} s, ${(r.tokens / r.wallS).toFixed(0)} tokens/s, RSS ${(after / 2 ** 20).toFixed(1)} → ${(end / 2 ** 20).toFixed(1)} MB`,
+      `soak: ${r.wallS.toFixed(1)} s, ${(r.tokens / r.wallS).toFixed(0)} tokens/s, RSS ${(after / 2 ** 20).toFixed(1)} → ${(end / 2 ** 20).toFixed(1)} MB, ` +
+        `JS heap ${(afterStats.heapUsedBytes / 2 ** 20).toFixed(1)} → ${(endStats.heapUsedBytes / 2 ** 20).toFixed(1)} MB`,
     );
   } finally {
     await server.stop();
