@@ -104,6 +104,11 @@ test('2 processes with half the batch each train exactly as 1 process; torch fol
   const engines = maxWeightDifference(native, one);
   assert.ok(engines < 1e-4, `native vs torch: weights differ by ${engines}`);
   t.diagnostic(`largest weight difference after 8 steps: 1 vs 2 processes ${dataParallel}, native vs torch ${engines}`);
+  // Gradient accumulation: the micro-batches of a step come from the same stream, and DDP syncs only the last.
+  const accum = ['--grad-accum', '2', '--max-iters', '4'];
+  trained(join(root, 'native-accum'), accum);
+  trained(join(root, 'torch2-accum'), [...accum, '--engine', 'torch', '--nproc', '2']);
+  assertSameLosses(join(root, 'native-accum'), join(root, 'torch2-accum'), 1e-4);
   // The run folder is the native engine's: the same files, plus the token files and the ranks' logs.
   assert.deepEqual(
     readdirSync(two)
