@@ -1,6 +1,6 @@
 // What a run trains and evaluates on: a corpus tokenised now, or a token
 // folder tokenised before (`hsm tokenize`). Both give a tokenizer and splits.
-import { loadCorpus } from './corpus.js';
+import { loadCorpus, type Corpus } from './corpus.js';
 import { TokenDataset } from './dataset.js';
 import { UserError } from '../errors.js';
 import { isTokenFolder, readTokenFolder } from './token-files.js';
@@ -30,14 +30,7 @@ export function openTextData(spec: string, kind: AnyTokenizerKind, valFraction: 
     return fromFolder(spec, folder);
   }
   const corpus = loadCorpus(spec);
-  const tokenizer = createTokenizer(kind, corpus.text);
-  return {
-    name: corpus.name,
-    tokenizer,
-    data: TokenDataset.fromText(corpus.text, tokenizer, { valFraction }),
-    valFraction,
-    tokenFolder: null,
-  };
+  return textFromCorpus(corpus, createTokenizer(kind, corpus.text), valFraction);
 }
 
 /** For a saved run: its tokenizer encodes a corpus; a token folder must have been made with that very tokenizer. */
@@ -51,7 +44,11 @@ export function openTextDataWith(spec: string, tokenizer: Tokenizer, valFraction
       );
     return fromFolder(spec, folder);
   }
-  const corpus = loadCorpus(spec);
+  return textFromCorpus(loadCorpus(spec), tokenizer, valFraction);
+}
+
+/** A corpus already in memory, tokenised and split. */
+export function textFromCorpus(corpus: Corpus, tokenizer: Tokenizer, valFraction: number): TextData {
   return {
     name: corpus.name,
     tokenizer,

@@ -4,8 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Corpus } from '../data/corpus.js';
-import { openTextData, openTextDataWith, type TextData } from '../data/text-data.js';
-import { TokenDataset, type BatchSource } from '../data/dataset.js';
+import { openTextData, openTextDataWith, textFromCorpus, type TextData } from '../data/text-data.js';
+import type { BatchSource } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { createTokenizer, tokenizerFromSpec } from '../data/tokenizers.js';
@@ -104,13 +104,7 @@ export function prepareRun(requested: TrainConfig, opts: TrainOptions): Prepared
   // A library caller may pass text directly, or a source that is no corpus at all (then cfg.data only names it).
   const openWith = (tokenizer: Tokenizer): TextData =>
     opts.corpus
-      ? {
-          name: opts.corpus.name,
-          tokenizer,
-          data: TokenDataset.fromText(opts.corpus.text, tokenizer, { valFraction: cfg.valFraction }),
-          valFraction: cfg.valFraction,
-          tokenFolder: null,
-        }
+      ? textFromCorpus(opts.corpus, tokenizer, cfg.valFraction)
       : openTextDataWith(cfg.data, tokenizer, cfg.valFraction);
   if (opts.resume) {
     const saved = readRunConfig(dir);
@@ -148,6 +142,19 @@ export function prepareRun(requested: TrainConfig, opts: TrainOptions): Prepared
   const data: BatchSource = opts.source?.data ?? text!.data;
   data.checkContext(cfg.model.blockSize);
   return { cfg, model, runFile, startStep, tokenizer, data, text };
+}
+
+/** What TrainHooks.onStart reports, the same for both engines. */
+export function startInfo(run: PreparedRun, resumed: boolean): Parameters<NonNullable<TrainHooks['onStart']>>[0] {
+  return {
+    startStep: run.startStep,
+    maxIters: run.cfg.maxIters,
+    parameters: run.model.params.count,
+    vocabSize: run.tokenizer.vocabSize,
+    trainTokens: run.data.tokenCount('train'),
+    valTokens: run.data.tokenCount('val'),
+    resumed,
+  };
 }
 
 /** The optimizer a run trains with (both engines: the torch engine's step-0 checkpoint holds its empty moments). */

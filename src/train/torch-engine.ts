@@ -13,6 +13,7 @@ import {
   keepMetricsUpTo,
   newOptimizer,
   prepareRun,
+  startInfo,
   type StepMetrics,
   type TrainOptions,
   type TrainResult,
@@ -51,7 +52,7 @@ export async function trainWithTorch(
     ...(follower ? { resume: false, overwrite: true } : {}),
     memoryCheck: opts.memoryCheck !== false && engine.device === 'cpu',
   });
-  const { cfg, model, runFile, startStep, tokenizer, data, text } = prepared;
+  const { cfg, model, runFile, startStep, tokenizer, text } = prepared;
   const world = engine.nproc * engine.nnodes;
   if (cfg.batchSize % world !== 0)
     throw new UserError(
@@ -92,15 +93,7 @@ export async function trainWithTorch(
   };
   writeFileAtomic(launchFile, JSON.stringify(launch, null, 2) + '\n');
 
-  hooks.onStart?.({
-    startStep,
-    maxIters: cfg.maxIters,
-    parameters: model.params.count,
-    vocabSize: tokenizer.vocabSize,
-    trainTokens: data.tokenCount('train'),
-    valTokens: data.tokenCount('val'),
-    resumed: !!opts.resume,
-  });
+  hooks.onStart?.(startInfo(prepared, !!opts.resume));
   let finalValLoss: number | null = null,
     bestValLoss = state.bestValLoss,
     stopped = false,

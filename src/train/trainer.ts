@@ -12,6 +12,7 @@ import {
   keepMetricsUpTo,
   newOptimizer,
   prepareRun,
+  startInfo,
   type StepMetrics,
   type TrainOptions,
   type TrainResult,
@@ -50,7 +51,8 @@ export async function train(requested: TrainConfig, opts: TrainOptions = {}): Pr
 
 async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const hooks = opts.hooks ?? {};
-  const { cfg, model, runFile, startStep, tokenizer, data } = prepareRun(requested, opts);
+  const prepared = prepareRun(requested, opts);
+  const { cfg, model, runFile, startStep, tokenizer, data } = prepared;
   const dir = cfg.out;
   let bestValLoss: number | null = null,
     elapsedBefore = 0;
@@ -68,15 +70,7 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
     writeFileSync(metricsPath, '');
   }
 
-  hooks.onStart?.({
-    startStep,
-    maxIters: cfg.maxIters,
-    parameters: model.params.count,
-    vocabSize: tokenizer.vocabSize,
-    trainTokens: data.tokenCount('train'),
-    valTokens: data.tokenCount('val'),
-    resumed: !!opts.resume,
-  });
+  hooks.onStart?.(startInfo(prepared, !!opts.resume));
 
   const B = cfg.batchSize,
     T = cfg.model.blockSize;
