@@ -119,18 +119,27 @@ test('2 processes with half the batch each train exactly as 1 process; torch fol
   assert.deepEqual(readdirSync(join(two, 'torch')).sort(), ['launch.json', 'rank0.log', 'rank1.log']);
 });
 
-test('hsm eval reproduces the validation loss torch computed; hsm generate runs on the torch run', { skip }, () => {
-  const two = join(root, 'torch2');
-  const last = metrics(two).at(-1)!;
-  // The trainer evaluates evalIters batches of batchSize from Rng(seed + 2); eval draws the same ones.
-  const r = hsm([CLI, 'eval', '--ckpt', two, '--seed', String(1337 + 2), '--iters', '2', '--batch-size', '4']);
-  assert.equal(r.status, 0, r.stderr);
-  const loss = (JSON.parse(r.stdout) as { loss: number }).loss;
-  assert.ok(Math.abs(loss - last.val_loss!) < 1e-4, `eval ${loss} vs torch ${last.val_loss}`);
-  const g = hsm([CLI, 'generate', '--ckpt', two, '--prompt', 'ROMEO:', '--max-tokens', '20', '--temperature', '0']);
-  assert.equal(g.status, 0, g.stderr);
-  assert.ok(g.stdout.startsWith('ROMEO:') && g.stdout.length > 'ROMEO:'.length, g.stdout);
-});
+test(
+  'hsm eval reproduces the validation loss torch computed; hsm info and generate run on the torch run',
+  { skip },
+  () => {
+    const two = join(root, 'torch2');
+    const last = metrics(two).at(-1)!;
+    // The trainer evaluates evalIters batches of batchSize from Rng(seed + 2); eval draws the same ones.
+    const r = hsm([CLI, 'eval', '--ckpt', two, '--seed', String(1337 + 2), '--iters', '2', '--batch-size', '4']);
+    assert.equal(r.status, 0, r.stderr);
+    const loss = (JSON.parse(r.stdout) as { loss: number }).loss;
+    assert.ok(Math.abs(loss - last.val_loss!) < 1e-4, `eval ${loss} vs torch ${last.val_loss}`);
+    const info = hsm([CLI, 'info', '--ckpt', two]);
+    assert.equal(info.status, 0, info.stderr);
+    assert.match(info.stdout, /plan hsm:ab\[proj\],attn/);
+    // The weights are written in our parameter order, not torch's module order.
+    assert.deepEqual([...weights(two).keys()], [...weights(join(root, 'native')).keys()]);
+    const g = hsm([CLI, 'generate', '--ckpt', two, '--prompt', 'ROMEO:', '--max-tokens', '20', '--temperature', '0']);
+    assert.equal(g.status, 0, g.stderr);
+    assert.ok(g.stdout.startsWith('ROMEO:') && g.stdout.length > 'ROMEO:'.length, g.stdout);
+  },
+);
 
 test(
   'a native run continues on torch, and a torch run on native, with weights and moments carried over',

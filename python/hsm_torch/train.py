@@ -154,7 +154,9 @@ def main(launch_path: str) -> int:
     if ranks.world > 1:
         model = torch.nn.parallel.DistributedDataParallel(raw, device_ids=[ranks.device.index] if launch["device"] == "cuda" else None)
 
-    named = list(raw.named_parameters())
+    named = list(raw.named_parameters())  # the same order on every rank: the moments' broadcasts follow it
+    # Rank 0 saves in the order of the file it read (ours), not torch's module order.
+    saved_order = [(n, dict(named)[n]) for n in weights] if weights is not None else named
     decay = [p for _, p in named if p.dim() >= 2]  # nanoGPT's rule, as the native AdamW applies it
     no_decay = [p for _, p in named if p.dim() < 2]
     optimizer = torch.optim.AdamW(
@@ -182,9 +184,9 @@ def main(launch_path: str) -> int:
 
     def save():
         if ranks.rank == 0:
-            w = [(n, p.detach().cpu().numpy().astype(np.float32)) for n, p in named]
+            w = [(n, p.detach().cpu().numpy().astype(np.float32)) for n, p in saved_order]
             mv = []
-            for n, p in named:
+            for n, p in saved_order:
                 s = optimizer.state.get(p)
                 zeros = np.zeros(tuple(p.shape), np.float32)
                 mv.append((f"m.{n}", s["exp_avg"].cpu().numpy() if s else zeros))
