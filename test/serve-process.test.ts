@@ -124,8 +124,8 @@ test('soak: 2,000 short requests from 32 clients (after 1,000 to warm up) all en
       concurrency: 32,
       deadlineMs: 120_000,
     };
-    // Allocator arenas, V8's heap and the decode pools reach their working size: RSS then wanders by about
-    // ±4 MB around ~110 MB without a trend (measured every 500 requests up to 3,000).
+    // Allocator arenas and V8's heap reach their working size; RSS then wanders by a few MB around ~110 MB
+    // without a trend (measured every 500 requests up to 3,000).
     const warm = await runLoad({ ...load, requests: 1000 });
     assert.equal(warm.completed, 1000);
     const afterStats = await server.stats();

@@ -2,7 +2,6 @@ import { add, crossEntropy, dropout, embedding, layerNorm, matmul, mlp, rows } f
 import { UserError } from '../errors.js';
 import type { DType } from '../tensor/buffer-pool.js';
 import { Rng } from '../tensor/random.js';
-import { Scratch } from '../tensor/scratch.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Mixer, MixerState } from './mixers/mixer.js';
 import { mixerEntry } from './mixers/registry.js';
@@ -72,7 +71,6 @@ export class Transformer {
   readonly mixers: Mixer[];
   readonly positions: boolean;
   readonly ffnHidden: number;
-  private readonly decodeScratch = new Scratch();
   /** LayerNorm epsilon (config.lnEps, default 1e-5). */
   readonly eps: number;
 
@@ -254,27 +252,19 @@ export class Transformer {
     if (N === 0) return new Float32Array(0);
     this.checkBatch(states);
     const positions = Int32Array.from(states, (s) => s.pos);
-    // The step's temporaries come from a pool and go back at its end (only the logits are copied out), so a
-    // server decoding for hours allocates nothing per step once it has seen each batch size.
-    try {
-      return this.decodeScratch.run(() => {
-        let x = embedding(this.p('wte.weight'), Int32Array.from(tokens), [N, 1]); // checks the token ids
-        if (this.positions) x = add(x, embedding(this.p('wpe.weight'), positions, [N, 1]));
-        for (let l = 0; l < this.config.nLayer; l++) {
-          const mixerStates = states.map((s) => s.mixers[l]);
-          x = this.block(
-            l,
-            x,
-            (t) => t,
-            (a) => this.mixers[l].decodeBatch(a, mixerStates),
-          );
-        }
-        states.forEach((s, i) => (s.pos = positions[i] + 1));
-        return Float32Array.from(this.head(x).data);
-      });
-    } finally {
-      this.decodeScratch.release();
+    let x = embedding(this.p('wte.weight'), Int32Array.from(tokens), [N, 1]); // checks the token ids
+    if (this.positions) x = add(x, embedding(this.p('wpe.weight'), positions, [N, 1]));
+    for (let l = 0; l < this.config.nLayer; l++) {
+      const mixerStates = states.map((s) => s.mixers[l]);
+      x = this.block(
+        l,
+        x,
+        (t) => t,
+        (a) => this.mixers[l].decodeBatch(a, mixerStates),
+      );
     }
+    states.forEach((s, i) => (s.pos = positions[i] + 1));
+    return Float32Array.from(this.head(x).data);
   }
 
   /** decodeBatch's checks: room to decode, one state per sequence, nothing shared. */
