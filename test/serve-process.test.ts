@@ -106,6 +106,16 @@ test('serve: SIGTERM ends a running stream with a final error event, then the pr
   clearTimeout(timer);
 });
 
+/** Waits (at most 10 s) until the server has no active or queued sequence: memory is measured at rest. */
+async function idle(url: string): Promise<void> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const health = (await (await fetch(`${url}/health`)).json()) as { models: { active: number; queued: number }[] };
+    if (health.models.every((m) => m.active === 0 && m.queued === 0) || Date.now() > until) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 test('soak: 2,000 short requests from 32 clients (after 1,000 to warm up) all end in a full answer, and memory stays flat', async () => {
   const server = await startServerProcess({
     ckpts: [hsmDir],
@@ -128,9 +138,11 @@ test('soak: 2,000 short requests from 32 clients (after 1,000 to warm up) all en
     // without a trend (measured every 500 requests up to 3,000).
     const warm = await runLoad({ ...load, requests: 1000 });
     assert.equal(warm.completed, 1000);
+    await idle(server.url);
     const afterStats = await server.stats();
     const after = afterStats.rssBytes;
     const r = await runLoad({ ...load, requests: 2000 });
+    await idle(server.url);
     const endStats = await server.stats();
     const end = endStats.rssBytes;
     assert.deepEqual(
