@@ -14,6 +14,7 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { torchAvailable } from './torch-available.js';
 
@@ -24,6 +25,16 @@ const skip = torchAvailable();
 const root = mkdtempSync(join(tmpdir(), 'hsm-torch-engine-'));
 const data = join(root, 'small.txt');
 writeFileSync(data, readFileSync(SHAKESPEARE, 'utf8').slice(0, 60_000));
+
+/** A TCP port free on loopback now (the two simulated machines' rendezvous). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 /** A small hybrid (HSM with the projection, then attention) so that both kinds of mixer train. */
 const MODEL = ['--plan', 'hsm:ab[proj],attn', '--n-head', '2', '--n-embd', '32', '--context', '32'];
@@ -257,7 +268,7 @@ test(
   'two machines (simulated on loopback): node 0 keeps the run, and the job trains as 2 processes on one',
   { skip },
   async () => {
-    const port = String(20_000 + (process.pid % 20_000));
+    const port = String(await freePort());
     const node = (rank: number, out: string, extra: string[] = []) =>
       spawn(
         process.execPath,
