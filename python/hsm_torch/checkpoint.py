@@ -125,22 +125,18 @@ def load(folder: str):
     return weights, moments, state
 
 
-def _number(x: float) -> str:
-    """A float as JavaScript's String(x) would write it, for values both engines read back with Number/JSON.parse."""
-    return repr(float(x)) if not float(x).is_integer() else str(int(x))
-
-
 def save(folder: str, weights: list, moments: list, state: dict) -> None:
     """The ordered save; weights and moments are lists of (name, float32 array) in file order."""
     remove_stale_temporaries(folder)
     at = str(state["step"])
     meta = {"format": FORMAT, "step": at}
+    # Numbers as Python writes them ("1e-05"): the TypeScript reader parses them with JSON.parse / Number.
     training = {
         **meta,
         "optimizerStep": str(state["optimizer_step"]),
         "rng": js_json(state["rng"]),
-        "bestValLoss": "null" if state["best_val_loss"] is None else _number(state["best_val_loss"]),
-        "elapsedS": _number(state["elapsed_s"]),
+        "bestValLoss": "null" if state["best_val_loss"] is None else repr(float(state["best_val_loss"])),
+        "elapsedS": repr(float(state["elapsed_s"])),
     }
     write_safetensors_atomic(os.path.join(folder, STAGED_OPTIMIZER_FILE), moments, with_checksum(training, moments))
     # A kill from here until the weights are renamed leaves the old step whole.

@@ -122,8 +122,6 @@ def main(launch_path: str) -> int:
         launch = json.load(f)
     cfg, run_dir = launch["train"], launch["run_dir"]
     ranks = Ranks(launch["device"])
-    if launch.get("threads"):
-        torch.set_num_threads(int(launch["threads"]))
     stop = {"requested": False}
 
     def request_stop(signum, frame):  # finish the step, save, leave; a second signal is the launcher's SIGKILL

@@ -144,6 +144,14 @@ export function prepareRun(requested: TrainConfig, opts: TrainOptions): Prepared
   return { cfg, model, runFile, startStep, tokenizer, data, text };
 }
 
+/** A non-finite loss or gradient norm, as both engines report it (the last checkpoint stays the run's state). */
+export function divergedError(dir: string, step: number | string, loss: unknown, gradNorm: unknown): UserError {
+  return new UserError(
+    `${dir}: training diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); nothing was saved after ` +
+      `the last checkpoint: lower lr, raise warmupIters or set gradClip, then --resume or start again`,
+  );
+}
+
 /** What TrainHooks.onStart reports, the same for both engines. */
 export function startInfo(run: PreparedRun, resumed: boolean): Parameters<NonNullable<TrainHooks['onStart']>>[0] {
   return {

@@ -10,6 +10,7 @@ import { loadModel, loadTrainingState, saveCheckpoint, writeRunConfig, type Trai
 import type { TrainConfig } from './config.js';
 import { findTorch, launchRanks, type RankFailure, type TorchEngineOptions, type TorchEvent } from './torch-launch.js';
 import {
+  divergedError,
   keepMetricsUpTo,
   newOptimizer,
   prepareRun,
@@ -79,10 +80,11 @@ export async function trainWithTorch(
   const torchDir = join(dir, 'torch');
   makeFolder(torchDir, 'torch engine folder');
   // A corpus is tokenised into the run folder once; a token folder is read where it is.
-  const tokensDir =
-    text!.tokenFolder ??
-    (writeTokenFolder(join(dir, 'tokens'), tokenizer, text!.data, { source: cfg.data, valFraction: cfg.valFraction }),
-    join(dir, 'tokens'));
+  let tokensDir = text!.tokenFolder;
+  if (tokensDir === null) {
+    tokensDir = join(dir, 'tokens');
+    writeTokenFolder(tokensDir, tokenizer, text!.data, { source: cfg.data, valFraction: cfg.valFraction });
+  }
   const launchFile = join(torchDir, 'launch.json');
   const launch = {
     run_dir: resolve(dir),
@@ -113,12 +115,10 @@ export async function trainWithTorch(
     },
     shouldStop: () => !!hooks.shouldStop?.(),
   });
-  if (diverged)
-    throw new UserError(
-      `${dir}: training diverged at step ${(diverged as TorchEvent).step} (loss ${(diverged as TorchEvent).loss}, gradient norm ` +
-        `${(diverged as TorchEvent).grad_norm}); nothing was saved after the last checkpoint: lower lr, raise warmupIters or ` +
-        'set gradClip, then --resume or start again',
-    );
+  if (diverged) {
+    const { step, loss, grad_norm } = diverged as TorchEvent;
+    throw divergedError(dir, step as number, loss, grad_norm);
+  }
   if (failure) throw rankFailed(failure, world, dir, engine);
   if (follower)
     return {

@@ -102,11 +102,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** The entries of `env` named in `keys` that are set. */
-function pick(env: NodeJS.ProcessEnv, keys: string[]): Record<string, string> {
-  return Object.fromEntries(keys.filter((k) => env[k] !== undefined).map((k) => [k, env[k]!]));
-}
-
 /** What rank 0 reports, one `@hsm {json}` line per event. */
 export interface TorchEvent {
   event: 'start' | 'step' | 'checkpoint' | 'stopped' | 'done' | 'diverged';
@@ -176,8 +171,12 @@ export async function launchRanks(
         HSM_PARENT_PID: String(process.pid),
         // Idle OpenMP threads sleep instead of spinning, so they do not take the cores OpenBLAS's threads are
         // computing on (torch×1 on 2 cores: 2,456 → 3,735 tokens/s at d256-ctx256); the caller's setting wins.
-        ...(threads ? { OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' } : {}),
-        ...pick(process.env, ['OMP_NUM_THREADS', 'OMP_WAIT_POLICY']),
+        ...(threads
+          ? {
+              OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? String(threads),
+              OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE',
+            }
+          : {}),
       },
     });
     const entry = { rank, child, log, logPath, lastLine: '' };

@@ -9,6 +9,7 @@ import { learningRate, type TrainConfig } from './config.js';
 import { loadTrainingState, saveCheckpoint } from './checkpoint.js';
 import { estimateLoss } from './evaluate.js';
 import {
+  divergedError,
   keepMetricsUpTo,
   newOptimizer,
   prepareRun,
@@ -103,10 +104,7 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
     step++;
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       // The weights in memory are already damaged; nothing is saved, so the last checkpoint stays the run's state.
-      throw new UserError(
-        `${dir}: training diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); nothing was saved after ` +
-          `the last checkpoint: lower lr, raise warmupIters or set gradClip, then --resume or start again`,
-      );
+      throw divergedError(dir, step, loss, gradNorm);
     }
     const m: StepMetrics = {
       step,
