@@ -13,6 +13,7 @@ const LAYERS = [
   'data', // corpora, tokenizers, batches, the recall task
   'generate',
   'train',
+  'browser', // the browser bundle's entry: a Web Worker that loads run folders over HTTP and generates or trains
   'serve', // the OpenAI-compatible HTTP server (continuous batching)
   'bench',
   'compare',
@@ -49,6 +50,17 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/' },
       to: { path: '^src/index\\.ts$' },
+    },
+    {
+      name: 'core-runs-in-a-browser',
+      comment:
+        'the layers the browser bundle uses import no Node built-in; the three Node-only modules there have browser counterparts (package.json "browser", src/browser/platform/)',
+      severity: 'error',
+      from: {
+        path: '^src/(backend|tensor|autograd|ops|optim|model|generate|browser)/',
+        pathNot: '^src/backend/(native|wasm-file)\\.ts$',
+      },
+      to: { dependencyTypes: ['core'] },
     },
     ...layerRules,
   ],

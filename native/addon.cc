@@ -3,7 +3,7 @@
 // below) and calls the dispatched kernel. Length checks live on the TypeScript
 // side (src/backend/kernel-abi.ts); here we check types so a wrong argument is
 // a TypeError, never a crash. `kernelSignatures` exports every kernel's
-// parameter kinds, deduced by the same Param<T>, so native.ts can verify on
+// parameter kinds, deduced from the same C++ types (abi_kinds.h), so native.ts can verify on
 // load that the TypeScript table declares the same ABI.
 #include <node_api.h>
 
@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "abi_kinds.h"
 #include "dispatch.h"
 #include "threadpool.h"
 
@@ -82,62 +83,46 @@ struct Args {
   }
 };
 
-// How one C++ parameter type is read from JavaScript, and its kind's name
-// (the same names as src/backend/kernel-abi.ts). A kernel parameter of any
-// other type fails to compile here.
+// How one C++ parameter type is read from JavaScript (its kind's name: abi_kinds.h).
+// A kernel parameter of any other type fails to compile here.
 template <class T>
 struct Param;
 template <>
 struct Param<const float*> {
-  static constexpr const char* kind = "f32";
   static const float* get(const Args& a, size_t i) { return a.f32(i); }
 };
 template <>
 struct Param<float*> {
-  static constexpr const char* kind = "f32 out";
   static float* get(const Args& a, size_t i) { return a.f32(i); }
 };
 template <>
 struct Param<Nullable<const float>> {
-  static constexpr const char* kind = "f32?";
   static Nullable<const float> get(const Args& a, size_t i) { return {a.f32_or_null(i)}; }
 };
 template <>
 struct Param<Nullable<float>> {
-  static constexpr const char* kind = "f32? out";
   static Nullable<float> get(const Args& a, size_t i) { return {a.f32_or_null(i)}; }
 };
 template <>
 struct Param<const int32_t*> {
-  static constexpr const char* kind = "i32";
   static const int32_t* get(const Args& a, size_t i) { return a.i32(i); }
 };
 template <>
 struct Param<int64_t> {
-  static constexpr const char* kind = "int";
   static int64_t get(const Args& a, size_t i) { return a.int64(i); }
 };
 template <>
 struct Param<float> {
-  static constexpr const char* kind = "float";
   static float get(const Args& a, size_t i) { return static_cast<float>(a.number(i)); }
 };
 template <>
 struct Param<double> {
-  static constexpr const char* kind = "float";
   static double get(const Args& a, size_t i) { return a.number(i); }
 };
 template <>
 struct Param<bool> {
-  static constexpr const char* kind = "bool";
   static bool get(const Args& a, size_t i) { return a.boolean(i); }
 };
-
-template <class Ret>
-constexpr const char* return_kind() {
-  static_assert(std::is_void_v<Ret> || std::is_same_v<Ret, double>, "a kernel returns void or double");
-  return std::is_void_v<Ret> ? "void" : "number";
-}
 
 napi_value undefined(napi_env env) {
   napi_value v;
@@ -186,14 +171,6 @@ napi_value call(Ret (*fn)(P...), const Args& a) {
   }
 }
 
-// "f32, f32 out, int -> void": the kinds kernel-abi.ts must declare for this kernel.
-template <class Ret, class... P>
-std::string signature(Ret (*)(P...)) {
-  std::string s;
-  for (const char* kind : {Param<P>::kind...}) s += (s.empty() ? "" : ", ") + std::string(kind);
-  return s + " -> " + return_kind<Ret>();
-}
-
 // The binding of one table entry; the kernel is looked up per call because
 // the table is chosen at load time (dispatch.cc).
 template <auto KernelTable::*entry>
@@ -227,7 +204,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value signatures;
   napi_create_object(env, &signatures);
 #define HSM_SIGNATURE(c_name, js_name, ret, params) \
-  napi_set_named_property(env, signatures, #js_name, string(env, signature(decltype(KernelTable::c_name){})));
+  napi_set_named_property(env, signatures, #js_name, string(env, hsm::abi_signature(decltype(KernelTable::c_name){})));
   HSM_KERNELS(HSM_SIGNATURE)
 #undef HSM_SIGNATURE
   napi_set_named_property(env, exports, "kernelSignatures", signatures);

@@ -40,17 +40,17 @@ test('a table that drifts from the addon fails the signature check, naming the k
   } as KernelSpec;
   assert.throws(
     () => verifyKernelSignatures(signatures, table),
-    /addForward: the addon takes \(f32, f32, f32 out, int, int -> void\), kernel-abi\.ts declares \(f32, f32 out, f32 out, int, int -> void\)/,
+    /addForward: the native addon takes \(f32, f32, f32 out, int, int -> void\), kernel-abi\.ts declares \(f32, f32 out, f32 out, int, int -> void\)/,
   );
 
   const { sum: _, ...withoutSum } = KERNEL_ABI;
   assert.throws(
     () => verifyKernelSignatures(signatures, withoutSum),
-    /sum: in the addon but not in src\/backend\/kernel-abi\.ts/,
+    /sum: in the native addon but not in src\/backend\/kernel-abi\.ts/,
   );
   assert.throws(
     () => verifyKernelSignatures({ ...signatures, sum: 'f32, int -> void' }),
-    /sum: the addon takes \(f32, int -> void\)/,
+    /sum: the native addon takes \(f32, int -> void\)/,
   );
   assert.throws(() => verifyKernelSignatures(undefined), /exports no kernelSignatures/);
   assert.doesNotThrow(() => verifyKernelSignatures(signatures));

@@ -1,15 +1,20 @@
 // Every native kernel against the js reference on random inputs, odd sizes included.
-// Runs on the ISA this CPU picks; test/native-isa.test.ts reruns it with HSM_ISA=avx2 and generic.
+// Runs on the ISA this CPU picks; test/native-isa.test.ts reruns it with HSM_ISA=avx2 and generic,
+// and test/wasm-vs-js.test.ts with HSM_KERNELS_UNDER_TEST=wasm (the same kernels compiled to WebAssembly).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsKernels, nativeBackend, type FloatArray, type Kernels } from '../src/backend/index.js';
+import { jsKernels, nativeBackend, wasmBackend, type FloatArray, type Kernels } from '../src/backend/index.js';
 import { nativeLoadError } from '../src/backend/native.js';
+import { wasmLoadError } from '../src/backend/wasm-file.js';
 import { Rng } from '../src/tensor/random.js';
 import { relError } from './helpers.js';
 
-const native = nativeBackend();
-const skip = native ? false : `native addon not available: ${nativeLoadError()}`;
-if (!native && process.env.CI) throw new Error(`CI must build the native addon: ${nativeLoadError()}`);
+const onWasm = process.env.HSM_KERNELS_UNDER_TEST === 'wasm';
+const native: Kernels | null = onWasm ? wasmBackend() : nativeBackend();
+const loadError = () => (onWasm ? wasmLoadError() : nativeLoadError());
+const skip = native ? false : `${onWasm ? 'wasm module' : 'native addon'} not available: ${loadError()}`;
+if (!native && process.env.CI)
+  throw new Error(`CI must build the ${onWasm ? 'wasm' : 'native'} kernels: ${loadError()}`);
 
 const rng = new Rng(2024);
 const SIZES = [1, 3, 17, 65, 257];
@@ -418,20 +423,23 @@ test('native embedding, shift and AdamW equal js', { skip }, () => {
 });
 
 test('native kernels reject short buffers instead of reading past them', { skip }, () => {
-  const short = { name: 'RangeError', message: 'native kernel matmul: c has 3 elements, needs 4' };
+  const short = { name: 'RangeError', message: `${native?.name} kernel matmul: c has 3 elements, needs 4` };
   assert.throws(() => native!.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2, 2), short);
   assert.throws(
     () => native!.geluForward(new Float32Array(2), new Float32Array(8), 8),
-    /native kernel geluForward: x has 2 elements, needs 8/,
+    new RegExp(`${native?.name} kernel geluForward: x has 2 elements, needs 8`),
   );
   assert.throws(
     () => native!.layerNormBackward(rand(6), rand(3), rand(2), rand(2), rand(6), null, rand(2), null, 2, 3),
-    /native kernel layerNormBackward: dw has 2 elements, needs 3/,
+    new RegExp(`${native?.name} kernel layerNormBackward: dw has 2 elements, needs 3`),
   );
   assert.throws(
     () => native!.shiftForward(rand(12), rand(12), 1, 3, 4, Int32Array.from([1, 2, 3])),
     /3 shift groups do not divide 4 channels/,
   );
   assert.throws(() => native!.shiftForward(rand(12), rand(12), 1, 3, 4, Int32Array.from([1, -2])), /negative shift -2/);
-  assert.throws(() => native!.scale(rand(4), 2, rand(4), -1), /native kernel scale: n must be a non-negative integer/);
+  assert.throws(
+    () => native!.scale(rand(4), 2, rand(4), -1),
+    new RegExp(`${native?.name} kernel scale: n must be a non-negative integer`),
+  );
 });

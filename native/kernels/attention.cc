@@ -300,7 +300,7 @@ struct Carver {
   static size_t size(size_t n) { return (n + 15) / 16 * 16; }
 };
 
-thread_local Scratch tls_scratch;
+HSM_THREAD_LOCAL Scratch tls_scratch;
 
 inline size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 

@@ -17,7 +17,7 @@ void attention_decode(const float* q, const float* keys, const float* values, fl
   const int64_t c = h * dh;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   auto one_head = [&](int64_t head) {
-    thread_local std::vector<float> scores;
+    HSM_THREAD_LOCAL std::vector<float> scores;
     if (static_cast<int64_t>(scores.size()) < t) scores.resize(t);
     const float* qh = q + head * dh;
     float max = -INFINITY;

@@ -1,7 +1,7 @@
 // Declarations of one ISA's kernels, from kernel_list.h. Every .cc under
 // native/kernels/ is compiled once per ISA with -DHSM_ISA=<namespace> and
 // matching -m flags (see binding.gyp), so the same source yields avx512::,
-// avx2:: and generic::.
+// avx2::, generic:: and (built by scripts/build-wasm.cjs) wasm::.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +10,16 @@
 #include "../threadpool.h"
 
 #ifndef HSM_ISA
-#error "HSM_ISA must name the instruction-set namespace (avx512, avx2, generic)"
+#error "HSM_ISA must name the instruction-set namespace (avx512, avx2, generic, wasm)"
+#endif
+
+// Per-thread scratch (packing buffers, score rows). The WebAssembly build is
+// single-threaded and its toolchain has no thread-local storage without the
+// atomics feature, so there such scratch is simply static.
+#if defined(__wasm__) && !defined(__wasm_atomics__)
+#define HSM_THREAD_LOCAL static
+#else
+#define HSM_THREAD_LOCAL thread_local
 #endif
 
 namespace hsm {

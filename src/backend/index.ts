@@ -1,15 +1,19 @@
 import type { Kernels } from './kernels.js';
 import { jsKernels } from './js/index.js';
 import { createNativeKernels, loadNativeAddon, nativeLoadError } from './native.js';
+import { loadWasmFile, wasmLoadError } from './wasm-file.js';
+import type { WasmKernels } from './wasm.js';
 
-export type BackendName = 'js' | 'native';
+export const BACKEND_NAMES = ['js', 'native', 'wasm'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 export type { Kernels, FloatArray, MatmulOptions, AdamWStep } from './kernels.js';
 export { jsKernels } from './js/index.js';
+export { loadWasmKernels, wasmKernelsFromModule, type WasmKernels } from './wasm.js';
 
 type NativeKernels = ReturnType<typeof createNativeKernels>;
 let nativeKernels: NativeKernels | null | undefined;
 let current: Kernels | undefined;
-let warned = false;
+const warned = new Set<BackendName>();
 
 /** The native backend, or null when the addon is unavailable. */
 export function nativeBackend(): NativeKernels | null {
@@ -20,24 +24,30 @@ export function nativeBackend(): NativeKernels | null {
   return nativeKernels;
 }
 
-/** A backend by name; asking for `native` when it is missing falls back to `js` with one warning. */
+/** The WebAssembly backend, or null when its module is not built. */
+export function wasmBackend(): WasmKernels | null {
+  return loadWasmFile();
+}
+
+/** A backend by name; asking for `native` or `wasm` when it is missing falls back to `js` with one warning. */
 export function backendByName(name: BackendName): Kernels {
   if (name === 'js') return jsKernels;
-  const native = nativeBackend();
-  if (native) return native;
-  if (!warned) {
-    warned = true;
-    process.emitWarning(`hsm: native kernels unavailable (${nativeLoadError()}); using the slower js backend`);
+  const backend = name === 'native' ? nativeBackend() : wasmBackend();
+  if (backend) return backend;
+  if (!warned.has(name)) {
+    warned.add(name);
+    const why = name === 'native' ? nativeLoadError() : wasmLoadError();
+    globalThis.process?.emitWarning(`hsm: ${name} kernels unavailable (${why}); using the slower js backend`);
   }
   return jsKernels;
 }
 
-/** The kernels ops run on: HSM_BACKEND=js|native, else native when built. */
+/** The kernels ops run on: HSM_BACKEND=js|native|wasm, else native when built. */
 export function kernels(): Kernels {
   if (!current) {
-    const env = process.env.HSM_BACKEND;
-    if (env !== undefined && env !== 'js' && env !== 'native') {
-      throw new Error(`HSM_BACKEND must be "js" or "native", got "${env}"`);
+    const env = globalThis.process?.env.HSM_BACKEND;
+    if (env !== undefined && !(BACKEND_NAMES as readonly string[]).includes(env)) {
+      throw new Error(`HSM_BACKEND must be one of ${BACKEND_NAMES.join(', ')}, got "${env}"`);
     }
     current = backendByName((env as BackendName | undefined) ?? 'native');
   }
@@ -47,6 +57,11 @@ export function kernels(): Kernels {
 export function setBackend(name: BackendName): Kernels {
   current = backendByName(name);
   return current;
+}
+
+/** Makes `backend` the one ops run on (a page's wasm backend, loaded asynchronously). */
+export function useKernels(backend: Kernels): void {
+  current = backend;
 }
 
 /** Runs fn with the given backend, restoring the previous one afterwards. */

@@ -346,10 +346,10 @@ const EXPECTED: Record<ArgKind, string> = {
   bool: 'a boolean',
 };
 
-function invalidValue(kernel: string, arg: AbiArg, v: unknown): Error {
+function invalidValue(backend: string, kernel: string, arg: AbiArg, v: unknown): Error {
   const Err = arg.kind === 'int' && typeof v === 'number' ? RangeError : TypeError;
   const got = v instanceof Object ? v.constructor.name : String(v);
-  return new Err(`native kernel ${kernel}: ${arg.name} must be ${EXPECTED[arg.kind]}, got ${got}`);
+  return new Err(`${backend} kernel ${kernel}: ${arg.name} must be ${EXPECTED[arg.kind]}, got ${got}`);
 }
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -365,7 +365,13 @@ type AnyFunction = (...args: unknown[]) => unknown;
  * loop over rest parameters ~0.5 µs, which decoding a small model (about a
  * hundred kernel calls per token) would feel. Print `wrapper.toString()` to read it.
  */
-function checked(kernel: string, spec: KernelSpec, fn: AnyFunction, fallback?: AnyFunction): AnyFunction {
+function checked(
+  backend: string,
+  kernel: string,
+  spec: KernelSpec,
+  fn: AnyFunction,
+  fallback?: AnyFunction,
+): AnyFunction {
   const decls = abiArgs(spec),
     names = decls.map((arg) => arg.name),
     params = names.join(', ');
@@ -399,10 +405,10 @@ function checked(kernel: string, spec: KernelSpec, fn: AnyFunction, fallback?: A
     spec,
     fn,
     fallback,
-    (i: number, v: unknown) => invalidValue(kernel, decls[i], v),
+    (i: number, v: unknown) => invalidValue(backend, kernel, decls[i], v),
     (name: string, has: number, min: number) =>
-      new RangeError(`native kernel ${kernel}: ${name} has ${has} elements, needs ${min}`),
-    (why: string) => new RangeError(`native kernel ${kernel}: ${why}`),
+      new RangeError(`${backend} kernel ${kernel}: ${name} has ${has} elements, needs ${min}`),
+    (why: string) => new RangeError(`${backend} kernel ${kernel}: ${why}`),
   );
 }
 
@@ -410,10 +416,20 @@ function checked(kernel: string, spec: KernelSpec, fn: AnyFunction, fallback?: A
  * `impl`'s kernels, each behind its checks (see `checked`); the kernels that
  * have a `fallback` send calls with non-float32 arrays there.
  */
-export function withArgChecks(impl: AbiFunctions, fallback: Partial<Record<KernelName, unknown>> = {}): AbiFunctions {
+export function withArgChecks(
+  impl: AbiFunctions,
+  fallback: Partial<Record<KernelName, unknown>> = {},
+  backend = 'native',
+): AbiFunctions {
   const out: Record<string, AnyFunction> = {};
   for (const name of Object.keys(KERNEL_ABI) as KernelName[]) {
-    out[name] = checked(name, KERNEL_ABI[name], impl[name] as AnyFunction, fallback[name] as AnyFunction | undefined);
+    out[name] = checked(
+      backend,
+      name,
+      KERNEL_ABI[name],
+      impl[name] as AnyFunction,
+      fallback[name] as AnyFunction | undefined,
+    );
   }
   return out as AbiFunctions;
 }
@@ -433,23 +449,22 @@ export function minLengths(kernel: KernelName, args: ArrayLike<unknown>): Record
 export function verifyKernelSignatures(
   native: Record<string, string> | undefined,
   table: Record<string, KernelSpec> = KERNEL_ABI,
+  build: { what: string; rebuild: string } = { what: 'the native addon', rebuild: 'npx node-gyp rebuild' },
 ): void {
   if (!native)
-    throw new Error(
-      'hsm: the native addon exports no kernelSignatures; it is out of date, rebuild it (npx node-gyp rebuild)',
-    );
+    throw new Error(`hsm: ${build.what} exports no kernelSignatures; it is out of date, rebuild it (${build.rebuild})`);
   const problems: string[] = [];
   for (const [name, spec] of Object.entries(table)) {
     const want = abiSignature(spec);
-    if (!(name in native)) problems.push(`${name}: in src/backend/kernel-abi.ts but not in the addon`);
+    if (!(name in native)) problems.push(`${name}: in src/backend/kernel-abi.ts but not in ${build.what}`);
     else if (native[name] !== want)
-      problems.push(`${name}: the addon takes (${native[name]}), kernel-abi.ts declares (${want})`);
+      problems.push(`${name}: ${build.what} takes (${native[name]}), kernel-abi.ts declares (${want})`);
   }
   for (const name of Object.keys(native))
-    if (!(name in table)) problems.push(`${name}: in the addon but not in src/backend/kernel-abi.ts`);
+    if (!(name in table)) problems.push(`${name}: in ${build.what} but not in src/backend/kernel-abi.ts`);
   if (problems.length) {
     throw new Error(
-      `hsm: the native addon and src/backend/kernel-abi.ts disagree (rebuild the addon, or fix native/kernel_list.h or the table):\n  ${problems.join('\n  ')}`,
+      `hsm: ${build.what} and src/backend/kernel-abi.ts disagree (rebuild with ${build.rebuild}, or fix native/kernel_list.h or the table):\n  ${problems.join('\n  ')}`,
     );
   }
 }

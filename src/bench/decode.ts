@@ -1,3 +1,4 @@
+import { kernels, withBackend, type BackendName } from '../backend/index.js';
 import { Sampler, type SamplingOptions } from '../generate/sampler.js';
 import { parsePlan } from '../model/plan.js';
 import { Transformer } from '../model/transformer.js';
@@ -18,6 +19,8 @@ export interface DecodeBenchOptions {
   window?: number;
   /** Sequences advanced together by decodeBatch (continuous batching's model-side ceiling). */
   batches?: number[];
+  /** Backends to time each plan on, side by side (default: the one in use). */
+  backends?: BackendName[];
   emit: (record: Record<string, unknown>) => void;
 }
 
@@ -36,12 +39,19 @@ const SAMPLING_MODES: Record<string, SamplingOptions> = {
  * are not charged for compilation.
  */
 export function benchDecode(opts: DecodeBenchOptions): void {
+  const backends = opts.backends ?? [kernels().name as BackendName];
+  for (const plan of opts.plans) {
+    for (const backend of backends) withBackend(backend, () => benchPlan(plan, opts));
+  }
+}
+
+function benchPlan(plan: string, opts: DecodeBenchOptions): void {
   const C = opts.nEmbd ?? 256,
     H = opts.nHead ?? 4,
     window = opts.window ?? DECODE_WINDOW,
     V = opts.vocabSize ?? 65;
   const last = Math.max(...opts.positions) + window;
-  for (const plan of opts.plans) {
+  {
     const model = new Transformer({
       vocabSize: V,
       blockSize: Math.max(last, 300) + 1,
@@ -68,6 +78,7 @@ export function benchDecode(opts: DecodeBenchOptions): void {
     opts.emit({
       bench: 'decode',
       plan,
+      backend: kernels().name,
       n_embd: C,
       vocab_size: V,
       ms_per_token: ms,

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { jsKernels, nativeBackend, type Kernels } from '../backend/index.js';
+import { jsKernels, nativeBackend, wasmBackend, type BackendName, type Kernels } from '../backend/index.js';
 import { Rng } from '../tensor/random.js';
 import { gflops, measure } from './timing.js';
 
@@ -126,36 +126,59 @@ function numpyRecords(threads: number, shapes: number[][]): KernelRecord[] | str
 export interface KernelBenchOptions {
   budgetMs?: number;
   threads?: number[];
-  includeJs?: boolean;
+  /** Backends to measure (default: native, wasm, js); wasm runs single-threaded. */
+  backends?: BackendName[];
   numpy?: boolean;
   emit: (record: Record<string, unknown>) => void;
 }
 
-/** Runs the kernel benchmark, emitting one record per measurement, then the ratios to numpy. */
+/** The matmul shapes, the two transposed forms training uses (x·Wᵀ forward, dYᵀ·X weight gradient) and attention. */
+function compiledRecords(K: Kernels, threads: number, budget: number, ours: Map<string, number>): KernelRecord[] {
+  const records: KernelRecord[] = [];
+  for (const shape of MATMUL_SHAPES) {
+    const r = matmulRecord(K, threads, shape, budget);
+    ours.set(`${K.name}:${threads}:${r.shape}`, r.gflops);
+    records.push(r);
+  }
+  records.push(matmulRecord(K, threads, [4096, 256, 768], budget, 'Bt'));
+  records.push(matmulRecord(K, threads, [768, 4096, 256], budget, 'At'));
+  records.push(...attentionRecords(K, threads, budget));
+  return records;
+}
+
+/** Runs the kernel benchmark, emitting one record per measurement, then the ratios to numpy (and wasm's to native). */
 export function benchKernels(opts: KernelBenchOptions): void {
   const budget = opts.budgetMs ?? 1500;
-  const native = nativeBackend();
+  const backends = opts.backends ?? ['native', 'wasm', 'js'];
   const threadCounts = opts.threads ?? [1, 2];
   const ours = new Map<string, number>();
+  const native = backends.includes('native') ? nativeBackend() : null;
   if (native) {
     const initial = native.threads();
     for (const threads of threadCounts) {
       native.setThreads(threads);
-      for (const shape of MATMUL_SHAPES) {
-        const r = matmulRecord(native, threads, shape, budget);
-        ours.set(`${threads}:${r.shape}`, r.gflops);
-        opts.emit({ ...r, isa: native.isa });
-      }
-      // The transposed forms training uses: x·Wᵀ (forward) and dYᵀ·X (weight gradient).
-      opts.emit({ ...matmulRecord(native, threads, [4096, 256, 768], budget, 'Bt'), isa: native.isa });
-      opts.emit({ ...matmulRecord(native, threads, [768, 4096, 256], budget, 'At'), isa: native.isa });
-      for (const r of attentionRecords(native, threads, budget)) opts.emit({ ...r, isa: native.isa });
+      for (const r of compiledRecords(native, threads, budget, ours)) opts.emit({ ...r, isa: native.isa });
     }
     native.setThreads(initial);
-  } else {
-    opts.emit({ bench: 'kernels', note: 'native backend unavailable; only js measured' });
+  } else if (backends.includes('native')) {
+    opts.emit({ bench: 'kernels', note: 'native backend unavailable' });
   }
-  if (opts.includeJs ?? true) {
+  const wasm = backends.includes('wasm') ? wasmBackend() : null;
+  if (wasm) {
+    for (const r of compiledRecords(wasm, 1, budget, ours)) opts.emit({ ...r, isa: 'wasm32+simd128' });
+    if (native) {
+      for (const [m, k, n] of MATMUL_SHAPES) {
+        const shape = `${m}x${k}x${n}`,
+          w = ours.get(`wasm:1:${shape}`),
+          nat = ours.get(`native:1:${shape}`);
+        if (w !== undefined && nat !== undefined)
+          opts.emit({ bench: 'kernels', op: 'matmul', shape, threads: 1, ratio: w / nat, ratio_of: 'wasm/native' });
+      }
+    }
+  } else if (backends.includes('wasm')) {
+    opts.emit({ bench: 'kernels', note: 'wasm backend unavailable (npm run build makes it when clang is installed)' });
+  }
+  if (backends.includes('js')) {
     opts.emit(matmulRecord(jsKernels, 1, [256, 256, 256], budget));
     for (const r of attentionRecords(jsKernels, 1, budget)) opts.emit(r);
   }
@@ -168,7 +191,7 @@ export function benchKernels(opts: KernelBenchOptions): void {
       }
       for (const r of records) {
         opts.emit(r);
-        const mine = ours.get(`${threads}:${r.shape}`);
+        const mine = ours.get(`native:${threads}:${r.shape}`);
         if (mine !== undefined) {
           opts.emit({
             bench: 'kernels',

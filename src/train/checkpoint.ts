@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { describeZodError, UserError } from '../errors.js';
-import type { Tokenizer, TokenizerSpec } from '../data/tokenizer.js';
+import type { Tokenizer } from '../data/tokenizer.js';
 import { tokenizerFromSpec } from '../data/tokenizers.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { crashPoint } from '../io/crash-point.js';
@@ -16,9 +16,17 @@ import {
   writeSafetensors,
   type SafeTensorsFile,
 } from '../io/safetensors.js';
-import { Transformer, type ModelConfig } from '../model/transformer.js';
+import type { Transformer } from '../model/transformer.js';
 import type { AdamW } from '../optim/adamw.js';
-import { parseTrainConfig, type TrainConfig } from './config.js';
+import {
+  CHECKPOINT_FORMAT,
+  checkRunConfig,
+  modelFromWeights,
+  requireFinite,
+  type RunConfigFile,
+} from './run-config.js';
+
+export { CHECKPOINT_FORMAT, type RunConfigFile } from './run-config.js';
 
 /**
  * A run folder: config.json (what was trained, with which tokenizer),
@@ -33,15 +41,6 @@ import { parseTrainConfig, type TrainConfig } from './config.js';
  * the old one. Resuming pairs the weights with whichever optimizer file
  * carries their step (see `settleCheckpoint`).
  */
-export const CHECKPOINT_FORMAT = 'hsm-checkpoint/1';
-
-export interface RunConfigFile {
-  format: string;
-  train: TrainConfig;
-  model: ModelConfig;
-  tokenizer: TokenizerSpec;
-}
-
 const MODEL_FILE = 'model.safetensors';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
 /** The optimizer state of a save whose weights may not be written yet. */
@@ -237,90 +236,21 @@ function withChecksum(
 
 export function readRunConfig(dir: string): RunConfigFile {
   const path = requireFile(dir, 'config.json', 'the run configuration');
-  let run: RunConfigFile;
+  let run: unknown;
   try {
-    run = JSON.parse(readFileSync(path, 'utf8')) as RunConfigFile;
+    run = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
     throw new UserError(`checkpoint ${dir}: config.json is not valid JSON (damaged?); train again or restore the file`);
   }
-  if (run.format !== CHECKPOINT_FORMAT) {
-    throw new UserError(`checkpoint ${dir}: config.json has format "${run.format}", expected "${CHECKPOINT_FORMAT}"`);
-  }
-  checkModelSection(dir, run);
-  return run;
-}
-
-/** The largest vocabulary a run folder may declare (GPT-2's is 50,257). */
-const MAX_VOCAB = 1 << 21;
-
-/**
- * The `model` section of config.json is what its `train` section resolves to
- * (trainer.ts writes it so); checking that, before any model is built, turns
- * an edited or damaged section (another head count, a million layers) into
- * one line instead of a different model or gigabytes allocated.
- */
-function checkModelSection(dir: string, run: RunConfigFile): void {
-  const train = parseTrainConfig(run.train, `checkpoint ${dir}: config.json train section`);
-  const vocab = (run.model as Partial<ModelConfig> | undefined)?.vocabSize;
-  if (!Number.isInteger(vocab) || vocab! < 1 || vocab! > MAX_VOCAB) {
-    throw new UserError(
-      `checkpoint ${dir}: config.json model.vocabSize must be an integer from 1 to ${MAX_VOCAB}, got ${JSON.stringify(vocab)}`,
-    );
-  }
-  // Token ids index the embedding unchecked in the kernels: the tokenizer must produce exactly this vocabulary.
-  let tokenizerVocab: number;
-  try {
-    tokenizerVocab = tokenizerFromSpec(run.tokenizer).vocabSize;
-  } catch (err) {
-    throw new UserError(`checkpoint ${dir}: config.json tokenizer section: ${(err as Error).message}`);
-  }
-  if (tokenizerVocab !== vocab)
-    throw new UserError(
-      `checkpoint ${dir}: config.json's tokenizer has ${tokenizerVocab} tokens but model.vocabSize is ${vocab} (edited or damaged?); restore the file or train again`,
-    );
-  // What resolveModelConfig writes, without building models: with matchParams the FFN width was derived
-  // by counting two models' parameters, too costly on every load, so only its kind is checked then.
-  const saved = run.model as unknown as Record<string, unknown>;
-  const { matchParams, ...fields } = train.model;
-  const derivedWidth = Number.isInteger(saved.ffnHidden) && (saved.ffnHidden as number) > 0 ? saved.ffnHidden : NaN;
-  const expected: Record<string, unknown> = { vocabSize: vocab, ...fields };
-  if (matchParams) expected.ffnHidden = derivedWidth;
-  const differ = [...new Set([...Object.keys(expected), ...Object.keys(saved)])].filter(
-    (k) => JSON.stringify(expected[k]) !== JSON.stringify(saved[k]),
-  );
-  if (differ.length) {
-    throw new UserError(
-      `checkpoint ${dir}: config.json's model section disagrees with its train section in ${differ.join(', ')} ` +
-        '(edited or damaged?); restore the file or train again',
-    );
-  }
+  return checkRunConfig(run, `checkpoint ${dir}`);
 }
 
 /** Loads weights into a fresh model; every name and shape must match the configuration. */
 export function loadModel(dir: string): { run: RunConfigFile; model: Transformer; tokenizer: Tokenizer; step: number } {
   const run = readRunConfig(dir);
-  const model = new Transformer(run.model);
-  const file = readTensorsFile(dir, 'model.safetensors', 'the model weights');
-  for (const [name, p] of model.params.byName) {
-    const t = file.tensors.get(name);
-    if (!t)
-      throw new UserError(
-        `checkpoint ${dir}: model.safetensors has no tensor "${name}": it was saved by a different model configuration`,
-      );
-    if (t.shape.join('x') !== p.shape.join('x') || t.dtype !== 'F32') {
-      throw new UserError(
-        `checkpoint ${dir}: "${name}" is ${t.dtype} [${t.shape}] but the configuration needs F32 [${p.shape}]: it was saved by a different model`,
-      );
-    }
-    requireFinite(dir, 'model.safetensors', name, t.data);
-    p.data.set(t.data);
-  }
-  const extra = [...file.tensors.keys()].filter((n) => !model.params.byName.has(n));
-  if (extra.length)
-    throw new UserError(
-      `checkpoint ${dir}: model.safetensors has tensors the configuration does not (${extra.slice(0, 3).join(', ')}…): a different model`,
-    );
-  return { run, model, tokenizer: tokenizerFromSpec(run.tokenizer), step: savedStep(dir, 'model.safetensors', file) };
+  const file = readTensorsFile(dir, MODEL_FILE, 'the model weights');
+  const model = modelFromWeights(run, file, `checkpoint ${dir}: ${MODEL_FILE}`);
+  return { run, model, tokenizer: tokenizerFromSpec(run.tokenizer), step: savedStep(dir, MODEL_FILE, file) };
 }
 
 /** The step of the weights a run folder has committed (checked as `loadModel` checks it, without building the model). */
@@ -365,7 +295,7 @@ export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: numb
         throw new UserError(
           `checkpoint ${dir}: optimizer state for "${p.name}" is missing or not F32 of ${target.length} elements`,
         );
-      requireFinite(dir, OPTIMIZER_FILE, `${prefix}.${p.name}`, t.data);
+      requireFinite(`checkpoint ${dir}: ${OPTIMIZER_FILE}`, `${prefix}.${p.name}`, t.data);
       target.set(t.data);
     }
   });
@@ -381,17 +311,6 @@ export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: numb
 }
 
 /** Weights or moments that are NaN or infinite come from a damaged file or a diverged run: never train on them. */
-function requireFinite(dir: string, file: string, name: string, data: ArrayLike<number>): void {
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      throw new UserError(
-        `checkpoint ${dir}: ${file}: "${name}" holds ${data[i]} at element ${i} (damaged, or a diverged run); ` +
-          'restore the file or train again',
-      );
-    }
-  }
-}
-
 /** A JSON string in safetensors metadata, parsed (undefined when it is not JSON, which the schema then rejects). */
 const fromJson = (value: unknown): unknown => {
   try {

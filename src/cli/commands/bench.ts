@@ -1,6 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { integerIn, integerListIn, numberIn, repeatable } from '../arguments.js';
-import { kernels } from '../../backend/index.js';
+import { BACKEND_NAMES, kernels, nativeBackend, wasmBackend, type BackendName } from '../../backend/index.js';
+import { UserError } from '../../errors.js';
+import { nativeLoadError } from '../../backend/native.js';
+import { wasmLoadError } from '../../backend/wasm-file.js';
 import { benchDecode } from '../../bench/decode.js';
 import { benchEngines } from '../../bench/engines.js';
 import { benchKernels } from '../../bench/kernels.js';
@@ -31,6 +34,24 @@ export function registerBench(program: Command): void {
 const threadList = integerListIn(1, 256);
 const count = integerIn(1, 1_000_000);
 const warmupCount = integerIn(0, 1_000_000);
+/** A comma-separated list of backend names. */
+function backendList(value: string): BackendName[] {
+  const names = value.split(',').map((v) => v.trim());
+  const unknown = names.find((n) => !(BACKEND_NAMES as readonly string[]).includes(n));
+  if (unknown !== undefined)
+    throw new InvalidArgumentError(`unknown backend "${unknown}"; known: ${BACKEND_NAMES.join(', ')}`);
+  return [...new Set(names)] as BackendName[];
+}
+
+/** The backends, each one available (a benchmark of a silently substituted backend would mislead). */
+function availableBackends(names: BackendName[], explicit: boolean): BackendName[] {
+  const available = names.filter((n) => n === 'js' || (n === 'native' ? nativeBackend() : wasmBackend()));
+  const missing = names.find((n) => !available.includes(n));
+  if (missing === undefined || !explicit) return available;
+  const why = missing === 'native' ? nativeLoadError() : wasmLoadError();
+  throw new UserError(`--backend ${missing}: the ${missing} kernels are not available (${why})`);
+}
+
 /** A comma-separated list of `hsm bench train` configuration names. */
 function knownConfigs(value: string): string[] {
   const names = value.split(',').map((v) => v.trim());
@@ -53,19 +74,36 @@ function addKernelsBench(bench: Command): void {
     .option('--json', 'print JSON Lines, one object per measurement')
     .option('--threads <list>', 'thread counts to measure', threadList, [1, 2])
     .option('--budget-ms <ms>', 'time spent repeating each measurement', numberIn(0, 3_600_000, { above: true }), 1500)
+    .option(
+      '--backend <list>',
+      `backends to measure (${BACKEND_NAMES.join(', ')}; default: all that are built); wasm runs one thread`,
+      backendList,
+    )
     .option('--no-js', 'skip the (slow) js reference backend')
     .option('--no-numpy', 'skip the numpy.matmul comparison')
-    .action((opts: { json?: boolean; threads: number[]; budgetMs: number; js: boolean; numpy: boolean }) => {
-      const rows: Record<string, unknown>[] = [];
-      benchKernels({
-        budgetMs: opts.budgetMs,
-        threads: opts.threads,
-        includeJs: opts.js,
-        numpy: opts.numpy,
-        emit: (r) => (opts.json ? console.log(JSON.stringify(r)) : rows.push(r)),
-      });
-      if (!opts.json) printKernelTable(rows);
-    });
+    .action(
+      (opts: {
+        json?: boolean;
+        threads: number[];
+        budgetMs: number;
+        backend?: BackendName[];
+        js: boolean;
+        numpy: boolean;
+      }) => {
+        const rows: Record<string, unknown>[] = [];
+        benchKernels({
+          budgetMs: opts.budgetMs,
+          threads: opts.threads,
+          backends: availableBackends(
+            (opts.backend ?? [...BACKEND_NAMES]).filter((b) => opts.js || b !== 'js'),
+            opts.backend !== undefined,
+          ),
+          numpy: opts.numpy,
+          emit: (r) => (opts.json ? console.log(JSON.stringify(r)) : rows.push(r)),
+        });
+        if (!opts.json) printKernelTable(rows);
+      },
+    );
 }
 
 /** `hsm bench train`: training tokens/s against PyTorch and HSM plans against GPT. */
@@ -169,9 +207,15 @@ function addDecodeBench(bench: Command): void {
       65,
     )
     .option('--batches <list>', 'sequences decoded together (decodeBatch tokens/s)', integerListIn(1, 1024), [1, 16])
+    .option(
+      '--backend <list>',
+      `backends to time side by side (${BACKEND_NAMES.join(', ')}; default: the one in use)`,
+      backendList,
+    )
     .action(
       (o: {
         json?: boolean;
+        backend?: BackendName[];
         plans: string[];
         positions: number[];
         nEmbd: number;
@@ -184,11 +228,12 @@ function addDecodeBench(bench: Command): void {
           nEmbd: o.nEmbd,
           vocabSize: o.vocabSize,
           batches: o.batches,
+          backends: o.backend && availableBackends(o.backend, true),
           emit: (r) =>
             console.log(
               o.json
                 ? JSON.stringify(r)
-                : `${String(r.plan).padEnd(16)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}; ` +
+                : `${String(r.plan).padEnd(16)} ${String(r.backend).padEnd(7)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}; ` +
                     `tokens/s ${JSON.stringify(r.tokens_per_s)}, batched ${JSON.stringify(r.batch_tokens_per_s)}`,
             ),
         });

@@ -1,0 +1,73 @@
+/**
+ * A run folder served over HTTP, loaded into a model: config.json and
+ * model.safetensors are fetched and checked as the CLI checks files on disk
+ * (train/run-config.ts), so a damaged or mismatched folder is one clear error.
+ */
+import type { Tokenizer } from '../data/tokenizer.js';
+import { tokenizerFromSpec } from '../data/tokenizers.js';
+import { parseSafetensors } from '../io/safetensors-format.js';
+import { describeModel } from '../model/cost.js';
+import type { Transformer } from '../model/transformer.js';
+import { checkRunConfig, modelFromWeights, type RunConfigFile } from '../train/run-config.js';
+
+/** What a page shows about a loaded model. */
+export interface ModelInfo {
+  plan: string;
+  parameters: number;
+  context: number;
+  /** Whether decoding ends at the context (attention or learned positions) or goes on at constant cost. */
+  contextIsFixed: boolean;
+  tokenizer: string;
+  vocabSize: number;
+  /** Bytes of one sequence's decoding state at full context (HSM ring buffers, attention KV caches). */
+  decodeStateBytes: number;
+  /** Bytes of the weights file. */
+  weightBytes: number;
+}
+
+export interface LoadedRun {
+  run: RunConfigFile;
+  model: Transformer;
+  tokenizer: Tokenizer;
+  info: ModelInfo;
+}
+
+async function fetchOk(url: URL, fetchFn: typeof fetch): Promise<Response> {
+  const response = await fetchFn(url);
+  if (!response.ok) throw new Error(`fetching ${url} failed: HTTP ${response.status}`);
+  return response;
+}
+
+/** Loads `<base>/config.json` and `<base>/model.safetensors` (base: a folder URL, with or without a final slash). */
+export async function loadRun(base: string | URL, fetchFn: typeof fetch = fetch): Promise<LoadedRun> {
+  const folder = new URL(String(base).endsWith('/') ? String(base) : `${String(base)}/`, globalThis.location?.href);
+  const configUrl = new URL('config.json', folder),
+    weightsUrl = new URL('model.safetensors', folder);
+  let raw: unknown;
+  try {
+    raw = await (await fetchOk(configUrl, fetchFn)).json();
+  } catch (err) {
+    throw new Error(`${configUrl}: ${(err as Error).message}`, { cause: err });
+  }
+  const run = checkRunConfig(raw, String(folder));
+  const bytes = new Uint8Array(await (await fetchOk(weightsUrl, fetchFn)).arrayBuffer());
+  const model = modelFromWeights(run, parseSafetensors(bytes, String(weightsUrl)), String(weightsUrl));
+  const tokenizer = tokenizerFromSpec(run.tokenizer);
+  const report = describeModel(model);
+  const state = model.newState();
+  return {
+    run,
+    model,
+    tokenizer,
+    info: {
+      plan: report.plan,
+      parameters: report.parameters,
+      context: model.config.blockSize,
+      contextIsFixed: Number.isFinite(model.maxDecodeLength),
+      tokenizer: tokenizer.kind,
+      vocabSize: model.config.vocabSize,
+      decodeStateBytes: state.mixers.reduce((sum, s) => sum + s.bytes, 0),
+      weightBytes: bytes.length,
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The Web Worker side: it owns the kernels and the model, so decoding and
+ * training never block the page. Long loops give the event loop a turn every
+ * few milliseconds, so a `stop` message ends them between tokens or steps.
+ */
+import { loadWasmKernels, useKernels, kernels } from '../backend/index.js';
+import { Tape } from '../autograd/tape.js';
+import { createStreamDecoder } from '../data/stream-decoder.js';
+import { createTokenizer } from '../data/tokenizers.js';
+import { TokenDataset } from '../data/dataset.js';
+import { GenerationStream } from '../generate/generate.js';
+import { parsePlan } from '../model/plan.js';
+import { Transformer } from '../model/transformer.js';
+import { AdamW } from '../optim/adamw.js';
+import { Rng } from '../tensor/random.js';
+import { trainStep } from '../train/step.js';
+import { loadRun, type LoadedRun, type ModelInfo } from './load-run.js';
+import { describeModel } from '../model/cost.js';
+import type { GenerateRequest, GenerateResult, Reply, Request, TrainRequest, TrainResult } from './protocol.js';
+
+interface WorkerScope {
+  postMessage(message: Reply): void;
+  addEventListener(type: 'message', listener: (event: { data: Request }) => void): void;
+}
+
+/** How long a loop runs before yielding to the event loop (to hear `stop`). */
+const SLICE_MS = 30;
+const yieldTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+export function startWorker(scope: WorkerScope): void {
+  let current: Pick<LoadedRun, 'model' | 'tokenizer' | 'info'> | null = null;
+  let stopRequested = false;
+
+  async function generate(id: number, r: GenerateRequest): Promise<GenerateResult> {
+    if (!current) throw new Error('no model loaded: load one (or train one) first');
+    const { model, tokenizer } = current;
+    const started = performance.now();
+    const prompt = tokenizer.encode(r.prompt);
+    if (prompt.length === 0) throw new Error('the prompt is empty after tokenisation; type at least one character');
+    const stream = new GenerationStream(model, prompt, { ...r });
+    const decoder = createStreamDecoder(tokenizer);
+    let firstTokenAt = 0,
+      sliceStart = performance.now(),
+      pending = '';
+    while (!stream.finished && !stopRequested) {
+      pending += decoder.push(stream.sample());
+      if (stream.generated === 1) firstTokenAt = performance.now();
+      if (!stream.finished) stream.advance();
+      if (performance.now() - sliceStart > SLICE_MS || stream.finished) {
+        if (pending) scope.postMessage({ id, type: 'text', text: pending, tokens: stream.generated });
+        pending = '';
+        await yieldTurn();
+        sliceStart = performance.now();
+      }
+    }
+    const tail = pending + decoder.flush();
+    if (tail) scope.postMessage({ id, type: 'text', text: tail, tokens: stream.generated });
+    const end = performance.now();
+    return {
+      tokens: stream.generated,
+      firstTokenMs: firstTokenAt - started,
+      tokensPerSecond: stream.generated > 1 ? ((stream.generated - 1) * 1000) / (end - firstTokenAt) : 0,
+      stopped: stopRequested,
+    };
+  }
+
+  async function train(id: number, r: TrainRequest): Promise<TrainResult> {
+    const tokenizer = createTokenizer('char', r.text);
+    const data = TokenDataset.fromText(r.text, tokenizer, { valFraction: 0.1 });
+    data.checkContext(r.context);
+    const model = new Transformer(
+      {
+        vocabSize: tokenizer.vocabSize,
+        blockSize: r.context,
+        nLayer: parsePlan(r.plan).length,
+        nHead: r.nHead,
+        nEmbd: r.nEmbd,
+        plan: r.plan,
+      },
+      { seed: r.seed },
+    );
+    const optimizer = new AdamW(model.params.list, { lr: r.lr, beta2: 0.99, weightDecay: 0.1, gradClip: 1 });
+    const tape = new Tape();
+    const rng = new Rng(r.seed);
+    const started = performance.now();
+    let firstLoss = NaN,
+      lastLoss = NaN,
+      step = 0,
+      sliceStart = performance.now();
+    for (; step < r.steps && !stopRequested; step++) {
+      // nanoGPT's schedule, shortened: linear warm-up over the first tenth, then cosine to a tenth of lr.
+      const warm = Math.max(1, Math.floor(r.steps / 10));
+      const progress = Math.max(0, (step - warm) / Math.max(1, r.steps - warm));
+      const lr = step < warm ? (r.lr * (step + 1)) / warm : r.lr * (0.1 + 0.45 * (1 + Math.cos(Math.PI * progress)));
+      const { loss } = trainStep({
+        model,
+        optimizer,
+        tape,
+        batchSize: r.batchSize,
+        context: r.context,
+        batch: () => data.sampleBatch('train', rng, r.batchSize, r.context),
+        lr,
+      });
+      if (step === 0) firstLoss = loss;
+      lastLoss = loss;
+      scope.postMessage({ id, type: 'step', step: step + 1, loss });
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await yieldTurn();
+        sliceStart = performance.now();
+      }
+    }
+    const info = describe(model, tokenizer.kind, 0);
+    current = { model, tokenizer, info };
+    return { steps: step, firstLoss, lastLoss, ms: performance.now() - started, stopped: stopRequested, info };
+  }
+
+  async function handle(request: Request): Promise<unknown> {
+    switch (request.type) {
+      case 'init':
+        if (request.wasmUrl) useKernels(await loadWasmKernels(fetch(request.wasmUrl)));
+        return { backend: kernels().name };
+      case 'load':
+        current = await loadRun(request.modelUrl);
+        return current.info;
+      case 'generate':
+        return generate(request.id, request);
+      case 'train':
+        return train(request.id, request);
+      case 'stop':
+        return null;
+    }
+  }
+
+  // One request at a time; `stop` is the exception: it flags the running loop.
+  let queue = Promise.resolve();
+  scope.addEventListener('message', ({ data }) => {
+    if (data.type === 'stop') {
+      stopRequested = true;
+      scope.postMessage({ id: data.id, type: 'done', value: null });
+      return;
+    }
+    queue = queue.then(async () => {
+      stopRequested = false;
+      try {
+        scope.postMessage({ id: data.id, type: 'done', value: await handle(data) });
+      } catch (err) {
+        scope.postMessage({ id: data.id, type: 'error', message: (err as Error).message ?? String(err) });
+      }
+    });
+  });
+}
+
+function describe(model: Transformer, tokenizer: string, weightBytes: number): ModelInfo {
+  const report = describeModel(model);
+  return {
+    plan: report.plan,
+    parameters: report.parameters,
+    context: model.config.blockSize,
+    contextIsFixed: Number.isFinite(model.maxDecodeLength),
+    tokenizer,
+    vocabSize: model.config.vocabSize,
+    decodeStateBytes: model.newState().mixers.reduce((sum, s) => sum + s.bytes, 0),
+    weightBytes,
+  };
+}
