@@ -6,27 +6,19 @@
 // Missing tools are not fatal (the wasm backend is then unavailable and says so),
 // unless HSM_REQUIRE_WASM=1, as in CI.
 const { spawnSync } = require('node:child_process');
-const { mkdirSync, existsSync } = require('node:fs');
+const { existsSync, mkdirSync, readdirSync, readFileSync, statSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const out = path.join(root, 'dist', 'wasm', 'hsm.wasm');
-const kernels = [
-  'matmul',
-  'attention',
-  'elementwise',
-  'normalization',
-  'indexing',
-  'optimizer',
-  'shift_mix',
-  'attention_decode',
-  'table',
-];
-const sources = [
-  ...kernels.map((k) => `native/kernels/${k}.cc`),
-  'native/wasm/serial_pool.cc',
-  'native/wasm/exports.cc',
-];
+// The kernel sources are binding.gyp's (its first target's list), so a new kernel file is added in one place.
+const gyp = JSON.parse(
+  readFileSync(path.join(root, 'binding.gyp'), 'utf8')
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .join('\n'),
+);
+const sources = [...gyp.targets[0].sources, 'native/wasm/serial_pool.cc', 'native/wasm/exports.cc'];
 
 const clang = ['clang++-14', 'clang++'].find((c) => spawnSync(c, ['--version']).status === 0);
 const sysroot = '/usr'; // Debian installs the wasm32-wasi headers and libraries under /usr/{include,lib}/wasm32-wasi
@@ -38,6 +30,19 @@ if (!clang || !existsSync(path.join(sysroot, 'lib', 'wasm32-wasi', 'libc.a'))) {
     process.exit(1);
   }
   console.warn(message);
+  process.exit(0);
+}
+
+// Up to date: nothing under native/ is newer than the module (npm test builds before every run).
+const newest = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).reduce((t, e) => {
+    const p = path.join(dir, e.name);
+    return Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }, 0);
+if (
+  existsSync(out) &&
+  statSync(out).mtimeMs > Math.max(newest(path.join(root, 'native')), statSync(__filename).mtimeMs)
+) {
   process.exit(0);
 }
 
