@@ -34,10 +34,25 @@ export interface ServeBenchOptions {
   emit: (record: Record<string, unknown>) => void;
 }
 
-/** A run folder holding a freshly initialised model (byte tokenizer), as `hsm train` would write it at step 0. */
-export function writeFreshRun(dir: string, plan: string, nEmbd: number, context: number): void {
-  const train = parseTrainConfig({ out: dir, tokenizer: 'byte', model: { plan, nEmbd, nHead: 4, blockSize: context } });
-  const tokenizer = createTokenizer('byte', '');
+/**
+ * A run folder holding a freshly initialised model, as `hsm train` would write
+ * it at step 0: byte tokenizer by default, or a char tokenizer whose vocabulary
+ * is the characters of `opts.text`.
+ */
+export function writeFreshRun(
+  dir: string,
+  plan: string,
+  nEmbd: number,
+  context: number,
+  opts: { tokenizer?: 'byte' | 'char' | 'gpt2'; text?: string; nHead?: number } = {},
+): void {
+  const kind = opts.tokenizer ?? 'byte';
+  const train = parseTrainConfig({
+    out: dir,
+    tokenizer: kind,
+    model: { plan, nEmbd, nHead: opts.nHead ?? 4, blockSize: context },
+  });
+  const tokenizer = createTokenizer(kind, opts.text ?? '');
   const model = new Transformer(resolveModelConfig(train.model, tokenizer.vocabSize), { seed: train.seed });
   const optimizer = new AdamW(model.params.list, { lr: train.lr });
   saveCheckpoint(

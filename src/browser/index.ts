@@ -45,6 +45,8 @@ type Pending = { resolve(value: unknown): void; reject(err: Error): void; onEven
 
 /** A model in a Web Worker. */
 export class HsmWorker {
+  /** The kernels the worker runs on: "wasm", or "js" when started with wasmUrl null. */
+  backend = '';
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
@@ -74,7 +76,16 @@ export class HsmWorker {
     const bundleUrl = options.bundleUrl ?? import.meta.url;
     const wasmUrl = options.wasmUrl === undefined ? new URL('hsm.wasm', bundleUrl).href : options.wasmUrl;
     const hsm = new HsmWorker(new Worker(bundleUrl, { type: 'module', name: 'hsm' }));
-    await hsm.call({ type: 'init', wasmUrl: wasmUrl && new URL(wasmUrl, globalThis.location?.href).href });
+    try {
+      const init = await hsm.call<{ backend: string }>({
+        type: 'init',
+        wasmUrl: wasmUrl && new URL(wasmUrl, globalThis.location?.href).href,
+      });
+      hsm.backend = init.backend;
+    } catch (err) {
+      hsm.terminate(); // a worker that cannot start its kernels is no use; do not leave it running
+      throw err;
+    }
     return hsm;
   }
 

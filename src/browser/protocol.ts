@@ -9,6 +9,8 @@ export interface GenerateRequest {
   topK: number;
   topP: number;
   seed: number;
+  /** Return each token's time (GenerateResult.tokenTimesMs), for benchmarks; off by default. */
+  recordTimes?: boolean;
 }
 
 /** A tiny model trained in the page on pasted text (the `smoke` size by default). */
@@ -30,6 +32,8 @@ export interface GenerateResult {
   firstTokenMs: number;
   tokensPerSecond: number;
   stopped: boolean;
+  /** With recordTimes: when each generated token was drawn, in ms since the request arrived (worker clock). */
+  tokenTimesMs?: number[];
 }
 
 export interface TrainResult {

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerEval } from './commands/evaluate.js';
+import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInfo } from './commands/info.js';
 import { registerCompare } from './commands/compare.js';
@@ -14,7 +15,7 @@ import { registerTrain } from './commands/train.js';
 const program = new Command();
 program
   .name('hsm')
-  .description('Hierarchical Shift Mixing language models: train, compare, generate, serve, benchmark')
+  .description('Hierarchical Shift Mixing language models: train, compare, generate, serve, export, benchmark')
   .version('0.1.0')
   // Parse errors (unknown option, missing or invalid value) throw instead of exiting with 1,
   // so they end with exit code 2 like every other bad input; set before the commands so they inherit it.
@@ -38,6 +39,7 @@ registerGenerate(program);
 registerInfo(program);
 registerCompare(program);
 registerServe(program);
+registerExport(program);
 registerBench(program);
 
 // A UserError is a problem with the input: one line, exit code 2. Anything else is a bug: show the stack.

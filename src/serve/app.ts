@@ -3,8 +3,9 @@
 // bearer-token checking with a constant-time comparison come from one small,
 // dependency-free, well-kept library, and the app is a plain fetch handler
 // (Request → Response) that tests can call directly.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { cors } from 'hono/cors';
@@ -16,6 +17,8 @@ import { CHAT_STOP, chatPrompt } from './chat-template.js';
 import { complete, type CompletionSpec } from './completions.js';
 import { chatRequest, completionRequest, parseRequest, type CompletionRequest } from './requests.js';
 import type { ServedModel } from './served-models.js';
+import { isolatedPage } from './static-files.js';
+import { pageSources } from './web-export.js';
 
 export const MAX_BODY_BYTES = 1 << 20;
 /** Bytes of an oversized body read (and dropped) before answering 413. */
@@ -64,6 +67,7 @@ export function createApp(opts: AppOptions): Hono {
   }
 
   app.get('/', (c) => c.html(playground));
+  if (!opts.apiKey) addWebPages(app, byId);
   app.get('/health', (c) =>
     opts.closing()
       ? c.json({ status: 'shutting down' }, 503)
@@ -222,4 +226,42 @@ function common(
     stream: req.stream ?? false,
     includeUsage: req.stream_options?.include_usage ?? false,
   };
+}
+
+const PAGE_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.map': 'application/json',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.safetensors': 'application/octet-stream',
+};
+
+/**
+ * GET /web/<model>/: the model's in-browser page, as `hsm export --web` writes
+ * it, served live (the page's code from the build, the weights from the run
+ * folder). Not served behind an API key: the page downloads the weights, which
+ * the key is there to protect.
+ */
+function addWebPages(app: Hono, byId: Map<string, ServedModel>): void {
+  const code = new Map(pageSources().map((s) => [s.to, s.from]));
+  app.use('/web/*', isolatedPage);
+  app.get('/web/:id', (c) => c.redirect(`/web/${encodeURIComponent(c.req.param('id'))}/`));
+  app.get('/web/:id/*', (c) => {
+    const served = findModel(byId, c.req.param('id'), 'id');
+    const name = c.req.path.slice(`/web/${encodeURIComponent(served.id)}/`.length) || 'index.html';
+    const file =
+      name === 'model/config.json' || name === 'model/model.safetensors'
+        ? join(served.dir, name.slice('model/'.length))
+        : code.get(name);
+    if (!file) return c.text('not found\n', 404);
+    if (!existsSync(file))
+      return c.text(`${name} is not built on this server (npm run build makes the browser bundle)\n`, 404);
+    return new Response(Readable.toWeb(createReadStream(file)) as ReadableStream, {
+      headers: {
+        'Content-Type': PAGE_TYPES[extname(file)] ?? 'application/octet-stream',
+        'Content-Length': String(statSync(file).size),
+      },
+    });
+  });
 }

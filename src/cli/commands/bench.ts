@@ -18,8 +18,9 @@ import { scalingTable } from '../../bench/scaling-report.js';
 import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../../bench/train.js';
 import { runProvenance } from '../../report/provenance.js';
 import { benchServe, type ServeBenchOptions } from '../../bench/serve.js';
+import { benchBrowser, type BrowserBenchOptions } from '../../bench/browser.js';
 
-/** `hsm bench kernels|train|decode|scaling`: the benchmarks of src/bench, one subcommand each. */
+/** `hsm bench kernels|train|engines|decode|scaling|serve|browser`: the benchmarks of src/bench, one subcommand each. */
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks (JSON Lines with --json)');
   addKernelsBench(bench);
@@ -28,6 +29,7 @@ export function registerBench(program: Command): void {
   addDecodeBench(bench);
   addScalingBench(bench);
   addServeBench(bench);
+  addBrowserBench(bench);
 }
 
 /** Bench sizes: far beyond anything a benchmark on this kind of machine needs, small enough never to exhaust it. */
@@ -352,6 +354,50 @@ function addServeBench(bench: Command): void {
                   `peak RSS ${r.peak_rss_mb} MB  ok ${r.completed}/${r.requests}`
                 : `${String(r.model).padEnd(14)} throughput ×${JSON.stringify(r.throughput_vs_first)}, ` +
                   `TTFT p99 ×${JSON.stringify(r.ttft_p99_vs_first)}, peak RSS ×${r.peak_rss_last_vs_first}`,
+          ),
+      });
+    });
+}
+
+/** `hsm bench browser`: decoding in the exported web page, in headless Chromium on loopback. */
+function addBrowserBench(bench: Command): void {
+  bench
+    .command('browser')
+    .description(
+      'tokens/s of greedy decoding in the page of hsm export --web (WebAssembly in a Web Worker) in headless Chromium, ' +
+        'overall and around two positions, for fresh shakespeare-char-cpu-sized models (loopback only)',
+    )
+    .option('--json', 'print JSON Lines')
+    .option('--plans <list>', 'layer plans, separated by ";"', (v: string) => v.split(';'), [
+      'hsm:ab[proj]*4',
+      'hsm:pair*4',
+      'attn*4',
+    ])
+    .option('--tokens <n>', 'greedy tokens generated per plan', integerIn(2, 1_000_000), 4100)
+    .option('--positions <list>', 'generated-token positions to time', sizeList, [100, 4000])
+    .option('--window <n>', 'tokens timed from each position (median reported)', integerIn(2, 100_000), 64)
+    .option('--n-embd <d>', 'model width', integerIn(8, 4096), 128)
+    .option('--n-head <h>', 'heads', integerIn(1, 1024), 4)
+    .option(
+      '--context <n>',
+      'context of pure HSM models; attention/learned-position models get one the whole generation fits',
+      integerIn(1, 1 << 20),
+      64,
+    )
+    .option('--chromium <path>', 'the browser to run', process.env.HSM_CHROMIUM ?? '/usr/bin/chromium')
+    .option('--repeats <n>', 'generations per plan (medians reported)', integerIn(1, 100), 3)
+    .option('--deadline-s <s>', 'time limit per plan (the generation running then is stopped)', integerIn(1, 3600), 180)
+    .action(async (o: Omit<BrowserBenchOptions, 'emit'> & { json?: boolean }) => {
+      const { json, ...opts } = o;
+      await benchBrowser({
+        ...opts,
+        emit: (r) =>
+          console.log(
+            json
+              ? JSON.stringify(r)
+              : `${String(r.plan).padEnd(16)} ${r.backend}  ${r.tokens_per_s} tokens/s  ms/token ${JSON.stringify(r.ms_per_token)}  ` +
+                  `last/first ${r.ratio_last_to_first}  first token ${r.first_token_ms} ms` +
+                  (r.bars ? `  bars ${(r.bars as { met: boolean }).met ? 'met' : 'NOT met'}` : ''),
           ),
       });
     });

@@ -51,6 +51,10 @@ export function registerServe(program: Command): void {
       });
       console.log(`hsm: serving ${server.models.join(', ')} at ${server.url} (playground: ${server.url}/)`);
       console.log(`hsm: OpenAI-compatible API at ${server.url}/v1${apiKey ? ' (API key required)' : ''}; Ctrl-C stops`);
+      if (!apiKey)
+        console.log(
+          `hsm: each model also runs in the browser: ${server.models.map((id) => `${server.url}/web/${id}/`).join(', ')}`,
+        );
       const stop = (signal: NodeJS.Signals) => {
         console.log(`hsm: ${signal}: ending running streams and shutting down`);
         void server.close().then(() => process.exit(0));
