@@ -88,6 +88,32 @@ export const TRAIN_BENCH_CONFIGS: Record<string, TrainBenchConfig> = {
     plan: 'hsm:ab*4',
     baseline: 'd256-ctx2048',
   },
+  // The long grid's leaders at its shape (sotu characters, d=128, context 512, 2,048 tokens a step), parameter-matched
+  // as the grid matched them (FFN widths from docs/results/long/results.json): their speeds side by side turn the
+  // grid's equal-FLOP results into equal-wall-time ones (README, "Long context at equal compute").
+  'long-gpt': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 512, batchSize: 4, vocabSize: 99 },
+  'long-pair': {
+    nLayer: 9,
+    nHead: 4,
+    nEmbd: 128,
+    blockSize: 512,
+    batchSize: 4,
+    vocabSize: 99,
+    plan: 'hsm:pair*9',
+    ffnHidden: 112,
+    baseline: 'long-gpt',
+  },
+  'long-ab-proj-attn-last': {
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 128,
+    blockSize: 512,
+    batchSize: 4,
+    vocabSize: 99,
+    plan: 'hsm:ab[proj]*3,attn',
+    ffnHidden: 657,
+    baseline: 'long-gpt',
+  },
 };
 
 /** What `hsm bench train` runs by default: the two PyTorch comparisons. */

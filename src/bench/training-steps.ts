@@ -25,6 +25,8 @@ export interface TrainBenchConfig {
   /** Layer plan (default: Transformer). HSM plans are compared with `baseline`, the GPT configuration of the same shape. */
   plan?: string;
   baseline?: string;
+  /** FFN hidden width (default 4·nEmbd); a parameter-matched HSM plan has its own. */
+  ffnHidden?: number;
 }
 
 const shakespeare = PRESETS['shakespeare-char-cpu'];
@@ -82,7 +84,15 @@ export function timeTrainingSteps(name: string, cfg: TrainBenchConfig, o: StepTi
   const { batchSize: B, blockSize: T } = cfg;
   const { steps, warmup } = o;
   const model = new Transformer(
-    { vocabSize: cfg.vocabSize, blockSize: T, nLayer: cfg.nLayer, nHead: cfg.nHead, nEmbd: cfg.nEmbd, plan: cfg.plan },
+    {
+      vocabSize: cfg.vocabSize,
+      blockSize: T,
+      nLayer: cfg.nLayer,
+      nHead: cfg.nHead,
+      nEmbd: cfg.nEmbd,
+      plan: cfg.plan,
+      ffnHidden: cfg.ffnHidden,
+    },
     { seed: o.seed },
   );
   const optimizer = new AdamW(model.params.list, { ...BENCH_OPTIMIZER, beta1: 0.9 });
