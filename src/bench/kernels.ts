@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jsKernels, nativeBackend, wasmBackend, type BackendName, type Kernels } from '../backend/index.js';
 import { Rng } from '../tensor/random.js';
@@ -123,12 +125,90 @@ function numpyRecords(threads: number, shapes: number[][]): KernelRecord[] | str
     .map((line) => JSON.parse(line) as KernelRecord);
 }
 
+type TfCore = typeof import('@tensorflow/tfjs-core');
+type TfWasm = typeof import('@tensorflow/tfjs-backend-wasm');
+
+/**
+ * TensorFlow.js's WebAssembly backend (XNNPACK) made current on one thread, or why it could not be. Its packages
+ * are devDependencies, imported on demand, so that the benchmark runs without them.
+ */
+async function loadTfjsWasm(): Promise<{ tf: TfCore; wasm: TfWasm; simd: boolean } | string> {
+  let tf: TfCore, wasm: TfWasm;
+  try {
+    tf = await import('@tensorflow/tfjs-core');
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND')
+      return '@tensorflow/tfjs-core and @tensorflow/tfjs-backend-wasm are not installed (they are devDependencies)';
+    return `cannot load TensorFlow.js: ${(err as Error).message}`;
+  }
+  try {
+    // The backend reads its .wasm from this folder (a file path in Node). TF.js never picks its threaded binary in
+    // Node; the flag says so again, and XNNPACK gets one thread, like our wasm kernels.
+    const dist = path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    wasm.setWasmPaths(dist + path.sep);
+    wasm.setThreadsCount(1);
+    if (!(await tf.setBackend('wasm'))) return 'the TensorFlow.js wasm backend failed to initialize';
+    await tf.ready();
+    return { tf, wasm, simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true };
+  } catch (err) {
+    return `the TensorFlow.js wasm backend failed to initialize: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * tf.matMul on TF.js's wasm backend per shape, timed like matmulRecord (the same inputs, made once), the copy of
+ * the product out of the wasm heap (dataSync) included, as our kernels write theirs into the caller's array.
+ */
+async function tfjsWasmRecords(shapes: number[][], budgetMs: number): Promise<KernelRecord[] | string> {
+  const loaded = await loadTfjsWasm();
+  if (typeof loaded === 'string') return loaded;
+  const { tf, wasm, simd } = loaded;
+  const records: KernelRecord[] = [];
+  for (const [m, k, n] of shapes) {
+    const rng = new Rng(1);
+    const a = tf.tensor2d(randomArray(rng, m * k), [m, k]),
+      b = tf.tensor2d(randomArray(rng, k * n), [k, n]);
+    try {
+      const t = measure(
+        () => {
+          const c = tf.matMul(a, b);
+          c.dataSync();
+          c.dispose();
+        },
+        { budgetMs, minReps: 3 },
+      );
+      records.push({
+        bench: 'kernels',
+        op: 'matmul',
+        backend: 'tfjs-wasm',
+        threads: wasm.getThreadsCount(),
+        shape: `${m}x${k}x${n}`,
+        gflops: gflops(2 * m * k * n, t.bestMs),
+        ms: t.bestMs,
+        median_ms: t.medianMs,
+        reps: t.reps,
+        isa: simd ? 'wasm32+simd128' : 'wasm32',
+        version: wasm.version_wasm,
+      });
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  }
+  return records;
+}
+
 export interface KernelBenchOptions {
   budgetMs?: number;
   threads?: number[];
   /** Backends to measure (default: native, wasm, js); wasm runs single-threaded. */
   backends?: BackendName[];
   numpy?: boolean;
+  /** Measure TensorFlow.js's wasm backend too when wasm is among the backends (default: true). */
+  tfjs?: boolean;
   emit: (record: Record<string, unknown>) => void;
 }
 
@@ -146,8 +226,11 @@ function compiledRecords(K: Kernels, threads: number, budget: number, ours: Map<
   return records;
 }
 
-/** Runs the kernel benchmark, emitting one record per measurement, then the ratios to numpy (and wasm's to native). */
-export function benchKernels(opts: KernelBenchOptions): void {
+/**
+ * Runs the kernel benchmark, emitting one record per measurement, then the ratios to numpy (and wasm's to native
+ * and to TensorFlow.js's wasm backend).
+ */
+export async function benchKernels(opts: KernelBenchOptions): Promise<void> {
   const budget = opts.budgetMs ?? 1500;
   const backends = opts.backends ?? ['native', 'wasm', 'js'];
   const threadCounts = opts.threads ?? [1, 2];
@@ -177,6 +260,25 @@ export function benchKernels(opts: KernelBenchOptions): void {
     }
   } else if (backends.includes('wasm')) {
     opts.emit({ bench: 'kernels', note: 'wasm backend unavailable (npm run build makes it when clang is installed)' });
+  }
+  if (backends.includes('wasm') && (opts.tfjs ?? true)) {
+    const records = await tfjsWasmRecords(MATMUL_SHAPES, budget);
+    if (typeof records === 'string') opts.emit({ bench: 'kernels', note: `tfjs-wasm comparison skipped: ${records}` });
+    else {
+      for (const r of records) opts.emit(r);
+      for (const r of records) {
+        const w = ours.get(`wasm:1:${r.shape}`);
+        if (w !== undefined)
+          opts.emit({
+            bench: 'kernels',
+            op: 'matmul',
+            shape: r.shape,
+            threads: 1,
+            ratio: w / r.gflops,
+            ratio_of: 'wasm/tfjs-wasm',
+          });
+      }
+    }
   }
   if (backends.includes('js')) {
     opts.emit(matmulRecord(jsKernels, 1, [256, 256, 256], budget));

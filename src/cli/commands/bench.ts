@@ -71,7 +71,7 @@ function addKernelsBench(bench: Command): void {
   bench
     .command('kernels')
     .description(
-      'GFLOP/s of matmul and fused attention per backend and thread count, with numpy.matmul in the same run',
+      'GFLOP/s of matmul and fused attention per backend and thread count, with numpy.matmul and TF.js-wasm in the same run',
     )
     .option('--json', 'print JSON Lines, one object per measurement')
     .option('--threads <list>', 'thread counts to measure', threadList, [1, 2])
@@ -83,17 +83,19 @@ function addKernelsBench(bench: Command): void {
     )
     .option('--no-js', 'skip the (slow) js reference backend')
     .option('--no-numpy', 'skip the numpy.matmul comparison')
+    .option('--no-tfjs', "skip the TensorFlow.js wasm backend's matmul (measured beside our wasm kernels)")
     .action(
-      (opts: {
+      async (opts: {
         json?: boolean;
         threads: number[];
         budgetMs: number;
         backend?: BackendName[];
         js: boolean;
         numpy: boolean;
+        tfjs: boolean;
       }) => {
         const rows: Record<string, unknown>[] = [];
-        benchKernels({
+        await benchKernels({
           budgetMs: opts.budgetMs,
           threads: opts.threads,
           backends: availableBackends(
@@ -101,6 +103,7 @@ function addKernelsBench(bench: Command): void {
             opts.backend !== undefined,
           ),
           numpy: opts.numpy,
+          tfjs: opts.tfjs,
           emit: (r) => (opts.json ? console.log(JSON.stringify(r)) : rows.push(r)),
         });
         if (!opts.json) printKernelTable(rows);
@@ -298,7 +301,7 @@ function addScalingBench(bench: Command): void {
 function printKernelTable(rows: Record<string, unknown>[]): void {
   console.log(`backend in use: ${kernels().name}`);
   const pad = (s: unknown, n: number) => String(s).padEnd(n);
-  console.log(pad('op', 20) + pad('backend', 9) + pad('threads', 9) + pad('shape', 20) + pad('GFLOP/s', 10) + 'ms');
+  console.log(pad('op', 20) + pad('backend', 11) + pad('threads', 9) + pad('shape', 20) + pad('GFLOP/s', 10) + 'ms');
   for (const r of rows) {
     if (r.note) console.log(`note: ${r.note}`);
     else if (r.ratio !== undefined)
@@ -306,7 +309,7 @@ function printKernelTable(rows: Record<string, unknown>[]): void {
     else
       console.log(
         pad(r.op, 20) +
-          pad(r.backend, 9) +
+          pad(r.backend, 11) +
           pad(r.threads, 9) +
           pad(r.shape, 20) +
           pad((r.gflops as number).toFixed(1), 10) +
