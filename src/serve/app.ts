@@ -41,6 +41,7 @@ export function createApp(opts: AppOptions): Hono {
   const app = new Hono();
   const byId = new Map(opts.models.map((m) => [m.id, m]));
   const playground = readFileSync(resolve(projectRoot(), 'web', 'playground.html'), 'utf8');
+  const stylesheet = readFileSync(resolve(projectRoot(), 'web', 'hsm.css'), 'utf8');
 
   if (opts.corsOrigin) app.use('*', cors({ origin: opts.corsOrigin, allowHeaders: ['Authorization', 'Content-Type'] }));
   if (opts.apiKey) {
@@ -67,6 +68,7 @@ export function createApp(opts: AppOptions): Hono {
   }
 
   app.get('/', (c) => c.html(playground));
+  app.get('/hsm.css', (c) => c.body(stylesheet, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
   if (!opts.apiKey) addWebPages(app, byId);
   app.get('/health', (c) =>
     opts.closing()
@@ -230,6 +232,7 @@ function common(
 
 const PAGE_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.map': 'application/json',
   '.wasm': 'application/wasm',

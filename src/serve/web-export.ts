@@ -42,6 +42,7 @@ export function pageSources(): { from: string; to: string; optional?: boolean }[
   const root = projectRoot();
   return [
     { from: join(root, 'web', 'export', 'index.html'), to: 'index.html' },
+    { from: join(root, 'web', 'hsm.css'), to: 'hsm.css' },
     { from: join(root, 'dist', 'browser', 'hsm.js'), to: 'hsm.js' },
     { from: join(root, 'dist', 'browser', 'hsm.js.map'), to: 'hsm.js.map', optional: true },
     { from: join(root, 'dist', 'wasm', 'hsm.wasm'), to: 'hsm.wasm' },
