@@ -1,6 +1,6 @@
 // Models on the WebAssembly kernels: greedy generation equals the native
 // backend's token for token (GPT, HSM, hybrid), and a training step's loss and
-// gradients equal the js reference's.
+// gradients equal the js reference's; weights pinned in the module's memory change nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nativeBackend, wasmBackend, withBackend } from '../src/backend/index.js';
@@ -9,6 +9,7 @@ import { Tape } from '../src/autograd/tape.js';
 import { generateTokens } from '../src/generate/generate.js';
 import { loadModel } from '../src/train/checkpoint.js';
 import { Transformer } from '../src/model/transformer.js';
+import { AdamW } from '../src/optim/adamw.js';
 import { Rng } from '../src/tensor/random.js';
 import { trainServeFixtures } from './serve-fixtures.js';
 import { relError } from './helpers.js';
@@ -29,6 +30,15 @@ test('greedy generation on wasm equals native token for token (GPT, HSM, hybrid)
     const wasm = withBackend('wasm', () => [...generateTokens(model, prompt, opts)]);
     assert.equal(wasm.length, 100);
     assert.deepEqual(wasm, native, `${name}: wasm and native greedy tokens differ`);
+    // With the weights pinned in the module's memory (as the browser worker keeps them): the same tokens.
+    const weights = model.params.list.map((p) => p.data as Float32Array);
+    wasmBackend()!.pin(weights);
+    try {
+      const pinned = withBackend('wasm', () => [...generateTokens(model, prompt, opts)]);
+      assert.deepEqual(pinned, native, `${name}: greedy tokens with pinned weights differ`);
+    } finally {
+      wasmBackend()!.unpin(weights);
+    }
   }
 });
 
@@ -53,6 +63,20 @@ test('a training step on wasm equals js: loss and every gradient', { skip }, () 
       });
     const js = run('js'),
       wasm = run('wasm');
+    // Pinned weights: the same loss and gradients; an AdamW step writes the resident copy and the array alike.
+    const weights = model.params.list.map((p) => p.data as Float32Array);
+    wasmBackend()!.pin(weights);
+    const pinned = run('wasm');
+    const optimizer = new AdamW(model.params.list, { lr: 0.01 });
+    withBackend('wasm', () => {
+      for (const p of model.params.list) p.grad = Float32Array.from(wasm.grads[model.params.list.indexOf(p)]);
+      optimizer.step();
+    });
+    const afterStep = run('wasm');
+    wasmBackend()!.unpin(weights);
+    const reference = run('wasm');
+    assert.equal(pinned.value, wasm.value, `${plan}: pinned weights change the loss`);
+    assert.equal(afterStep.value, reference.value, `${plan}: after an AdamW step the resident weights are stale`);
     assert.ok(Math.abs(js.value - wasm.value) < 1e-5, `${plan}: loss ${wasm.value} vs js ${js.value}`);
     model.params.list.forEach((p, i) => {
       const err = relError(wasm.grads[i], js.grads[i], 1e-6);

@@ -11,7 +11,12 @@
  * tensors inside the module's memory: growing that memory detaches every view
  * of it, so a tensor living there would silently become empty. A copy costs one
  * pass over the data, small beside the kernels that do real work (a matmul reads
- * each element many times).
+ * each element many times). Matrix-vector products (decoding) read each weight
+ * once, so there the copy costs as much as the product: `pin` keeps chosen
+ * arrays (a model's weights) resident in the module's memory, and calls use
+ * that copy in place. A kernel that writes a pinned array (AdamW) writes the
+ * resident copy and the array alike; code that writes a pinned array itself
+ * must unpin it first, or the module keeps computing with the old values.
  */
 import { KERNEL_ABI, abiArgs, verifyKernelSignatures, type AbiFunctions, type KernelName } from './kernel-abi.js';
 import type { Kernels } from './kernels.js';
@@ -31,7 +36,41 @@ interface WasmExports {
 export type WasmKernels = Kernels & {
   /** Bytes of the module's memory (it grows to fit the largest call so far). */
   memoryBytes(): number;
+  /** Keeps these arrays resident in the module's memory (see above); pinning one twice is a no-op. */
+  pin(arrays: readonly Float32Array[]): void;
+  /** Frees the resident copies; the arrays themselves stay as they are. */
+  unpin(arrays: readonly Float32Array[]): void;
 };
+
+/** Arrays pinned in the module's memory, by identity, with their addresses there. */
+class Resident {
+  readonly at = new Map<Float32Array, number>();
+
+  constructor(
+    private readonly wasm: WasmExports,
+    private readonly scratch: Scratch,
+  ) {}
+
+  pin(arrays: readonly Float32Array[]): void {
+    for (const array of arrays) {
+      if (this.at.has(array)) continue;
+      const pointer = this.wasm.allocate(array.byteLength);
+      if (!pointer) throw new RangeError(`hsm wasm: out of memory pinning ${array.byteLength} bytes`);
+      this.scratch.refresh();
+      this.scratch.f32.set(array, pointer >> 2);
+      this.at.set(array, pointer);
+    }
+  }
+
+  unpin(arrays: readonly Float32Array[]): void {
+    for (const array of arrays) {
+      const pointer = this.at.get(array);
+      if (pointer === undefined) continue;
+      this.wasm.release(pointer);
+      this.at.delete(array);
+    }
+  }
+}
 
 const align16 = (bytes: number) => (bytes + 15) & ~15;
 
@@ -76,7 +115,12 @@ type WasmFunction = (...args: (number | bigint)[]) => number | undefined;
 type Value = Float32Array | Int32Array | number | boolean | null;
 
 /** One kernel of the ABI as a JavaScript function that copies its arrays in and out. */
-function glue(name: KernelName, fn: WasmFunction, scratch: Scratch): (...values: Value[]) => unknown {
+function glue(
+  name: KernelName,
+  fn: WasmFunction,
+  scratch: Scratch,
+  resident: Resident,
+): (...values: Value[]) => unknown {
   const spec = KERNEL_ABI[name] as unknown as {
     minLengths(named: Record<string, Value>): Record<string, number | null>;
   };
@@ -94,7 +138,8 @@ function glue(name: KernelName, fn: WasmFunction, scratch: Scratch): (...values:
       if (!args[i].array || value === null) continue;
       const array = value as Float32Array | Int32Array;
       counts[i] = Math.min(array.length, need[args[i].name] ?? array.length);
-      bytes += align16(counts[i] * 4);
+      pointers[i] = (array instanceof Float32Array && resident.at.get(array)) || 0;
+      if (!pointers[i]) bytes += align16(counts[i] * 4);
     }
     let at = bytes ? scratch.reserve(bytes) : 0;
     for (let i = 0; i < args.length; i++) {
@@ -103,6 +148,10 @@ function glue(name: KernelName, fn: WasmFunction, scratch: Scratch): (...values:
       if (arg.array) {
         if (value === null) {
           call[i] = 0;
+          continue;
+        }
+        if (pointers[i]) {
+          call[i] = pointers[i]; // pinned: used in place
           continue;
         }
         const array = value as Float32Array | Int32Array,
@@ -144,12 +193,18 @@ export function wasmKernelsFromModule(module: WebAssembly.Module): WasmKernels {
   // KernelTable: the ISA name's address, then one function-table index per kernel.
   const entries = new Uint32Array(wasm.memory.buffer, wasm.kernelTable() + 4, lines.length);
   const scratch = new Scratch(wasm);
+  const resident = new Resident(wasm, scratch);
   const abi: Record<string, unknown> = {};
   lines.forEach((line, i) => {
     const name = line.slice(0, line.indexOf(':')) as KernelName;
-    abi[name] = glue(name, wasm.__indirect_function_table.get(entries[i]) as WasmFunction, scratch);
+    abi[name] = glue(name, wasm.__indirect_function_table.get(entries[i]) as WasmFunction, scratch, resident);
   });
-  return { ...kernelsFromAbi('wasm', abi as AbiFunctions), memoryBytes: () => wasm.memory.buffer.byteLength };
+  return {
+    ...kernelsFromAbi('wasm', abi as AbiFunctions),
+    memoryBytes: () => wasm.memory.buffer.byteLength,
+    pin: (arrays) => resident.pin(arrays),
+    unpin: (arrays) => resident.unpin(arrays),
+  };
 }
 
 /** The backend from the module's bytes or a fetch of them (asynchronous compile: a page's main thread allows no other). */

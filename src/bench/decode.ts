@@ -1,4 +1,4 @@
-import { kernels, withBackend, type BackendName } from '../backend/index.js';
+import { kernels, withBackend, type BackendName, type WasmKernels } from '../backend/index.js';
 import { Sampler, type SamplingOptions } from '../generate/sampler.js';
 import { parsePlan } from '../model/plan.js';
 import { Transformer } from '../model/transformer.js';
@@ -51,42 +51,44 @@ function benchPlan(plan: string, opts: DecodeBenchOptions): void {
     window = opts.window ?? DECODE_WINDOW,
     V = opts.vocabSize ?? 65;
   const last = Math.max(...opts.positions) + window;
-  {
-    const model = new Transformer({
-      vocabSize: V,
-      blockSize: Math.max(last, 300) + 1,
-      nLayer: parsePlan(plan).length,
-      nHead: H,
-      nEmbd: C,
-      plan,
-    });
-    const warm = model.newState();
-    model.forward(Int32Array.of(1), 1, 1, warm);
-    for (let i = 0; i < 300; i++) model.decodeStep(i % V, warm);
-    const state = model.newState();
-    model.forward(Int32Array.of(1), 1, 1, state);
-    const samples = new Map<number, number[]>(opts.positions.map((p) => [p, []]));
-    for (let pos = 1; pos < last; pos++) {
-      const t0 = performance.now();
-      model.decodeStep(pos % V, state);
-      const ms = performance.now() - t0;
-      for (const p of opts.positions) if (pos >= p && pos < p + window) samples.get(p)!.push(ms);
-    }
-    const ms = Object.fromEntries([...samples].map(([p, xs]) => [String(p), Number(median(xs).toFixed(4))]));
-    const first = ms[String(opts.positions[0])],
-      final = ms[String(opts.positions[opts.positions.length - 1])];
-    opts.emit({
-      bench: 'decode',
-      plan,
-      backend: kernels().name,
-      n_embd: C,
-      vocab_size: V,
-      ms_per_token: ms,
-      ratio_last_to_first: Number((final / first).toFixed(3)),
-      ...timeSampling(model, window),
-      batch_tokens_per_s: Object.fromEntries((opts.batches ?? [1, 16]).map((N) => [N, timeBatch(model, N)])),
-    });
+  const model = new Transformer({
+    vocabSize: V,
+    blockSize: Math.max(last, 300) + 1,
+    nLayer: parsePlan(plan).length,
+    nHead: H,
+    nEmbd: C,
+    plan,
+  });
+  // On wasm the weights stay resident in the module's memory, as the browser worker keeps them.
+  const weights = model.params.list.map((p) => p.data as Float32Array);
+  (kernels() as Partial<WasmKernels>).pin?.(weights);
+  const warm = model.newState();
+  model.forward(Int32Array.of(1), 1, 1, warm);
+  for (let i = 0; i < 300; i++) model.decodeStep(i % V, warm);
+  const state = model.newState();
+  model.forward(Int32Array.of(1), 1, 1, state);
+  const samples = new Map<number, number[]>(opts.positions.map((p) => [p, []]));
+  for (let pos = 1; pos < last; pos++) {
+    const t0 = performance.now();
+    model.decodeStep(pos % V, state);
+    const ms = performance.now() - t0;
+    for (const p of opts.positions) if (pos >= p && pos < p + window) samples.get(p)!.push(ms);
   }
+  const ms = Object.fromEntries([...samples].map(([p, xs]) => [String(p), Number(median(xs).toFixed(4))]));
+  const first = ms[String(opts.positions[0])],
+    final = ms[String(opts.positions[opts.positions.length - 1])];
+  opts.emit({
+    bench: 'decode',
+    plan,
+    backend: kernels().name,
+    n_embd: C,
+    vocab_size: V,
+    ms_per_token: ms,
+    ratio_last_to_first: Number((final / first).toFixed(3)),
+    ...timeSampling(model, window),
+    batch_tokens_per_s: Object.fromEntries((opts.batches ?? [1, 16]).map((N) => [N, timeBatch(model, N)])),
+  });
+  (kernels() as Partial<WasmKernels>).unpin?.(weights);
 }
 
 /**

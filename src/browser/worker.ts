@@ -3,7 +3,7 @@
  * training never block the page. Long loops give the event loop a turn every
  * few milliseconds, so a `stop` message ends them between tokens or steps.
  */
-import { loadWasmKernels, useKernels, kernels } from '../backend/index.js';
+import { loadWasmKernels, useKernels, kernels, type WasmKernels } from '../backend/index.js';
 import { Tape } from '../autograd/tape.js';
 import { createStreamDecoder } from '../data/stream-decoder.js';
 import { createTokenizer } from '../data/tokenizers.js';
@@ -47,6 +47,20 @@ function turnYielder(): () => Promise<void> {
 export function startWorker(scope: WorkerScope): void {
   const yieldTurn = turnYielder();
   let current: Pick<LoadedRun, 'model' | 'tokenizer' | 'info'> | null = null;
+
+  /**
+   * The model generate uses. On the wasm kernels its weights are pinned in the
+   * module's memory (decoding reads every weight once per token, so copying them
+   * in on every call would cost as much as the products); the previous model's
+   * are freed.
+   */
+  function setCurrent(next: NonNullable<typeof current>): void {
+    const backend = kernels() as Partial<WasmKernels>;
+    const weights = (model: Transformer) => model.params.list.map((p) => p.data as Float32Array);
+    if (current) backend.unpin?.(weights(current.model));
+    backend.pin?.(weights(next.model));
+    current = next;
+  }
   let stopRequested = false;
 
   async function generate(id: number, r: GenerateRequest): Promise<GenerateResult> {
@@ -132,7 +146,7 @@ export function startWorker(scope: WorkerScope): void {
       }
     }
     const info = describe(model, tokenizer.kind, 0);
-    current = { model, tokenizer, info };
+    setCurrent({ model, tokenizer, info });
     return { steps: step, firstLoss, lastLoss, ms: performance.now() - started, stopped: stopRequested, info };
   }
 
@@ -142,8 +156,8 @@ export function startWorker(scope: WorkerScope): void {
         if (request.wasmUrl) useKernels(await loadWasmKernels(fetch(request.wasmUrl)));
         return { backend: kernels().name };
       case 'load':
-        current = await loadRun(request.modelUrl);
-        return current.info;
+        setCurrent(await loadRun(request.modelUrl));
+        return current!.info;
       case 'generate':
         return generate(request.id, request);
       case 'train':
