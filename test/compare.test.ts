@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reportCharts } from '../src/compare/charts.js';
 import { runCompare } from '../src/compare/compare.js';
+import { renderSvg } from '../src/report/chart.js';
 import { expandGrid, loadGrid, parseGrid } from '../src/compare/grid.js';
 import { stat, type CompareResults } from '../src/compare/results.js';
 import { IdTokenizer } from '../src/data/id-tokenizer.js';
@@ -236,4 +238,21 @@ test('the study grids: the context sweep keeps 2048 tokens a step at every conte
     () => parseGrid({ models: [{ name: 'a', plan: 'attn*2', train: { seed: 3 } }], seeds: [1] }, 'g'),
     /model a: train\.seed: a grid sets each run's seed itself/,
   );
+});
+
+test('charts of loss against parameters and training FLOPs appear when the models differ in size (the FFN sweep), and render', async () => {
+  const load = (name: string) =>
+    JSON.parse(
+      readFileSync(fileURLToPath(new URL(`../../docs/results/long/${name}`, import.meta.url)), 'utf8'),
+    ) as CompareResults;
+  const sweep = reportCharts(load('results-ffn-sweep.json'));
+  const ids = sweep.map((c) => c.id);
+  assert.ok(ids.includes('loss-vs-parameters') && ids.includes('loss-vs-train-flops'), ids.join(', '));
+  for (const chart of sweep.filter((c) => c.id.startsWith('loss-vs-p') || c.id.startsWith('loss-vs-train'))) {
+    const svg = await renderSvg(chart.spec);
+    assert.ok((svg.match(/aria-roledescription="point"/g) ?? []).length >= 18, `${chart.id}: one point per run`);
+  }
+  // The long grid's models are parameter-matched: no such charts there.
+  const matched = reportCharts(load('results.json')).map((c) => c.id);
+  assert.ok(!matched.includes('loss-vs-parameters'), matched.join(', '));
 });

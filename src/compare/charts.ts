@@ -173,6 +173,53 @@ export function finalLossChart(results: CompareResults): NamedChart {
   return { id: 'final-loss', title, spec: perTask(results, values, inner, title, ['y']) }; // the same models along x in every panel
 }
 
+const SIZE_AXES = {
+  parameters: { id: 'loss-vs-parameters', title: 'Final validation loss against parameters', axis: 'parameters' },
+  train_flops: {
+    id: 'loss-vs-train-flops',
+    title: 'Final validation loss against training FLOPs',
+    axis: 'training FLOPs',
+  },
+} as const;
+
+/**
+ * Final validation loss against a model's size or its training compute, one point per run (log x): for grids
+ * whose models differ in size (a width sweep), where a bar per model hides what each point cost.
+ */
+export function finalLossAgainst(results: CompareResults, x: keyof typeof SIZE_AXES): NamedChart {
+  const a = SIZE_AXES[x];
+  const values = results.runs
+    .filter((r) => r[x] !== undefined)
+    .map((r) => ({
+      task: r.task,
+      model: r.model,
+      seed: r.seed,
+      [x]: r[x],
+      final_val_loss: r.final_val_loss,
+    }));
+  const inner = {
+    width: 520,
+    height: 300,
+    mark: { type: 'point', filled: true, size: 60 },
+    encoding: {
+      x: { field: x, type: 'quantitative', title: a.axis, scale: { type: 'log' }, axis: { format: '.2~s' } },
+      y: { field: 'final_val_loss', type: 'quantitative', title: 'final validation loss', scale: { zero: false } },
+      color: modelColor(results),
+      tooltip: [
+        { field: 'model' },
+        { field: 'seed' },
+        { field: x, format: ',.3~s' },
+        { field: 'final_val_loss', format: '.4f' },
+      ],
+    },
+  };
+  return { id: a.id, title: a.title, spec: perTask(results, values, inner, a.title) };
+}
+
+/** Whether the models' sizes differ enough (over 1.5× between the smallest and the largest) to chart loss against them. */
+const sizesDiffer = (runs: RunResult[]) =>
+  Math.max(...runs.map((r) => r.parameters)) > 1.5 * Math.min(...runs.map((r) => r.parameters));
+
 /** Recall accuracy per model, grouped by sequence length. */
 export function accuracyChart(results: CompareResults): NamedChart {
   const title = 'Recall accuracy on held-out sequences (mean over seeds)';
@@ -221,6 +268,10 @@ export function reportCharts(results: CompareResults): NamedChart[] {
     lossChart(results, 'flops'),
     finalLossChart(results),
   ];
+  if (sizesDiffer(results.runs)) {
+    charts.push(finalLossAgainst(results, 'parameters'));
+    if (results.runs.every((r) => r.train_flops !== undefined)) charts.push(finalLossAgainst(results, 'train_flops'));
+  }
   if (results.runs.some((r) => r.accuracy !== undefined)) charts.push(accuracyChart(results));
   return charts;
 }
