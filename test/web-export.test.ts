@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,19 +38,16 @@ function assertUserError(r: ReturnType<typeof hsm>, pattern: RegExp): void {
   assert.match(r.stderr, pattern);
 }
 
-test('hsm export --web: a bad run folder, a gpt2 model or a non-empty folder is one line and exit code 2', () => {
+test('hsm export --web: a bad run folder or a non-empty folder is one line and exit code 2', () => {
   const root = mkdtempSync(join(tmpdir(), 'hsm-export-'));
-  const char = join(root, 'char'),
-    gpt2 = join(root, 'gpt2');
+  const char = join(root, 'char');
   writeFreshRun(char, 'hsm:ab[proj]*2', 16, 16, { tokenizer: 'char', text: SHAKESPEARE_CHARS });
-  writeFreshRun(gpt2, 'hsm:ab*1', 8, 8, { tokenizer: 'gpt2', nHead: 1 });
 
   assertUserError(hsm('export', '--web', join(root, 'a'), '--ckpt', join(root, 'nope')), /does not exist/);
   const broken = join(root, 'broken');
   mkdirSync(broken);
   writeFileSync(join(broken, 'config.json'), '{');
   assertUserError(hsm('export', '--web', join(root, 'a'), '--ckpt', broken), /config\.json is not valid JSON/);
-  assertUserError(hsm('export', '--web', join(root, 'a'), '--ckpt', gpt2), /gpt2 tokenizer.*char or byte/);
   assert.ok(!existsSync(join(root, 'a')), 'nothing is written after an error');
 
   const full = join(root, 'full');
@@ -67,9 +65,34 @@ test('hsm export --web: a bad run folder, a gpt2 model or a non-empty folder is 
   assert.match(first.stdout, /python3 -m http\.server -d /);
   for (const f of ['index.html', 'hsm.js', 'hsm.wasm', 'model/config.json', 'model/model.safetensors'])
     assert.ok(existsSync(join(out, f)), `${f} written`);
+  assert.ok(!existsSync(join(out, 'model', 'gpt2-ranks.json')), 'the gpt2 ranks only for gpt2 models');
   assertUserError(hsm('export', '--web', out, '--ckpt', char), /not empty/);
   const again = hsm('export', '--web', out, '--ckpt', char, '--overwrite');
   assert.equal(again.status, 0, again.stderr);
+});
+
+/** A fresh (untrained) gpt2 model: d=8, so its weights are mostly the 50257×8 embedding. */
+function freshGpt2(root: string): string {
+  const dir = join(root, 'gpt2');
+  writeFreshRun(dir, 'hsm:ab*1', 8, 8, { tokenizer: 'gpt2', nHead: 1 });
+  return dir;
+}
+
+/** js-tiktoken's gpt2 ranks, as the Node tokenizer reads them. */
+const GPT2_RANKS = createRequire(import.meta.url)('js-tiktoken/ranks/gpt2') as unknown;
+
+test('hsm export --web: a gpt2 model is exported with its tokenizer ranks beside the weights', () => {
+  const root = mkdtempSync(join(tmpdir(), 'hsm-export-'));
+  const out = join(root, 'page');
+  const r = hsm('export', '--web', out, '--ckpt', freshGpt2(root));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\(gpt2 tokenizer\)/);
+  assert.match(r.stdout, /model\/gpt2-ranks\.json/);
+  for (const f of ['index.html', 'hsm.js', 'hsm.wasm', 'model/config.json', 'model/model.safetensors'])
+    assert.ok(existsSync(join(out, f)), `${f} written`);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'model', 'gpt2-ranks.json'), 'utf8')), GPT2_RANKS);
+  // The ranks are model-side data: the page's code does not carry them.
+  assert.ok(statSync(join(out, 'hsm.js')).size < 400_000, 'hsm.js stays small (no ranks inside)');
 });
 
 test('the exported page: generates as hsm generate does (wasm), trains a model in the page', { skip }, async () => {
@@ -173,11 +196,59 @@ test('the exported page: generates as hsm generate does (wasm), trains a model i
   }
 });
 
+test('the exported page of a gpt2 model: fetches the ranks, generates as hsm generate does', { skip }, async () => {
+  assert.ok(!missing, `Chromium is required in CI but ${CHROMIUM} does not exist`);
+  const root = mkdtempSync(join(tmpdir(), 'hsm-export-'));
+  const dir = freshGpt2(root),
+    out = join(root, 'page');
+  const exported = hsm('export', '--web', out, '--ckpt', dir);
+  assert.equal(exported.status, 0, exported.stderr);
+
+  const server = await serveFolder(out);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    context.on('requestfailed', (r) => problems.push(`request ${r.url()} failed`));
+    const fetched: string[] = [];
+    context.on('request', (r) => fetched.push(r.url())); // the context also sees the worker's requests
+    await page.goto(server.url);
+    const ready = () => page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 30_000 });
+    await ready();
+    assert.equal(await page.textContent('#error'), '');
+    assert.ok(fetched.includes(`${server.url}model/gpt2-ranks.json`), 'the page fetched the ranks');
+    assert.equal(await page.textContent('#info-tokenizer'), 'gpt2 (50257 tokens)');
+
+    // Non-ASCII text: multi-byte characters, and tokens that may end mid-character.
+    const prompt = 'café ✓';
+    await page.fill('#prompt', prompt);
+    await page.fill('#temperature', '0');
+    await page.fill('#max-tokens', '20');
+    await page.click('#generate');
+    await page.waitForFunction(() => 'hsmLastResult' in window);
+    await ready();
+    const cli = hsm('generate', '--ckpt', dir, '--prompt', prompt, '--max-tokens', '20', '--temperature', '0');
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal((await page.textContent('#output')) + '\n', cli.stdout);
+    const result = await page.evaluate(
+      () => (window as unknown as { hsmLastResult: { tokens: number } }).hsmLastResult,
+    );
+    assert.equal(result.tokens, 20);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
 test('hsm serve serves each model its in-browser page at /web/<id>/ (the export, live), not behind an API key', async () => {
   const root = mkdtempSync(join(tmpdir(), 'hsm-webserve-'));
   const dir = join(root, 'tiny');
   writeFreshRun(dir, 'hsm:ab[proj]*2', 16, 16, { tokenizer: 'char', text: SHAKESPEARE_CHARS });
-  const common = { ckpts: [dir], host: '127.0.0.1', port: 0, parallel: 2, maxQueue: 4, maxTokensLimit: 64 };
+  const gpt2 = freshGpt2(root);
+  const common = { ckpts: [dir, gpt2], host: '127.0.0.1', port: 0, parallel: 2, maxQueue: 4, maxTokensLimit: 64 };
   const server = await startServer(common);
   try {
     const get = (path: string) => fetch(`${server.url}${path}`);
@@ -202,6 +273,11 @@ test('hsm serve serves each model its in-browser page at /web/<id>/ (the export,
     );
     assert.equal((await get('/web/tiny/optimizer.safetensors')).status, 404, 'only the page and the model are served');
     assert.equal((await get('/web/tiny/model/optimizer.safetensors')).status, 404);
+    assert.equal((await get('/web/tiny/model/gpt2-ranks.json')).status, 404, 'the ranks only for gpt2 models');
+    const ranks = await get('/web/gpt2/model/gpt2-ranks.json');
+    assert.equal(ranks.status, 200);
+    assert.equal(ranks.headers.get('content-type'), 'application/json');
+    assert.deepEqual(await ranks.json(), GPT2_RANKS);
     const unknown = await get('/web/other/');
     assert.equal(unknown.status, 404);
     assert.match((await unknown.json()).error.message, /other/);

@@ -46,7 +46,9 @@ const gptSeconds = (seed) => {
   const gpt = bySeed('gpt').find((r) => r.seed === seed);
   return (gpt.steps * tokensPerStep(gpt)) / speeds.gpt;
 };
-console.log('| model | tokens/s (side by side) | steps at equal FLOPs | seconds at equal FLOPs | val loss at equal FLOPs | step reached in GPT\'s seconds | val loss at equal wall time |');
+console.log(
+  "| model | tokens/s (side by side) | steps at equal FLOPs | seconds at equal FLOPs | val loss at equal FLOPs | step reached in GPT's seconds | val loss at equal wall time |",
+);
 console.log('|---|---|---|---|---|---|---|');
 for (const model of models) {
   const rows = bySeed(model).map((run) => {

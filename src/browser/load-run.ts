@@ -3,12 +3,14 @@
  * model.safetensors are fetched and checked as the CLI checks files on disk
  * (train/run-config.ts), so a damaged or mismatched folder is one clear error.
  */
+import { GPT2_RANKS_FILE } from '../data/gpt2-bpe.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { tokenizerFromSpec } from '../data/tokenizers.js';
 import { parseSafetensors } from '../io/safetensors-format.js';
 import { describeModel } from '../model/cost.js';
 import type { Transformer } from '../model/transformer.js';
 import { checkRunConfig, modelFromWeights, type RunConfigFile } from '../train/run-config.js';
+import { provideGpt2Ranks } from './platform/gpt2-tokenizer.js';
 
 /** What a page shows about a loaded model. */
 export interface ModelInfo {
@@ -38,7 +40,11 @@ async function fetchOk(url: URL, fetchFn: typeof fetch): Promise<Response> {
   return response;
 }
 
-/** Loads `<base>/config.json` and `<base>/model.safetensors` (base: a folder URL, with or without a final slash). */
+/**
+ * Loads `<base>/config.json` and `<base>/model.safetensors` (base: a folder URL,
+ * with or without a final slash), and for gpt2 models `<base>/gpt2-ranks.json`:
+ * the tokenizer's ranks, which the bundle leaves out.
+ */
 export async function loadRun(base: string | URL, fetchFn: typeof fetch = fetch): Promise<LoadedRun> {
   const folder = new URL(String(base).endsWith('/') ? String(base) : `${String(base)}/`, globalThis.location?.href);
   const configUrl = new URL('config.json', folder),
@@ -48,6 +54,19 @@ export async function loadRun(base: string | URL, fetchFn: typeof fetch = fetch)
     raw = await (await fetchOk(configUrl, fetchFn)).json();
   } catch (err) {
     throw new Error(`${configUrl}: ${(err as Error).message}`, { cause: err });
+  }
+  // Before checkRunConfig, which builds the tokenizer (config.json is not checked yet, so may be anything).
+  if ((raw as { tokenizer?: { kind?: unknown } } | null)?.tokenizer?.kind === 'gpt2') {
+    const ranksUrl = new URL(GPT2_RANKS_FILE, folder);
+    let ranks: unknown;
+    try {
+      ranks = await (await fetchOk(ranksUrl, fetchFn)).json();
+    } catch (err) {
+      throw new Error(`${ranksUrl}: ${(err as Error).message} (a gpt2 model's page needs the tokenizer's ranks)`, {
+        cause: err,
+      });
+    }
+    provideGpt2Ranks(ranks);
   }
   const run = checkRunConfig(raw, String(folder));
   const bytes = new Uint8Array(await (await fetchOk(weightsUrl, fetchFn)).arrayBuffer());

@@ -10,6 +10,8 @@ import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
+import { GPT2_RANKS_FILE } from '../data/gpt2-bpe.js';
+import { gpt2RanksJson } from '../data/gpt2-tokenizer.js';
 import { projectRoot } from '../project-root.js';
 import { ApiError } from './api-error.js';
 import type { ContinuousBatcher } from './batcher.js';
@@ -243,16 +245,22 @@ const PAGE_TYPES: Record<string, string> = {
 /**
  * GET /web/<model>/: the model's in-browser page, as `hsm export --web` writes
  * it, served live (the page's code from the build, the weights from the run
- * folder). Not served behind an API key: the page downloads the weights, which
- * the key is there to protect.
+ * folder; for gpt2 models, model/gpt2-ranks.json from js-tiktoken). Not served
+ * behind an API key: the page downloads the weights, which the key is there to protect.
  */
 function addWebPages(app: Hono, byId: Map<string, ServedModel>): void {
   const code = new Map(pageSources().map((s) => [s.to, s.from]));
+  let ranksJson: string | undefined; // made on the first request for it
   app.use('/web/*', isolatedPage);
   app.get('/web/:id', (c) => c.redirect(`/web/${encodeURIComponent(c.req.param('id'))}/`));
   app.get('/web/:id/*', (c) => {
     const served = findModel(byId, c.req.param('id'), 'id');
     const name = c.req.path.slice(`/web/${encodeURIComponent(served.id)}/`.length) || 'index.html';
+    if (name === `model/${GPT2_RANKS_FILE}`) {
+      if (served.tokenizer.kind !== 'gpt2') return c.text('not found\n', 404);
+      ranksJson ??= gpt2RanksJson();
+      return new Response(ranksJson, { headers: { 'Content-Type': 'application/json' } });
+    }
     const file =
       name === 'model/config.json' || name === 'model/model.safetensors'
         ? join(served.dir, name.slice('model/'.length))

@@ -2,12 +2,27 @@
 // page (web/export/index.html) loads the browser bundle (dist/browser/hsm.js),
 // which starts a module Web Worker running the WebAssembly kernels
 // (dist/wasm/hsm.wasm) and fetches the model from model/: any static file
-// host serves it, and nothing is sent to a server after the download.
+// host serves it, and nothing is sent to a server after the download. A gpt2
+// model's folder also holds the tokenizer's ranks (model/gpt2-ranks.json,
+// about 0.5 MB), which the bundle leaves out: model-side data, fetched only
+// for gpt2 models.
 //
 // The folder is assembled beside OUT under a temporary name and renamed into
 // place, so OUT is either the old folder or the whole new one, never half of it.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { GPT2_RANKS_FILE } from '../data/gpt2-bpe.js';
+import { gpt2RanksJson } from '../data/gpt2-tokenizer.js';
 import { UserError } from '../errors.js';
 import { makeFolder } from '../io/folders.js';
 import { projectRoot } from '../project-root.js';
@@ -31,9 +46,9 @@ export interface WebExportResult {
   files: { path: string; bytes: number }[];
   /** hsm.js + hsm.wasm: the code a visitor downloads. */
   codeBytes: number;
-  /** model/config.json + model/model.safetensors. */
+  /** model/config.json + model/model.safetensors (+ model/gpt2-ranks.json for gpt2 models). */
   modelBytes: number;
-  /** The model's tokenizer (char or byte). */
+  /** The model's tokenizer (char, byte or gpt2). */
   tokenizer: string;
 }
 
@@ -57,14 +72,9 @@ function isEarlierExport(dir: string): boolean {
 export function exportWeb(opts: WebExportOptions): WebExportResult {
   const { run } = loadModel(opts.ckpt); // every check `hsm generate` makes, with its one-line errors
   const tokenizer = run.tokenizer.kind;
-  if (tokenizer === 'gpt2')
-    throw new UserError(
-      `--ckpt ${opts.ckpt}: the model uses the gpt2 tokenizer, which the browser bundle leaves out (its ranks alone are about 1 MB); ` +
-        'export a model trained with --tokenizer char or byte',
-    );
   if (tokenizer === 'ids')
     throw new UserError(
-      `--ckpt ${opts.ckpt}: the model reads integer ids of a synthetic task, not text; export a model trained with --tokenizer char or byte`,
+      `--ckpt ${opts.ckpt}: the model reads integer ids of a synthetic task, not text; export a model trained with --tokenizer char, byte or gpt2`,
     );
 
   const out = resolve(opts.out);
@@ -102,6 +112,11 @@ export function exportWeb(opts: WebExportOptions): WebExportResult {
       copyFileSync(from, join(staging, to));
       return { path: to, bytes: statSync(join(staging, to)).size };
     });
+    if (tokenizer === 'gpt2') {
+      const to = join('model', GPT2_RANKS_FILE);
+      writeFileSync(join(staging, to), gpt2RanksJson());
+      files.push({ path: to, bytes: statSync(join(staging, to)).size });
+    }
     commit(staging, out, exists);
     const size = (...names: string[]) =>
       files.filter((f) => names.includes(f.path)).reduce((sum, f) => sum + f.bytes, 0);
@@ -109,7 +124,11 @@ export function exportWeb(opts: WebExportOptions): WebExportResult {
       out,
       files,
       codeBytes: size('hsm.js', 'hsm.wasm'),
-      modelBytes: size(join('model', 'config.json'), join('model', 'model.safetensors')),
+      modelBytes: size(
+        join('model', 'config.json'),
+        join('model', 'model.safetensors'),
+        join('model', GPT2_RANKS_FILE),
+      ),
       tokenizer,
     };
   } catch (err) {

@@ -13,7 +13,7 @@ export function registerExport(program: Command): void {
       'write a run folder as a static web page that runs the model in the browser (WebAssembly in a Web Worker): generate, and train a tiny model in the page',
     )
     .requiredOption('--web <out>', 'folder to write the page to (new or empty)')
-    .requiredOption('--ckpt <dir>', 'run folder written by hsm train (char or byte tokenizer)')
+    .requiredOption('--ckpt <dir>', 'run folder written by hsm train (char, byte or gpt2 tokenizer)')
     .option('--overwrite', 'replace the folder when it holds an earlier export')
     .action((f: { web: string; ckpt: string; overwrite?: boolean }) => {
       const r = exportWeb({ out: f.web, ckpt: f.ckpt, overwrite: f.overwrite });
