@@ -45,6 +45,7 @@ async function checkReportInBrowser(name: string, grid: GridInput): Promise<void
           .length,
         lines: el.querySelectorAll('svg g.mark-line path').length,
         bars: el.querySelectorAll('svg g.mark-rect path').length,
+        points: el.querySelectorAll('svg g.mark-symbol path').length,
       })),
     );
     const expected = outcome.files.filter((f) => f.endsWith('.svg')).map((f) => `chart-${f.replace(/\.svg$/, '')}`);
@@ -56,7 +57,9 @@ async function checkReportInBrowser(name: string, grid: GridInput): Promise<void
     for (const c of charts) {
       assert.equal(c.rendered, 'true', `${c.id} drew without error`);
       assert.ok(c.marks > 0, `${c.id} has marks`);
-      if (c.id.startsWith('chart-loss')) assert.ok(c.lines >= 1, `${c.id} has lines`);
+      // Loss against parameters or training FLOPs is a scatter (one point per run); the other loss charts are curves.
+      if (/^chart-loss-vs-(parameters|train-flops)$/.test(c.id)) assert.ok(c.points >= 1, `${c.id} has points`);
+      else if (c.id.startsWith('chart-loss')) assert.ok(c.lines >= 1, `${c.id} has lines`);
       else assert.ok(c.bars >= 1, `${c.id} has bars`);
     }
     assert.deepEqual(problems, []);
