@@ -72,21 +72,20 @@ export async function loadRun(base: string | URL, fetchFn: typeof fetch = fetch)
   const bytes = new Uint8Array(await (await fetchOk(weightsUrl, fetchFn)).arrayBuffer());
   const model = modelFromWeights(run, parseSafetensors(bytes, String(weightsUrl)), String(weightsUrl));
   const tokenizer = tokenizerFromSpec(run.tokenizer);
+  return { run, model, tokenizer, info: modelInfo(model, tokenizer.kind, bytes.length) };
+}
+
+/** What a page shows about a model: loaded (weightBytes: its file's size) or trained in the page (0). */
+export function modelInfo(model: Transformer, tokenizer: string, weightBytes: number): ModelInfo {
   const report = describeModel(model);
-  const state = model.newState();
   return {
-    run,
-    model,
+    plan: report.plan,
+    parameters: report.parameters,
+    context: model.config.blockSize,
+    contextIsFixed: Number.isFinite(model.maxDecodeLength),
     tokenizer,
-    info: {
-      plan: report.plan,
-      parameters: report.parameters,
-      context: model.config.blockSize,
-      contextIsFixed: Number.isFinite(model.maxDecodeLength),
-      tokenizer: tokenizer.kind,
-      vocabSize: model.config.vocabSize,
-      decodeStateBytes: state.mixers.reduce((sum, s) => sum + s.bytes, 0),
-      weightBytes: bytes.length,
-    },
+    vocabSize: model.config.vocabSize,
+    decodeStateBytes: model.newState().mixers.reduce((sum, s) => sum + s.bytes, 0),
+    weightBytes,
   };
 }

@@ -13,9 +13,9 @@ import { parsePlan } from '../model/plan.js';
 import { Transformer } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../tensor/random.js';
+import { learningRate, parseTrainConfig } from '../train/config.js';
 import { trainStep } from '../train/step.js';
-import { loadRun, type LoadedRun, type ModelInfo } from './load-run.js';
-import { describeModel } from '../model/cost.js';
+import { loadRun, modelInfo, type LoadedRun } from './load-run.js';
 import type { GenerateRequest, GenerateResult, Reply, Request, TrainRequest, TrainResult } from './protocol.js';
 
 interface WorkerScope {
@@ -118,16 +118,21 @@ export function startWorker(scope: WorkerScope): void {
     const optimizer = new AdamW(model.params.list, { lr: r.lr, beta2: 0.99, weightDecay: 0.1, gradClip: 1 });
     const tape = new Tape();
     const rng = new Rng(r.seed);
+    // The trainer's schedule (train/config.ts): warm-up over the first tenth, then cosine to a tenth of lr.
+    const schedule = parseTrainConfig({
+      lr: r.lr,
+      minLr: r.lr / 10,
+      warmupIters: Math.max(1, Math.floor(r.steps / 10)),
+      maxIters: r.steps,
+      lrDecayIters: r.steps,
+    });
     const started = performance.now();
     let firstLoss = NaN,
       lastLoss = NaN,
       step = 0,
       sliceStart = performance.now();
     for (; step < r.steps && !stopRequested; step++) {
-      // nanoGPT's schedule, shortened: linear warm-up over the first tenth, then cosine to a tenth of lr.
-      const warm = Math.max(1, Math.floor(r.steps / 10));
-      const progress = Math.max(0, (step - warm) / Math.max(1, r.steps - warm));
-      const lr = step < warm ? (r.lr * (step + 1)) / warm : r.lr * (0.1 + 0.45 * (1 + Math.cos(Math.PI * progress)));
+      const lr = learningRate(schedule, step);
       const { loss } = trainStep({
         model,
         optimizer,
@@ -145,7 +150,7 @@ export function startWorker(scope: WorkerScope): void {
         sliceStart = performance.now();
       }
     }
-    const info = describe(model, tokenizer.kind, 0);
+    const info = modelInfo(model, tokenizer.kind, 0);
     setCurrent({ model, tokenizer, info });
     return { steps: step, firstLoss, lastLoss, ms: performance.now() - started, stopped: stopRequested, info };
   }
@@ -184,18 +189,4 @@ export function startWorker(scope: WorkerScope): void {
       }
     });
   });
-}
-
-function describe(model: Transformer, tokenizer: string, weightBytes: number): ModelInfo {
-  const report = describeModel(model);
-  return {
-    plan: report.plan,
-    parameters: report.parameters,
-    context: model.config.blockSize,
-    contextIsFixed: Number.isFinite(model.maxDecodeLength),
-    tokenizer,
-    vocabSize: model.config.vocabSize,
-    decodeStateBytes: model.newState().mixers.reduce((sum, s) => sum + s.bytes, 0),
-    weightBytes,
-  };
 }
