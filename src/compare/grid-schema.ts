@@ -31,6 +31,8 @@ const RecallSchema = z
             pairs: positiveInt,
             queries: positiveInt.optional(),
             batchSize: positiveInt.optional(),
+            /** Shorter instances mixed into training (as Zoology trains on several lengths); held-out stays full size. */
+            mix: z.array(z.object({ context: positiveInt, pairs: positiveInt }).strict()).optional(),
           })
           .strict(),
       )

@@ -15,6 +15,19 @@ export interface MqarSpec {
   pairs: number;
   /** Queries per sequence (default: pairs, as in Zoology); beyond `pairs`, keys are asked again at random. */
   queries?: number;
+  /**
+   * Shorter instances training also draws from, each as likely as the full
+   * size: an instance fills the start of the sequence and filler the rest.
+   * Zoology trains on such a mixture of lengths; the short ones teach the
+   * lookup where it is easy to find. Held-out sequences stay at the full size.
+   */
+  mix?: MqarSize[];
+}
+
+/** One instance size of the recall task. */
+export interface MqarSize {
+  context: number;
+  pairs: number;
 }
 
 const FILLER = 0;
@@ -41,11 +54,38 @@ export function checkMqarSpec(spec: MqarSpec): void {
       `recall task: ${P} pairs and ${Q} queries need a context of at least ${2 * P + 2 * Q} tokens, got ${T}`,
     );
   }
+  for (const m of spec.mix ?? []) {
+    if (!Number.isInteger(m.context) || m.context >= T)
+      throw new UserError(
+        `recall task: a mixed-in instance of ${m.context} tokens must be shorter than the sequence (${T} tokens)`,
+      );
+    checkMqarSpec({ vocabSize: V, context: m.context, pairs: m.pairs });
+  }
 }
 
 /** The `data` field of a recall run's configuration, e.g. "mqar:vocab=256,context=64,pairs=8". */
 export function formatMqarSpec(spec: MqarSpec): string {
-  return `mqar:vocab=${spec.vocabSize},context=${spec.context},pairs=${spec.pairs},queries=${spec.queries ?? spec.pairs}`;
+  const mix = spec.mix?.length ? `,mix=${spec.mix.map((m) => `${m.context}x${m.pairs}`).join('+')}` : '';
+  return `mqar:vocab=${spec.vocabSize},context=${spec.context},pairs=${spec.pairs},queries=${spec.queries ?? spec.pairs}${mix}`;
+}
+
+/**
+ * A training sequence: the full-size instance, or (when the spec mixes in
+ * shorter ones) one size drawn uniformly, generated into the first positions.
+ */
+export function generateMqarTrainingSequence(spec: MqarSpec, rng: Rng, x: Int32Array, y: Int32Array): void {
+  const mix = spec.mix ?? [];
+  const pick = mix.length > 0 ? rng.int(mix.length + 1) : mix.length;
+  if (pick === mix.length) return generateMqarSequence(spec, rng, x, y);
+  const { context, pairs } = mix[pick];
+  x.fill(FILLER);
+  y.fill(-1);
+  generateMqarSequence(
+    { vocabSize: spec.vocabSize, context, pairs },
+    rng,
+    x.subarray(0, context),
+    y.subarray(0, context),
+  );
 }
 
 /**
@@ -145,7 +185,7 @@ export class MqarData implements BatchSource {
     for (let b = 0; b < batchSize; b++) {
       const xs = x.subarray(b * T, (b + 1) * T),
         ys = y.subarray(b * T, (b + 1) * T);
-      if (split === 'train') generateMqarSequence(this.spec, rng, xs, ys);
+      if (split === 'train') generateMqarTrainingSequence(this.spec, rng, xs, ys);
       else {
         const i = rng.int(this.heldOutSequences);
         xs.set(this.heldOut.x.subarray(i * T, (i + 1) * T));
