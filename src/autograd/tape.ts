@@ -1,5 +1,6 @@
 import type { FloatArray } from '../backend/kernels.js';
 import { BufferPool } from '../tensor/buffer-pool.js';
+import { returnTemporaries } from '../tensor/scratch-arena.js';
 import { setTemporaryOwner, type TemporaryOwner, type Tensor } from '../tensor/tensor.js';
 
 interface Node {
@@ -73,18 +74,11 @@ export class Tape implements TemporaryOwner {
 
   /** Returns every temporary buffer to the pool; the tape can record again. */
   release(): void {
-    for (const t of this.temporaries) {
-      this.pool.release(t.data);
-      if (t.grad) this.pool.release(t.grad);
-      t.grad = null;
-      t.data = RELEASED;
-    }
+    returnTemporaries(this.temporaries, this.pool);
     this.temporaries = [];
     this.nodes = [];
   }
 }
-
-const RELEASED = new Float32Array(0);
 
 /** Whether an op on these inputs must be recorded. */
 export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {

@@ -1,3 +1,4 @@
+import { ScratchArena } from '../tensor/scratch-arena.js';
 import { add, crossEntropy, dropout, embedding, layerNorm, matmul, mlp, rows } from '../ops/index.js';
 import { UserError } from '../errors.js';
 import type { DType } from '../tensor/buffer-pool.js';
@@ -73,6 +74,8 @@ export class Transformer {
   readonly ffnHidden: number;
   /** LayerNorm epsilon (config.lnEps, default 1e-5). */
   readonly eps: number;
+  /** Inference's temporaries (decode steps, prefill) reuse these buffers instead of allocating per op. */
+  private readonly scratch = new ScratchArena();
 
   constructor(
     readonly config: ModelConfig,
@@ -158,9 +161,11 @@ export class Transformer {
   prefill(idx: Int32Array, state: InferenceState): Float32Array {
     const T = idx.length,
       C = this.config.nEmbd;
-    const x = this.trunk(idx, 1, T, state);
-    const last = Tensor.from(x.data.subarray((T - 1) * C, T * C), [1, 1, C]);
-    return Float32Array.from(this.head(last).data);
+    return this.scratch.run(() => {
+      const x = this.trunk(idx, 1, T, state);
+      const last = Tensor.from(x.data.subarray((T - 1) * C, T * C), [1, 1, C]);
+      return Float32Array.from(this.head(last).data);
+    });
   }
 
   /** Embeddings and blocks: idx (B·T) → hidden states (B, T, C) before the final LayerNorm. */
@@ -246,6 +251,10 @@ export class Transformer {
    * changes, so a throw leaves every state as it was.
    */
   decodeBatch(tokens: Int32Array | readonly number[], states: readonly InferenceState[]): Float32Array {
+    return this.scratch.run(() => this.decodeBatchIn(tokens, states));
+  }
+
+  private decodeBatchIn(tokens: Int32Array | readonly number[], states: readonly InferenceState[]): Float32Array {
     const N = states.length;
     if (tokens.length !== N)
       throw new Error(`decodeBatch: ${tokens.length} tokens for ${N} states; pass one token per sequence`);

@@ -28,7 +28,7 @@ export class BufferPool {
   }
 
   release(buf: FloatArray): void {
-    const k = key(buf instanceof Float64Array ? 'float64' : 'float32', buf.length);
+    const k = poolKey(buf);
     let list = this.free.get(k);
     if (!list) this.free.set(k, (list = []));
     list.push(buf);
@@ -40,6 +40,15 @@ export class BufferPool {
     return this.bytesHeld;
   }
 
+  /** Drops the free buffers of every dtype and length not in `keys` (from poolKey). */
+  keepOnly(keys: ReadonlySet<string>): void {
+    for (const [k, list] of this.free) {
+      if (keys.has(k)) continue;
+      for (const buf of list) this.bytesHeld -= buf.byteLength;
+      this.free.delete(k);
+    }
+  }
+
   clear(): void {
     this.free.clear();
     this.bytesHeld = 0;
@@ -48,6 +57,11 @@ export class BufferPool {
 
 function key(dtype: DType, length: number): string {
   return `${dtype}:${length}`;
+}
+
+/** The free list a buffer goes back to. */
+export function poolKey(buf: FloatArray): string {
+  return key(buf instanceof Float64Array ? 'float64' : 'float32', buf.length);
 }
 
 export function allocate(dtype: DType, length: number): FloatArray {
