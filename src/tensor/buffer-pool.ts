@@ -3,11 +3,16 @@ import type { FloatArray } from '../backend/kernels.js';
 export type DType = 'float32' | 'float64';
 
 /**
- * Free lists of typed arrays keyed by dtype and exact length.
+ * Free lists of typed arrays keyed by dtype and length.
  *
  * A training step allocates the same set of activation and gradient buffers
  * every time; returning them here at the end of a step (Tape.release) lets the
  * next step reuse them, so steady-state training allocates no large arrays.
+ *
+ * With `roundUp`, buffers are made with a power-of-two capacity and handed
+ * out as views of the requested length, so requests of many nearby lengths
+ * (a server's decode batch grows and shrinks by one sequence at a time)
+ * share a few free lists instead of keeping one per length.
  */
 export class BufferPool {
   private readonly free = new Map<string, FloatArray[]>();
@@ -15,24 +20,31 @@ export class BufferPool {
   /** Buffers created because no free one fitted (steady-state training adds none). */
   allocations = 0;
 
+  constructor(private readonly roundUp = false) {}
+
   acquire(dtype: DType, length: number, zero: boolean): FloatArray {
-    const list = this.free.get(key(dtype, length));
-    const buf = list?.pop();
-    if (buf) {
-      this.bytesHeld -= buf.byteLength;
+    const capacity = this.roundUp ? nextPowerOfTwo(length) : length;
+    const full = this.free.get(key(dtype, capacity))?.pop();
+    let buf: FloatArray;
+    if (full) {
+      this.bytesHeld -= full.byteLength;
+      buf = capacity === length ? full : full.subarray(0, length);
       if (zero) buf.fill(0);
-      return buf;
+    } else {
+      this.allocations++;
+      const fresh = allocate(dtype, capacity);
+      buf = capacity === length ? fresh : fresh.subarray(0, length);
     }
-    this.allocations++;
-    return allocate(dtype, length);
+    return buf;
   }
 
   release(buf: FloatArray): void {
-    const k = poolKey(buf);
+    const full = whole(buf);
+    const k = poolKey(full);
     let list = this.free.get(k);
     if (!list) this.free.set(k, (list = []));
-    list.push(buf);
-    this.bytesHeld += buf.byteLength;
+    list.push(full);
+    this.bytesHeld += full.byteLength;
   }
 
   /** Bytes currently parked in free lists. */
@@ -40,13 +52,15 @@ export class BufferPool {
     return this.bytesHeld;
   }
 
-  /** Drops the free buffers of every dtype and length not in `keys` (from poolKey). */
-  keepOnly(keys: ReadonlySet<string>): void {
-    for (const [k, list] of this.free) {
-      if (keys.has(k)) continue;
-      for (const buf of list) this.bytesHeld -= buf.byteLength;
-      this.free.delete(k);
-    }
+  /** Bytes parked in the free list of one dtype and length (a key from poolKey). */
+  bytesOf(key: string): number {
+    return (this.free.get(key) ?? []).reduce((sum, buf) => sum + buf.byteLength, 0);
+  }
+
+  /** Drops the free buffers of one dtype and length. */
+  drop(key: string): void {
+    this.bytesHeld -= this.bytesOf(key);
+    this.free.delete(key);
   }
 
   clear(): void {
@@ -59,9 +73,20 @@ function key(dtype: DType, length: number): string {
   return `${dtype}:${length}`;
 }
 
-/** The free list a buffer goes back to. */
+/** The free list a buffer (or a pool's view of one) goes back to. */
 export function poolKey(buf: FloatArray): string {
-  return key(buf instanceof Float64Array ? 'float64' : 'float32', buf.length);
+  const full = whole(buf);
+  return key(full instanceof Float64Array ? 'float64' : 'float32', full.length);
+}
+
+/** The whole array behind a pool's view (pool buffers own their ArrayBuffer, from offset 0). */
+function whole(buf: FloatArray): FloatArray {
+  if (buf.byteLength === buf.buffer.byteLength) return buf;
+  return buf instanceof Float64Array ? new Float64Array(buf.buffer) : new Float32Array(buf.buffer);
+}
+
+function nextPowerOfTwo(n: number): number {
+  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
 }
 
 export function allocate(dtype: DType, length: number): FloatArray {

@@ -9,13 +9,28 @@ import { setTemporaryOwner, type TemporaryOwner, type Tensor } from './tensor.js
  * collection, which at small batches outweighed the kernels themselves.
  *
  * The result of fn must not be a temporary (copy it out); a temporary used
- * after run() has an empty buffer and fails loudly. Free buffers whose shape
- * the last run did not use are dropped, so memory stays at one step's
- * working set when the batch size changes.
+ * after run() has an empty buffer and fails loudly. A server's batch size
+ * changes as requests come and go, so buffers come in power-of-two
+ * capacities, and those the recent runs used are kept. The bytes kept are
+ * bounded by twice the largest recent run's own (a long prompt's prefill,
+ * beside the decode steps' shapes): of the order of what the process needed
+ * at that moment anyway, while handing a prefill fresh arrays every time made
+ * it several times slower.
  */
 export class ScratchArena implements TemporaryOwner {
-  readonly pool = new BufferPool();
+  readonly pool = new BufferPool(true);
   private temporaries: Tensor[] = [];
+  private runs = 0;
+  /** The run in which each kept shape (pool key) was last used. */
+  private readonly lastUse = new Map<string, number>();
+
+  /** The largest bytes one recent run used, and when. */
+  private peak = { bytes: 0, run: 0 };
+
+  constructor(
+    /** Shapes unused for this many runs are dropped. */
+    private readonly keepRuns = 256,
+  ) {}
 
   run<T>(fn: () => T): T {
     const outer = setTemporaryOwner(this);
@@ -37,10 +52,30 @@ export class ScratchArena implements TemporaryOwner {
   }
 
   private release(): void {
-    const used = new Set(this.temporaries.map((t) => poolKey(t.data)));
+    const run = ++this.runs;
+    let bytes = 0;
+    for (const t of this.temporaries) {
+      const key = poolKey(t.data);
+      this.lastUse.set(key, run);
+      bytes += t.data.buffer.byteLength + (t.grad?.buffer.byteLength ?? 0);
+    }
     returnTemporaries(this.temporaries, this.pool);
     this.temporaries = [];
-    this.pool.keepOnly(used);
+    if (bytes >= this.peak.bytes || run - this.peak.run >= this.keepRuns) this.peak = { bytes, run };
+    for (const [key, last] of this.lastUse) {
+      if (last > run - this.keepRuns) continue;
+      this.pool.drop(key);
+      this.lastUse.delete(key);
+    }
+    const budget = 2 * this.peak.bytes;
+    if (this.pool.heldBytes <= budget) return;
+    // Over budget: the largest shapes go first.
+    const bySize = [...this.lastUse.keys()].sort((a, b) => this.pool.bytesOf(b) - this.pool.bytesOf(a));
+    for (const key of bySize) {
+      if (this.pool.heldBytes <= budget) break;
+      this.pool.drop(key);
+      this.lastUse.delete(key);
+    }
   }
 }
 
