@@ -85,7 +85,7 @@ export function modelInfo(model: Transformer, tokenizer: string, weightBytes: nu
     contextIsFixed: Number.isFinite(model.maxDecodeLength),
     tokenizer,
     vocabSize: model.config.vocabSize,
-    decodeStateBytes: model.newState().mixers.reduce((sum, s) => sum + s.bytes, 0),
+    decodeStateBytes: model.decodeStateBytes(),
     weightBytes,
   };
 }

@@ -223,6 +223,11 @@ export class Transformer {
     return { pos: 0, mixers: this.mixers.map((m) => m.newState()) };
   }
 
+  /** Memory one sequence's decoding state holds (ring buffers, KV caches at full context), in bytes. */
+  decodeStateBytes(): number {
+    return this.newState().mixers.reduce((sum, s) => sum + s.bytes, 0);
+  }
+
   /**
    * Appends one token at position state.pos and returns its logits (V). HSM
    * layers read their ring buffers, attention layers their KV caches: for a

@@ -42,7 +42,6 @@ function loadServedModel(dir: string): ServedModel {
   const report = describeModel(model);
   const fixed = Number.isFinite(model.maxDecodeLength);
   const maxPromptTokens = fixed ? model.config.blockSize : Math.max(model.config.blockSize, UNBOUNDED_PROMPT_LIMIT);
-  const state = model.newState();
   return {
     id,
     dir,
@@ -62,7 +61,7 @@ function loadServedModel(dir: string): ServedModel {
       tokenizer: tokenizer.kind,
       vocab_size: model.config.vocabSize,
       step,
-      decode_state_bytes: state.mixers.reduce((sum, s) => sum + s.bytes, 0),
+      decode_state_bytes: model.decodeStateBytes(),
       chat_template: CHAT_TEMPLATE_DESCRIPTION,
     },
   };
