@@ -131,6 +131,30 @@ test('a batch of one is decodeStep', () => {
   }
 });
 
+test('decodeBatchInto writes the same logits as decodeBatch into the rows given, and prefill into its out buffer', () => {
+  const model = makeModel('hsm:pair,attn', 7);
+  const prompt = randomInts(new Rng(8), 5, V);
+  const twins = () => [0, 1, 2].map(() => model.newState());
+  const a = twins(),
+    b = twins();
+  const rows = a.map(() => new Float32Array(V));
+  a.forEach((s, i) => {
+    const out = new Float32Array(V);
+    assert.equal(model.prefill(prompt.subarray(0, i + 2), s, out), out, 'prefill returns the buffer it filled');
+    assert.deepEqual(out, model.prefill(prompt.subarray(0, i + 2), b[i]));
+  });
+  for (const t of [3, 9]) {
+    model.decodeBatchInto([t, t + 1, t + 2], a, rows);
+    const whole = model.decodeBatch([t, t + 1, t + 2], b);
+    rows.forEach((row, i) => assert.deepEqual(row, whole.subarray(i * V, (i + 1) * V), `sequence ${i} after ${t}`));
+  }
+  assert.throws(
+    () => model.decodeBatchInto([1], [a[0]], [new Float32Array(V - 1)]),
+    /one row of \d+ floats per sequence/,
+  );
+  assert.throws(() => model.prefill(prompt, model.newState(), new Float32Array(3)), /out has 3 floats/);
+});
+
 test('decodeBatch rejects a state passed twice, shared layer states and mismatched tokens', () => {
   const model = makeModel('hsm:gated*2,attn', 1);
   const a = model.newState(),

@@ -103,13 +103,14 @@ function timeSampling(model: Transformer, window: number): Record<string, unknow
   const modes = Object.entries(SAMPLING_MODES);
   const samples = modes.map((): number[] => []);
   const state = model.newState();
-  let logits = model.prefill(Int32Array.of(1), state);
+  // One logits buffer rewritten in place, as a generation stream keeps.
+  const logits = model.prefill(Int32Array.of(1), state);
   const steps = Math.min(window * modes.length * 2, model.maxDecodeLength - 2);
   for (let i = 0; i < steps; i++) {
     const m = i % modes.length;
     const t0 = performance.now();
     const token = sampler.sample(logits, modes[m][1], rng);
-    logits = model.decodeStep(token, state);
+    model.decodeBatchInto([token], [state], [logits]);
     samples[m].push(performance.now() - t0);
   }
   const ms = samples.map((xs) => median(xs));
@@ -130,14 +131,15 @@ function timeBatch(model: Transformer, N: number): number {
     return s;
   });
   const tokens = new Array<number>(N).fill(1);
+  const rows = states.map(() => new Float32Array(model.config.vocabSize)); // each stream's own, as the server's
   const steps = Math.min(60, model.maxDecodeLength - prompt.length - 1);
-  for (let i = 0; i < 10; i++) model.decodeBatch(tokens, states); // warm-up
+  for (let i = 0; i < 10; i++) model.decodeBatchInto(tokens, states, rows); // warm-up
   // The median step, as for ms_per_token: a mean over 50 steps of a few
   // hundred microseconds is at the mercy of one descheduling on a shared machine.
   const ms: number[] = [];
   for (let i = 10; i < steps; i++) {
     const t0 = performance.now();
-    model.decodeBatch(tokens, states);
+    model.decodeBatchInto(tokens, states, rows);
     ms.push(performance.now() - t0);
   }
   return Number(((N * 1000) / median(ms)).toFixed(1));

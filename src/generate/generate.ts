@@ -26,7 +26,7 @@ export interface GenerateOptions extends SamplingOptions {
 export class GenerationStream {
   /** Tokens generated so far. */
   generated = 0;
-  private logits: Float32Array;
+  private readonly logits: Float32Array;
   private state: InferenceState;
   private readonly history: number[];
   private readonly rng: Rng;
@@ -43,7 +43,8 @@ export class GenerationStream {
     this.rng = new Rng(opts.seed);
     this.history = Array.from(prompt);
     this.state = model.newState();
-    this.logits = this.prefill(this.history);
+    this.logits = new Float32Array(model.config.vocabSize); // this stream's own, rewritten each step
+    this.prefill(this.history);
   }
 
   /** True once maxTokens tokens are out. */
@@ -66,19 +67,20 @@ export class GenerationStream {
 
   /** Feeds the last sampled token through the model on its own (decodeTogether does it for many). */
   advance(): void {
-    if (this.canDecode) this.logits = this.model.decodeStep(this.history[this.history.length - 1], this.state);
+    if (this.canDecode)
+      this.model.decodeBatchInto([this.history[this.history.length - 1]], [this.state], [this.logits]);
     else this.slide();
   }
 
   /** Re-prefills the last half of the context (models with a fixed context, when it is full). */
   private slide(): void {
-    this.logits = this.prefill(this.history.slice(-Math.max(1, this.limit >> 1)));
+    this.prefill(this.history.slice(-Math.max(1, this.limit >> 1)));
   }
 
-  private prefill(tokens: number[]): Float32Array {
+  private prefill(tokens: number[]): void {
     this.state = this.model.newState();
     const window = Int32Array.from(Number.isFinite(this.limit) ? tokens.slice(-this.limit) : tokens);
-    return this.model.prefill(window, this.state);
+    this.model.prefill(window, this.state, this.logits);
   }
 
   /**
@@ -93,12 +95,11 @@ export class GenerationStream {
       if (s.model !== model) throw new Error('decodeTogether: streams of different models');
       if (!s.canDecode) s.slide();
     }
-    const V = model.config.vocabSize;
-    const logits = model.decodeBatch(
+    model.decodeBatchInto(
       decodable.map((s) => s.history[s.history.length - 1]),
       decodable.map((s) => s.state),
+      decodable.map((s) => s.logits),
     );
-    decodable.forEach((s, i) => (s.logits = logits.subarray(i * V, (i + 1) * V)));
   }
 }
 
