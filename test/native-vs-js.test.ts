@@ -76,6 +76,43 @@ test('native matmul equals js: all transposes, accumulate, batch, odd sizes', { 
   }
 });
 
+test(
+  'native matmul with few rows against a transposed B (dot tiles) equals js, and a row does not depend on the others',
+  { skip },
+  () => {
+    for (const m of [1, 3, 4, 5, 7, 13, 16])
+      for (const k of [1, 7, 8, 129])
+        for (const n of [1, 3, 130]) {
+          const transA = (m + k + n) % 2 === 1,
+            accumulate = n === 3;
+          compare(
+            `matmul ${m}x${k}x${n} tA=${transA} tB=true acc=${accumulate}`,
+            [rand(m * k), rand(k * n), rand(m * n)],
+            [2],
+            (K, [a, b, c]) => K.matmul(a, b, c, m, k, n, { transA, transB: true, accumulate }),
+            1e-5,
+          );
+        }
+    // The output head of a decode batch: 16 sequences against a 5,003-row table, split over threads by columns.
+    // Natively every entry takes the same steps whatever the row count; the wasm build packs B beyond 3 rows.
+    if (onWasm) return;
+    const [k, n] = [128, 5003];
+    const a = rand(16 * k),
+      b = rand(n * k);
+    const all = new Float32Array(16 * n);
+    native!.matmul(a, b, all, 16, k, n, { transB: true });
+    for (const i of [0, 5, 15]) {
+      const alone = new Float32Array(n);
+      native!.matmul(a.subarray(i * k, (i + 1) * k), b, alone, 1, k, n, { transB: true });
+      assert.deepEqual(
+        alone,
+        all.subarray(i * n, (i + 1) * n),
+        `row ${i} alone equals row ${i} of the batch, bit for bit`,
+      );
+    }
+  },
+);
+
 test('native matmul at training shapes (blocked path)', { skip }, () => {
   for (const [m, k, n, transA, transB] of [
     [512, 256, 768, false, true],

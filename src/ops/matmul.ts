@@ -31,14 +31,20 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
     throw new Error(`matmul: batch of ${fmt(b.shape)} does not match ${fmt(a.shape)}`);
   const strideB = bBatch === 1 ? 0 : k * n;
   const out = Tensor.empty([...batchShape, m, n], a.dtype);
-  kernels().matmul(a.data, b.data, out.data, m, k, n, {
-    transA,
-    transB,
-    batch,
-    strideA: m * k,
-    strideB,
-    strideC: m * n,
-  });
+  if (strideB === 0 && !transA) {
+    // A shared b: the batch folds into M, one product instead of `batch` (a decode batch's output head
+    // is N items of 1 × C against the vocabulary's table, which would otherwise be read N times).
+    kernels().matmul(a.data, b.data, out.data, batch * m, k, n, { transB });
+  } else {
+    kernels().matmul(a.data, b.data, out.data, m, k, n, {
+      transA,
+      transB,
+      batch,
+      strideA: m * k,
+      strideB,
+      strideC: m * n,
+    });
+  }
 
   if (needsGrad(a, b)) {
     activeTape()!.push(out, () => {
