@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { writeFreshRun } from '../src/bench/serve.js';
 import { SHAKESPEARE_CHARS } from '../src/bench/browser.js';
 import { serveFolder } from '../src/serve/static-files.js';
@@ -29,6 +29,39 @@ const skip = missing && process.env.CI !== 'true' ? `no browser at ${CHROMIUM} (
 function hsm(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Greedy generation in the exported page equals `hsm generate --temperature 0` (which prints the prompt, the
+ * text and a newline); returns the page's result record.
+ */
+async function assertGreedyMatchesCli(
+  page: Page,
+  ready: () => Promise<unknown>,
+  ckpt: string,
+  prompt: string,
+  maxTokens: number,
+): Promise<{ tokens: number }> {
+  await page.fill('#prompt', prompt);
+  await page.fill('#temperature', '0');
+  await page.fill('#max-tokens', String(maxTokens));
+  await page.click('#generate');
+  await page.waitForFunction(() => 'hsmLastResult' in window);
+  await ready();
+  const cli = hsm(
+    'generate',
+    '--ckpt',
+    ckpt,
+    '--prompt',
+    prompt,
+    '--max-tokens',
+    String(maxTokens),
+    '--temperature',
+    '0',
+  );
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal((await page.textContent('#output')) + '\n', cli.stdout);
+  return page.evaluate(() => (window as unknown as { hsmLastResult: { tokens: number } }).hsmLastResult);
 }
 
 /** A user error: exit code 2 and one line on stderr, matching `pattern`. */
@@ -129,20 +162,9 @@ test('the exported page: generates as hsm generate does (wasm), trains a model i
     assert.match((await page.textContent('#info-state'))!, /^[\d.]+ (B|KiB) per sequence$/);
     assert.match((await page.textContent('#info-context'))!, /^32 tokens \(decodes past it at constant cost\)$/);
 
-    // Greedy text in the page equals the CLI's (which prints the prompt, the text and a newline).
+    // Greedy text in the page equals the CLI's.
     const prompt = 'ROMEO:';
-    await page.fill('#prompt', prompt);
-    await page.fill('#temperature', '0');
-    await page.fill('#max-tokens', '100');
-    await page.click('#generate');
-    await page.waitForFunction(() => 'hsmLastResult' in window);
-    await ready();
-    const cli = hsm('generate', '--ckpt', dirs.hsm, '--prompt', prompt, '--max-tokens', '100', '--temperature', '0');
-    assert.equal(cli.status, 0, cli.stderr);
-    assert.equal((await page.textContent('#output')) + '\n', cli.stdout);
-    const result = await page.evaluate(
-      () => (window as unknown as { hsmLastResult: { tokens: number } }).hsmLastResult,
-    );
+    const result = await assertGreedyMatchesCli(page, ready, dirs.hsm, prompt, 100);
     assert.equal(result.tokens, 100);
     assert.match((await page.textContent('#stats'))!, /^100 tokens · time to first token \d+ ms · \d+ tokens\/s$/);
 
@@ -222,19 +244,7 @@ test('the exported page of a gpt2 model: fetches the ranks, generates as hsm gen
     assert.equal(await page.textContent('#info-tokenizer'), 'gpt2 (50257 tokens)');
 
     // Non-ASCII text: multi-byte characters, and tokens that may end mid-character.
-    const prompt = 'café ✓';
-    await page.fill('#prompt', prompt);
-    await page.fill('#temperature', '0');
-    await page.fill('#max-tokens', '20');
-    await page.click('#generate');
-    await page.waitForFunction(() => 'hsmLastResult' in window);
-    await ready();
-    const cli = hsm('generate', '--ckpt', dir, '--prompt', prompt, '--max-tokens', '20', '--temperature', '0');
-    assert.equal(cli.status, 0, cli.stderr);
-    assert.equal((await page.textContent('#output')) + '\n', cli.stdout);
-    const result = await page.evaluate(
-      () => (window as unknown as { hsmLastResult: { tokens: number } }).hsmLastResult,
-    );
+    const result = await assertGreedyMatchesCli(page, ready, dir, 'café ✓', 20);
     assert.equal(result.tokens, 20);
     assert.deepEqual(problems, []);
   } finally {

@@ -943,7 +943,6 @@ HSM_INLINE float lanes_sum(DotLanes v) {
   h = _mm_add_ps(h, _mm_movehl_ps(h, h));
   return _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
 }
-constexpr int DOT_TILE_R = 4, DOT_TILE_C = 2;  // 8 accumulators: AVX2 has 16 registers
 #else
 using DotLanes = __m128;
 constexpr int64_t DOT_W = 4;
@@ -956,8 +955,9 @@ HSM_INLINE float lanes_sum(DotLanes v) {
   const __m128 h = _mm_add_ps(v, _mm_movehl_ps(v, v));
   return _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
 }
-constexpr int DOT_TILE_R = 4, DOT_TILE_C = 2;
 #endif
+// 4 × 2 tiles: 8 accumulators and a row of A stay in registers (AVX2 has 16), B is read from L1.
+constexpr int DOT_TILE_R = 4, DOT_TILE_C = 2;
 
 template <int R, int C>
 HSM_INLINE void dot_tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, const Skinny& s,
