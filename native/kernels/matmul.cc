@@ -97,15 +97,14 @@ constexpr int64_t SKINNY_M_AXPY = 12;
 #else
 constexpr int64_t SKINNY_M_AXPY = SKINNY_M;
 #endif
-// ... and, when op(B) is transposed (its columns contiguous), natively with
-// at most this many rows: skinny_dot's register tiles read B once where the
-// GEMM packs it (1-16 × 128 × 50,257, the output head of a decode batch).
+// Natively, skinny_dot runs register tiles of dot products (below). They
+// beat the packed GEMM only up to SKINNY_M rows: at 4-16 rows the GEMM's
+// packing of B pays even when B is gpt2's 25 MB output table (16 × 128 ×
+// 50,257: 2.4 ms against 3.2; 16 × 128 × 512: 21 µs against 45).
 #if !defined(__wasm_simd128__) && (defined(__AVX2__) || defined(__SSE2__))
 #define HSM_DOT_TILES 1
-constexpr int64_t SKINNY_M_DOT = 16;
 #else
 #define HSM_DOT_TILES 0
-constexpr int64_t SKINNY_M_DOT = SKINNY_M;
 #endif
 // Products below this many multiply-adds never wake the thread pool: a
 // decode step's (16 rows × d=128 × 4d, about 1M) take tens of microseconds,
@@ -925,11 +924,9 @@ v128_t dot4(const float* x, const float* y, int64_t ld, int64_t k) {
 // so each load of a row of A serves C products and each pair is reduced once
 // at the end. Every entry goes through the same operations whatever the tile
 // (lane sums over k in vector steps, the lanes added in one order, then the
-// tail), so C(i, j) does not depend on how many rows the product has: a
-// sequence's logits are the same alone or in a batch. This is the output
-// head while decoding a batch (16 × 128 against gpt2's 50,257-row table),
-// which packing B for the GEMM ran at 28 GFLOP/s (7.2 ms) with most of the
-// time spent copying the table.
+// tail), so C(i, j) is the same for 1, 2 or 3 rows. This is a decode step
+// of one sequence: the output head against gpt2's 50,257-row table went
+// from 1.15 to 0.57 ms with these tiles.
 #if defined(__AVX2__) && defined(__FMA__)
 using DotLanes = __m256;
 constexpr int64_t DOT_W = 8;
@@ -956,8 +953,8 @@ HSM_INLINE float lanes_sum(DotLanes v) {
   return _mm_cvtss_f32(_mm_add_ss(h, _mm_shuffle_ps(h, h, 1)));
 }
 #endif
-// 4 × 2 tiles: 8 accumulators and a row of A stay in registers (AVX2 has 16), B is read from L1.
-constexpr int DOT_TILE_R = 4, DOT_TILE_C = 2;
+// Up to 3 × 4 tiles: 12 accumulators and the rows of A stay in registers (AVX2 has 16).
+constexpr int DOT_TILE_C = 4;
 
 template <int R, int C>
 HSM_INLINE void dot_tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, const Skinny& s,
@@ -1012,9 +1009,9 @@ void skinny_dot(const Skinny& s, int64_t j0, int64_t j1, float* rows_buf) {
   for (; j + DOT_TILE_C <= j1; j += DOT_TILE_C) {
     const float* y = s.b.at(0, j);
     int64_t i = 0;
-    for (; i + DOT_TILE_R <= s.m; i += DOT_TILE_R)
-      dot_tile<DOT_TILE_R, DOT_TILE_C>(a_rows + i * a_ld, a_ld, y, ldb, s.k, s, i, j);
-    for (; i < s.m; ++i) dot_tile<1, DOT_TILE_C>(a_rows + i * a_ld, a_ld, y, ldb, s.k, s, i, j);
+    for (; i + 3 <= s.m; i += 3) dot_tile<3, DOT_TILE_C>(a_rows + i * a_ld, a_ld, y, ldb, s.k, s, i, j);
+    if (s.m - i == 2) dot_tile<2, DOT_TILE_C>(a_rows + i * a_ld, a_ld, y, ldb, s.k, s, i, j);
+    if (s.m - i == 1) dot_tile<1, DOT_TILE_C>(a_rows + i * a_ld, a_ld, y, ldb, s.k, s, i, j);
   }
   for (; j < j1; ++j)
     for (int64_t i = 0; i < s.m; ++i) dot_tile<1, 1>(a_rows + i * a_ld, a_ld, s.b.at(0, j), ldb, s.k, s, i, j);
@@ -1098,7 +1095,7 @@ void run_matmul(const MatmulArgs& args) {
   const int64_t threads = macs * batch >= PARALLEL_MACS ? hsm::num_threads() : 1;
 
   // Items run in order, so stride_c == 0 (every item updating one C) works.
-  const bool few_rows = m <= SKINNY_M || (m <= SKINNY_M_AXPY && !args.trans_b) || (m <= SKINNY_M_DOT && args.trans_b);
+  const bool few_rows = m <= SKINNY_M || (m <= SKINNY_M_AXPY && !args.trans_b);
   if (few_rows || n <= SKINNY_N) {
     for (int64_t bi = 0; bi < batch; ++bi) {
       const Problem p = problem(bi);

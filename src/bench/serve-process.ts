@@ -5,11 +5,18 @@ import type { ServeOptions } from '../serve/server.js';
 
 const WORKER = fileURLToPath(new URL('./serve-worker.js', import.meta.url));
 
+export interface ServerStats {
+  rssBytes: number;
+  heapUsedBytes: number;
+  peakRssBytes: number;
+  cpuS: number;
+}
+
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
-  /** Resident memory now (after a GC) and at its peak so far, in bytes. */
-  stats(): Promise<{ rssBytes: number; heapUsedBytes: number; peakRssBytes: number }>;
+  /** Resident memory now (after a GC) and at its peak so far, in bytes; CPU time used so far (all threads). */
+  stats(): Promise<ServerStats>;
   stop(): Promise<void>;
 }
 
@@ -27,8 +34,8 @@ export async function startServerProcess(
     child.once('exit', (code) => reject(new Error(`the server process exited with code ${code} before listening`)));
   });
   const ask = () =>
-    new Promise<{ rssBytes: number; heapUsedBytes: number; peakRssBytes: number }>((resolve) => {
-      child.once('message', (m) => resolve(m as { rssBytes: number; heapUsedBytes: number; peakRssBytes: number }));
+    new Promise<ServerStats>((resolve) => {
+      child.once('message', (m) => resolve(m as ServerStats));
       child.send('stats');
     });
   return {

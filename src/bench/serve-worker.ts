@@ -10,6 +10,12 @@ process.on('message', (msg: string) => {
   if (msg === 'stats') {
     (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: live memory, not garbage awaiting collection
     const m = process.memoryUsage();
-    process.send!({ rssBytes: m.rss, heapUsedBytes: m.heapUsed, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+    const cpu = process.cpuUsage();
+    process.send!({
+      rssBytes: m.rss,
+      heapUsedBytes: m.heapUsed,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      cpuS: (cpu.user + cpu.system) / 1e6,
+    });
   } else if (msg === 'stop') void server.close().then(() => process.exit(0));
 });

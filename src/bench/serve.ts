@@ -100,13 +100,16 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
         const load = { url: server.url, model, maxTokens: opts.maxTokens, prompt };
         // Warm-up (JIT, buffer pools) at the same concurrency, not measured.
         await runLoad({ ...load, concurrency: C, requests: C, deadlineMs: opts.deadlineS * 1000 });
+        const serverCpu0 = (await server.stats()).cpuS,
+          clientCpu0 = process.cpuUsage();
         const r = await runLoad({
           ...load,
           concurrency: C,
           requests: Math.max(C, opts.requests),
           deadlineMs: opts.deadlineS * 1000,
         });
-        const { peakRssBytes } = await server.stats();
+        const clientCpu = process.cpuUsage(clientCpu0);
+        const { peakRssBytes, cpuS } = await server.stats();
         const record = {
           bench: 'serve',
           model: run.name,
@@ -124,6 +127,9 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
           itl_ms_p50: round(percentile(r.itlMs, 50), 3),
           itl_ms_p99: round(percentile(r.itlMs, 99), 3),
           peak_rss_mb: round(peakRssBytes / 2 ** 20, 1),
+          // Cores busy on average (2 = both of this machine's): the server's process and the load generator's.
+          server_cpu: round((cpuS - serverCpu0) / r.wallS, 2),
+          client_cpu: round((clientCpu.user + clientCpu.system) / 1e6 / r.wallS, 2),
         };
         perC.push(record);
         opts.emit(record);
