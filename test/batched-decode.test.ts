@@ -201,3 +201,41 @@ test('decodeBatch stops at the context where decodeStep does, and not for pure H
   for (let k = 0; k < 8; k++) stepAndCheck(hsm, active, `past the context, step ${k}`);
   assert.equal(active[0].batched.pos, 38);
 });
+
+test('prefillBatch: prompts of different lengths prefilled together decode as each prefilled alone', () => {
+  for (const plan of PLANS) {
+    const model = makeModel(plan, 11);
+    const rng = new Rng(12);
+    const prompts = [7, 1, 12, 4, 12].map((n) => randomInts(rng, n, V));
+    const together = prompts.map(() => model.newState()),
+      alone = prompts.map(() => model.newState());
+    const rows = prompts.map(() => new Float32Array(V));
+    model.prefillBatch(prompts, together, rows);
+    prompts.forEach((p, i) => {
+      const own = model.prefill(p, alone[i]);
+      assert.ok(relError(rows[i], own) < 1e-5, `${plan}: prompt ${i}'s logits`);
+      assert.equal(together[i].pos, p.length, `${plan}: prompt ${i}'s position`);
+    });
+    // The states recorded only the prompt, not the padding: the next steps agree too.
+    for (const t of [3, 5, 8]) {
+      const tokens = prompts.map((_, i) => (t + i) % V);
+      const a = model.decodeBatch(tokens, together),
+        b = model.decodeBatch(tokens, alone);
+      assert.ok(relError(a, b) < 1e-5, `${plan}: step after ${t}`);
+    }
+  }
+  const model = makeModel('hsm:pair,attn', 3);
+  const s = model.newState();
+  assert.throws(
+    () => model.prefillBatch([Int32Array.of(1), Int32Array.of(2)], [s, s], [new Float32Array(V), new Float32Array(V)]),
+    /its own state/,
+  );
+  assert.throws(
+    () => model.prefillBatch([new Int32Array(0)], [model.newState()], [new Float32Array(V)]),
+    /at least one token/,
+  );
+  assert.throws(
+    () => model.prefillBatch([Int32Array.of(1)], [model.newState()], [new Float32Array(2)]),
+    /one row of 20 floats/,
+  );
+});

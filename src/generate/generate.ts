@@ -37,6 +37,8 @@ export class GenerationStream {
     prompt: Int32Array,
     readonly opts: GenerateOptions,
     private readonly sampler = new Sampler(),
+    /** 'later': the caller prefills this stream with others (startTogether). */
+    prefill: 'now' | 'later' = 'now',
   ) {
     if (prompt.length === 0) throw new Error('generation needs a prompt of at least one token');
     this.limit = model.maxDecodeLength;
@@ -44,7 +46,26 @@ export class GenerationStream {
     this.history = Array.from(prompt);
     this.state = model.newState();
     this.logits = new Float32Array(model.config.vocabSize); // this stream's own, rewritten each step
-    this.prefill(this.history);
+    if (prefill === 'now') this.prefill(this.history);
+  }
+
+  /**
+   * Streams for several prompts of one model, prefilled together in one
+   * batched pass (Transformer.prefillBatch): a server's requests that join in
+   * the same step. Each gives the tokens it would give alone.
+   */
+  static startTogether(
+    model: Transformer,
+    starts: readonly { prompt: Int32Array; opts: GenerateOptions }[],
+    sampler = new Sampler(),
+  ): GenerationStream[] {
+    const streams = starts.map((s) => new GenerationStream(model, s.prompt, s.opts, sampler, 'later'));
+    model.prefillBatch(
+      streams.map((s) => s.window(s.history)),
+      streams.map((s) => s.state),
+      streams.map((s) => s.logits),
+    );
+    return streams;
   }
 
   /** True once maxTokens tokens are out. */
@@ -79,8 +100,12 @@ export class GenerationStream {
 
   private prefill(tokens: number[]): void {
     this.state = this.model.newState();
-    const window = Int32Array.from(Number.isFinite(this.limit) ? tokens.slice(-this.limit) : tokens);
-    this.model.prefill(window, this.state, this.logits);
+    this.model.prefill(this.window(tokens), this.state, this.logits);
+  }
+
+  /** The tokens a prefill reads: the last `limit` of them for a model with a fixed context. */
+  private window(tokens: number[]): Int32Array {
+    return Int32Array.from(Number.isFinite(this.limit) ? tokens.slice(-this.limit) : tokens);
   }
 
   /**

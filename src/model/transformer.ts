@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import type { DType } from '../tensor/buffer-pool.js';
 import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { Mixer, MixerState } from './mixers/mixer.js';
+import type { Mixer, MixerPrefill, MixerState } from './mixers/mixer.js';
 import { mixerEntry } from './mixers/registry.js';
 import { init, ParameterStore } from './parameters.js';
 import { formatPlan, parsePlan, type BlockSpec } from './plan.js';
@@ -43,6 +43,12 @@ export interface ForwardOptions {
 export interface InferenceState {
   pos: number;
   mixers: MixerState[];
+}
+
+/** The states a prefill fills: row i of the batch is a prompt of lengths[i] tokens, then padding. */
+interface Prefill {
+  states: readonly InferenceState[];
+  lengths: readonly number[];
 }
 
 /** The plan a configuration describes, validated against nLayer. */
@@ -149,7 +155,8 @@ export class Transformer {
    * With a state (B = 1), every mixer also records what decoding needs: the prefill.
    */
   forward(idx: Int32Array, B: number, T: number, state?: InferenceState, opts: ForwardOptions = {}): Tensor {
-    return this.head(this.trunk(idx, B, T, state, opts));
+    if (state && B !== 1) throw new Error('an inference state holds one sequence: prefill with B = 1');
+    return this.head(this.trunk(idx, B, T, state && { states: [state], lengths: [T] }, opts));
   }
 
   /**
@@ -161,36 +168,68 @@ export class Transformer {
    * floats, e.g. a generation stream's own buffer), else in a new array.
    */
   prefill(idx: Int32Array, state: InferenceState, out?: Float32Array): Float32Array {
-    const T = idx.length,
+    const V = this.config.vocabSize;
+    if (out && out.length !== V) throw new Error(`prefill: out has ${out.length} floats, the model's vocabulary ${V}`);
+    const logits = out ?? new Float32Array(V);
+    this.prefillBatch([idx], [state], [logits]);
+    return logits;
+  }
+
+  /**
+   * prefill for N prompts at once (requests that join a server's batch in the
+   * same step): the prompts, padded on the right to the longest, run as one
+   * (N, T) batch, so the projections and FFNs run once over all their rows;
+   * states[i] records prompt i's first prompts[i].length positions, and
+   * prompt i's next-token logits go into rows[i] (V floats each). Causal
+   * mixing keeps the padding from reaching a prompt's own positions.
+   */
+  prefillBatch(prompts: readonly Int32Array[], states: readonly InferenceState[], rows: readonly Float32Array[]): void {
+    const N = prompts.length,
+      V = this.config.vocabSize,
       C = this.config.nEmbd;
-    return this.scratch.run(() => {
-      const x = this.trunk(idx, 1, T, state);
-      const last = Tensor.from(x.data.subarray((T - 1) * C, T * C), [1, 1, C]);
-      return copyOut(this.head(last).data, out);
+    if (states.length !== N || rows.length !== N || rows.some((r) => r.length !== V))
+      throw new Error(`prefillBatch: pass one state and one row of ${V} floats per prompt`);
+    if (new Set(states).size !== N) throw new Error('prefillBatch: each prompt needs its own state from newState()');
+    const lengths = prompts.map((p) => p.length);
+    if (lengths.some((n) => n === 0)) throw new Error('prefill: a prompt needs at least one token');
+    const T = Math.max(...lengths);
+    this.scratch.run(() => {
+      const idx = new Int32Array(N * T); // padding: token 0
+      prompts.forEach((p, i) => idx.set(p, i * T));
+      const x = this.trunk(idx, N, T, { states, lengths });
+      const last = Tensor.empty([N, 1, C], x.dtype);
+      lengths.forEach((n, i) => last.data.set(x.data.subarray((i * T + n - 1) * C, (i * T + n) * C), i * C));
+      const logits = this.head(last).data;
+      rows.forEach((row, i) => row.set(logits.subarray(i * V, (i + 1) * V)));
     });
   }
 
   /** Embeddings and blocks: idx (B·T) → hidden states (B, T, C) before the final LayerNorm. */
-  private trunk(idx: Int32Array, B: number, T: number, state?: InferenceState, opts: ForwardOptions = {}): Tensor {
+  private trunk(idx: Int32Array, B: number, T: number, prefill?: Prefill, opts: ForwardOptions = {}): Tensor {
     const { blockSize, dropout: p = 0 } = this.config;
     if (T > blockSize && Number.isFinite(this.maxDecodeLength)) {
       throw new Error(`sequence length ${T} exceeds the model's context ${blockSize}`);
     }
     if (idx.length !== B * T) throw new Error(`expected ${B}×${T} token ids, got ${idx.length}`);
-    if (state && B !== 1) throw new Error('an inference state holds one sequence: prefill with B = 1');
+    if (prefill && prefill.states.length !== B)
+      throw new Error(`a prefill of ${B} sequences needs ${B} states, got ${prefill.states.length}`);
     const drop = (t: Tensor) => (opts.dropoutRng && p > 0 ? dropout(t, p, opts.dropoutRng) : t);
     // x (B, T, C) = token embedding (+ position embedding of rows 0..T−1)
     let x = embedding(this.p('wte.weight'), idx, [B, T]);
     if (this.positions) x = add(x, rows(this.p('wpe.weight'), 0, T));
-    x = this.blocks(drop(x), state, drop);
-    if (state) state.pos = T;
+    x = this.blocks(drop(x), prefill, drop);
+    prefill?.states.forEach((s, i) => (s.pos = prefill.lengths[i]));
     return x;
   }
 
   /** The stack of blocks on embedded input x (B, T, C) → (B, T, C), in parallel form. */
-  blocks(x: Tensor, state?: InferenceState, drop: (t: Tensor) => Tensor = (t) => t): Tensor {
+  blocks(x: Tensor, prefill?: Prefill, drop: (t: Tensor) => Tensor = (t) => t): Tensor {
     for (let l = 0; l < this.config.nLayer; l++) {
-      x = this.block(l, x, drop, (a) => this.mixers[l].forward(a, state?.mixers[l]));
+      const layer: MixerPrefill | undefined = prefill && {
+        states: prefill.states.map((s) => s.mixers[l]),
+        lengths: prefill.lengths,
+      };
+      x = this.block(l, x, drop, (a) => this.mixers[l].forward(a, layer));
     }
     return x;
   }
@@ -340,17 +379,4 @@ export class Transformer {
   loss(idx: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): Tensor {
     return crossEntropy(this.forward(idx, B, T, undefined, opts), targets);
   }
-}
-
-/**
- * Logits out of the scratch arena, as float32, into `out` or a new array.
- * new + set copies at memory speed; Float32Array.from and slice() measured
- * about 30x slower on 16 rows of gpt2's vocabulary (8.8 ms against 0.3 ms).
- */
-function copyOut(data: FloatArray, out?: Float32Array): Float32Array {
-  if (out && out.length !== data.length)
-    throw new Error(`prefill: out has ${out.length} floats, the model's vocabulary ${data.length}`);
-  const into = out ?? new Float32Array(data.length);
-  into.set(data);
-  return into;
 }

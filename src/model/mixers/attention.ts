@@ -1,7 +1,7 @@
 import { causalAttention, linear } from '../../ops/index.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { attendCached, KVCache } from '../kv-cache.js';
-import type { Mixer, MixerContext, MixerState } from './mixer.js';
+import type { Mixer, MixerContext, MixerPrefill, MixerState } from './mixer.js';
 
 /** A KV cache is attention's decoding state. */
 class AttentionState implements MixerState {
@@ -48,13 +48,17 @@ export class AttentionMixer implements Mixer {
     this.bProj = ctx.params.add(`${p}.c_proj.bias`, [C], () => {});
   }
 
-  forward(x: Tensor, state?: MixerState): Tensor {
+  forward(x: Tensor, prefill?: MixerPrefill): Tensor {
     const qkv = linear(x, this.wAttn, this.bAttn); // (B, T, 3C)
-    if (state) {
-      const cache = (state as AttentionState).cache,
-        T = x.shape[1];
-      for (let t = 0; t < T; t++) cache.store(t, qkv.data, t * 3 * this.C);
-      cache.length = T;
+    if (prefill) {
+      const T = x.shape[1],
+        width = 3 * this.C;
+      prefill.states.forEach((s, i) => {
+        const cache = (s as AttentionState).cache,
+          length = prefill.lengths[i];
+        for (let t = 0; t < length; t++) cache.store(t, qkv.data, (i * T + t) * width);
+        cache.length = length;
+      });
     }
     return linear(causalAttention(qkv, this.nHead), this.wProj, this.bProj);
   }

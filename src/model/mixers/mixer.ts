@@ -25,7 +25,8 @@ export interface MixerContext {
  * positions. Attention and every HSM mixer implement this.
  *
  * - forward: the parallel form over a whole (B, T, C) sequence batch; with a
- *   state (B = 1) it also records what decoding needs (the prefill).
+ *   prefill (one state per batch row) it also records what decoding needs
+ *   from each row's first lengths[i] positions (the rest of a row is padding).
  * - step: the recurrent form for one new token (1, 1, C) at state's position.
  * - decodeBatch: the recurrent form for N sequences at once: x (N, 1, C), row
  *   i the new token of states[i], each at its own position. Dense work
@@ -40,12 +41,22 @@ export interface Mixer {
   readonly shifts: number[];
   /** Offsets one application of the layer can move information by ('all' for attention). */
   readonly reach: number[] | 'all';
-  forward(x: Tensor, state?: MixerState): Tensor;
+  forward(x: Tensor, prefill?: MixerPrefill): Tensor;
   newState(): MixerState;
   step(x: Tensor, state: MixerState): Tensor;
   decodeBatch(x: Tensor, states: readonly MixerState[]): Tensor;
   /** Forward FLOPs per token at this context length (projections included). */
   flopsPerToken(context: number): number;
+}
+
+/**
+ * The states a prefill fills, one per batch row: row i's first lengths[i]
+ * positions are its prompt; the rows are padded on the right to a common
+ * length, which causal mixing keeps from reaching the real positions.
+ */
+export interface MixerPrefill {
+  states: readonly MixerState[];
+  lengths: readonly number[];
 }
 
 /** Per-sequence decoding state of one mixer; `pos` is the next position. */
@@ -189,11 +200,16 @@ export abstract class ShiftMixer implements Mixer {
    */
   protected fused?(x: Tensor): Tensor;
 
-  forward(x: Tensor, state?: MixerState): Tensor {
-    if (state) {
-      // Prefill: the decoding state needs the prepared rows, then the composed form reuses them.
+  forward(x: Tensor, prefill?: MixerPrefill): Tensor {
+    if (prefill) {
+      // The decoding states need the prepared rows, then the composed form reuses them.
       const prepared = this.prepare(x);
-      prepared.forEach((p, j) => (state as ShiftState).histories[j].load(p.data, p.shape[1]));
+      const rowSize = x.shape[1] * this.C;
+      prepared.forEach((p, j) =>
+        prefill.states.forEach((s, i) =>
+          (s as ShiftState).histories[j].load(p.data.subarray(i * rowSize, (i + 1) * rowSize), prefill.lengths[i]),
+        ),
+      );
       return this.composed(x, prepared);
     }
     return this.fused ? this.project(this.fused(x)) : this.composedForward(x);
