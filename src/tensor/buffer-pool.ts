@@ -15,7 +15,9 @@ export type DType = 'float32' | 'float64';
  * share a few free lists instead of keeping one per length.
  */
 export class BufferPool {
-  private readonly free = new Map<string, FloatArray[]>();
+  private readonly free = new Map<PoolKey, FloatArray[]>();
+  /** The whole array behind each view handed out (making a new view to find it cost more than the lookup). */
+  private readonly views = new WeakMap<FloatArray, FloatArray>();
   private bytesHeld = 0;
   /** Buffers created because no free one fitted (steady-state training adds none). */
   allocations = 0;
@@ -28,19 +30,35 @@ export class BufferPool {
     let buf: FloatArray;
     if (full) {
       this.bytesHeld -= full.byteLength;
-      buf = capacity === length ? full : full.subarray(0, length);
+      buf = capacity === length ? full : this.view(full, length);
       if (zero) buf.fill(0);
     } else {
       this.allocations++;
       const fresh = allocate(dtype, capacity);
-      buf = capacity === length ? fresh : fresh.subarray(0, length);
+      buf = capacity === length ? fresh : this.view(fresh, length);
     }
     return buf;
   }
 
+  private view(full: FloatArray, length: number): FloatArray {
+    const v = full.subarray(0, length);
+    this.views.set(v, full);
+    return v;
+  }
+
+  /** The whole array behind one of this pool's views (or the array itself). */
+  private whole(buf: FloatArray): FloatArray {
+    return buf.byteLength === buf.buffer.byteLength ? buf : (this.views.get(buf) ?? whole(buf));
+  }
+
+  /** The free list a buffer (or one of this pool's views) goes back to. */
+  keyOf(buf: FloatArray): PoolKey {
+    return fullKey(this.whole(buf));
+  }
+
   release(buf: FloatArray): void {
-    const full = whole(buf);
-    const k = poolKey(full);
+    const full = this.whole(buf);
+    const k = fullKey(full);
     let list = this.free.get(k);
     if (!list) this.free.set(k, (list = []));
     list.push(full);
@@ -52,13 +70,13 @@ export class BufferPool {
     return this.bytesHeld;
   }
 
-  /** Bytes parked in the free list of one dtype and length (a key from poolKey). */
-  bytesOf(key: string): number {
+  /** Bytes parked in the free list of one dtype and length (a key from keyOf). */
+  bytesOf(key: PoolKey): number {
     return (this.free.get(key) ?? []).reduce((sum, buf) => sum + buf.byteLength, 0);
   }
 
   /** Drops the free buffers of one dtype and length. */
-  drop(key: string): void {
+  drop(key: PoolKey): void {
     this.bytesHeld -= this.bytesOf(key);
     this.free.delete(key);
   }
@@ -69,13 +87,14 @@ export class BufferPool {
   }
 }
 
-function key(dtype: DType, length: number): string {
-  return `${dtype}:${length}`;
+/** A free list's key: dtype and length in one number (a string key cost more to build and hash per op). */
+export type PoolKey = number;
+
+function key(dtype: DType, length: number): PoolKey {
+  return 2 * length + (dtype === 'float64' ? 1 : 0);
 }
 
-/** The free list a buffer (or a pool's view of one) goes back to. */
-export function poolKey(buf: FloatArray): string {
-  const full = whole(buf);
+function fullKey(full: FloatArray): PoolKey {
   return key(full instanceof Float64Array ? 'float64' : 'float32', full.length);
 }
 
@@ -86,7 +105,8 @@ function whole(buf: FloatArray): FloatArray {
 }
 
 function nextPowerOfTwo(n: number): number {
-  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
+  if (n <= 1) return 1;
+  return n <= 2 ** 30 ? 2 ** (32 - Math.clz32(n - 1)) : 2 ** Math.ceil(Math.log2(n));
 }
 
 export function allocate(dtype: DType, length: number): FloatArray {

@@ -1,4 +1,4 @@
-import { BufferPool, poolKey } from './buffer-pool.js';
+import { BufferPool, type PoolKey } from './buffer-pool.js';
 import { setTemporaryOwner, type TemporaryOwner, type Tensor } from './tensor.js';
 
 /**
@@ -22,7 +22,7 @@ export class ScratchArena implements TemporaryOwner {
   private temporaries: Tensor[] = [];
   private runs = 0;
   /** The run in which each kept shape (pool key) was last used. */
-  private readonly lastUse = new Map<string, number>();
+  private readonly lastUse = new Map<PoolKey, number>();
 
   /** The largest bytes one recent run used, and when. */
   private peak = { bytes: 0, run: 0 };
@@ -55,7 +55,7 @@ export class ScratchArena implements TemporaryOwner {
     const run = ++this.runs;
     let bytes = 0;
     for (const t of this.temporaries) {
-      const key = poolKey(t.data);
+      const key = this.pool.keyOf(t.data);
       this.lastUse.set(key, run);
       bytes += t.data.buffer.byteLength + (t.grad?.buffer.byteLength ?? 0);
     }
