@@ -38,6 +38,10 @@ struct Nullable {
     (const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, bool trans_a, bool trans_b,            \
      bool accumulate, int64_t batch, int64_t stride_a, int64_t stride_b, int64_t stride_c, Nullable<const float> bias, \
      int64_t epilogue, Nullable<float> aux))                                                                           \
+  X(pack_matmul_b, packMatmulB, void, (const float* b, float* packed, int64_t k, int64_t n, bool trans_b))             \
+  X(matmul_packed_b, matmulPackedB, void,                                                                              \
+    (const float* a, const float* packed, float* c, int64_t m, int64_t k, int64_t n, Nullable<const float> bias,       \
+     int64_t epilogue, Nullable<float> aux))                                                                           \
   X(attention_forward, attentionForward, void,                                                                         \
     (const float* qkv, float* out, float* lse, int64_t b, int64_t t, int64_t h, int64_t dh))                           \
   X(attention_backward, attentionBackward, void,                                                                       \

@@ -2,7 +2,7 @@
 // and must give what decoding each sequence alone gives, and what the parallel forward gives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withBackend, type BackendName } from '../src/backend/index.js';
+import { kernels, withBackend, type BackendName } from '../src/backend/index.js';
 import { parsePlan } from '../src/model/plan.js';
 import { Transformer, type InferenceState, type ModelConfig } from '../src/model/transformer.js';
 import { Rng } from '../src/tensor/random.js';
@@ -238,4 +238,39 @@ test('prefillBatch: prompts of different lengths prefilled together decode as ea
     () => model.prefillBatch([Int32Array.of(1)], [model.newState()], [new Float32Array(2)]),
     /one row of 20 floats/,
   );
+});
+
+test('packed weights (packWeights) decode as the plain ones, and a batch of 16 gives each sequence the bits it gets in a batch of 4', () => {
+  for (const plan of ['hsm:pair*3', 'hsm:gated*2,attn']) {
+    const plain = makeModel(plan, 21),
+      packed = makeModel(plan, 21);
+    packed.packWeights();
+    const rng = new Rng(22);
+    const prompts = Array.from({ length: 16 }, () => randomInts(rng, 6, V));
+    const start = (m: Transformer) => {
+      const states = prompts.map(() => m.newState());
+      const rows = prompts.map(() => new Float32Array(V));
+      m.prefillBatch(prompts, states, rows);
+      return { states, rows };
+    };
+    const a = start(plain),
+      b = start(packed);
+    a.rows.forEach((row, i) => assert.ok(relError(b.rows[i], row) < 1e-5, `${plan}: prefill of prompt ${i}`));
+    const four = prompts.slice(0, 4).map((p) => {
+      const s = packed.newState();
+      packed.prefill(p, s);
+      return s;
+    });
+    for (let t = 0; t < 5; t++) {
+      const tokens = prompts.map((_, i) => (t * 3 + i) % V);
+      const want = plain.decodeBatch(tokens, a.states),
+        got = packed.decodeBatch(tokens, b.states);
+      assert.ok(relError(got, want) < 1e-5, `${plan}: step ${t}`);
+      const firstFour = packed.decodeBatch(tokens.slice(0, 4), four);
+      assert.deepEqual(firstFour, got.subarray(0, 4 * V), `${plan}: step ${t}, 4 of the 16 alone`);
+    }
+    const native = kernels().name === 'native';
+    assert.equal(packed.packedWeightBytes > 0, native, `${plan}: packed copies exist natively only`);
+    assert.equal(plain.packedWeightBytes, 0);
+  }
 });

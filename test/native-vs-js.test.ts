@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsKernels, nativeBackend, wasmBackend, type FloatArray, type Kernels } from '../src/backend/index.js';
+import { packedMatmulBLength } from '../src/backend/kernels.js';
 import { nativeLoadError } from '../src/backend/native.js';
 import { wasmLoadError } from '../src/backend/wasm-file.js';
 import { Rng } from '../src/tensor/random.js';
@@ -111,6 +112,54 @@ test(
       const row = (c: Float32Array, r: number) => c.subarray(r * n, (r + 1) * n);
       assert.deepEqual(row(product(i, 1), 0), row(three, i - 4), `row ${i} alone equals it among 3 rows, bit for bit`);
       assert.deepEqual(row(product(i, 4), 0), row(sixteen, i), `row ${i} among 4 equals it among 16, bit for bit`);
+    }
+  },
+);
+
+test(
+  'a weight packed once (packMatmulB) multiplies as matmul does, and a row does not depend on the others',
+  { skip },
+  () => {
+    // k = 300 spans two K blocks; n = 130 ends in a ragged panel; epilogue and bias as the MLP uses them.
+    for (const [m, k, n, transB, gelu] of [
+      [1, 7, 3, true, false],
+      [3, 128, 130, true, true],
+      [4, 300, 65, false, false],
+      [16, 128, 512, true, true],
+      [17, 300, 130, true, false],
+    ] as const) {
+      const bias = rand(n);
+      compare(
+        `matmulPackedB ${m}x${k}x${n} tB=${transB} gelu=${gelu}`,
+        [rand(m * k), rand(k * n), rand(m * n), rand(m * n)],
+        gelu ? [2, 3] : [2],
+        (K, [a, b, c, aux]) => {
+          const packed = new Float32Array(packedMatmulBLength(k, n));
+          K.packMatmulB(b, packed, k, n, transB);
+          K.matmulPackedB(a as Float32Array, packed, c as Float32Array, m, k, n, {
+            bias,
+            ...(gelu ? { epilogue: 'gelu' as const, aux } : {}),
+          });
+        },
+        1e-5,
+      );
+    }
+    // A decode batch's rows: each gets the same bits alone as among 16, and as the unpacked GEMM gives them.
+    const [k, n] = [128, 300];
+    const a = rand(16 * k),
+      b = rand(n * k),
+      bias = rand(n);
+    const packed = new Float32Array(packedMatmulBLength(k, n));
+    native!.packMatmulB(b, packed, k, n, true);
+    const all = new Float32Array(16 * n),
+      gemm = new Float32Array(16 * n);
+    native!.matmulPackedB(a, packed, all, 16, k, n, { bias });
+    native!.matmul(a, b, gemm, 16, k, n, { transB: true, bias });
+    assert.deepEqual(all, gemm, 'a packed weight gives what the GEMM gives, bit for bit');
+    for (const i of [0, 7, 15]) {
+      const alone = new Float32Array(n);
+      native!.matmulPackedB(a.subarray(i * k, (i + 1) * k), packed, alone, 1, k, n, { bias });
+      assert.deepEqual(alone, all.subarray(i * n, (i + 1) * n), `row ${i} alone equals row ${i} of 16, bit for bit`);
     }
   },
 );

@@ -259,8 +259,9 @@ void pack_b(const View& b, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float
 // ---------------------------------------------------------------------------
 // Micro-kernels: C[mr×nr] (+)= A panel (MR×kc) · B panel (kc×NR), of which
 // only the top-left mr×nr (mr <= MR, nr <= NR) is written: stored when
-// add = false, accumulated when add = true. The B panel is k-major and
-// 64-byte aligned; the A panel is k-major (G = 1) or chunked (G = AG).
+// add = false, accumulated when add = true. The B panel is k-major, read with
+// unaligned loads (a prepacked weight lives in a JS array; on aligned data
+// they cost the same); the A panel is k-major (G = 1) or chunked (G = AG).
 //
 // Per ISA: Acc is the register tile, rank1() one k step of it,
 // acc[i][:] += a[i*as] · b[0:NR] with A lane stride `as`.
@@ -270,8 +271,8 @@ void pack_b(const View& b, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float
 using Acc = __m512[MR][2];
 
 HSM_INLINE void rank1(Acc& acc, const float* a, int64_t as, const float* b) {
-  const __m512 b0 = _mm512_load_ps(b);
-  const __m512 b1 = _mm512_load_ps(b + 16);
+  const __m512 b0 = _mm512_loadu_ps(b);
+  const __m512 b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i) {
     const __m512 ai = _mm512_set1_ps(a[i * as]);
@@ -330,8 +331,8 @@ HSM_INLINE void write_back(Acc& acc, float* c, int64_t ldc, int mr, int nr, bool
 using Acc = __m256[MR][2];
 
 HSM_INLINE void rank1(Acc& acc, const float* a, int64_t as, const float* b) {
-  const __m256 b0 = _mm256_load_ps(b);
-  const __m256 b1 = _mm256_load_ps(b + 8);
+  const __m256 b0 = _mm256_loadu_ps(b);
+  const __m256 b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
   for (int i = 0; i < MR; ++i) {
     const __m256 ai = _mm256_broadcast_ss(a + i * as);
@@ -534,6 +535,9 @@ struct Problem {
   const float* bias;  // N, or nullptr; added on the first K block (never with accumulate)
   int epilogue;       // MatmulEpilogue, applied to each tile after its last K block
   float* aux;         // m×n like C, for the epilogue
+  // Optional: op(B) already packed whole (pack_whole_b), read in place of
+  // packing b's blocks: an inference weight is packed once, not per call.
+  const float* packed_b = nullptr;
 };
 
 // The epilogue on C[i0:i0+mr, j0:j0+nr] (row length n; aux laid out alike),
@@ -662,13 +666,27 @@ PackedBTag& packed_b_tag() {
   return tag;
 }
 
+// K in equal blocks of at most KC_MAX (no thin tail block).
+int64_t kc_step_of(int64_t k) { return ceil_div(k, ceil_div(k, KC_MAX)); }
+
+// Columns of a whole packed op(B): N rounded up to whole NR-wide panels.
+int64_t padded_n(int64_t n) { return ceil_div(n, NR) * NR; }
+
+// op(B) (K×N) packed whole, as gemm would pack it block by block: for each
+// K block (kc_step_of rows, starting at pc), every NR-wide panel of all N
+// columns, k-major, at dst + pc·padded_n(n) + j·kc for the panel of column j.
+void pack_whole_b(const View& b, int64_t k, int64_t n, float* dst) {
+  const int64_t step = kc_step_of(k);
+  for (int64_t pc = 0; pc < k; pc += step) pack_b(b, pc, std::min(step, k - pc), 0, n, dst + pc * padded_n(n));
+}
+
 void gemm(const Problem& p, int64_t threads) {
   const Split split = choose_split(p.m, p.k, p.n, threads);
   const int64_t slots = split.pm * split.pn;
   // K in equal blocks of <= KC_MAX (no thin tail block); each piece's
   // columns in slabs of <= NC_MAX; each piece's rows in blocks of <= MC_MAX,
   // about 8 per piece so stealing has some slack.
-  const int64_t kc_step = ceil_div(p.k, ceil_div(p.k, KC_MAX));
+  const int64_t kc_step = kc_step_of(p.k);
   const int64_t piece_cols = ceil_div(ceil_div(p.n, NR), split.pn) * NR;
   const int64_t nc_step = std::min(NC_MAX, piece_cols);
   const int64_t slabs = ceil_div(piece_cols, nc_step);
@@ -704,12 +722,18 @@ void gemm(const Problem& p, int64_t threads) {
         const Piece b = piece_bounds(q);
         const int64_t j0 = b.n0 + slab * nc_step, nc = std::min(nc_step, b.n1 - j0);
         Workspace& ws = workspace();
-        float* bp = ws.b.get(static_cast<size_t>(kc_step * nc_step));
-        PackedBTag& tag = packed_b_tag();
-        if (tag.round != round || tag.piece != q) {
-          pack_b(p.b, pc, kc, j0, nc, bp);
-          tag.round = round;
-          tag.piece = q;
+        const float* bp;
+        if (p.packed_b) {
+          bp = p.packed_b + pc * padded_n(p.n) + j0 * kc;  // pack_whole_b's layout
+        } else {
+          float* own = ws.b.get(static_cast<size_t>(kc_step * nc_step));
+          PackedBTag& tag = packed_b_tag();
+          if (tag.round != round || tag.piece != q) {
+            pack_b(p.b, pc, kc, j0, nc, own);
+            tag.round = round;
+            tag.piece = q;
+          }
+          bp = own;
         }
         const int64_t i0 = b.m0 + t * mc_step;
         float* ap = ws.a.get(static_cast<size_t>(kc_step * mc_step));
@@ -1123,6 +1147,31 @@ void run_matmul(const MatmulArgs& args) {
 }
 
 }  // namespace
+
+// A weight packed once for every later product against it (matmul_packed_b):
+// op(B) (K×N; B stored N×K when trans_b) in pack_whole_b's layout, which
+// takes at most k · (n rounded up to 64) floats on every ISA.
+void pack_matmul_b(const float* b, float* packed, int64_t k, int64_t n, bool trans_b) {
+  if (k <= 0 || n <= 0) return;
+  pack_whole_b(trans_b ? View{b, 1, k} : View{b, n, 1}, k, n, packed);
+}
+
+// C (M×N) = A (M×K, row-major) · op(B) + bias (then the epilogue), op(B)
+// from pack_matmul_b. Every row count takes the blocked GEMM, so a row's
+// result does not depend on the others (a decode batch's sequences get the
+// bits they would get alone), and B is never repacked.
+void matmul_packed_b(const float* a, const float* packed, float* c, int64_t m, int64_t k, int64_t n,
+                     Nullable<const float> bias, int64_t epilogue, Nullable<float> aux) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    run_matmul(
+        MatmulArgs{a, packed, c, m, k, n, false, false, false, 1, 0, 0, 0, bias, static_cast<int>(epilogue), aux});
+    return;
+  }
+  Problem p{View{a, k, 1}, View{nullptr, n, 1}, c, m, k, n, false, bias, static_cast<int>(epilogue), aux};
+  p.packed_b = packed;
+  gemm(p, m * n * k >= PARALLEL_MACS ? hsm::num_threads() : 1);
+}
 
 // The flat ABI entry (kernel_list.h takes no structs, so a wasm build can export it too).
 void matmul(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, bool trans_a, bool trans_b,

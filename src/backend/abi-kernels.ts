@@ -52,6 +52,11 @@ export function kernelsFromAbi(name: string, abi: AbiFunctions): Kernels {
         aux,
       );
     },
+    matmulPackedB(a, packed, c, m, k, n, opts = {}) {
+      const { bias = null, aux = null, epilogue } = opts;
+      if (!(f32(bias) && f32(aux))) throw new TypeError('matmulPackedB: float32 only (an inference weight)');
+      checkedAbi.matmulPackedB(a, packed, c, m, k, n, bias, epilogue ? EPILOGUES[epilogue] : 0, aux);
+    },
     adamw(param, grad, m, v, n, h) {
       if (!(f32(param) && f32(grad) && f32(m) && f32(v))) return js.adamw(param, grad, m, v, n, h);
       checkedAbi.adamw(param, grad, m, v, n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.gradScale, h.step);

@@ -16,7 +16,7 @@
  * The `satisfies` check at the end keeps the table equal to the `Kernels`
  * interface wherever the two take the same arguments.
  */
-import type { FloatArray, Kernels } from './kernels.js';
+import { packedMatmulBLength, type FloatArray, type Kernels } from './kernels.js';
 
 /**
  * An argument's kind. 'out' marks arrays the kernel writes (outputs, gradients,
@@ -109,6 +109,34 @@ export const KERNEL_ABI = {
             : epilogue && (!aux || accumulate || batch !== 1)
               ? 'an epilogue needs aux, one item and no accumulate'
               : undefined,
+    },
+  ),
+  packMatmulB: kernel(['b: f32', 'packed: f32 out', 'k: int', 'n: int', 'transB: bool'], ({ k, n }) => ({
+    b: k * n,
+    packed: packedMatmulBLength(k, n),
+  })),
+  matmulPackedB: kernel(
+    [
+      'a: f32',
+      'packed: f32',
+      'c: f32 out',
+      'm: int',
+      'k: int',
+      'n: int',
+      'bias: f32?',
+      'epilogue: int',
+      'aux: f32? out',
+    ],
+    ({ m, k, n, epilogue }) => ({
+      a: m * k,
+      packed: packedMatmulBLength(k, n),
+      c: m * n,
+      bias: n,
+      aux: epilogue ? m * n : null,
+    }),
+    {
+      invalid: ({ aux, epilogue }) =>
+        epilogue > 2 ? `unknown epilogue ${epilogue}` : epilogue && !aux ? 'an epilogue needs aux' : undefined,
     },
   ),
   attentionForward: kernel(
@@ -275,6 +303,7 @@ export type AbiFunctions = { [K in KernelName]: FunctionOf<KernelAbi[K]> };
 /** Kernels whose `Kernels` signature differs from the flat ABI; native.ts adapts them by hand. */
 export const ADAPTED_KERNELS = [
   'matmul',
+  'matmulPackedB',
   'adamw',
   'shiftForward',
   'shiftBackward',

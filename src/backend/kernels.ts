@@ -34,6 +34,14 @@ export interface MatmulOptions {
 
 export type MatmulEpilogue = 'gelu' | 'geluGrad';
 
+/**
+ * Floats a weight packed by packMatmulB takes: at most k · (n rounded up to
+ * 64), whatever the backend's own layout (its panel width divides 64).
+ */
+export function packedMatmulBLength(k: number, n: number): number {
+  return k * Math.ceil(n / 64) * 64;
+}
+
 /** Hyper-parameters of one fused AdamW step (PyTorch's torch.optim.AdamW semantics). */
 export interface AdamWStep {
   lr: number;
@@ -50,6 +58,27 @@ export interface Kernels {
 
   /** C (M×N) (+)= op(A) (M×K) · op(B) (K×N), optionally batched with strides. */
   matmul(a: FloatArray, b: FloatArray, c: FloatArray, m: number, k: number, n: number, opts?: MatmulOptions): void;
+  /**
+   * Packs op(B) (K×N; B stored N×K when transB) once into `packed`
+   * (packedMatmulBLength(k, n) floats) in this backend's own layout, for
+   * matmulPackedB: an inference weight, so that products against it skip
+   * packing B every call.
+   */
+  packMatmulB(b: FloatArray, packed: FloatArray, k: number, n: number, transB: boolean): void;
+  /**
+   * C (M×N) = A (M×K) · op(B) + bias, then the epilogue, op(B) from this
+   * backend's packMatmulB (float32 only). A row's result does not depend on
+   * the other rows.
+   */
+  matmulPackedB(
+    a: Float32Array,
+    packed: Float32Array,
+    c: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    opts?: Pick<MatmulOptions, 'bias' | 'epilogue' | 'aux'>,
+  ): void;
 
   /**
    * Causal multi-head softmax attention on packed qkv (B, T, 3C) → out (B, T, C),

@@ -59,6 +59,7 @@ function benchPlan(plan: string, opts: DecodeBenchOptions): void {
     nEmbd: C,
     plan,
   });
+  model.packWeights(); // as hsm serve does (native only)
   // On wasm the weights stay resident in the module's memory, as the browser worker keeps them.
   const weights = model.params.list.map((p) => p.data as Float32Array);
   (kernels() as Partial<WasmKernels>).pin?.(weights);

@@ -1,6 +1,7 @@
 import { kernels } from '../backend/index.js';
 import { activeTape, gradOf, needsGrad } from '../autograd/tape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { packedWeight } from './packed-weights.js';
 import { fmt, sameDtype } from './util.js';
 
 /**
@@ -132,8 +133,12 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const rows = x.size / inF;
   const out = Tensor.empty([...x.shape.slice(0, -1), outF], x.dtype);
   const K = kernels();
-  K.matmul(x.data, weight.data, out.data, rows, inF, outF, { transB: true, bias: bias?.data }); // bias added in the epilogue
-  if (needsGrad(x, weight, bias)) {
+  const grads = needsGrad(x, weight, bias);
+  const packed = packedWeight(weight, x, grads);
+  if (packed)
+    K.matmulPackedB(x.data as Float32Array, packed, out.data as Float32Array, rows, inF, outF, { bias: bias?.data });
+  else K.matmul(x.data, weight.data, out.data, rows, inF, outF, { transB: true, bias: bias?.data }); // bias added in the epilogue
+  if (grads) {
     activeTape()!.push(out, () => {
       const K = kernels(),
         dy = out.grad!;

@@ -1,6 +1,7 @@
 import { activeTape, gradOf, needsGrad } from '../autograd/tape.js';
 import { kernels } from '../backend/index.js';
 import { Tensor } from '../tensor/tensor.js';
+import { packedWeight } from './packed-weights.js';
 import { fmt, sameDtype } from './util.js';
 
 /**
@@ -37,10 +38,19 @@ export function mlp(x: Tensor, wFc: Tensor, bFc: Tensor, wProj: Tensor, bProj: T
   const K = kernels();
   const h = Tensor.empty([...lead, F], x.dtype); // pre-activation, kept for gelu'
   const a = Tensor.empty([...lead, F], x.dtype); // gelu(h), kept for c_proj's weight gradient
-  K.matmul(x.data, wFc.data, h.data, rows, C, F, { transB: true, bias: bFc.data, epilogue: 'gelu', aux: a.data });
   const out = Tensor.empty([...lead, C], x.dtype);
-  K.matmul(a.data, wProj.data, out.data, rows, F, C, { transB: true, bias: bProj.data });
-  if (needsGrad(x, wFc, bFc, wProj, bProj)) {
+  const grads = needsGrad(x, wFc, bFc, wProj, bProj);
+  const fcPacked = packedWeight(wFc, x, grads),
+    projPacked = packedWeight(wProj, x, grads);
+  if (fcPacked && projPacked) {
+    const f32 = (t: Tensor) => t.data as Float32Array;
+    K.matmulPackedB(f32(x), fcPacked, f32(h), rows, C, F, { bias: bFc.data, epilogue: 'gelu', aux: a.data });
+    K.matmulPackedB(f32(a), projPacked, f32(out), rows, F, C, { bias: bProj.data });
+  } else {
+    K.matmul(x.data, wFc.data, h.data, rows, C, F, { transB: true, bias: bFc.data, epilogue: 'gelu', aux: a.data });
+    K.matmul(a.data, wProj.data, out.data, rows, F, C, { transB: true, bias: bProj.data });
+  }
+  if (grads) {
     activeTape()!.push(out, () => {
       const K = kernels(),
         dy = out.grad!;

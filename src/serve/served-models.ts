@@ -38,6 +38,7 @@ export function loadServedModels(dirs: readonly string[]): ServedModel[] {
 
 function loadServedModel(dir: string): ServedModel {
   const { model, tokenizer, step } = loadModel(dir);
+  model.packWeights(); // a served model never trains; its decode batches read each weight packed once
   const id = basename(resolve(dir));
   const report = describeModel(model);
   const fixed = Number.isFinite(model.maxDecodeLength);

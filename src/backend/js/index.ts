@@ -2,7 +2,7 @@ import type { Kernels } from '../kernels.js';
 import { attentionBackward, attentionDecode, attentionForward } from './attention.js';
 import * as elementwise from './elementwise.js';
 import * as indexing from './indexing.js';
-import { matmul } from './matmul.js';
+import { matmul, matmulPackedB, packMatmulB } from './matmul.js';
 import * as normalization from './normalization.js';
 import { adamw } from './optimizer.js';
 import { shiftMixBackward, shiftMixForward } from './shift-mix.js';
@@ -11,6 +11,8 @@ import { shiftMixBackward, shiftMixForward } from './shift-mix.js';
 export const jsKernels: Kernels = {
   name: 'js',
   matmul,
+  packMatmulB,
+  matmulPackedB,
   attentionForward,
   attentionBackward,
   attentionDecode,

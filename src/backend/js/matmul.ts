@@ -1,4 +1,4 @@
-import type { FloatArray, MatmulOptions } from '../kernels.js';
+import { packedMatmulBLength, type FloatArray, type MatmulOptions } from '../kernels.js';
 import { geluBackward, geluForward } from './elementwise.js';
 
 /**
@@ -52,4 +52,24 @@ export function matmul(
   }
   if (opts.epilogue === 'gelu') geluForward(c, opts.aux!, m * n);
   else if (opts.epilogue === 'geluGrad') geluBackward(opts.aux!, c, c, m * n, true); // C = C · gelu'(aux), elementwise in place
+}
+
+/** The reference layout of a packed op(B): K×N row-major (only the native and wasm kernels really pack). */
+export function packMatmulB(b: FloatArray, packed: FloatArray, k: number, n: number, transB: boolean): void {
+  if (packed.length < packedMatmulBLength(k, n))
+    throw new Error(`packMatmulB: packed has ${packed.length} floats, needs ${packedMatmulBLength(k, n)}`);
+  if (!transB) packed.set(b.subarray(0, k * n));
+  else for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) packed[p * n + j] = b[j * k + p];
+}
+
+export function matmulPackedB(
+  a: Float32Array,
+  packed: Float32Array,
+  c: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  opts: Pick<MatmulOptions, 'bias' | 'epilogue' | 'aux'> = {},
+): void {
+  matmul(a, packed, c, m, k, n, opts);
 }

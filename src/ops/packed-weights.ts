@@ -1,0 +1,68 @@
+import { kernels } from '../backend/index.js';
+import { packedMatmulBLength } from '../backend/kernels.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * Inference weights packed once (Kernels.packMatmulB) for every later product
+ * against them. The blocked GEMM otherwise packs a weight on every call: at a
+ * decode batch's 16 rows that copy costs about as much as the product, and on
+ * a model whose weights do not fit in cache it reads them twice. Each
+ * weight is packed on its first use inside run(), so exactly the weights of
+ * linear layers, FFNs and the output head are.
+ *
+ * The packed copies do not follow later changes to the weights: a model
+ * packs only for serving and generation, never while it trains (see
+ * Transformer.packWeights). Native backend only: the js reference gains
+ * nothing, and the wasm glue would copy each packed weight into the module's
+ * memory on every call.
+ */
+export class PackedWeights {
+  private readonly packed = new Map<Tensor, { backend: string; data: Float32Array }>();
+
+  /** Runs fn with linear(), mlp() and the output head reading these packed weights. */
+  run<T>(fn: () => T): T {
+    const outer = active;
+    active = this;
+    try {
+      return fn();
+    } finally {
+      active = outer;
+    }
+  }
+
+  /** Bytes the packed copies hold. */
+  get bytes(): number {
+    let sum = 0;
+    for (const p of this.packed.values()) sum += p.data.byteLength;
+    return sum;
+  }
+
+  /** weight (out, in), used as x · weightᵀ, packed for the backend in use; undefined where packing does not apply. */
+  of(weight: Tensor): Float32Array | undefined {
+    const K = kernels();
+    if (K.name !== 'native' || weight.ndim !== 2 || !(weight.data instanceof Float32Array)) return undefined;
+    const known = this.packed.get(weight);
+    if (known?.backend === K.name) return known.data;
+    const [outF, inF] = weight.shape;
+    const data = new Float32Array(packedMatmulBLength(inF, outF));
+    K.packMatmulB(weight.data, data, inF, outF, true);
+    this.packed.set(weight, { backend: K.name, data });
+    return data;
+  }
+}
+
+let active: PackedWeights | null = null;
+
+/**
+ * Fewer rows than this keep the plain product: natively up to 3 rows take dot
+ * products that read the weight once, unpacked, and a decode step of one
+ * sequence measured 166 µs so against 230 through the packed GEMM (d=128).
+ */
+const PACKED_MIN_ROWS = 4;
+
+/** The packed copy of weight (out, in) while a PackedWeights.run is active and x (…, in) is float32 without gradients. */
+export function packedWeight(weight: Tensor, x: Tensor, needsGrad: boolean): Float32Array | undefined {
+  if (!active || needsGrad || !(x.data instanceof Float32Array)) return undefined;
+  if (x.size / weight.shape[weight.ndim - 1] < PACKED_MIN_ROWS) return undefined;
+  return active.of(weight);
+}
