@@ -21,13 +21,7 @@ export class PackedWeights {
 
   /** Runs fn with linear(), mlp() and the output head reading these packed weights. */
   run<T>(fn: () => T): T {
-    const outer = active;
-    active = this;
-    try {
-      return fn();
-    } finally {
-      active = outer;
-    }
+    return withActive(this, fn);
   }
 
   /** Bytes the packed copies hold. */
@@ -52,6 +46,16 @@ export class PackedWeights {
 }
 
 let active: PackedWeights | null = null;
+
+function withActive<T>(weights: PackedWeights, fn: () => T): T {
+  const outer = active;
+  active = weights;
+  try {
+    return fn();
+  } finally {
+    active = outer;
+  }
+}
 
 /**
  * Fewer rows than this keep the plain product: natively up to 3 rows take dot
