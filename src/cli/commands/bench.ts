@@ -339,7 +339,7 @@ function addServeBench(bench: Command): void {
     .option('--n-embd <d>', 'width of fresh models', integerIn(8, 4096), 128)
     .option('--context <n>', 'context of fresh models', integerIn(8, 1 << 16), 2048)
     .option('--concurrency <list>', 'concurrent clients', integerListIn(1, 256), [1, 4, 16, 64])
-    .option('--requests <n>', 'requests per concurrency level (at least the concurrency)', integerIn(1, 100_000), 64)
+    .option('--requests <n>', 'requests per concurrency level (at least the concurrency)', integerIn(1, 100_000), 256)
     .option('--max-tokens <n>', 'tokens per request', integerIn(1, 100_000), 64)
     .option('--prompt-tokens <n>', 'prompt length in tokens', integerIn(1, 1 << 16), 16)
     .option('--deadline-s <s>', 'time limit per model and concurrency level', integerIn(1, 3600), 300)
