@@ -1,7 +1,7 @@
 import type { FloatArray } from '../backend/kernels.js';
 import { ScratchArena } from '../tensor/scratch-arena.js';
 import { add, crossEntropy, dropout, embedding, layerNorm, linear, matmul, mlp, rows } from '../ops/index.js';
-import { PackedWeights } from '../ops/packed-weights.js';
+import { PACKED_MIN_ROWS, PackedWeights } from '../ops/packed-weights.js';
 import { UserError } from '../errors.js';
 import type { DType } from '../tensor/buffer-pool.js';
 import { Rng } from '../tensor/random.js';
@@ -274,6 +274,14 @@ export class Transformer {
    */
   packWeights(): void {
     this.packed = new PackedWeights();
+    // Pack now rather than in the first request: a prefill of one-token prompts that reaches every weight with enough rows.
+    const n = PACKED_MIN_ROWS,
+      V = this.config.vocabSize;
+    this.prefillBatch(
+      Array.from({ length: n }, () => Int32Array.of(0)),
+      Array.from({ length: n }, () => this.newState()),
+      Array.from({ length: n }, () => new Float32Array(V)),
+    );
   }
 
   /** Memory the packed weights take so far (they are packed on first use), in bytes. */

@@ -62,7 +62,7 @@ function withActive<T>(weights: PackedWeights, fn: () => T): T {
  * products that read the weight once, unpacked, and a decode step of one
  * sequence measured 166 µs so against 230 through the packed GEMM (d=128).
  */
-const PACKED_MIN_ROWS = 4;
+export const PACKED_MIN_ROWS = 4;
 
 /** The packed copy of weight (out, in) while a PackedWeights.run is active and x (…, in) is float32 without gradients. */
 export function packedWeight(weight: Tensor, x: Tensor, needsGrad: boolean): Float32Array | undefined {

@@ -63,6 +63,7 @@ function loadServedModel(dir: string): ServedModel {
       vocab_size: model.config.vocabSize,
       step,
       decode_state_bytes: model.decodeStateBytes(),
+      packed_weight_bytes: model.packedWeightBytes,
       chat_template: CHAT_TEMPLATE_DESCRIPTION,
     },
   };
