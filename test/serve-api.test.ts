@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI, { APIError } from 'openai';
 import { generateText, loadModel } from '../src/index.js';
+import { kernels } from '../src/backend/index.js';
 import { chatPrompt } from '../src/serve/chat-template.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { trainServeFixtures, type FixtureName } from './serve-fixtures.js';
@@ -68,6 +69,9 @@ test('models: one entry per run folder with its plan, context and decoding state
   assert.equal(byId.get('hsm')!.context_is_fixed, false);
   assert.ok((byId.get('hsm')!.decode_state_bytes as number) < (byId.get('gpt')!.decode_state_bytes as number) * 4);
   assert.match(String(byId.get('hybrid')!.chat_template), /User:/);
+  // Served weights are packed for the batched GEMM at start-up (natively; the js and wasm backends keep none).
+  for (const card of byId.values())
+    assert.equal((card.packed_weight_bytes as number) > 0, kernels().name === 'native', `${String(card.id)}`);
 });
 
 test('completion: greedy text equals hsm generate for every plan; usage counts tokens', async () => {
