@@ -266,11 +266,13 @@ export class Transformer {
 
   /**
    * From now on prefill and decoding read each weight matrix packed once for
-   * the GEMM instead of packing it in every product: a decode batch of 16 at
-   * d=384 took 2.3× less time so (hsm serve and hsm generate do this). The
-   * packed copies take about the weights' memory again and do not follow
-   * later changes to the weights: call packWeights() again after changing
-   * them (training does not use the packed copies). Native backend only.
+   * the GEMM instead of packing it in every product, when 4 or more rows go
+   * through it: a decode batch of 16 at d=384 took 2.2× less time so (hsm
+   * serve and hsm bench decode do this; one sequence, as hsm generate decodes,
+   * gains nothing). The packed copies take about the weights' memory again
+   * and do not follow later changes to the weights: call packWeights() again
+   * after changing them (training does not use the packed copies). Native
+   * backend only.
    */
   packWeights(): void {
     this.packed = new PackedWeights();
