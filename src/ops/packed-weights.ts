@@ -11,8 +11,7 @@ import type { Tensor } from '../tensor/tensor.js';
  * linear layers, FFNs and the output head are.
  *
  * The packed copies do not follow later changes to the weights: a model
- * packs only for serving and generation, never while it trains (see
- * Transformer.packWeights). Native backend only: the js reference gains
+ * packs for serving, never while it trains (see Transformer.packWeights). Native backend only: the js reference gains
  * nothing, and the wasm glue would copy each packed weight into the module's
  * memory on every call.
  */
