@@ -1,6 +1,6 @@
 import type { FloatArray } from '../backend/kernels.js';
 import { ScratchArena } from '../tensor/scratch-arena.js';
-import { add, crossEntropy, dropout, embedding, layerNorm, linear, matmul, mlp, rows } from '../ops/index.js';
+import { add, crossEntropy, dropout, embedding, layerNorm, matmul, mlp, rows } from '../ops/index.js';
 import { PACKED_MIN_ROWS, PackedWeights } from '../ops/packed-weights.js';
 import { UserError } from '../errors.js';
 import type { DType } from '../tensor/buffer-pool.js';
@@ -260,8 +260,7 @@ export class Transformer {
   /** Final LayerNorm and the tied output head: logits = ln_f(x) · wteᵀ. */
   private head(x: Tensor): Tensor {
     const xf = layerNorm(x, this.p('ln_f.weight'), this.p('ln_f.bias'), this.eps);
-    // linear is the same product (xf · wteᵀ), and reads a packed table while decoding.
-    return this.packed ? linear(xf, this.p('wte.weight')) : matmul(xf, this.p('wte.weight'), { transB: true });
+    return matmul(xf, this.p('wte.weight'), { transB: true });
   }
 
   /**

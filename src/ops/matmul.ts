@@ -32,7 +32,12 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
     throw new Error(`matmul: batch of ${fmt(b.shape)} does not match ${fmt(a.shape)}`);
   const strideB = bBatch === 1 ? 0 : k * n;
   const out = Tensor.empty([...batchShape, m, n], a.dtype);
-  if (strideB === 0 && !transA) {
+  const grads = needsGrad(a, b);
+  // A weight used as a · bᵀ (the tied output head) may be packed for inference, as linear's are.
+  const packed = strideB === 0 && !transA && transB ? packedWeight(b, a, grads) : undefined;
+  if (packed) {
+    kernels().matmulPackedB(a.data as Float32Array, packed, out.data as Float32Array, batch * m, k, n);
+  } else if (strideB === 0 && !transA) {
     // A shared b: the batch folds into M, one product instead of `batch` (a decode batch's output head
     // is N items of 1 × C against the vocabulary's table, which would otherwise be read N times).
     kernels().matmul(a.data, b.data, out.data, batch * m, k, n, { transB });
@@ -47,7 +52,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
     });
   }
 
-  if (needsGrad(a, b)) {
+  if (grads) {
     activeTape()!.push(out, () => {
       const K = kernels(),
         dc = out.grad!;

@@ -18,7 +18,7 @@ import type { Tensor } from '../tensor/tensor.js';
 export class PackedWeights {
   private readonly packed = new Map<Tensor, { backend: string; data: Float32Array }>();
 
-  /** Runs fn with linear(), mlp() and the output head reading these packed weights. */
+  /** Runs fn with linear(), mlp() and matmul() against a shared transposed weight (the output head) reading these packed weights. */
   run<T>(fn: () => T): T {
     return withActive(this, fn);
   }

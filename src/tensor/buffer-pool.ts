@@ -51,18 +51,15 @@ export class BufferPool {
     return buf.byteLength === buf.buffer.byteLength ? buf : (this.views.get(buf) ?? whole(buf));
   }
 
-  /** The free list a buffer (or one of this pool's views) goes back to. */
-  keyOf(buf: FloatArray): PoolKey {
-    return fullKey(this.whole(buf));
-  }
-
-  release(buf: FloatArray): void {
+  /** Parks a buffer (or one of this pool's views) in its free list; returns that list's key. */
+  release(buf: FloatArray): PoolKey {
     const full = this.whole(buf);
     const k = fullKey(full);
     let list = this.free.get(k);
     if (!list) this.free.set(k, (list = []));
     list.push(full);
     this.bytesHeld += full.byteLength;
+    return k;
   }
 
   /** Bytes currently parked in free lists. */
@@ -70,7 +67,7 @@ export class BufferPool {
     return this.bytesHeld;
   }
 
-  /** Bytes parked in the free list of one dtype and length (a key from keyOf). */
+  /** Bytes parked in the free list of one dtype and length (a key from release). */
   bytesOf(key: PoolKey): number {
     return (this.free.get(key) ?? []).reduce((sum, buf) => sum + buf.byteLength, 0);
   }

@@ -54,12 +54,8 @@ export class ScratchArena implements TemporaryOwner {
   private release(): void {
     const run = ++this.runs;
     let bytes = 0;
-    for (const t of this.temporaries) {
-      const key = this.pool.keyOf(t.data);
-      this.lastUse.set(key, run);
-      bytes += t.data.buffer.byteLength + (t.grad?.buffer.byteLength ?? 0);
-    }
-    returnTemporaries(this.temporaries, this.pool);
+    for (const t of this.temporaries) bytes += t.data.buffer.byteLength + (t.grad?.buffer.byteLength ?? 0);
+    returnTemporaries(this.temporaries, this.pool, (key) => this.lastUse.set(key, run));
     this.temporaries = [];
     if (bytes >= this.peak.bytes || run - this.peak.run >= this.keepRuns) this.peak = { bytes, run };
     for (const [key, last] of this.lastUse) {
@@ -81,11 +77,22 @@ export class ScratchArena implements TemporaryOwner {
 
 const RELEASED = new Float32Array(0);
 
-/** Gives temporaries' buffers back to their pool; the tensors are unusable afterwards (empty data). */
-export function returnTemporaries(temporaries: readonly Tensor[], pool: BufferPool): void {
+/**
+ * Gives temporaries' buffers back to their pool, telling `returned` each free
+ * list's key; the tensors are unusable afterwards (empty data).
+ */
+export function returnTemporaries(
+  temporaries: readonly Tensor[],
+  pool: BufferPool,
+  returned?: (key: PoolKey) => void,
+): void {
   for (const t of temporaries) {
-    pool.release(t.data);
-    if (t.grad) pool.release(t.grad);
+    const key = pool.release(t.data); // not inside returned?.(…): without a callback that would skip the release
+    returned?.(key);
+    if (t.grad) {
+      const gradKey = pool.release(t.grad);
+      returned?.(gradKey);
+    }
     t.grad = null;
     t.data = RELEASED;
   }
