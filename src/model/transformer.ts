@@ -266,9 +266,9 @@ export class Transformer {
   /**
    * From now on prefill and decoding read each weight matrix packed once for
    * the GEMM instead of packing it in every product, when 4 or more rows go
-   * through it: a decode batch of 16 at d=384 took 2.2× less time so (hsm
-   * serve and hsm bench decode do this; one sequence, as hsm generate decodes,
-   * gains nothing). The packed copies take about the weights' memory again
+   * through it: decode batches of 16 at d=384 made 1.4-1.7× the tokens/s so
+   * (hsm bench decode times both; hsm serve packs; one sequence, as hsm
+   * generate decodes, gains nothing). The packed copies take about the weights' memory again
    * and do not follow later changes to the weights: call packWeights() again
    * after changing them (training does not use the packed copies). Native
    * backend only.

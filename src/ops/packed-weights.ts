@@ -58,8 +58,9 @@ function withActive<T>(weights: PackedWeights, fn: () => T): T {
 
 /**
  * Fewer rows than this keep the plain product: natively up to 3 rows take dot
- * products that read the weight once, unpacked, and a decode step of one
- * sequence measured 166 µs so against 230 through the packed GEMM (d=128).
+ * products that read the weight once, unpacked: a decode step of one
+ * sequence took 166 µs so against 230 through the packed GEMM (d=128, a
+ * one-off timing of decodeBatchInto).
  */
 export const PACKED_MIN_ROWS = 4;
 
