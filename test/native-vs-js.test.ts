@@ -94,6 +94,15 @@ test(
             1e-5,
           );
         }
+    // A few rows against a B larger than L2 (k·n ≥ 256K floats) take both threads however few their multiply-adds.
+    for (const m of [1, 3])
+      compare(
+        `matmul ${m}x768x400 tB=true`,
+        [rand(m * 768), rand(768 * 400), rand(m * 400)],
+        [2],
+        (K, [a, b, c]) => K.matmul(a, b, c, m, 768, 400, { transB: true }),
+        1e-5,
+      );
     // The output head of a decode batch against a 5,003-row table, split over threads by columns. Natively a
     // row's result does not depend on the other rows, for 1-3 rows (dot tiles) and for 4 or more (the GEMM);
     // the wasm build packs B beyond 3 rows, and its 1-3 rows take plain dot products.
@@ -127,6 +136,8 @@ test(
       [4, 300, 65, false, false],
       [16, 128, 512, true, true],
       [17, 300, 130, true, false],
+      // A decode batch of 40 rows: one row block per thread, B panels taken outermost; 3 K blocks, 2 column slabs.
+      [40, 600, 2100, true, true],
     ] as const) {
       const bias = rand(n);
       compare(

@@ -14,6 +14,11 @@
 //           for jr in NC step NR             B micro-panels stream from L2
 //             micro_kernel: C[MR×NR] (+)= Ap panel · Bp panel
 //
+// Against a B packed whole beforehand (an inference weight: pack_whole_b),
+// the two inner loops swap: each B panel comes from memory once, serves all
+// the row panels (a decode batch's few rows), and the next one is
+// prefetched meanwhile.
+//
 // Packing absorbs both transposes, so one micro-kernel serves all four
 // layouts; ragged edges are zero-padded in the packed panels and written back
 // with masked stores (AVX-512) or through a scratch tile (AVX2, wasm, generic).
@@ -31,7 +36,8 @@
 //
 // Skinny products (C with <= SKINNY_M rows or <= SKINNY_N columns) would
 // waste most of each register tile and are bound by streaming op(B), so they
-// skip packing and run plain vectorized loops (in the wasm build, loops
+// skip packing (and use both threads once op(B) outgrows L2) and run plain
+// vectorized loops (in the wasm build, loops
 // over SIMD128 register tiles: the plain ones reached only 4-11 GFLOP/s).
 //
 // Buffers: each thread packs into its own thread_local buffers (64-byte
@@ -111,6 +117,10 @@ constexpr int64_t SKINNY_M_AXPY = SKINNY_M;
 // and splitting them lost more to waking and joining the worker than it
 // gained (batched decode measured up to 1.5× faster on one thread).
 constexpr int64_t PARALLEL_MACS = 4 * 1024 * 1024;
+// ... except products of a few rows against a B of at least this many
+// floats (1 MiB, more than a core's L2): they are bound by streaming B from
+// memory, and two cores stream it faster than one.
+constexpr int64_t PARALLEL_STREAM_B = 256 * 1024;
 // Batch items below this size are never split across threads.
 constexpr int64_t PER_ITEM_MACS = 8 * 1024 * 1024;
 
@@ -456,9 +466,23 @@ HSM_INLINE void write_back(Acc& acc, float* c, int64_t ldc, int mr, int nr, bool
 
 #endif
 
-template <int G>
+// Asks for the cache lines of one k step of a B panel (NR floats) ahead of
+// use; nothing where the target has no prefetch instruction.
+HSM_INLINE void prefetch_b_step(const float* b) {
+#if defined(__AVX2__) || defined(__AVX512F__) || defined(__SSE2__)
+  for (int j = 0; j < NR; j += 16) _mm_prefetch(reinterpret_cast<const char*>(b + j), _MM_HINT_T0);
+#else
+  (void)b;
+#endif
+}
+
+// C tile (+)= A micro-panel · B micro-panel. With next_b, also prefetches the
+// next B panel one k step per k step, so that a panel coming from memory (a
+// weight packed whole, read once per product) arrives while this one is
+// multiplied instead of stalling the next call.
+template <int G, bool PREFETCH>
 void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr, bool add,
-                  const float* bias) {
+                  const float* bias, const float* next_b) {
   Acc acc;
   init_and_prefetch(acc, c, ldc, bias);
   int64_t k = 0;
@@ -466,7 +490,10 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
     // Not unrolled on purpose: unrolling makes GCC spill an accumulator
     // (and costs the wasm build about a third).
 #pragma GCC unroll 1
-    for (int kk = 0; kk < G; ++kk) rank1(acc, a + kk, G, b + kk * NR);
+    for (int kk = 0; kk < G; ++kk) {
+      if (PREFETCH) prefetch_b_step(next_b + (k + kk) * NR);
+      rank1(acc, a + kk, G, b + kk * NR);
+    }
   }
   const int64_t r = kc - k;  // partial chunk (G > 1 only), stored [lane][r]
   for (int64_t kk = 0; kk < r; ++kk) rank1(acc, a + kk, r, b + kk * NR);
@@ -564,28 +591,42 @@ void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, in
   const bool add = p.accumulate || pc > 0;
   const float* bias = add ? nullptr : p.bias;
   const bool epilogue = p.epilogue != kEpilogueNone && pc + kc == p.k;
-  alignas(64) float bias_tail[NR];  // a ragged tile's bias, zero-padded to NR
   float* c = p.c + i0 * p.n + j0;
-  for (int64_t ir = 0; ir < mc; ir += MR) {
+  // C tile (ir, jr); with next_b, the micro-kernel also prefetches that B panel.
+  auto tile = [&](int64_t ir, int64_t jr, const float* next_b) {
     const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-    const float* apanel = ap + ir * kc;
-    for (int64_t jr = 0; jr < nc; jr += NR) {
-      const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-      float* ctile = c + ir * p.n + jr;
-      const float* btile = nullptr;
-      if (bias && nr == NR) {
-        btile = bias + j0 + jr;
-      } else if (bias) {
-        for (int j = 0; j < NR; ++j) bias_tail[j] = j < nr ? bias[j0 + jr + j] : 0.0f;
-        btile = bias_tail;
-      }
-      if (a_chunked)
-        micro_kernel<AG>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
-      else
-        micro_kernel<1>(kc, apanel, bp + jr * kc, ctile, p.n, mr, nr, add, btile);
-      if (epilogue) apply_epilogue(p.epilogue, p.c, p.aux, p.n, i0 + ir, j0 + jr, mr, nr);
+    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+    alignas(64) float bias_tail[NR];  // a ragged tile's bias, zero-padded to NR
+    const float* btile = nullptr;
+    if (bias && nr == NR) {
+      btile = bias + j0 + jr;
+    } else if (bias) {
+      for (int j = 0; j < NR; ++j) bias_tail[j] = j < nr ? bias[j0 + jr + j] : 0.0f;
+      btile = bias_tail;
     }
+    const float *apanel = ap + ir * kc, *bpanel = bp + jr * kc;
+    float* ctile = c + ir * p.n + jr;
+    if (a_chunked)
+      next_b ? micro_kernel<AG, true>(kc, apanel, bpanel, ctile, p.n, mr, nr, add, btile, next_b)
+             : micro_kernel<AG, false>(kc, apanel, bpanel, ctile, p.n, mr, nr, add, btile, nullptr);
+    else
+      next_b ? micro_kernel<1, true>(kc, apanel, bpanel, ctile, p.n, mr, nr, add, btile, next_b)
+             : micro_kernel<1, false>(kc, apanel, bpanel, ctile, p.n, mr, nr, add, btile, nullptr);
+    if (epilogue) apply_epilogue(p.epilogue, p.c, p.aux, p.n, i0 + ir, j0 + jr, mr, nr);
+  };
+  if (p.packed_b) {
+    // A weight packed whole comes from memory, not from a block this thread
+    // just packed into its L2: take each B panel once, for every row panel,
+    // and prefetch the next one meanwhile (16 × 768 × 3072 against 16 such
+    // weights cycled through memory: 0.51 → 0.35 ms a product).
+    for (int64_t jr = 0; jr < nc; jr += NR)
+      for (int64_t ir = 0; ir < mc; ir += MR) tile(ir, jr, ir == 0 && jr + NR < nc ? bp + (jr + NR) * kc : nullptr);
+    return;
   }
+  // B's block sits in L2 (packed by this thread): the A micro-panel stays in
+  // L1 while B's panels stream past it.
+  for (int64_t ir = 0; ir < mc; ir += MR)
+    for (int64_t jr = 0; jr < nc; jr += NR) tile(ir, jr, nullptr);
 }
 
 // Pieces: C cut into pm × pn rectangles.
@@ -691,7 +732,12 @@ void gemm(const Problem& p, int64_t threads) {
   const int64_t nc_step = std::min(NC_MAX, piece_cols);
   const int64_t slabs = ceil_div(piece_cols, nc_step);
   const int64_t piece_tiles = ceil_div(ceil_div(p.m, MR), split.pm);
-  const int64_t mc_step = std::min(MC_MAX / MR, std::max<int64_t>(1, piece_tiles / 8)) * MR;
+  // Against a B packed whole, a piece of at most MC_MAX rows (a decode
+  // batch) is one task, so that each B panel is read from memory once per
+  // round rather than once per row panel (compute_block).
+  const bool one_row_block = p.packed_b && piece_tiles * MR <= MC_MAX;
+  const int64_t mc_step =
+      (one_row_block ? piece_tiles : std::min(MC_MAX / MR, std::max<int64_t>(1, piece_tiles / 8))) * MR;
 
   struct Piece {
     int64_t m0, m1, n0, n1;
@@ -1116,10 +1162,13 @@ void run_matmul(const MatmulArgs& args) {
   };
 
   const int64_t macs = m * n * k;
-  const int64_t threads = macs * batch >= PARALLEL_MACS ? hsm::num_threads() : 1;
-
   // Items run in order, so stride_c == 0 (every item updating one C) works.
   const bool few_rows = m <= SKINNY_M || (m <= SKINNY_M_AXPY && !args.trans_b);
+  // A few rows against a large B are bound by streaming B from memory, which
+  // two cores do faster than one, however few the multiply-adds.
+  const bool streams_b = few_rows && k * n >= PARALLEL_STREAM_B;
+  const int64_t threads = macs * batch >= PARALLEL_MACS || streams_b ? hsm::num_threads() : 1;
+
   if (few_rows || n <= SKINNY_N) {
     for (int64_t bi = 0; bi < batch; ++bi) {
       const Problem p = problem(bi);
