@@ -51,17 +51,22 @@ class Pool {
     n_tasks_ = n_tasks;
     next_task_.store(0);
     active_workers_ = want - 1;
-    pending_.store(want - 1);
     in_parallel_ = true;
+    open_.store(true);
     {
       std::lock_guard<std::mutex> lock(mu_);
       generation_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
     drain();
+    // The calling thread has taken every task no worker took. Close the run
+    // and wait only for workers inside it: a worker that has not started
+    // (its core busy with another process, or its virtual CPU descheduled)
+    // finds the run closed and does nothing, instead of holding the caller
+    // for a time slice.
+    open_.store(false);
+    while (entered_.load() != 0) std::this_thread::yield();
     in_parallel_ = false;
-    // Wait for the workers to leave drain(); they finish within one task.
-    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     job_ = nullptr;
   }
 
@@ -105,12 +110,17 @@ class Pool {
       }
       seen = generation_.load(std::memory_order_acquire);
       if (stopping_) return;
-      if (id < active_workers_) {
+      // Announce, then check that the run is still open. The caller closes
+      // it before it reads entered_, and all four accesses are sequentially
+      // consistent: either the caller waits for this worker, or this worker
+      // sees the run closed and touches nothing of it.
+      entered_.fetch_add(1);
+      if (open_.load() && id < active_workers_) {
         in_parallel_worker() = true;
         drain();
         in_parallel_worker() = false;
-        pending_.fetch_sub(1, std::memory_order_release);
       }
+      entered_.fetch_sub(1);
     }
   }
 
@@ -125,7 +135,8 @@ class Pool {
   std::condition_variable cv_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int64_t> next_task_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<bool> open_{false};  // the current run still takes workers
+  std::atomic<int> entered_{0};    // workers between announcing themselves and leaving a run
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t n_tasks_ = 0;
   int active_workers_ = 0;
