@@ -240,6 +240,70 @@ test('prefillBatch: prompts of different lengths prefilled together decode as ea
   );
 });
 
+test('decodeAndPrefill: running sequences and joining prompts in one pass get what decodeBatchInto and prefillBatch give', () => {
+  for (const plan of PLANS) {
+    const model = makeModel(plan, 11);
+    const rng = new Rng(13);
+    // Five running sequences at different positions, in two copies: one for the mixed pass, one for the separate calls.
+    const history = [3, 9, 1, 6, 14].map((n) => randomInts(rng, n, V));
+    const running = [0, 1].map(() =>
+      history.map((h) => {
+        const s = model.newState();
+        model.prefill(h, s);
+        return s;
+      }),
+    );
+    const prompts = [7, 1, 12].map((n) => randomInts(rng, n, V));
+    const joining = [0, 1].map(() => prompts.map(() => model.newState()));
+    const tokens = history.map((_, i) => (i * 7 + 2) % V);
+    const rows = () => Array.from({ length: 8 }, () => new Float32Array(V));
+    const mixed = rows(),
+      separate = rows();
+    model.decodeAndPrefill(
+      { tokens, states: running[0], rows: mixed.slice(0, 5) },
+      { prompts, states: joining[0], rows: mixed.slice(5) },
+    );
+    model.decodeBatchInto(tokens, running[1], separate.slice(0, 5));
+    model.prefillBatch(prompts, joining[1], separate.slice(5));
+    mixed.forEach((row, i) => assert.ok(relError(row, separate[i]) < 1e-5, `${plan}: row ${i}'s logits`));
+    [0, 1].forEach((c) => {
+      running[c].forEach((s, i) => assert.equal(s.pos, history[i].length + 1, `${plan}: sequence ${i}'s position`));
+      joining[c].forEach((s, i) => assert.equal(s.pos, prompts[i].length, `${plan}: prompt ${i}'s position`));
+    });
+    // The states recorded the same things: the next steps of all eight agree too.
+    const all = (c: number) => [...running[c], ...joining[c]];
+    for (const t of [4, 11]) {
+      const next = all(0).map((_, i) => (t + i) % V);
+      assert.ok(
+        relError(model.decodeBatch(next, all(0)), model.decodeBatch(next, all(1))) < 1e-5,
+        `${plan}: step ${t}`,
+      );
+    }
+  }
+  // Checked before any state changes: a token outside the vocabulary, or a state in both sets.
+  const model = makeModel('hsm:pair,attn', 3);
+  const s = model.newState();
+  model.prefill(Int32Array.of(1, 2), s);
+  const row = () => new Float32Array(V);
+  assert.throws(
+    () =>
+      model.decodeAndPrefill(
+        { tokens: [1], states: [s], rows: [row()] },
+        { prompts: [Int32Array.of(V + 3)], states: [model.newState()], rows: [row()] },
+      ),
+    /outside|token/,
+  );
+  assert.equal(s.pos, 2, 'a refused pass leaves the running state as it was');
+  assert.throws(
+    () =>
+      model.decodeAndPrefill(
+        { tokens: [1], states: [s], rows: [row()] },
+        { prompts: [Int32Array.of(1)], states: [s], rows: [row()] },
+      ),
+    /same object/,
+  );
+});
+
 test('packed weights (packWeights) decode as the plain ones, and a batch of 16 gives each sequence the bits it gets in a batch of 4', () => {
   for (const plan of ['hsm:pair*3', 'hsm:gated*2,attn']) {
     const plain = makeModel(plan, 21),

@@ -41,6 +41,9 @@ export class GenerationStream {
     prefill: 'now' | 'later' = 'now',
   ) {
     if (prompt.length === 0) throw new Error('generation needs a prompt of at least one token');
+    const V = model.config.vocabSize;
+    const bad = prompt.find((t) => !(t >= 0 && t < V));
+    if (bad !== undefined) throw new RangeError(`token id ${bad} in the prompt is outside the vocabulary [0, ${V})`);
     this.limit = model.maxDecodeLength;
     this.rng = new Rng(opts.seed);
     this.history = Array.from(prompt);
@@ -60,11 +63,7 @@ export class GenerationStream {
     sampler = new Sampler(),
   ): GenerationStream[] {
     const streams = starts.map((s) => new GenerationStream(model, s.prompt, s.opts, sampler, 'later'));
-    model.prefillBatch(
-      streams.map((s) => s.window(s.history)),
-      streams.map((s) => s.state),
-      streams.map((s) => s.logits),
-    );
+    GenerationStream.advanceTogether(model, [], streams);
     return streams;
   }
 
@@ -113,17 +112,35 @@ export class GenerationStream {
    * room to decode in one batched decode step, the rest by sliding their window.
    */
   static decodeTogether(streams: readonly GenerationStream[]): void {
-    if (streams.length === 0) return;
-    const model = streams[0].model;
-    const decodable = streams.filter((s) => s.canDecode);
-    for (const s of streams) {
-      if (s.model !== model) throw new Error('decodeTogether: streams of different models');
-      if (!s.canDecode) s.slide();
-    }
-    model.decodeBatchInto(
-      decodable.map((s) => s.history[s.history.length - 1]),
-      decodable.map((s) => s.state),
-      decodable.map((s) => s.logits),
+    if (streams.length > 0) GenerationStream.advanceTogether(streams[0].model, streams, []);
+  }
+
+  /**
+   * A server's step in one pass of the model (Transformer.decodeAndPrefill):
+   * the running streams advance by their last sampled token, as in
+   * decodeTogether, and the joining streams (made with prefill 'later') are
+   * prefilled, as in startTogether. Each gives the tokens it would give alone.
+   */
+  static advanceTogether(
+    model: Transformer,
+    running: readonly GenerationStream[],
+    joining: readonly GenerationStream[],
+  ): void {
+    for (const s of [...running, ...joining])
+      if (s.model !== model) throw new Error('advanceTogether: streams of different models');
+    const decodable = running.filter((s) => s.canDecode);
+    for (const s of running) if (!s.canDecode) s.slide();
+    model.decodeAndPrefill(
+      {
+        tokens: decodable.map((s) => s.history[s.history.length - 1]),
+        states: decodable.map((s) => s.state),
+        rows: decodable.map((s) => s.logits),
+      },
+      {
+        prompts: joining.map((s) => s.window(s.history)),
+        states: joining.map((s) => s.state),
+        rows: joining.map((s) => s.logits),
+      },
     );
   }
 }

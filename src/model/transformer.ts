@@ -52,6 +52,20 @@ interface Prefill {
   lengths: readonly number[];
 }
 
+/** Running sequences to advance by one token each (decodeBatchInto's arguments). */
+export interface DecodeRows {
+  tokens: readonly number[];
+  states: readonly InferenceState[];
+  rows: readonly Float32Array[];
+}
+
+/** Joining prompts to prefill (prefillBatch's arguments). */
+export interface PrefillRows {
+  prompts: readonly Int32Array[];
+  states: readonly InferenceState[];
+  rows: readonly Float32Array[];
+}
+
 /** The plan a configuration describes, validated against nLayer. */
 export function resolvePlan(config: ModelConfig): BlockSpec[] {
   const plan =
@@ -190,21 +204,99 @@ export class Transformer {
     const N = prompts.length,
       V = this.config.vocabSize,
       C = this.config.nEmbd;
-    if (states.length !== N || rows.length !== N || rows.some((r) => r.length !== V))
-      throw new Error(`prefillBatch: pass one state and one row of ${V} floats per prompt`);
-    if (new Set(states).size !== N) throw new Error('prefillBatch: each prompt needs its own state from newState()');
-    const lengths = prompts.map((p) => p.length);
-    if (lengths.some((n) => n === 0)) throw new Error('prefill: a prompt needs at least one token');
-    const T = Math.max(...lengths);
+    const { lengths, T } = this.checkPrefill({ prompts, states, rows });
     this.inference(() => {
-      const idx = new Int32Array(N * T); // padding: token 0
-      prompts.forEach((p, i) => idx.set(p, i * T));
-      const x = this.trunk(idx, N, T, { states, lengths });
+      const x = this.trunk(padPrompts(prompts, T), N, T, { states, lengths });
       const last = Tensor.empty([N, 1, C], x.dtype);
       lengths.forEach((n, i) => last.data.set(x.data.subarray((i * T + n - 1) * C, (i * T + n) * C), i * C));
       const logits = this.head(last).data;
       rows.forEach((row, i) => row.set(logits.subarray(i * V, (i + 1) * V)));
     });
+  }
+
+  /** prefillBatch's checks (before any state changes); the prompts' lengths and the longest. */
+  private checkPrefill({ prompts, states, rows }: PrefillRows): { lengths: number[]; T: number } {
+    const N = prompts.length,
+      V = this.config.vocabSize;
+    if (states.length !== N || rows.length !== N || rows.some((r) => r.length !== V))
+      throw new Error(`prefillBatch: pass one state and one row of ${V} floats per prompt`);
+    if (new Set(states).size !== N) throw new Error('prefillBatch: each prompt needs its own state from newState()');
+    const lengths = prompts.map((p) => p.length);
+    if (lengths.some((n) => n === 0)) throw new Error('prefill: a prompt needs at least one token');
+    return { lengths, T: Math.max(...lengths) };
+  }
+
+  /**
+   * A serving step in one pass: decodeBatchInto for the running sequences and
+   * prefillBatch for the joining prompts. The rows of both go through the
+   * LayerNorms, the FFNs and the output head together, so each of those
+   * weights is read once for the step rather than once per call (on a model
+   * whose weights do not fit in cache, a joining prompt's prefill otherwise
+   * costs as much as a decode step); each mixer runs its recurrent form on the
+   * decode rows and its parallel form on the prompts. Every sequence gets what
+   * the two calls would give it, and everything is checked before any state
+   * changes.
+   */
+  decodeAndPrefill(decode: DecodeRows, prefill: PrefillRows): void {
+    const N = decode.states.length,
+      P = prefill.prompts.length,
+      V = this.config.vocabSize,
+      C = this.config.nEmbd;
+    if (P === 0) return this.decodeBatchInto(decode.tokens, decode.states, decode.rows);
+    if (N === 0) return this.prefillBatch(prefill.prompts, prefill.states, prefill.rows);
+    if (decode.tokens.length !== N || decode.rows.length !== N || decode.rows.some((r) => r.length !== V))
+      throw new Error(`decodeAndPrefill: pass one token and one row of ${V} floats per decoding sequence`);
+    const { lengths, T } = this.checkPrefill(prefill);
+    this.checkBatch([...decode.states, ...prefill.states]); // nothing shared between the two sets either
+    if (T > this.config.blockSize && Number.isFinite(this.maxDecodeLength))
+      throw new Error(`sequence length ${T} exceeds the model's context ${this.config.blockSize}`);
+    this.inference(() => {
+      const positions = Int32Array.from(decode.states, (s) => s.pos);
+      // Both embeddings first: they check the token ids before any state changes.
+      const xDecode = this.embedAt(decode.tokens, positions);
+      const xPrompts = this.embedSequences(padPrompts(prefill.prompts, T), P, T);
+      let x = stackRows([xDecode, xPrompts], C); // (N + P·T, C)
+      for (let l = 0; l < this.config.nLayer; l++) {
+        const decodeStates = decode.states.map((s) => s.mixers[l]);
+        const layer: MixerPrefill = { states: prefill.states.map((s) => s.mixers[l]), lengths };
+        x = this.block(
+          l,
+          x,
+          (t) => t,
+          (a) =>
+            stackRows(
+              [
+                this.mixers[l].decodeBatch(rows(a, 0, N).reshape([N, 1, C]), decodeStates),
+                this.mixers[l].forward(rows(a, N, P * T).reshape([P, T, C]), layer),
+              ],
+              C,
+            ),
+        );
+      }
+      decode.states.forEach((s, i) => (s.pos = positions[i] + 1));
+      prefill.states.forEach((s, i) => (s.pos = lengths[i]));
+      // The output head on each decoding sequence's row and each prompt's last row.
+      const last = Tensor.empty([N + P, C], x.dtype);
+      last.data.set(x.data.subarray(0, N * C));
+      lengths.forEach((n, i) =>
+        last.data.set(x.data.subarray((N + i * T + n - 1) * C, (N + i * T + n) * C), (N + i) * C),
+      );
+      const logits = this.head(last).data;
+      [...decode.rows, ...prefill.rows].forEach((row, i) => row.set(logits.subarray(i * V, (i + 1) * V)));
+    });
+  }
+
+  /** Embeddings of B sequences of T tokens (idx row-major), at positions 0..T−1: (B, T, C). */
+  private embedSequences(idx: Int32Array, B: number, T: number): Tensor {
+    const x = embedding(this.p('wte.weight'), idx, [B, T]);
+    return this.positions ? add(x, rows(this.p('wpe.weight'), 0, T)) : x;
+  }
+
+  /** Embeddings of one token per sequence at that sequence's own position: (N, 1, C). Checks the token ids. */
+  private embedAt(tokens: Int32Array | readonly number[], positions: Int32Array): Tensor {
+    const N = positions.length;
+    const x = embedding(this.p('wte.weight'), Int32Array.from(tokens), [N, 1]);
+    return this.positions ? add(x, embedding(this.p('wpe.weight'), positions, [N, 1])) : x;
   }
 
   /** Embeddings and blocks: idx (B·T) → hidden states (B, T, C) before the final LayerNorm. */
@@ -217,10 +309,7 @@ export class Transformer {
     if (prefill && prefill.states.length !== B)
       throw new Error(`a prefill of ${B} sequences needs ${B} states, got ${prefill.states.length}`);
     const drop = (t: Tensor) => (opts.dropoutRng && p > 0 ? dropout(t, p, opts.dropoutRng) : t);
-    // x (B, T, C) = token embedding (+ position embedding of rows 0..T−1)
-    let x = embedding(this.p('wte.weight'), idx, [B, T]);
-    if (this.positions) x = add(x, rows(this.p('wpe.weight'), 0, T));
-    x = this.blocks(drop(x), prefill, drop);
+    const x = this.blocks(drop(this.embedSequences(idx, B, T)), prefill, drop);
     prefill?.states.forEach((s, i) => (s.pos = prefill.lengths[i]));
     return x;
   }
@@ -370,8 +459,7 @@ export class Transformer {
     if (N === 0) return new Float32Array(0);
     this.checkBatch(states);
     const positions = Int32Array.from(states, (s) => s.pos);
-    let x = embedding(this.p('wte.weight'), Int32Array.from(tokens), [N, 1]); // checks the token ids
-    if (this.positions) x = add(x, embedding(this.p('wpe.weight'), positions, [N, 1]));
+    let x = this.embedAt(tokens, positions);
     for (let l = 0; l < this.config.nLayer; l++) {
       const mixerStates = states.map((s) => s.mixers[l]);
       x = this.block(
@@ -414,4 +502,22 @@ export class Transformer {
   loss(idx: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): Tensor {
     return crossEntropy(this.forward(idx, B, T, undefined, opts), targets);
   }
+}
+
+/** The prompts as one (N, T) batch of token ids, each padded on the right with token 0. */
+function padPrompts(prompts: readonly Int32Array[], T: number): Int32Array {
+  const idx = new Int32Array(prompts.length * T);
+  prompts.forEach((p, i) => idx.set(p, i * T));
+  return idx;
+}
+
+/** Tensors of row width C stacked into one (rows, C) tensor: an inference copy (no gradient). */
+function stackRows(parts: readonly Tensor[], C: number): Tensor {
+  const out = Tensor.empty([parts.reduce((n, t) => n + t.size / C, 0), C], parts[0].dtype);
+  let at = 0;
+  for (const t of parts) {
+    out.data.set(t.data.subarray(0, t.size), at);
+    at += t.size;
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 // Continuous batching for one model: every active sequence advances by one
-// token per step in one batched decode (Transformer.decodeBatch), new requests
-// join between steps, and finished or cancelled ones leave at once. Steps run
+// token per step in one batched pass, joining requests are prefilled in that
+// same pass (Transformer.decodeAndPrefill), and finished or cancelled ones
+// leave at once. Steps run
 // on the event loop with setImmediate between them, so HTTP I/O (new
 // requests, streamed tokens, disconnects) is handled between every two steps.
 import { GenerationStream, type GenerateOptions } from '../generate/generate.js';
@@ -92,15 +93,20 @@ export class ContinuousBatcher {
     });
   }
 
-  /** One scheduling step: drop cancelled sequences, admit waiting ones, sample a token for each, decode them together. */
+  /**
+   * One scheduling step: drop cancelled sequences, sample a token for each
+   * running one (from the logits of the last pass), then one pass of the
+   * model that both advances the running sequences and prefills the joining
+   * requests (GenerationStream.advanceTogether), so that a joining prompt
+   * shares the step's reading of the weights instead of taking a pass of its own.
+   */
   private step(): void {
     this.active = this.active.filter((a) => {
       if (!a.job.signal.aborted) return true;
       end(a.job, 'cancelled');
       return false;
     });
-    this.admit();
-    const next: Active[] = [];
+    const running: Active[] = [];
     for (const a of this.active) {
       let token: number;
       try {
@@ -112,23 +118,33 @@ export class ContinuousBatcher {
       this.stats.tokens++;
       if (!deliver(a.job, token)) end(a.job, 'stop');
       else if (a.stream.finished) end(a.job, 'length');
-      else next.push(a);
+      else running.push(a);
     }
-    this.active = next;
-    if (next.length === 0) return;
-    this.stats.steps++;
-    this.stats.largestBatch = Math.max(this.stats.largestBatch, next.length);
-    try {
-      GenerationStream.decodeTogether(next.map((a) => a.stream));
-    } catch (err) {
-      // A bug, not a request's fault: end what was in the batch rather than serve wrong tokens.
-      for (const a of next) end(a.job, 'error', err);
-      this.active = [];
+    this.active = running;
+    const [first = [], ...rest] = prefillGroups(this.admit());
+    const joining = first.flatMap((job) => this.newStream(job));
+    if (running.length > 0 || joining.length > 0) {
+      this.stats.steps++;
+      this.stats.largestBatch = Math.max(this.stats.largestBatch, running.length);
+      try {
+        GenerationStream.advanceTogether(
+          this.model,
+          running.map((a) => a.stream),
+          joining.map((a) => a.stream),
+        );
+        this.active.push(...joining);
+      } catch (err) {
+        // A bug, not a request's fault (each prompt was checked when its stream
+        // was made): end what was in the pass rather than serve wrong tokens.
+        for (const a of [...running, ...joining]) end(a.job, 'error', err);
+        this.active = [];
+      }
     }
+    for (const group of rest) this.start(group);
   }
 
-  /** Moves waiting jobs into the batch, within the prefill budget, and prefills them together. */
-  private admit(): void {
+  /** Waiting jobs that join the batch now, within the prefill budget. */
+  private admit(): Job[] {
     let budget = this.opts.prefillTokensPerStep ?? 2048;
     const joining: Job[] = [];
     while (this.queue.length > 0 && this.active.length + joining.length < this.opts.parallel) {
@@ -142,10 +158,20 @@ export class ContinuousBatcher {
       budget -= job.prompt.length;
       joining.push(job);
     }
-    for (const group of prefillGroups(joining)) this.start(group);
+    return joining;
   }
 
-  /** One batched prefill for the group; if it fails, each job alone, so that only a faulty one ends. */
+  /** The job's stream, not yet prefilled; a prompt the model cannot take (a token outside its vocabulary) ends the job here. */
+  private newStream(job: Job): Active[] {
+    try {
+      return [{ job, stream: new GenerationStream(this.model, job.prompt, job.opts, this.sampler, 'later') }];
+    } catch (err) {
+      end(job, 'error', err);
+      return [];
+    }
+  }
+
+  /** A prefill pass of its own for a further group; if it fails, each job alone, so that only a faulty one ends. */
   private start(group: Job[]): void {
     try {
       const streams = GenerationStream.startTogether(this.model, group, this.sampler);
