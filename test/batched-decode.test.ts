@@ -241,8 +241,11 @@ test('prefillBatch: prompts of different lengths prefilled together decode as ea
 });
 
 test('decodeAndPrefill: running sequences and joining prompts in one pass get what decodeBatchInto and prefillBatch give', () => {
-  for (const plan of PLANS) {
-    const model = makeModel(plan, 11);
+  // The usual plans, and the channel mixer with pow2-heads (a shift per head group).
+  const models = PLANS.map((plan) => ({ plan, model: makeModel(plan, 11) }));
+  const heads = new Transformer({ ...config('hsm:pair*2,hsm:channel'), schedule: 'pow2-heads' }, { seed: 11 });
+  models.push({ plan: 'hsm:pair*2,hsm:channel pow2-heads', model: heads });
+  for (const { plan, model } of models) {
     const rng = new Rng(13);
     // Five running sequences at different positions, in two copies: one for the mixed pass, one for the separate calls.
     const history = [3, 9, 1, 6, 14].map((n) => randomInts(rng, n, V));
