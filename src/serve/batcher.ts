@@ -94,11 +94,12 @@ export class ContinuousBatcher {
   }
 
   /**
-   * One scheduling step: drop cancelled sequences, sample a token for each
-   * running one (from the logits of the last pass), then one pass of the
-   * model that both advances the running sequences and prefills the joining
-   * requests (GenerationStream.advanceTogether), so that a joining prompt
-   * shares the step's reading of the weights instead of taking a pass of its own.
+   * One scheduling step: drop cancelled sequences; one pass of the model that
+   * feeds each running sequence the token it drew last step and prefills the
+   * joining requests (GenerationStream.advanceTogether), so that a joining
+   * prompt shares the step's reading of the weights instead of taking a pass
+   * of its own; then a token for every sequence, the joining ones included,
+   * from the logits just computed. Finished sequences leave at once.
    */
   private step(): void {
     this.active = this.active.filter((a) => {
@@ -106,21 +107,7 @@ export class ContinuousBatcher {
       end(a.job, 'cancelled');
       return false;
     });
-    const running: Active[] = [];
-    for (const a of this.active) {
-      let token: number;
-      try {
-        token = a.stream.sample();
-      } catch (err) {
-        end(a.job, 'error', err);
-        continue;
-      }
-      this.stats.tokens++;
-      if (!deliver(a.job, token)) end(a.job, 'stop');
-      else if (a.stream.finished) end(a.job, 'length');
-      else running.push(a);
-    }
-    this.active = running;
+    const running = this.active;
     const [first = [], ...rest] = prefillGroups(this.admit());
     const joining = first.flatMap((job) => this.newStream(job));
     if (running.length > 0 || joining.length > 0) {
@@ -132,7 +119,7 @@ export class ContinuousBatcher {
           running.map((a) => a.stream),
           joining.map((a) => a.stream),
         );
-        this.active.push(...joining);
+        this.active = [...running, ...joining];
       } catch (err) {
         // A bug, not a request's fault (each prompt was checked when its stream
         // was made): end what was in the pass rather than serve wrong tokens.
@@ -141,6 +128,20 @@ export class ContinuousBatcher {
       }
     }
     for (const group of rest) this.start(group);
+    this.active = this.active.filter((a) => {
+      let token: number;
+      try {
+        token = a.stream.sample();
+      } catch (err) {
+        end(a.job, 'error', err);
+        return false;
+      }
+      this.stats.tokens++;
+      if (!deliver(a.job, token)) end(a.job, 'stop');
+      else if (a.stream.finished) end(a.job, 'length');
+      else return true;
+      return false;
+    });
   }
 
   /** Waiting jobs that join the batch now, within the prefill budget. */
