@@ -49,6 +49,27 @@ test('jobs submitted together (prompts of several lengths) give the tokens each 
   });
 });
 
+test('requests that join while another decodes (their prefill shares its pass) give the tokens each gives alone', async () => {
+  const prompts = [
+    [3, 1, 4, 1, 5],
+    [9, 2],
+    [6, 5, 3, 5, 8, 9, 7],
+  ];
+  const opts = (i: number): GenerateOptions => ({ maxTokens: 10, temperature: 0.8, topK: 0, topP: 1, seed: 70 + i });
+  const outcomes = prompts.map((): Outcome => ({ tokens: [] }));
+  const batcher = new ContinuousBatcher(model, { parallel: 8, maxQueue: 8 });
+  batcher.submit([job(prompts[0], opts(0), outcomes[0])]);
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  const drawn = outcomes[0].tokens.length;
+  assert.ok(drawn > 0 && drawn < 10, `the first request is decoding when the others join (${drawn} tokens out)`);
+  batcher.submit([1, 2].map((i) => job(prompts[i], opts(i), outcomes[i])));
+  await drain(batcher);
+  prompts.forEach((p, i) => {
+    assert.equal(outcomes[i].reason, 'length');
+    assert.deepEqual(outcomes[i].tokens, [...generateTokens(model, Int32Array.from(p), opts(i))], `request ${i}`);
+  });
+});
+
 test('a faulty job in a prefill group ends with an error; the others run on', async () => {
   const opts: GenerateOptions = { maxTokens: 5, temperature: 0, topK: 0, topP: 1, seed: 1 };
   const good = [{ tokens: [] }, { tokens: [] }] as Outcome[],

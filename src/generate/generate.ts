@@ -37,7 +37,7 @@ export class GenerationStream {
     prompt: Int32Array,
     readonly opts: GenerateOptions,
     private readonly sampler = new Sampler(),
-    /** 'later': the caller prefills this stream with others (startTogether). */
+    /** 'later': the caller prefills this stream with others (advanceTogether). */
     prefill: 'now' | 'later' = 'now',
   ) {
     if (prompt.length === 0) throw new Error('generation needs a prompt of at least one token');
@@ -52,27 +52,12 @@ export class GenerationStream {
     if (prefill === 'now') this.prefill(this.history);
   }
 
-  /**
-   * Streams for several prompts of one model, prefilled together in one
-   * batched pass (Transformer.prefillBatch): a server's requests that join in
-   * the same step. Each gives the tokens it would give alone.
-   */
-  static startTogether(
-    model: Transformer,
-    starts: readonly { prompt: Int32Array; opts: GenerateOptions }[],
-    sampler = new Sampler(),
-  ): GenerationStream[] {
-    const streams = starts.map((s) => new GenerationStream(model, s.prompt, s.opts, sampler, 'later'));
-    GenerationStream.advanceTogether(model, [], streams);
-    return streams;
-  }
-
   /** True once maxTokens tokens are out. */
   get finished(): boolean {
     return this.generated >= this.opts.maxTokens;
   }
 
-  /** Draws the next token from the current logits. Then call advance (alone) or decodeTogether. */
+  /** Draws the next token from the current logits. Then call advance (alone) or advanceTogether. */
   sample(): number {
     const token = this.sampler.sample(this.logits, this.opts, this.rng);
     this.history.push(token);
@@ -85,7 +70,7 @@ export class GenerationStream {
     return this.state.pos < this.limit;
   }
 
-  /** Feeds the last sampled token through the model on its own (decodeTogether does it for many). */
+  /** Feeds the last sampled token through the model on its own (advanceTogether does it for many). */
   advance(): void {
     if (this.canDecode)
       this.model.decodeBatchInto([this.history[this.history.length - 1]], [this.state], [this.logits]);
@@ -108,18 +93,11 @@ export class GenerationStream {
   }
 
   /**
-   * Advances streams of one model by their last sampled token each: those with
-   * room to decode in one batched decode step, the rest by sliding their window.
-   */
-  static decodeTogether(streams: readonly GenerationStream[]): void {
-    if (streams.length > 0) GenerationStream.advanceTogether(streams[0].model, streams, []);
-  }
-
-  /**
    * A server's step in one pass of the model (Transformer.decodeAndPrefill):
-   * the running streams advance by their last sampled token, as in
-   * decodeTogether, and the joining streams (made with prefill 'later') are
-   * prefilled, as in startTogether. Each gives the tokens it would give alone.
+   * the running streams advance by their last sampled token (those with room
+   * to decode in one batched step, the rest by sliding their window), and the
+   * joining streams (made with prefill 'later') are prefilled. Each gives the
+   * tokens it would give alone.
    */
   static advanceTogether(
     model: Transformer,

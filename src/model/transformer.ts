@@ -248,8 +248,7 @@ export class Transformer {
       throw new Error(`decodeAndPrefill: pass one token and one row of ${V} floats per decoding sequence`);
     const { lengths, T } = this.checkPrefill(prefill);
     this.checkBatch([...decode.states, ...prefill.states]); // nothing shared between the two sets either
-    if (T > this.config.blockSize && Number.isFinite(this.maxDecodeLength))
-      throw new Error(`sequence length ${T} exceeds the model's context ${this.config.blockSize}`);
+    this.checkLength(T);
     this.inference(() => {
       const positions = Int32Array.from(decode.states, (s) => s.pos);
       // Both embeddings first: they check the token ids before any state changes.
@@ -301,10 +300,8 @@ export class Transformer {
 
   /** Embeddings and blocks: idx (B·T) → hidden states (B, T, C) before the final LayerNorm. */
   private trunk(idx: Int32Array, B: number, T: number, prefill?: Prefill, opts: ForwardOptions = {}): Tensor {
-    const { blockSize, dropout: p = 0 } = this.config;
-    if (T > blockSize && Number.isFinite(this.maxDecodeLength)) {
-      throw new Error(`sequence length ${T} exceeds the model's context ${blockSize}`);
-    }
+    const p = this.config.dropout ?? 0;
+    this.checkLength(T);
     if (idx.length !== B * T) throw new Error(`expected ${B}×${T} token ids, got ${idx.length}`);
     if (prefill && prefill.states.length !== B)
       throw new Error(`a prefill of ${B} sequences needs ${B} states, got ${prefill.states.length}`);
@@ -312,6 +309,12 @@ export class Transformer {
     const x = this.blocks(drop(this.embedSequences(idx, B, T)), prefill, drop);
     prefill?.states.forEach((s, i) => (s.pos = prefill.lengths[i]));
     return x;
+  }
+
+  /** A parallel pass over T positions fits the model: learned positions and attention end at the context. */
+  private checkLength(T: number): void {
+    if (T > this.config.blockSize && Number.isFinite(this.maxDecodeLength))
+      throw new Error(`sequence length ${T} exceeds the model's context ${this.config.blockSize}`);
   }
 
   /** The stack of blocks on embedded input x (B, T, C) → (B, T, C), in parallel form. */

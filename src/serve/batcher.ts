@@ -108,26 +108,15 @@ export class ContinuousBatcher {
       return false;
     });
     const running = this.active;
-    const [first = [], ...rest] = prefillGroups(this.admit());
-    const joining = first.flatMap((job) => this.newStream(job));
-    if (running.length > 0 || joining.length > 0) {
+    const [shared = [], ...own] = prefillGroups(this.admit()).map((group) =>
+      group.flatMap((job) => this.newStream(job)),
+    );
+    if (running.length > 0 || shared.length > 0) {
       this.stats.steps++;
       this.stats.largestBatch = Math.max(this.stats.largestBatch, running.length);
-      try {
-        GenerationStream.advanceTogether(
-          this.model,
-          running.map((a) => a.stream),
-          joining.map((a) => a.stream),
-        );
-        this.active = [...running, ...joining];
-      } catch (err) {
-        // A bug, not a request's fault (each prompt was checked when its stream
-        // was made): end what was in the pass rather than serve wrong tokens.
-        for (const a of [...running, ...joining]) end(a.job, 'error', err);
-        this.active = [];
-      }
     }
-    for (const group of rest) this.start(group);
+    // Further prefill groups take a pass of their own (no running sequences).
+    this.active = [...this.pass(running, shared), ...own.flatMap((group) => this.pass([], group))];
     this.active = this.active.filter((a) => {
       let token: number;
       try {
@@ -172,16 +161,26 @@ export class ContinuousBatcher {
     }
   }
 
-  /** A prefill pass of its own for a further group; if it fails, each job alone, so that only a faulty one ends. */
-  private start(group: Job[]): void {
+  /**
+   * One pass of the model: the running sequences' next token and the joining
+   * ones' prefill. Returns the sequences it leaves running; if it fails, that
+   * is a bug, not a request's fault (each prompt was checked when its stream
+   * was made), so it ends everything in the pass rather than serve wrong tokens.
+   */
+  private pass(running: Active[], joining: Active[]): Active[] {
+    const all = [...running, ...joining];
+    if (all.length === 0) return all;
     try {
-      const streams = GenerationStream.startTogether(this.model, group, this.sampler);
-      group.forEach((job, i) => this.active.push({ job, stream: streams[i] }));
-      return;
+      GenerationStream.advanceTogether(
+        this.model,
+        running.map((a) => a.stream),
+        joining.map((a) => a.stream),
+      );
+      return all;
     } catch (err) {
-      if (group.length === 1) return end(group[0], 'error', err);
+      for (const a of all) end(a.job, 'error', err);
+      return [];
     }
-    for (const job of group) this.start([job]);
   }
 }
 
