@@ -6,14 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readSafetensors } from '../src/io/safetensors.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
+import { CLI, smallCorpus, tmp } from './helpers.js';
 
 /** The phases of the save of step 7, in order; the first four leave step 6 as the last complete checkpoint. */
 const PHASES = [
@@ -39,9 +35,8 @@ const losses = (dir: string) =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8').replace(/"(tokens_per_s|elapsed_s)":[\d.e+-]+,?/g, '');
 
 test('a kill at every phase of a checkpoint save resumes to the uninterrupted run', () => {
-  const root = mkdtempSync(join(tmpdir(), 'hsm-crash-'));
-  const data = join(root, 'small.txt');
-  writeFileSync(data, readFileSync(SHAKESPEARE, 'utf8').slice(0, 40_000));
+  const root = tmp('crash');
+  const data = smallCorpus(root);
   const flags = (out: string) => [
     CLI,
     'train',

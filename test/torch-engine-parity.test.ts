@@ -4,13 +4,12 @@
 // weights to `python3 -m hsm_torch.parity`, which rebuilds them from the
 // description alone; logits, loss and every gradient must agree in float32,
 // and hsm_torch's own initialisation must have our distributions.
-// Needs PyTorch (apt-get install python3-torch); without it the comparisons
-// are skipped, or fail when HSM_REQUIRE_TORCH=1.
+// Needs PyTorch (test/toolchains.ts: skipped without it, a failure where
+// HSM_REQUIRE_TORCH=1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tape } from '../src/autograd/tape.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
@@ -19,6 +18,8 @@ import { parsePlan } from '../src/model/plan.js';
 import { Transformer, type ModelConfig } from '../src/model/transformer.js';
 import { projectRoot } from '../src/project-root.js';
 import { Rng } from '../src/tensor/random.js';
+import { tmp } from './helpers.js';
+import { torchMissing, torchPython } from './toolchains.js';
 
 const V = 37,
   CONTEXT = 24,
@@ -116,23 +117,15 @@ function runOurs({ model, idx, targets }: ReturnType<typeof buildCase>): Ours {
   return result;
 }
 
-const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-const torchMissing =
-  probe.status === 0
-    ? null
-    : `${python} cannot import torch (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()}); ` +
-      'install it with `apt-get install python3-torch`';
-const required = process.env.HSM_REQUIRE_TORCH === '1';
-const skip = torchMissing && !required ? `${torchMissing}; set HSM_REQUIRE_TORCH=1 to fail instead` : false;
+const skip = torchMissing();
+const python = torchPython()!;
 
 /** hsm_torch's logits, loss, gradients and initial weights for every case, from one python process (importing torch takes seconds). */
 let torchOutputs: Map<string, { tensors: Map<string, Float32Array> }> | Error | undefined;
 function torchOutput(i: number): Map<string, Float32Array> {
   if (torchOutputs === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'hsm-torch-parity-'));
+    const dir = tmp('torch-parity');
     try {
-      if (torchMissing) throw new Error(`HSM_REQUIRE_TORCH=1 but ${torchMissing}`);
       const args: string[] = [];
       CASES.forEach((_, j) => {
         const { model, idx, targets } = buildCase(j);
