@@ -46,7 +46,14 @@ export function torchMissing(): false | string {
 
 /** The WebAssembly backend's tests: dist/wasm/hsm.wasm (built by clang, or the prebuilt module copied by npm run build). */
 export function wasmMissing(): false | string {
-  return once('wasm', () => verdict('WASM', wasmBackend() ? null : `no WebAssembly module: ${wasmLoadError()}`));
+  return once('wasm', () =>
+    verdict(
+      'WASM',
+      wasmBackend()
+        ? null
+        : `no WebAssembly module (${wasmLoadError()}); npm run build copies prebuilt/hsm.wasm, or builds it where clang-14 is (apt-get install clang-14 lld-14 wasi-libc libc++-14-dev-wasm32 libc++abi-14-dev-wasm32)`,
+    ),
+  );
 }
 
 /** The native addon's tests: build/Release/hsm_native.node, built by npm install. */
@@ -54,9 +61,7 @@ export function nativeMissing(): false | string {
   return once('native', () =>
     verdict(
       'NATIVE',
-      nativeBackend()
-        ? null
-        : `no native addon (${nativeLoadError()}); install g++, make and python3, then run npm rebuild`,
+      nativeBackend() ? null : `no native addon (${nativeLoadError()}); install them, then run npm rebuild`,
     ),
   );
 }
