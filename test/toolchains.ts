@@ -51,7 +51,7 @@ export function wasmMissing(): false | string {
       'WASM',
       wasmBackend()
         ? null
-        : `no WebAssembly module (${wasmLoadError()}); npm run build copies prebuilt/hsm.wasm, or builds it where clang-14 is (apt-get install clang-14 lld-14 wasi-libc libc++-14-dev-wasm32 libc++abi-14-dev-wasm32)`,
+        : `no WebAssembly module (${wasmLoadError()}, copying prebuilt/hsm.wasm or building with clang-14: apt-get install clang-14 lld-14 wasi-libc libc++-14-dev-wasm32 libc++abi-14-dev-wasm32)`,
     ),
   );
 }
