@@ -4,6 +4,7 @@ import type { TrainConfig } from '../train/config.js';
 import type { Grid } from './grid.js';
 import type { CurvePoint } from './measure.js';
 import type { SweepRow } from './sweep.js';
+import type { PositionBucket } from '../train/evaluate.js';
 
 export const RESULTS_FORMAT = 'hsm-compare/1';
 
@@ -29,6 +30,8 @@ export interface RunResult {
   /** Text tasks: e^loss, and bits per character of the validation text. */
   perplexity?: number;
   bits_per_char?: number;
+  /** Text tasks: the final evaluation's loss by position bucket of the window (its token-weighted mean is the final loss). */
+  val_loss_by_position?: PositionBucket[];
   /** Recall task: share of held-out queries answered right. */
   accuracy?: number;
   train_tokens_per_s: number;

@@ -19,6 +19,8 @@ import { applyBudget, tokensPerStep } from '../train/budget.js';
 import { resolveModelConfig, type TrainConfig } from '../train/config.js';
 import type { TorchEngineOptions } from '../train/torch-launch.js';
 import { DivergedError } from '../train/run-setup.js';
+import { lossByPosition } from '../train/evaluate.js';
+import { openTextDataWith } from '../data/text-data.js';
 import { requireTrainingMemory, train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
 import type { EvalSettings, GridRun } from './grid.js';
 import { describeRecall, recallAccuracy } from './recall-score.js';
@@ -235,6 +237,9 @@ function evaluateRun(
     sample = describeRecall(data.recall, model);
   } else {
     scores.perplexity = Math.exp(finalLoss);
+    // The final evaluation's batches again, by position in the window: the evidence for or against using the context.
+    const text = openTextDataWith(cfg.data, tokenizer, cfg.valFraction).data;
+    scores.val_loss_by_position = lossByPosition(model, text, 'val', cfg.evalIters, cfg.batchSize, cfg.seed + 2);
     scores.bits_per_char = (finalLoss / Math.LN2) * tokensPerChar(data.corpus!, tokenizer, cfg.valFraction);
     if (ev.sampleTokens > 0) {
       sample = generateText(model, tokenizer, ev.samplePrompt, {
