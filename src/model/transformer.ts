@@ -109,9 +109,11 @@ export function resolvePlan(config: ModelConfig): BlockSpec[] {
 }
 
 /**
- * Pre-LN transformer (SPEC §2, §5): x = x + Mixer(LN(x)); x = x + FFN(LN(x)),
- * GELU FFN, weight-tied output head, optional learned positions. With the
- * default plan it is nanoGPT's GPT-2, parameter names included.
+ * Pre-norm transformer (SPEC §2, §5): x = x + Mixer(Norm(x)); x = x + FFN(Norm(x)),
+ * with the block style's norm, FFN and biases (gpt2: LayerNorm, GELU, biases;
+ * transformer++: RMSNorm, SwiGLU, none), a weight-tied output head, and learned
+ * or rotary positions where the plan has attention. With the default plan and
+ * style it is nanoGPT's GPT-2, parameter names included.
  */
 export class Transformer {
   readonly params: ParameterStore;
