@@ -122,7 +122,7 @@ const longModels: GridInput['models'] = [
  * The long-context budget: the default corpus at context 512, 2048 tokens a
  * step, and a fixed number of training FLOPs, so a model that is cheaper per
  * token (HSM's linear cost against attention's quadratic one) trains longer.
- * 8e12 FLOPs are 614 GPT steps (1.26M tokens, about 2 minutes on 2 cores).
+ * 8e12 FLOPs are 614 GPT steps (1.26M tokens).
  */
 const LONG_TRAIN = {
   data: 'sotu',
@@ -267,7 +267,7 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
     seeds: [1337, 2],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
   },
-  // Where along the context does the ordering change? 24 runs, about 2 hours on one core.
+  // Where along the context does the ordering change? 24 runs.
   'context-sweep': {
     description:
       'GPT, HSM pair and the ab[proj] hybrid at context 256, 512, 1024 and 2048 on an equal budget of 1.6e13 training FLOPs, 2048 tokens a step, 2 seeds',
@@ -315,7 +315,7 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
     seeds: [1, 2],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
   },
-  // About an hour on 2 cores (36 runs of 35–140 s at length 64).
+  // 36 runs: 6 models × 3 lengths × 2 seeds.
   recall: {
     description:
       'multi-query associative recall (MQAR, as in the Zoology study): key–value pairs, then queries; accuracy on held-out sequences',
