@@ -4,6 +4,7 @@ import type { TrainConfig } from '../train/config.js';
 import type { Grid } from './grid.js';
 import type { CurvePoint } from './measure.js';
 import type { SweepRow } from './sweep.js';
+import type { NgramLevels } from '../data/ngram.js';
 import type { PositionBucket } from '../train/evaluate.js';
 
 export const RESULTS_FORMAT = 'hsm-compare/1';
@@ -77,7 +78,14 @@ export interface ModelSummary {
 
 export interface CompareResults {
   format: string;
-  grid: { name: string; description: string; baseline: string; seeds: number[]; models: Grid['models'] };
+  grid: {
+    name: string;
+    description: string;
+    baseline: string;
+    seeds: number[];
+    models: Grid['models'];
+    budgets?: Grid['budgets'];
+  };
   created: string;
   machine: { cpus: number; backend: string };
   /** The command, commit and machine of the invocation that wrote these results. */
@@ -86,6 +94,8 @@ export interface CompareResults {
   runs_finished: number;
   runs: RunResult[];
   summary: ModelSummary[];
+  /** Per text task: the n-gram cross-entropy of its validation split under counts from its training split (data/ngram.ts). */
+  reference_levels?: Record<string, NgramLevels>;
   /** The settings sweep: every combination tried per family and which one it kept (grids with a sweep). */
   sweep?: SweepRow[];
 }

@@ -20,7 +20,8 @@ import { resolveModelConfig, type TrainConfig } from '../train/config.js';
 import type { TorchEngineOptions } from '../train/torch-launch.js';
 import { DivergedError } from '../train/run-setup.js';
 import { lossByPosition } from '../train/evaluate.js';
-import { openTextDataWith } from '../data/text-data.js';
+import { openTextData, openTextDataWith } from '../data/text-data.js';
+import { ngramLevels, type NgramLevels } from '../data/ngram.js';
 import { requireTrainingMemory, train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
 import type { EvalSettings, GridRun } from './grid.js';
 import { describeRecall, recallAccuracy } from './recall-score.js';
@@ -93,6 +94,7 @@ export class DataCache {
   private corpora = new Map<string, Corpus>();
   private recall = new Map<string, MqarData>();
   private vocabSizes = new Map<string, number>();
+  private levels = new Map<string, NgramLevels>();
 
   corpus(name: string): Corpus {
     let c = this.corpora.get(name);
@@ -107,6 +109,17 @@ export class DataCache {
     if (v === undefined)
       this.vocabSizes.set(key, (v = createTokenizer(cfg.tokenizer, this.corpus(cfg.data).text).vocabSize));
     return v;
+  }
+
+  /** The n-gram reference levels of a text run's split (computed once per corpus, tokenizer and split). */
+  referenceLevels(cfg: TrainConfig): NgramLevels {
+    const key = JSON.stringify([cfg.data, cfg.tokenizer, cfg.valFraction]);
+    let l = this.levels.get(key);
+    if (!l) {
+      const text = openTextData(cfg.data, cfg.tokenizer, cfg.valFraction);
+      this.levels.set(key, (l = ngramLevels(text.data.train, text.data.val, text.tokenizer.vocabSize)));
+    }
+    return l;
   }
 
   recallData(run: GridRun): MqarData {
