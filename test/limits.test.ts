@@ -156,20 +156,22 @@ test('processes racing for a stale lock: exactly one takes it, every round', asy
   assert.ok(stale.length > 0, 'the killed process left its lock');
   const racers = Array.from({ length: 4 }, start);
   const next = racers.map(lines);
-  for (let round = 0; round < 120; round++) {
-    for (const n of readdirSync(dir).filter(isLock)) rmSync(join(dir, n), { force: true });
-    for (const [n, bytes] of stale) writeFileSync(join(dir, n), bytes);
-    const at = Date.now() + 15;
-    for (const r of racers) r.stdin!.write(`go ${at}\n`);
-    const answers = await Promise.all(next.map((n) => n()));
-    const winners = answers.flatMap((a, i) => (a === 'won' ? [i] : []));
-    assert.equal(winners.length, 1, `round ${round}: ${answers.join(' | ')}`);
-    for (const a of answers) if (a !== 'won') assert.match(a, /^lost run folder .* is in use by process \d+/);
-    racers[winners[0]].stdin!.write('release\n');
-    assert.equal(await next[winners[0]](), 'released');
+  try {
+    for (let round = 0; round < 120; round++) {
+      for (const n of readdirSync(dir).filter(isLock)) rmSync(join(dir, n), { force: true });
+      for (const [n, bytes] of stale) writeFileSync(join(dir, n), bytes);
+      const at = Date.now() + 15;
+      for (const r of racers) r.stdin!.write(`go ${at}\n`);
+      const answers = await Promise.all(next.map((n) => n()));
+      const winners = answers.flatMap((a, i) => (a === 'won' ? [i] : []));
+      assert.equal(winners.length, 1, `round ${round}: ${answers.join(' | ')}`);
+      for (const a of answers) if (a !== 'won') assert.match(a, /^lost run folder .* is in use by process \d+/);
+      racers[winners[0]].stdin!.write('release\n');
+      assert.equal(await next[winners[0]](), 'released');
+    }
+  } finally {
+    for (const r of racers) r.kill();
   }
-  for (const r of racers) r.stdin!.end();
-  await Promise.all(racers.map((r) => once(r, 'exit')));
 });
 
 test('a lock that is a directory or a link is refused with what to do; one from another host expires', () => {

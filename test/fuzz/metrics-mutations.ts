@@ -22,6 +22,7 @@ export function metricsFamily(files: RunFiles, seed: number): Candidate[] {
       Buffer.from([lines[0], '{"step": oops', ...lines.slice(1)].join('\n') + '\n'),
     ),
     m('with its lines in reverse order (steps out of order)', Buffer.from([...lines].reverse().join('\n') + '\n')),
+    m('with its second line deleted (a gap)', Buffer.from([lines[0], ...lines.slice(2)].join('\n') + '\n')),
     m('with a line repeated', Buffer.from([...lines, lines[lines.length - 1]].join('\n') + '\n')),
     m(
       'with a record of step 30 (after the checkpoint)',
