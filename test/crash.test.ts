@@ -135,11 +135,7 @@ test('an --overwrite of a finished run killed at any phase never resumes a mix o
     assert.equal(resumed.code, 0, `${phase}: ${resumed.stderr}`);
     // Before the new run's first checkpoint commits, the folder holds no weights of either run: step 0, said in one line.
     if (lastComplete === 0)
-      assert.match(
-        resumed.stderr,
-        /(holds no checkpoint yet|an --overwrite was interrupted).*from step 0/,
-        phase,
-      );
+      assert.match(resumed.stderr, /(holds no checkpoint yet|an --overwrite was interrupted).*from step 0/, phase);
     else assert.match(resumed.stderr, new RegExp(`resuming .* at step ${lastComplete}:`), phase);
     assertSameRun(out, full, phase);
   });

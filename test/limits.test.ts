@@ -242,11 +242,14 @@ test('resume repairs a damaged metrics log and says which lines it dropped', asy
   assert.deepEqual(steps(), [1, 2, 4, 5, 6, 7, 8, 9]);
 });
 
+/** A safetensors header as these tests edit it: tensor entries, and __metadata__ (whose values are strings). */
+type Header = Record<string, { shape: number[]; data_offsets: number[] } & Record<string, unknown>>;
+
 /** Rewrites a checkpoint file with `edit` applied to its header and data, and without its checksum (as other tools write them). */
-function editUnchecked(path: string, edit: (header: Record<string, any>, data: Buffer) => void): void {
+function editUnchecked(path: string, edit: (header: Header, data: Buffer) => void): void {
   const bytes = readFileSync(path);
   const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString()) as Record<string, any>;
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString()) as Header;
   const data = Buffer.from(bytes.subarray(8 + n));
   delete header.__metadata__.data_sha256;
   edit(header, data);
@@ -291,9 +294,9 @@ const oneLine = (pattern: RegExp) => (err: unknown) => {
 
 test('checkpoint files without a checksum are still checked: weights, moments, sampler state, steps, shapes', async () => {
   const { copy } = await tinyRun();
-  const first = (h: Record<string, any>, rows = 0) =>
+  const first = (h: Header, rows = 0) =>
     Object.keys(h).find((k) => k !== '__metadata__' && h[k].shape.length === 2 && h[k].shape[0] !== rows)!;
-  const setFloat = (name: string, value: number) => (h: Record<string, any>, data: Buffer) =>
+  const setFloat = (name: string, value: number) => (h: Header, data: Buffer) =>
     data.writeFloatLE(value, h[name].data_offsets[0] + 4);
   // Weights: read by eval, generate and resume alike (loadModel).
   for (const [value, pattern] of [
@@ -309,7 +312,7 @@ test('checkpoint files without a checksum are still checked: weights, moments, s
     assert.throws(() => loadModel(dir), oneLine(pattern));
   }
   // The optimizer state: read by a resume.
-  const optimizerCases: [string, (h: Record<string, any>, data: Buffer) => void, RegExp][] = [
+  const optimizerCases: [string, (h: Header, data: Buffer) => void, RegExp][] = [
     ['sampler state', (h) => (h.__metadata__.rng = '[0,0,0,0]'), /rng: the batch sampler state is all zeros/],
     [
       'optimizerStep',

@@ -102,9 +102,7 @@ function parseHolder(text: string): Holder | null {
 function parseLegacy(text: string): Holder | null {
   const [pidText, host = '', since = '?'] = text.trim().split(' ');
   const pid = Number(pidText);
-  return Number.isInteger(pid) && pid > 0 && host !== ''
-    ? { pid, host, since, started: null, released: false }
-    : null;
+  return Number.isInteger(pid) && pid > 0 && host !== '' ? { pid, host, since, started: null, released: false } : null;
 }
 
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} minute${Math.round(ms / 60_000) === 1 ? '' : 's'}`;

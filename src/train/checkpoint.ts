@@ -8,14 +8,7 @@ import { tokenizerFromSpec } from '../data/tokenizers.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { crashPoint } from '../io/crash-point.js';
 import { makeFolder } from '../io/folders.js';
-import {
-  dataSection,
-  dtypeOf,
-  parseSafetensors,
-  readSafetensors,
-  writeSafetensors,
-  type SafeTensorsFile,
-} from '../io/safetensors.js';
+import { dataSection, dtypeOf, parseSafetensors, writeSafetensors, type SafeTensorsFile } from '../io/safetensors.js';
 import type { Transformer } from '../model/transformer.js';
 import type { AdamW } from '../optim/adamw.js';
 import {
@@ -398,7 +391,10 @@ const TrainingStateMetadata = z.object({
       )
       .length(4)
       // xoshiro never leaves the all-zero state: the sampler would draw one batch forever.
-      .refine((words) => words.some((w) => w !== 0), 'the batch sampler state is all zeros, which the sampler never reaches'),
+      .refine(
+        (words) => words.some((w) => w !== 0),
+        'the batch sampler state is all zeros, which the sampler never reaches',
+      ),
   ),
   bestValLoss: z.preprocess((v) => fromJson(v ?? 'null'), z.number().finite().nullable()),
   elapsedS: z.preprocess((v) => Number(v ?? 0), z.number().finite().nonnegative()),

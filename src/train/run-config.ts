@@ -138,7 +138,15 @@ export function requireFinite(where: string, name: string, data: ArrayLike<numbe
  * The training settings that a run keeps from its first step to its last (a resume refuses other values;
  * schedule fields such as maxIters may change).
  */
-export const FIXED_TRAIN_KEYS = ['data', 'tokenizer', 'valFraction', 'batchSize', 'seed', 'gradAccum', 'model'] as const;
+export const FIXED_TRAIN_KEYS = [
+  'data',
+  'tokenizer',
+  'valFraction',
+  'batchSize',
+  'seed',
+  'gradAccum',
+  'model',
+] as const;
 
 /** Checkpoint metadata keys that tie a file to its run: the run id, and the fixed settings it was trained with. */
 export const RUN_ID_KEY = 'run_id';

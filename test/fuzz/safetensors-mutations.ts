@@ -474,7 +474,11 @@ export function safetensorsFamilies(file: string, buf: Buffer, seed: number): Re
     };
     const put = (name: string, value: number) => (h: Record<string, unknown>, data: Buffer) =>
       data.writeFloatLE(value, offsets(h, name)[0] + 4 * randInt(r, elementCount(st, name)));
-    const tensor = (prefixOf: string) => pick(r, st.names.filter((n) => n.startsWith(prefixOf)));
+    const tensor = (prefixOf: string) =>
+      pick(
+        r,
+        st.names.filter((n) => n.startsWith(prefixOf)),
+      );
     const cands: Candidate[] = [];
     const add = (description: string, edit: (h: Record<string, unknown>, data: Buffer) => void) =>
       cands.push({ description: `${file} without its checksum: ${description}`, make: bare(edit) });
@@ -512,7 +516,7 @@ export function safetensorsFamilies(file: string, buf: Buffer, seed: number): Re
     add('run_id of another run', (h) => ((h.__metadata__ as Json).run_id = '0123456789abcdef0123456789abcdef'));
     add('fixed_config with gradAccum 2', (h) => {
       const m = h.__metadata__ as Json;
-      m.fixed_config = JSON.stringify({ ...(JSON.parse(String(m.fixed_config)) as Json), gradAccum: 2 });
+      m.fixed_config = JSON.stringify({ ...(JSON.parse(String(m.fixed_config ?? '{}')) as Json), gradAccum: 2 });
     });
     fams.unchecked = cands;
   }
