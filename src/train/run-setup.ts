@@ -173,6 +173,9 @@ export function prepareRun(requested: TrainConfig, opts: TrainOptions): Prepared
   return { cfg, model, runFile, startStep, tokenizer, data, text, resumed: resume, loggedEvery };
 }
 
+/** A run whose loss or gradient norm stopped being finite: a learning-rate sweep records it instead of stopping. */
+export class DivergedError extends UserError {}
+
 /**
  * A non-finite loss or gradient norm, as both engines report it (the last checkpoint stays the run's state).
  * On the first two steps after a resume it points at the checkpoint rather than the learning rate: damaged
@@ -186,7 +189,7 @@ export function divergedError(run: PreparedRun, step: number, loss: unknown, gra
       `${dir}: step ${step}, ${step - run.startStep === 1 ? 'the first' : 'the second'} after loading the checkpoint of step ${run.startStep}, gave loss ${loss} (gradient norm ${gradNorm}): ` +
         'its weights or optimizer state are most likely damaged; restore the files, or train again with --overwrite',
     );
-  return new UserError(
+  return new DivergedError(
     `${dir}: training diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); nothing was saved after ` +
       `the last checkpoint: lower lr, raise warmupIters or set gradClip, then --resume or start again`,
   );
