@@ -93,7 +93,7 @@ const EXTRA_MUTANTS: [string, string][] = [
   ['optimizer:unchecked', 'negative second moment'],
   // A damaged staged state after the commit, and a deleted log line.
   ['staged', 'with a flipped data bit'],
-  ['metrics', 'second line deleted'],
+  ['metrics', 'first line deleted'],
 ];
 
 function pickMutants(all: Mutant[]): Mutant[] {
