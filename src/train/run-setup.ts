@@ -143,7 +143,7 @@ export function prepareRun(requested: TrainConfig, opts: TrainOptions): Prepared
     runFile = { ...saved, train: cfg }; // schedule changes (e.g. a longer --max-iters) are remembered
     startStep = loaded.step;
   } else {
-    if (!opts.overwrite && !opts.resume && existsSync(join(dir, 'model.safetensors'))) {
+    if (!opts.overwrite && existsSync(join(dir, 'model.safetensors'))) {
       throw new UserError(
         `${dir} already holds a training run; pass --resume to continue it, --overwrite to start it again, or --out with a new folder`,
       );
