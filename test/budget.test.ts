@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTokenizer } from '../src/data/tokenizers.js';
+import { readSafetensors } from '../src/io/safetensors.js';
 import { describeModel } from '../src/model/cost.js';
 import { applyBudget, trainFlopsPerStep } from '../src/train/budget.js';
 import { parseTrainConfig, resolveModelConfig } from '../src/train/config.js';
@@ -34,7 +35,12 @@ const budgeted = (data: string, out: string, plan: string, flops: number) =>
     checkpointInterval: 100,
   });
 
-const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+/** The SHA-256 of a checkpoint file's tensor bytes (its metadata holds the run id, which differs between runs). */
+const digest = (path: string) => {
+  const hash = createHash('sha256');
+  for (const [, t] of readSafetensors(path).tensors) hash.update(new Uint8Array(t.data.buffer));
+  return hash.digest('hex');
+};
 
 test('a FLOP budget gives each plan the steps its FLOPs per step imply, and the cosine decay ends there', async () => {
   const { root, data } = setup();

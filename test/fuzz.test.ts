@@ -1,5 +1,5 @@
-// Bad input, bounded: about 40 damaged run folders (one per mutation family, a second for six of
-// them, and a few that the campaign found mishandled) and 41 invalid command lines over every
+// Bad input, bounded: about 55 damaged run folders (one per mutation family, a second for six of
+// them, and some chosen for what they damage) and 41 invalid command lines over every
 // command. Each must end in a one-line "hsm: …" error with exit code 2, or be accepted with nothing
 // changed; never a stack trace, a hang, a multi-line error or a damaged file silently accepted.
 // tools/fuzz/campaign.mjs runs the full table (several hundred mutants, 450 command lines).
@@ -78,6 +78,18 @@ const EXTRA_MUTANTS: [string, string][] = [
   ['optimizer:whole', 'is a directory'],
   ['optimizer:dtype', 'set to "I32"'],
   ['config:tokenizer', 'with an unknown key'],
+  // Files of two runs, an edited setting the run keeps, and damage in files without a checksum.
+  ['config:train', 'gradAccum set to 2'],
+  ['config:file', 'runId of another run'],
+  ['model:unchecked', 'run_id of another run'],
+  ['model:unchecked', 'set to 3e38'],
+  ['optimizer:unchecked', 'rng set to [0,0,0,0]'],
+  ['optimizer:unchecked', 'optimizerStep set to'],
+  ['optimizer:unchecked', 'reversed (same element count)'],
+  ['optimizer:unchecked', 'negative second moment'],
+  // A damaged staged state after the commit, and a deleted log line.
+  ['staged', 'with a flipped data bit'],
+  ['metrics', 'first line deleted'],
 ];
 
 function pickMutants(all: Mutant[]): Mutant[] {

@@ -1,5 +1,6 @@
 import { kernels } from '../backend/index.js';
 import type { BatchSource } from '../data/dataset.js';
+import { UserError } from '../errors.js';
 import type { Transformer } from '../model/transformer.js';
 import { Rng } from '../tensor/random.js';
 
@@ -24,6 +25,23 @@ export function estimateLoss(
     total += model.loss(x, y, batchSize, T).item();
   }
   return total / iters;
+}
+
+/**
+ * Refuses a loss that is NaN or infinite: the weights passed every check on loading but overflow float32 on
+ * the way (a damaged file), so the error names the largest of them.
+ */
+export function requireFiniteLoss(model: Transformer, loss: number, where: string): void {
+  if (Number.isFinite(loss)) return;
+  let name = '',
+    largest = 0;
+  for (const [n, p] of model.params.byName)
+    for (let i = 0; i < p.data.length; i++)
+      if (Math.abs(p.data[i]) > largest) [name, largest] = [n, Math.abs(p.data[i])];
+  throw new UserError(
+    `${where}: the loss is ${loss}: the weights overflow float32 arithmetic (the largest, in "${name}", is ${largest.toExponential(2)}); ` +
+      'the file is damaged: restore it or train again',
+  );
 }
 
 /** Mean loss of the window positions [from, to) over the evaluated batches. */

@@ -8,6 +8,7 @@ import { Rng } from '../tensor/random.js';
 import { learningRate, type TrainConfig } from './config.js';
 import { loadTrainingState, saveCheckpoint } from './checkpoint.js';
 import { estimateLoss } from './evaluate.js';
+import { discardRun } from './run-folder.js';
 import {
   divergedError,
   keepMetricsUpTo,
@@ -60,18 +61,19 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
   const optimizer = newOptimizer(model, cfg);
   const rng = new Rng(cfg.seed + 1);
   const metricsPath = join(dir, 'metrics.jsonl');
-  if (opts.resume) {
-    const state = loadTrainingState(dir, optimizer, startStep);
+  if (prepared.resumed) {
+    const state = loadTrainingState(dir, optimizer, startStep, runFile);
     rng.setState(state.rng);
     bestValLoss = state.bestValLoss;
     elapsedBefore = state.elapsedS;
-    const repaired = keepMetricsUpTo(metricsPath, startStep, cfg.logInterval);
+    const repaired = keepMetricsUpTo(metricsPath, startStep, prepared.loggedEvery);
     if (repaired) hooks.onWarning?.(`${metricsPath}: ${repaired}`);
   } else {
+    discardRun(dir); // --overwrite: the old run is gone before anything of this one is written
     writeFileSync(metricsPath, '');
   }
 
-  hooks.onStart?.(startInfo(prepared, !!opts.resume));
+  hooks.onStart?.(startInfo(prepared, prepared.resumed));
 
   const B = cfg.batchSize,
     T = cfg.model.blockSize;
@@ -104,7 +106,7 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
     step++;
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       // The weights in memory are already damaged; nothing is saved, so the last checkpoint stays the run's state.
-      throw divergedError(dir, step, loss, gradNorm);
+      throw divergedError(prepared, step, loss, gradNorm);
     }
     const m: StepMetrics = {
       step,
