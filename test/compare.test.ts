@@ -13,7 +13,8 @@ import { renderSvg } from '../src/report/chart.js';
 import { expandGrid, loadGrid, parseGrid } from '../src/compare/grid.js';
 import { stat, type CompareResults } from '../src/compare/results.js';
 import { IdTokenizer } from '../src/data/id-tokenizer.js';
-import { formatMqarSpec, generateMqarSequence, MqarData, mqarKeyCount } from '../src/data/mqar.js';
+import { formatMqarSpec, generateMqarSequence, MqarData } from '../src/data/mqar.js';
+import { legacyKeyCount } from '../src/data/mqar-legacy.js';
 import { UserError } from '../src/errors.js';
 import { Rng } from '../src/tensor/random.js';
 import { smallCorpus, tinyRecallGrid, tinyTextGrid } from './compare-fixtures.js';
@@ -193,7 +194,7 @@ test('MQAR sequences: distinct keys, each query answered by its pair, same seed 
   const x = new Int32Array(64),
     y = new Int32Array(64);
   generateMqarSequence(spec, new Rng(3), x, y);
-  const K = mqarKeyCount(64);
+  const K = legacyKeyCount(64);
   const value = new Map<number, number>();
   for (let i = 0; i < 8; i++) {
     assert.ok(x[2 * i] >= 1 && x[2 * i] <= K && x[2 * i + 1] > K, 'keys then values');

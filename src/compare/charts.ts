@@ -122,7 +122,36 @@ export function lossChart(results: CompareResults, x: keyof typeof AXES): NamedC
       ],
     },
   };
-  return { id: a.id, title: a.title, spec: perTask(results, meanCurves(results.runs), inner, a.title) };
+  const noRecall = noRecallByTask(results);
+  if (noRecall.size === 0)
+    return { id: a.id, title: a.title, spec: perTask(results, meanCurves(results.runs), inner, a.title) };
+  // Recall: a dashed line at the cross-entropy of the bag of values (no recall), which every point carries.
+  const values = meanCurves(results.runs).map((p) => ({ ...p, no_recall: noRecall.get(p.task)?.cross_entropy }));
+  const { mark, encoding } = inner;
+  const layered = {
+    width: inner.width,
+    height: inner.height,
+    layer: [{ mark, encoding }, noRecallRule('no_recall', 'no-recall cross-entropy (bag of values)')],
+  };
+  return { id: a.id, title: a.title, spec: perTask(results, values, layered, a.title) };
+}
+
+/** Each recall task's no-recall levels, from its runs (results written before they were recorded have none). */
+function noRecallByTask(results: CompareResults): Map<string, NonNullable<RunResult['no_recall']>> {
+  const out = new Map<string, NonNullable<RunResult['no_recall']>>();
+  for (const r of results.runs) if (r.no_recall) out.set(r.task, r.no_recall);
+  return out;
+}
+
+/** A dashed horizontal line across a panel at the mean of `field` (one value per task). */
+function noRecallRule(field: string, title: string): Record<string, unknown> {
+  return {
+    mark: { type: 'rule', strokeDash: [6, 4], color: '#444', strokeWidth: 1.5 },
+    encoding: {
+      y: { aggregate: 'mean', field, type: 'quantitative' },
+      tooltip: [{ aggregate: 'mean', field, format: '.3~f', title }],
+    },
+  };
 }
 
 /** Final validation loss per model: bar = mean over seeds, rule = min to max. */
@@ -220,17 +249,21 @@ export function finalLossAgainst(results: CompareResults, x: keyof typeof SIZE_A
 const sizesDiffer = (runs: RunResult[]) =>
   Math.max(...runs.map((r) => r.parameters)) > 1.5 * Math.min(...runs.map((r) => r.parameters));
 
-/** Recall accuracy per model, grouped by sequence length. */
+/**
+ * Recall accuracy per model, a panel per sequence length, with a dashed line
+ * at the no-recall level (the bag of values) where the results record it.
+ */
 export function accuracyChart(results: CompareResults): NamedChart {
-  const title = 'Recall accuracy on held-out sequences (mean over seeds)';
-  const tasks = [...new Set(results.runs.map((r) => r.task))];
-  const values = results.runs.map((r) => ({ task: r.task, model: r.model, seed: r.seed, accuracy: r.accuracy ?? 0 }));
-  const spec = {
-    $schema: SCHEMA,
-    title,
-    data: { values },
-    width: { step: 16 },
-    height: 300,
+  const title = 'Recall accuracy on held-out sequences (mean over seeds; dashed: no recall, the bag of values)';
+  const noRecall = noRecallByTask(results);
+  const values = results.runs.map((r) => ({
+    task: r.task,
+    model: r.model,
+    seed: r.seed,
+    accuracy: r.accuracy ?? 0,
+    no_recall: noRecall.get(r.task)?.accuracy,
+  }));
+  const bars = {
     mark: 'bar',
     encoding: {
       x: {
@@ -240,7 +273,6 @@ export function accuracyChart(results: CompareResults): NamedChart {
         title: null,
         axis: { labelAngle: -40 },
       },
-      xOffset: { field: 'task', type: 'ordinal', sort: tasks },
       y: {
         aggregate: 'mean',
         field: 'accuracy',
@@ -249,15 +281,20 @@ export function accuracyChart(results: CompareResults): NamedChart {
         scale: { domain: [0, 1] },
         axis: { format: '%' },
       },
-      color: { field: 'task', type: 'ordinal', sort: tasks, title: 'sequence length', scale: { scheme: 'blues' } },
+      color: { ...modelColor(results), legend: null },
       tooltip: [
         { field: 'model' },
         { field: 'task' },
         { aggregate: 'mean', field: 'accuracy', format: '.1%', title: 'accuracy' },
       ],
     },
-  } as ChartSpec;
-  return { id: 'accuracy', title, spec };
+  };
+  const inner = {
+    width: { step: 16 },
+    height: 300,
+    layer: noRecall.size ? [bars, noRecallRule('no_recall', 'no-recall accuracy (bag of values)')] : [bars],
+  };
+  return { id: 'accuracy', title, spec: perTask(results, values, inner, title, []) };
 }
 
 /** Every chart of a report, in page order. */

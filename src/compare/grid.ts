@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describeZodError, UserError } from '../errors.js';
-import { formatMqarSpec, checkMqarSpec, type MqarSpec } from '../data/mqar.js';
+import { formatMqarSpec, checkMqarSpec, zoologyPairs, type MqarSpec } from '../data/mqar.js';
 import { pow2Levels } from '../model/schedule.js';
 import { resolvePlan } from '../model/transformer.js';
 import { mergeConfigs, parseTrainConfig, presetConfig, type TrainConfig } from '../train/config.js';
@@ -85,19 +85,19 @@ export function parseGrid(raw: unknown, name: string): Grid {
 /** Every run of a grid, seed by seed (so a partial compare already covers every model). */
 export function expandGrid(grid: Grid, outDir: string): GridRun[] {
   const tasks = grid.recall
-    ? grid.recall.lengths.map(({ batchSize, ...l }) => ({
+    ? grid.recall.lengths.map(({ batchSize, gradAccum, ...l }) => ({
         name: `T${l.context}`,
         context: l.context,
-        batchSize,
-        recall: { vocabSize: grid.recall!.vocabSize, ...l },
+        steps: { batchSize, gradAccum },
+        recall: recallSpec(grid.recall!, l),
       }))
-    : [{ name: '', context: undefined, batchSize: undefined, recall: undefined }];
+    : [{ name: '', context: undefined, steps: {}, recall: undefined }];
   const runs: GridRun[] = [];
   for (const seed of grid.seeds) {
     for (const task of tasks) {
       for (const m of grid.models) {
         const id = `${task.name ? task.name + '-' : ''}${m.name}-s${seed}`;
-        const config = runConfig(grid, m, seed, join(outDir, 'runs', id), task.context, task.recall, task.batchSize);
+        const config = runConfig(grid, m, seed, join(outDir, 'runs', id), task.context, task.recall, task.steps);
         const taskName = task.name || basename(config.data).replace(/\.txt$/i, '');
         const recall = task.recall && {
           ...task.recall,
@@ -118,13 +118,13 @@ function runConfig(
   out: string,
   context?: number,
   recall?: MqarSpec,
-  batchSize?: number,
+  steps: { batchSize?: number; gradAccum?: number } = {},
 ): TrainConfig {
   const where = `grid ${grid.name}, model ${m.name}`;
   const data: Record<string, unknown> = {};
   if (recall) {
     checkMqarSpec(recall);
-    Object.assign(data, { data: formatMqarSpec(recall), tokenizer: 'ids', batchSize });
+    Object.assign(data, { data: formatMqarSpec(recall), tokenizer: 'ids', ...steps });
   }
   const merged = mergeConfigs(
     grid.preset ? named(`grid ${grid.name}`, () => presetConfig(grid.preset!)) : {},
@@ -148,6 +148,18 @@ function runConfig(
   if (config.tokenizer === 'ids' && !recall) throw new UserError(`${where}: the ids tokenizer needs the "recall" task`);
   named(where, () => resolvePlan({ ...config.model, vocabSize: 2 })); // unknown mixers and options fail here, not hours later
   return config;
+}
+
+/** One length's task: the grid's generator and options, pairs defaulting to Zoology's per length. */
+function recallSpec(
+  recall: NonNullable<GridFields['recall']>,
+  length: Omit<NonNullable<GridFields['recall']>['lengths'][number], 'batchSize' | 'gradAccum'>,
+): MqarSpec {
+  const { lengths: _, heldOutSequences: __, heldOutSeed: ___, ...task } = recall;
+  const spec: MqarSpec = { ...task, ...length, pairs: length.pairs ?? zoologyPairs(length.context) };
+  // Unset options stay out, so the spec (the data cache's key) names only what the grid set.
+  for (const k of Object.keys(spec) as (keyof MqarSpec)[]) if (spec[k] === undefined) delete spec[k];
+  return spec;
 }
 
 /** Runs `fn`, prefixing a UserError's message with the grid and model it concerns. */

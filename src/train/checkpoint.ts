@@ -51,6 +51,8 @@ export interface TrainingState {
   rng: number[]; // batch sampler state after `step` iterations
   bestValLoss: number | null;
   elapsedS: number; // training wall time so far, carried across resumes
+  /** The validation accuracy that ended training early (stopAtAccuracy), if one did. */
+  stoppedAtAccuracy?: number | null;
 }
 
 export function saveCheckpoint(
@@ -97,6 +99,7 @@ function writeCheckpointFiles(
     rng: JSON.stringify(state.rng),
     bestValLoss: JSON.stringify(state.bestValLoss),
     elapsedS: String(state.elapsedS),
+    ...(state.stoppedAtAccuracy != null ? { stoppedAtAccuracy: JSON.stringify(state.stoppedAtAccuracy) } : {}),
   };
   writeSafetensors(join(dir, STAGED_OPTIMIZER_FILE), moments, withChecksum(training, moments), at);
   crashPoint(`staged@${at}`);
@@ -307,7 +310,13 @@ export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: numb
     );
   }
   optimizer.stepCount = state.data.optimizerStep;
-  return { step, rng: state.data.rng, bestValLoss: state.data.bestValLoss, elapsedS: state.data.elapsedS };
+  return {
+    step,
+    rng: state.data.rng,
+    bestValLoss: state.data.bestValLoss,
+    elapsedS: state.data.elapsedS,
+    stoppedAtAccuracy: state.data.stoppedAtAccuracy,
+  };
 }
 
 /** Weights or moments that are NaN or infinite come from a damaged file or a diverged run: never train on them. */
@@ -338,4 +347,5 @@ const TrainingStateMetadata = z.object({
   ),
   bestValLoss: z.preprocess((v) => fromJson(v ?? 'null'), z.number().finite().nullable()),
   elapsedS: z.preprocess((v) => Number(v ?? 0), z.number().finite().nonnegative()),
+  stoppedAtAccuracy: z.preprocess((v) => fromJson(v ?? 'null'), z.number().min(0).max(1).nullable()),
 });
