@@ -177,11 +177,24 @@ test('recall grids: one run per length, plans reach the context, accuracy is rec
   assert.deepEqual(runs.map((r) => r.id).slice(0, 4), ['T16-gpt-s1', 'T16-ab-s1', 'T32-gpt-s1', 'T32-ab-s1']);
   assert.deepEqual(runs.map((r) => r.config.model.plan).slice(0, 4), ['attn*2', 'hsm:ab*4', 'attn*2', 'hsm:ab*5']);
   assert.deepEqual(runs.map((r) => r.config.batchSize).slice(0, 4), [4, 4, 2, 2]);
-  const out = await runCompare(grid, join(tmp(), 'recall'));
-  for (const r of out.results.runs) assert.ok(r.accuracy !== undefined && r.accuracy >= 0 && r.accuracy <= 1, r.id);
+  const dir = join(tmp(), 'recall');
+  const out = await runCompare(grid, dir);
+  for (const r of out.results.runs) {
+    assert.ok(r.accuracy !== undefined && r.accuracy >= 0 && r.accuracy <= 1, r.id);
+    const pairs = r.task === 'T16' ? 2 : 4;
+    assert.deepEqual(r.no_recall, { accuracy: 1 / pairs, cross_entropy: Math.log(pairs) }, 'bag of distinct values');
+  }
+  const report = readFileSync(join(dir, 'report.md'), 'utf8');
+  assert.match(
+    report,
+    /No recall \(the values in the pairs, not which key holds which\): 50\.0% \(cross-entropy 0\.693\)/,
+  );
+  assert.match(report, /\| vs no recall \|/);
+  const chart = JSON.stringify(reportCharts(out.results).find((c) => c.id === 'accuracy')!.spec);
+  assert.match(chart, /"strokeDash"/, 'the accuracy chart draws the no-recall line');
   assert.equal(out.results.summary.length, 4);
   assert.ok(out.files.includes('accuracy.svg'));
-  const builtIn = expandGrid(loadGrid('recall'), 'out');
+  const builtIn = expandGrid(loadGrid('recall-legacy'), 'out');
   assert.ok(
     builtIn.every((r) => r.config.batchSize * r.config.model.blockSize === 2048),
     'equal tokens per step at every length',
@@ -189,8 +202,8 @@ test('recall grids: one run per length, plans reach the context, accuracy is rec
   assert.ok(builtIn.some((r) => r.config.model.plan === 'hsm:gated*8,attn'));
 });
 
-test('MQAR sequences: distinct keys, each query answered by its pair, same seed same data', () => {
-  const spec = { vocabSize: 64, context: 64, pairs: 8 };
+test('legacy MQAR sequences: distinct keys, each query answered by its pair, same seed same data', () => {
+  const spec = { generator: 'legacy' as const, vocabSize: 64, context: 64, pairs: 8 };
   const x = new Int32Array(64),
     y = new Int32Array(64);
   generateMqarSequence(spec, new Rng(3), x, y);
@@ -209,7 +222,10 @@ test('MQAR sequences: distinct keys, each query answered by its pair, same seed 
     assert.equal(x[t + 1], y[t], 'the answer follows the query');
   }
   assert.deepEqual(new MqarData(spec).heldOut, new MqarData(spec).heldOut);
-  assert.throws(() => new MqarData({ vocabSize: 64, context: 30, pairs: 8 }), /context of at least 32/);
+  assert.throws(
+    () => new MqarData({ generator: 'legacy', vocabSize: 64, context: 30, pairs: 8 }),
+    /context of at least 32/,
+  );
   const tok = new IdTokenizer(64);
   assert.deepEqual([...tok.encode(tok.decode([3, 0, 63]))], [3, 0, 63]);
   assert.throws(() => tok.encode('3 64'), /not a token id/);
@@ -292,4 +308,26 @@ test('charts of loss against parameters and training FLOPs appear when the model
   // The long grid's models are parameter-matched: no such charts there.
   const matched = reportCharts(load('results.json')).map((c) => c.id);
   assert.ok(!matched.includes('loss-vs-parameters'), matched.join(', '));
+});
+
+test("the recall grids train on Zoology's protocol: 256 sequences a step, β2 0.999, no clipping, a stop at 99%, each model at four learning rates", () => {
+  for (const name of ['recall-bar', 'recall']) {
+    const runs = expandGrid(loadGrid(name), 'out');
+    for (const { config: c, recall } of runs) {
+      assert.ok(c.batchSize * c.gradAccum >= 256, `${name}: ${c.batchSize}×${c.gradAccum}`);
+      assert.deepEqual([c.beta2, c.gradClip, c.stopAtAccuracy, c.warmupIters, c.minLr], [0.999, 0, 0.99, 0, 0]);
+      assert.equal(c.model.nHead, 1);
+      assert.equal(recall!.vocabSize, 8192);
+      assert.equal(recall!.pairs, recall!.context / 16, "Zoology's pairs per length");
+      assert.equal(recall!.generator, 'zoology');
+    }
+    const lrs = new Map<string, Set<number>>();
+    for (const r of runs) {
+      const model = r.model.replace(/-lr[0-9.e+-]+$/, '');
+      lrs.set(model, (lrs.get(model) ?? new Set()).add(r.config.lr));
+    }
+    for (const [model, set] of lrs) assert.ok(set.size >= 4, `${name}: ${model} at ${set.size} learning rates`);
+    const convAttn = runs.find((r) => r.model.startsWith('conv-attn-'))!;
+    assert.deepEqual([convAttn.config.model.plan, convAttn.config.model.positions], ['hsm:conv,attn', false]);
+  }
 });
