@@ -63,6 +63,22 @@ const CASES: { name: string; config: Partial<ModelConfig> & { plan?: string } }[
       dropout: 0.1,
     },
   },
+  // The transformer++ block (RMSNorm, SwiGLU, no biases, rotary positions): GPT, every HSM mixer and a hybrid.
+  { name: 'transformer++ gpt (attn*4)', config: { style: 'transformer++' } },
+  {
+    name: 'transformer++, every HSM mixer',
+    config: {
+      plan: 'hsm:ab,hsm:channel[proj],hsm:conv[k=3,proj],hsm:linear,hsm:gated[proj],hsm:pair',
+      style: 'transformer++',
+    },
+  },
+  { name: 'transformer++ hybrid (hsm:pair,attn)*2', config: { plan: '(hsm:pair,attn)*2', style: 'transformer++' } },
+  {
+    // the options one at a time on GPT-2's block: LayerNorm without bias, rotary beside a GELU FFN
+    name: 'gpt2 with rotary, no biases (LayerNorm without bias), gated hybrid',
+    config: { plan: 'hsm:gated[proj],attn,hsm:linear,attn', rotary: true, bias: false },
+  },
+  { name: 'gpt2 with RMSNorm and SwiGLU, biases kept', config: { norm: 'rmsnorm', ffn: 'swiglu' } },
 ];
 
 /** Case i's model with our initial weights. */
@@ -261,6 +277,11 @@ test('modelDescription resolves the plan, schedule, head groups and widths into 
     dropout: 0.1,
     positions: true, // the plan has attention
     ffn_hidden: 128,
+    norm: 'layernorm', // GPT-2's block style by default
+    ffn: 'gelu',
+    bias: true,
+    rotary: false,
+    rotary_base: 10_000,
     blocks: [
       { mixer: 'conv', options: { k: 4, proj: true }, shifts: [1, 2] }, // HSM layer 0: 2^0, 2^1
       { mixer: 'attn', options: {}, shifts: [] },
@@ -274,6 +295,11 @@ test('modelDescription resolves the plan, schedule, head groups and widths into 
   assert.deepEqual(
     pure.blocks.map((b) => b.shifts),
     [[1], [2], [4], [8]],
+  );
+  const tpp = modelDescription(new Transformer({ ...base, style: 'transformer++' }, { shapesOnly: true }));
+  assert.deepEqual(
+    [tpp.norm, tpp.ffn, tpp.bias, tpp.rotary, tpp.positions, tpp.ffn_hidden],
+    ['rmsnorm', 'swiglu', false, true, false, 85],
   );
 });
 

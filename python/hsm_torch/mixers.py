@@ -11,7 +11,7 @@ len(shifts) equal contiguous groups, group g shifted by shifts[g].
 """
 
 import math
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -52,6 +52,27 @@ def shift_groups(x: torch.Tensor, shifts: Sequence[int]) -> torch.Tensor:
     return torch.cat([shift_time(p, s) for p, s in zip(parts, shifts)], dim=-1)
 
 
+def has_bias(desc: dict) -> bool:
+    """The block style's biases (a description without the field is GPT-2's block: biases on)."""
+    return bool(desc.get("bias", True))
+
+
+def rotary_tables(max_pos: int, dh: int, base: float, dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin of p * base^(-2i/dh), [max_pos, dh/2], computed in float64 as ours, then cast."""
+    i = torch.arange(dh // 2, dtype=torch.float64)
+    theta = base ** (-2.0 * i / dh)
+    angles = torch.arange(max_pos, dtype=torch.float64)[:, None] * theta[None, :]
+    return angles.cos().to(dtype), angles.sin().to(dtype)
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x [B, H, T, Dh]: each head's halves (i, i + Dh/2) turn by position t's angle i (GPT-NeoX's pairing)."""
+    T, half = x.shape[-2], x.shape[-1] // 2
+    c, s = cos[:T], sin[:T]
+    a, b = x[..., :half], x[..., half:]
+    return torch.cat([a * c - b * s, b * c + a * s], dim=-1)
+
+
 def expand_groups(v: torch.Tensor, C: int) -> torch.Tensor:
     """[G] -> [C]: each head group's value repeated over its C/G channels."""
     return v.repeat_interleave(C // v.shape[-1])
@@ -63,7 +84,8 @@ class CausalSelfAttention(nn.Module):
     qkv = c_attn(x) splits into q, k, v (C channels each, in that order); head
     h uses channels h*Dh..(h+1)*Dh of each; scores q k^T / sqrt(Dh), causal
     softmax, times v; heads concatenated in order, then c_proj. No dropout on
-    the attention probabilities (ours has none).
+    the attention probabilities (ours has none). With rotary positions
+    (desc["rotary"]) q and k turn by their positions before the scores.
     """
 
     def __init__(self, desc: dict, block: dict):
@@ -71,8 +93,11 @@ class CausalSelfAttention(nn.Module):
         C = desc["n_embd"]
         assert C % desc["n_head"] == 0, "n_embd must be divisible by n_head"
         self.n_head = desc["n_head"]
-        self.c_attn = init_linear(C, 3 * C, 0.02)
-        self.c_proj = init_linear(C, C, residual_std(desc))
+        self.c_attn = init_linear(C, 3 * C, 0.02, bias=has_bias(desc))
+        self.c_proj = init_linear(C, C, residual_std(desc), bias=has_bias(desc))
+        self.rotary = bool(desc.get("rotary", False))
+        self.rotary_base = float(desc.get("rotary_base", 10000))
+        self.block_size = desc["block_size"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
@@ -81,6 +106,10 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, H, Dh).transpose(1, 2)  # [B, H, T, Dh]
         k = k.view(B, T, H, Dh).transpose(1, 2)
         v = v.view(B, T, H, Dh).transpose(1, 2)
+        if self.rotary:
+            cos, sin = rotary_tables(T, Dh, self.rotary_base, x.dtype)
+            cos, sin = cos.to(x.device), sin.to(x.device)
+            q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if HAS_SDPA:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=0.0, is_causal=True)
         else:
@@ -106,7 +135,7 @@ class ShiftMixer(nn.Module):
         assert self.shifts and C % len(self.shifts) == 0, f"{len(self.shifts)} head groups do not divide n_embd {C}"
         if proj is None:
             proj = bool(block["options"].get("proj", False))
-        self.c_proj = init_linear(C, C, residual_std(desc)) if proj else None
+        self.c_proj = init_linear(C, C, residual_std(desc), bias=has_bias(desc)) if proj else None
 
     def mix(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -173,7 +202,7 @@ class LinearMix(ShiftMixer):
         C = desc["n_embd"]
         self.w_self = init_linear(C, C, 0.02, bias=False)
         self.w_prev = init_linear(C, C, 0.02, bias=False)
-        self.bias = nn.Parameter(torch.zeros(C))
+        self.bias = nn.Parameter(torch.zeros(C)) if has_bias(desc) else None
 
     def mix(self, x: torch.Tensor) -> torch.Tensor:
         xs = shift_groups(x, self.shifts)
@@ -183,11 +212,11 @@ class LinearMix(ShiftMixer):
 class Gate(nn.Module):
     """Holds W_g = [w_self | w_prev] (nn.Linear layout, [C, C] each) and its bias c."""
 
-    def __init__(self, C: int):
+    def __init__(self, C: int, bias: bool):
         super().__init__()
         self.w_self = nn.Parameter(torch.empty(C, C).normal_(0.0, 0.02))
         self.w_prev = nn.Parameter(torch.empty(C, C).normal_(0.0, 0.02))
-        self.bias = nn.Parameter(torch.zeros(C))  # g starts near 1/2
+        self.bias = nn.Parameter(torch.zeros(C)) if bias else None  # g starts near 1/2
 
 
 class GatedMix(ShiftMixer):
@@ -195,13 +224,13 @@ class GatedMix(ShiftMixer):
 
     def __init__(self, desc: dict, block: dict):
         super().__init__(desc, block)
-        self.gate = Gate(desc["n_embd"])
+        self.gate = Gate(desc["n_embd"], has_bias(desc))
 
     def mix(self, x: torch.Tensor) -> torch.Tensor:
         xs = shift_groups(x, self.shifts)
         # W_g applied to the concatenation [x_t; x_{t-s}]
         w = torch.cat([self.gate.w_self, self.gate.w_prev], dim=1)  # [C, 2C]
-        g = torch.sigmoid(torch.cat([x, xs], dim=-1) @ w.t() + self.gate.bias)
+        g = torch.sigmoid(F.linear(torch.cat([x, xs], dim=-1), w, self.gate.bias))
         return g * x + (1 - g) * xs
 
 
@@ -218,8 +247,8 @@ class PairMix(ShiftMixer):
         super().__init__(desc, block, proj=True)
         C = desc["n_embd"]
         self.n_head = desc["n_head"]
-        self.q = init_linear(C, C, 0.02)
-        self.kv = init_linear(C, 2 * C, 0.02)
+        self.q = init_linear(C, C, 0.02, bias=has_bias(desc))
+        self.kv = init_linear(C, 2 * C, 0.02, bias=has_bias(desc))
 
     def mix(self, x: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape

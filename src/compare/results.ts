@@ -3,6 +3,7 @@
 import type { TrainConfig } from '../train/config.js';
 import type { Grid } from './grid.js';
 import type { CurvePoint } from './measure.js';
+import type { SweepRow } from './sweep.js';
 
 export const RESULTS_FORMAT = 'hsm-compare/1';
 
@@ -46,6 +47,8 @@ export interface RunResult {
   sample: string;
   curve: CurvePoint[];
   config: TrainConfig;
+  /** A sweep run whose loss stopped being finite: the trainer's message (its losses are the last finite ones, or null). */
+  diverged?: string;
 }
 
 /** A recall task's no-recall levels (src/data/mqar-baseline.ts). */
@@ -96,6 +99,8 @@ export interface CompareResults {
   runs_finished: number;
   runs: RunResult[];
   summary: ModelSummary[];
+  /** The settings sweep: every combination tried per family and which one it kept (grids with a sweep). */
+  sweep?: SweepRow[];
 }
 
 export function stat(values: number[]): Stat {

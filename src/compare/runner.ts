@@ -13,12 +13,13 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { createTokenizer } from '../data/tokenizers.js';
 import { generateText } from '../generate/generate.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { describeModel } from '../model/cost.js';
+import { describeModel, modelShapes } from '../model/cost.js';
 import type { Transformer } from '../model/transformer.js';
 import { committedStep, hasResumableCheckpoint, readRunConfig } from '../train/checkpoint.js';
 import { applyBudget, tokensPerStep } from '../train/budget.js';
 import { resolveModelConfig, type TrainConfig } from '../train/config.js';
 import type { TorchEngineOptions } from '../train/torch-launch.js';
+import { DivergedError } from '../train/run-setup.js';
 import { requireTrainingMemory, train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
 import type { EvalSettings, GridRun } from './grid.js';
 import { describeRecall, recallAccuracy } from './recall-score.js';
@@ -169,6 +170,12 @@ export async function runOne(
       hooks: { onStep: (m) => hooks.onStep?.(run, m), shouldStop: hooks.shouldStop, onWarning: hooks.onWarning },
     });
   } catch (err) {
+    if (err instanceof DivergedError && run.sweep) {
+      // A sweep tries learning rates that may be too high: that is a result, not a failure of the compare.
+      const result = divergedResult(run, err.message, runVocabSize(run, data));
+      writeFileAtomic(join(cfg.out, RESULT_FILE), JSON.stringify(result, null, 1) + '\n');
+      return result;
+    }
     if (err instanceof UserError && state.kind === 'resume') {
       throw new UserError(`${run.id}: ${err.message}; or delete ${cfg.out} to train this run again`);
     }
@@ -183,6 +190,40 @@ export async function runOne(
   });
   writeFileAtomic(join(cfg.out, RESULT_FILE), JSON.stringify(result, null, 1) + '\n');
   return result;
+}
+
+/** The record of a sweep run that diverged: its curve up to the last finite evaluation, no speed or sample. */
+function divergedResult(run: GridRun, message: string, vocabSize: number): RunResult {
+  const cfg = run.config;
+  const report = describeModel(modelShapes(resolveModelConfig(cfg.model, vocabSize)));
+  const metrics = readMetrics(cfg.out);
+  const curve = learningCurve(metrics, cfg, report.trainFlopsPerToken);
+  const steps = metrics.at(-1)?.step ?? 0;
+  return {
+    id: run.id,
+    task: run.task,
+    model: run.model,
+    plan: cfg.model.plan ?? report.plan,
+    seed: run.seed,
+    parameters: report.parameters,
+    ffn_hidden: report.ffnHidden,
+    receptive_field: report.receptiveField,
+    covers_context: report.coversContext,
+    forward_flops_per_token: report.forwardFlopsPerToken,
+    train_flops_per_token: report.trainFlopsPerToken,
+    steps,
+    tokens_seen: steps * tokensPerStep(cfg),
+    train_flops: steps * tokensPerStep(cfg) * report.trainFlopsPerToken,
+    final_val_loss: NaN,
+    best_val_loss: curve.length ? Math.min(...curve.map((p) => p.val_loss)) : NaN,
+    train_tokens_per_s: Math.round(medianTrainingSpeed(metrics)),
+    gen_tokens_per_s: {},
+    wall_time_s: metrics.at(-1)?.elapsed_s ?? 0,
+    sample: '',
+    curve,
+    config: cfg,
+    diverged: message,
+  };
 }
 
 function evaluateRun(

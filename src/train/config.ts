@@ -52,6 +52,13 @@ export const ModelSectionSchema = z
     /** Learned positions (default: when the plan has attention). */
     positions: z.boolean().optional(),
     ffnHidden: intIn(1, 1 << 20).optional(),
+    /** The block around each mixer: gpt2 (default) or transformer++ (RMSNorm, SwiGLU, no biases, rotary positions). */
+    style: z.enum(['gpt2', 'transformer++']).optional(),
+    /** Overrides of the style's options. */
+    norm: z.enum(['layernorm', 'rmsnorm']).optional(),
+    ffn: z.enum(['gelu', 'swiglu']).optional(),
+    bias: z.boolean().optional(),
+    rotary: z.boolean().optional(),
     /** Size the FFN so the model has the parameter count of this plan (e.g. "attn*4", the GPT baseline). */
     matchParams: z.string().min(1).optional(),
   })
@@ -81,6 +88,8 @@ export const TrainConfigSchema = z
     lr: numberIn(0, 10).positive('must be a number above 0, at most 10').default(1e-3),
     minLr: numberIn(0, 10).default(1e-4),
     warmupIters: intIn(0, MAX_STEPS).default(100),
+    /** Warm-up as a fraction of the run's steps (known once a FLOP budget fixes them); replaces warmupIters. */
+    warmupFraction: numberIn(0, 0.5).optional(),
     lrDecayIters: intIn(1, MAX_STEPS).optional(),
     beta1: z.number().min(0).lt(1).default(0.9),
     beta2: z.number().min(0).lt(1).default(0.99),
