@@ -1,6 +1,7 @@
 // The report's charts as Vega-Lite specs, built from results.json alone.
 import type { ChartSpec } from '../report/chart.js';
 import type { CompareResults, RunResult } from './results.js';
+import { computeCurveChart, levelLayers, levelRows, positionChart } from './study-charts.js';
 
 export interface NamedChart {
   /** File stem and HTML id, e.g. "loss-vs-tokens". */
@@ -122,36 +123,25 @@ export function lossChart(results: CompareResults, x: keyof typeof AXES): NamedC
       ],
     },
   };
-  const noRecall = noRecallByTask(results);
-  if (noRecall.size === 0)
+  const levels = levelRows(results);
+  const recall = noRecallRows(
+    results,
+    (b) => b.cross_entropy,
+    (x) => x.toFixed(3),
+  );
+  if (levels.length === 0 && recall.length === 0)
     return { id: a.id, title: a.title, spec: perTask(results, meanCurves(results.runs), inner, a.title) };
-  // Recall: a dashed line at the cross-entropy of the bag of values (no recall), which every point carries.
-  const values = meanCurves(results.runs).map((p) => ({ ...p, no_recall: noRecall.get(p.task)?.cross_entropy }));
-  const { mark, encoding } = inner;
-  const layered = {
-    width: inner.width,
-    height: inner.height,
-    layer: [{ mark, encoding }, noRecallRule('no_recall', 'no-recall cross-entropy (bag of values)')],
-  };
-  return { id: a.id, title: a.title, spec: perTask(results, values, layered, a.title) };
-}
-
-/** Each recall task's no-recall levels, from its runs (results written before they were recorded have none). */
-function noRecallByTask(results: CompareResults): Map<string, NonNullable<RunResult['no_recall']>> {
-  const out = new Map<string, NonNullable<RunResult['no_recall']>>();
-  for (const r of results.runs) if (r.no_recall) out.set(r.task, r.no_recall);
-  return out;
-}
-
-/** A dashed horizontal line across a panel at the mean of `field` (one value per task). */
-function noRecallRule(field: string, title: string): Record<string, unknown> {
-  return {
-    mark: { type: 'rule', strokeDash: [6, 4], color: '#444', strokeWidth: 1.5 },
-    encoding: {
-      y: { aggregate: 'mean', field, type: 'quantitative' },
-      tooltip: [{ aggregate: 'mean', field, format: '.3~f', title }],
-    },
-  };
+  // Text tasks: the n-gram levels as dashed lines under the curves (one corpus, so every panel gets the same);
+  // recall tasks: each length's no-recall cross-entropy in its own panel.
+  const tasks = [...new Set(results.runs.map((r) => r.task))];
+  const rows = [
+    ...meanCurves(results.runs),
+    ...tasks.flatMap((task) => levels.map((l) => ({ ...l, task }))),
+    ...recall,
+  ];
+  const curve = { ...inner, transform: [{ filter: 'datum.val_loss != null' }] };
+  const layered = { width: inner.width, height: inner.height, layer: [curve, ...levelLayers()] };
+  return { id: a.id, title: a.title, spec: perTask(results, rows, layered, a.title) };
 }
 
 /** Final validation loss per model: bar = mean over seeds, rule = min to max. */
@@ -250,20 +240,36 @@ const sizesDiffer = (runs: RunResult[]) =>
   Math.max(...runs.map((r) => r.parameters)) > 1.5 * Math.min(...runs.map((r) => r.parameters));
 
 /**
+ * Each recall task's no-recall level (the bag of values) as a reference-level
+ * row of its panel; none for results written before they were recorded.
+ */
+function noRecallRows(
+  results: CompareResults,
+  value: (b: NonNullable<RunResult['no_recall']>) => number,
+  format: (x: number) => string,
+): { task: string; level: number; name: string }[] {
+  const byTask = new Map<string, NonNullable<RunResult['no_recall']>>();
+  for (const r of results.runs) if (r.no_recall) byTask.set(r.task, r.no_recall);
+  return [...byTask].map(([task, b]) => ({ task, level: value(b), name: `no recall ${format(value(b))}` }));
+}
+
+/**
  * Recall accuracy per model, a panel per sequence length, with a dashed line
  * at the no-recall level (the bag of values) where the results record it.
  */
 export function accuracyChart(results: CompareResults): NamedChart {
   const title = 'Recall accuracy on held-out sequences (mean over seeds; dashed: no recall, the bag of values)';
-  const noRecall = noRecallByTask(results);
-  const values = results.runs.map((r) => ({
-    task: r.task,
-    model: r.model,
-    seed: r.seed,
-    accuracy: r.accuracy ?? 0,
-    no_recall: noRecall.get(r.task)?.accuracy,
-  }));
+  const values = [
+    ...results.runs.map((r) => ({ task: r.task, model: r.model, seed: r.seed, accuracy: r.accuracy ?? 0 })),
+    ...noRecallRows(
+      results,
+      (b) => b.accuracy,
+      (x) => `${(100 * x).toFixed(1)}%`,
+    ),
+  ];
+  const y = { domain: [0, 1] };
   const bars = {
+    transform: [{ filter: 'datum.accuracy != null' }],
     mark: 'bar',
     encoding: {
       x: {
@@ -278,7 +284,7 @@ export function accuracyChart(results: CompareResults): NamedChart {
         field: 'accuracy',
         type: 'quantitative',
         title: 'accuracy',
-        scale: { domain: [0, 1] },
+        scale: y,
         axis: { format: '%' },
       },
       color: { ...modelColor(results), legend: null },
@@ -289,11 +295,7 @@ export function accuracyChart(results: CompareResults): NamedChart {
       ],
     },
   };
-  const inner = {
-    width: { step: 16 },
-    height: 300,
-    layer: noRecall.size ? [bars, noRecallRule('no_recall', 'no-recall accuracy (bag of values)')] : [bars],
-  };
+  const inner = { width: { step: 16 }, height: 300, layer: [bars, ...levelLayers(y)] };
   return { id: 'accuracy', title, spec: perTask(results, values, inner, title, []) };
 }
 
@@ -310,5 +312,9 @@ export function reportCharts(results: CompareResults): NamedChart[] {
     if (results.runs.every((r) => r.train_flops !== undefined)) charts.push(finalLossAgainst(results, 'train_flops'));
   }
   if (results.runs.some((r) => r.accuracy !== undefined)) charts.push(accuracyChart(results));
+  if (new Set(results.runs.map((r) => r.train_flops)).size > 1 && results.grid.budgets)
+    charts.push(computeCurveChart(results));
+  const positions = positionChart(results);
+  if (positions) charts.push(positions);
   return charts;
 }

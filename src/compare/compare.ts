@@ -166,9 +166,9 @@ async function compareLocked(
     trained.push(run.id);
     announced.add(run.id);
     hooks.onRunDone?.(run, result);
-    writeResults(outDir, resultsOf(grid, planRuns(grid, outDir, data), engineName(options))); // a long compare shows partial results
+    writeResults(outDir, resultsOf(grid, planRuns(grid, outDir, data), engineName(options), data)); // a long compare shows partial results
   }
-  const results = resultsOf(grid, planRuns(grid, outDir, data), engineName(options));
+  const results = resultsOf(grid, planRuns(grid, outDir, data), engineName(options), data);
   const files = await writeReports(outDir, results);
   return { results, files, stopped, trained, skipped };
 }
@@ -183,15 +183,25 @@ async function pause(seconds: number, shouldStop?: () => boolean): Promise<boole
 }
 
 /** The comparison's results: the grid's finished runs (named as the grid names them), and the sweep's table. */
-function resultsOf(grid: Grid, plan: RunPlan, backend: string): CompareResults {
+function resultsOf(grid: Grid, plan: RunPlan, backend: string, data: DataCache): CompareResults {
   const stateOf = new Map(plan.runs.map((r, i) => [r.config.out, plan.states[i]]));
   const finished: RunResult[] = [];
   for (const run of plan.main) {
     const st = stateOf.get(run.config.out);
     if (st?.kind === 'finished') finished.push({ ...st.result, id: run.id, task: run.task });
   }
+  // The n-gram levels of each text task's split: the floor every loss chart shows.
+  const levels = grid.recall
+    ? undefined
+    : Object.fromEntries(
+        [...new Map(plan.main.map((r) => [r.task, r.config])).entries()].map(([task, cfg]) => [
+          task,
+          data.referenceLevels(cfg),
+        ]),
+      );
   return {
     ...collectResults(grid, plan.main.length, finished, backend),
+    ...(levels ? { reference_levels: levels } : {}),
     ...(plan.sweep ? { sweep: plan.sweep.rows } : {}),
   };
 }
@@ -216,6 +226,7 @@ export function collectResults(
       baseline: grid.baseline,
       seeds: grid.seeds,
       models: grid.models,
+      ...(grid.budgets ? { budgets: grid.budgets } : {}),
     },
     created: new Date().toISOString(),
     machine: { cpus: availableParallelism(), backend },

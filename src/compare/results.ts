@@ -4,6 +4,8 @@ import type { TrainConfig } from '../train/config.js';
 import type { Grid } from './grid.js';
 import type { CurvePoint } from './measure.js';
 import type { SweepRow } from './sweep.js';
+import type { NgramLevels } from '../data/ngram.js';
+import type { PositionBucket } from '../train/evaluate.js';
 
 export const RESULTS_FORMAT = 'hsm-compare/1';
 
@@ -29,6 +31,8 @@ export interface RunResult {
   /** Text tasks: e^loss, and bits per character of the validation text. */
   perplexity?: number;
   bits_per_char?: number;
+  /** Text tasks: the final evaluation's loss by position bucket of the window (its token-weighted mean is the final loss). */
+  val_loss_by_position?: PositionBucket[];
   /** Recall task: share of held-out queries answered right. */
   accuracy?: number;
   /**
@@ -90,7 +94,14 @@ export interface ModelSummary {
 
 export interface CompareResults {
   format: string;
-  grid: { name: string; description: string; baseline: string; seeds: number[]; models: Grid['models'] };
+  grid: {
+    name: string;
+    description: string;
+    baseline: string;
+    seeds: number[];
+    models: Grid['models'];
+    budgets?: Grid['budgets'];
+  };
   created: string;
   machine: { cpus: number; backend: string };
   /** The command, commit and machine of the invocation that wrote these results. */
@@ -99,6 +110,8 @@ export interface CompareResults {
   runs_finished: number;
   runs: RunResult[];
   summary: ModelSummary[];
+  /** Per text task: the n-gram cross-entropy of its validation split under counts from its training split (data/ngram.ts). */
+  reference_levels?: Record<string, NgramLevels>;
   /** The settings sweep: every combination tried per family and which one it kept (grids with a sweep). */
   sweep?: SweepRow[];
 }

@@ -20,6 +20,9 @@ import { applyBudget, tokensPerStep } from '../train/budget.js';
 import { resolveModelConfig, type TrainConfig } from '../train/config.js';
 import type { TorchEngineOptions } from '../train/torch-launch.js';
 import { DivergedError } from '../train/run-setup.js';
+import { lossByPosition } from '../train/evaluate.js';
+import { openTextData, openTextDataWith } from '../data/text-data.js';
+import { ngramLevels, type NgramLevels } from '../data/ngram.js';
 import { requireTrainingMemory, train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
 import type { EvalSettings, GridRun } from './grid.js';
 import { describeRecall, recallAccuracy } from './recall-score.js';
@@ -93,6 +96,7 @@ export class DataCache {
   private recall = new Map<string, MqarData>();
   private baselines = new Map<string, NoRecallBaseline>();
   private vocabSizes = new Map<string, number>();
+  private levels = new Map<string, NgramLevels>();
 
   corpus(name: string): Corpus {
     let c = this.corpora.get(name);
@@ -107,6 +111,17 @@ export class DataCache {
     if (v === undefined)
       this.vocabSizes.set(key, (v = createTokenizer(cfg.tokenizer, this.corpus(cfg.data).text).vocabSize));
     return v;
+  }
+
+  /** The n-gram reference levels of a text run's split (computed once per corpus, tokenizer and split). */
+  referenceLevels(cfg: TrainConfig): NgramLevels {
+    const key = JSON.stringify([cfg.data, cfg.tokenizer, cfg.valFraction]);
+    let l = this.levels.get(key);
+    if (!l) {
+      const text = openTextData(cfg.data, cfg.tokenizer, cfg.valFraction);
+      this.levels.set(key, (l = ngramLevels(text.data.train, text.data.val, text.tokenizer.vocabSize)));
+    }
+    return l;
   }
 
   recallData(run: GridRun): MqarData {
@@ -250,6 +265,9 @@ function evaluateRun(
     sample = describeRecall(data.recall, model);
   } else {
     scores.perplexity = Math.exp(finalLoss);
+    // The final evaluation's batches again, by position in the window: the evidence for or against using the context.
+    const text = openTextDataWith(cfg.data, tokenizer, cfg.valFraction).data;
+    scores.val_loss_by_position = lossByPosition(model, text, 'val', cfg.evalIters, cfg.batchSize, cfg.seed + 2);
     scores.bits_per_char = (finalLoss / Math.LN2) * tokensPerChar(data.corpus!, tokenizer, cfg.valFraction);
     if (ev.sampleTokens > 0) {
       sample = generateText(model, tokenizer, ev.samplePrompt, {
