@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { reportCharts } from '../src/compare/charts.js';
 import { runCompare } from '../src/compare/compare.js';
 import { renderSvg } from '../src/report/chart.js';
-import { expandGrid, loadGrid, parseGrid } from '../src/compare/grid.js';
+import { expandGrid, expandSweep, loadGrid, parseGrid } from '../src/compare/grid.js';
 import { stat, type CompareResults } from '../src/compare/results.js';
 import { IdTokenizer } from '../src/data/id-tokenizer.js';
 import { formatMqarSpec, generateMqarSequence, MqarData } from '../src/data/mqar.js';
@@ -310,9 +310,10 @@ test('charts of loss against parameters and training FLOPs appear when the model
   assert.ok(!matched.includes('loss-vs-parameters'), matched.join(', '));
 });
 
-test("the recall grids train on Zoology's protocol: 256 sequences a step, β2 0.999, no clipping, a stop at 99%, each model at four learning rates", () => {
-  for (const name of ['recall-bar', 'recall']) {
-    const runs = expandGrid(loadGrid(name), 'out');
+test("the recall grids train on Zoology's protocol: 256 sequences a step, β2 0.999, no clipping, a stop at 99%, each model at four learning rates per length", () => {
+  for (const name of ['recall-bar', 'recall', 'recall-heads']) {
+    const grid = loadGrid(name);
+    const runs = expandSweep(grid, 'out');
     for (const { config: c, recall } of runs) {
       assert.ok(c.batchSize * c.gradAccum >= 256, `${name}: ${c.batchSize}×${c.gradAccum}`);
       assert.deepEqual([c.beta2, c.gradClip, c.stopAtAccuracy, c.warmupIters, c.minLr], [0.999, 0, 0.99, 0, 0]);
@@ -322,12 +323,12 @@ test("the recall grids train on Zoology's protocol: 256 sequences a step, β2 0.
       assert.equal(recall!.generator, 'zoology');
     }
     const lrs = new Map<string, Set<number>>();
-    for (const r of runs) {
-      const model = r.model.replace(/-lr[0-9.e+-]+$/, '');
-      lrs.set(model, (lrs.get(model) ?? new Set()).add(r.config.lr));
-    }
+    for (const r of runs)
+      lrs.set(`${r.task} ${r.model}`, (lrs.get(`${r.task} ${r.model}`) ?? new Set()).add(r.config.lr));
+    assert.equal(lrs.size, grid.models.length * grid.recall!.lengths.length);
     for (const [model, set] of lrs) assert.ok(set.size >= 4, `${name}: ${model} at ${set.size} learning rates`);
-    const convAttn = runs.find((r) => r.model.startsWith('conv-attn-'))!;
-    assert.deepEqual([convAttn.config.model.plan, convAttn.config.model.positions], ['hsm:conv,attn', false]);
   }
+  const bar = expandSweep(loadGrid('recall-bar'), 'out');
+  assert.deepEqual([...new Set(bar.map((r) => r.task))], ['T128', 'T256']);
+  assert.deepEqual([bar[0].config.model.plan, bar[0].config.model.positions], ['hsm:conv,attn', false]);
 });

@@ -41,24 +41,13 @@ const ZOOLOGY_TASK: GridInput['recall'] = {
 };
 
 /**
- * The learning rates every model is trained at (it is reported at its best):
- * the Based study's sweep on this task, logspace(−3, −1.5, 4), rounded to
- * 1e-3, 3e-3, 1e-2, 3e-2. (Zoology's first paper swept logspace(−4, −2, 4);
- * with a step cap an eighth of its budget, 1e-4 and 4.6e-4 would barely
- * leave the start: docs/results/recall/README.md has the probes.)
+ * The learning-rate sweep every model gets, per length, read at its best
+ * accuracy: the Based study's sweep on this task, logspace(−3, −1.5, 4),
+ * rounded to 1e-3, 3e-3, 1e-2, 3e-2. (Zoology's first paper swept
+ * logspace(−4, −2, 4); with our step caps, 1e-4 and 4.6e-4 would barely
+ * leave the start.) The cosine decays to 0 (minLr = 0 × lr).
  */
-export const RECALL_LRS = [1e-3, 3e-3, 1e-2, 3e-2] as const;
-
-/** Each model once per learning rate, named <model>-lr<rate>. */
-function atEachLr(models: Models, lrs: readonly number[] = RECALL_LRS): Models {
-  return models.flatMap((m) =>
-    lrs.map((lr) => ({
-      ...m,
-      name: `${m.name}-lr${lr.toExponential(0)}`,
-      train: { ...m.train, lr },
-    })),
-  );
-}
+const RECALL_SWEEP = { lr: [1e-3, 3e-3, 1e-2, 3e-2], minLrFraction: 0 };
 
 /**
  * Zoology's two attention baselines: a kernel-3 convolution block before an
@@ -77,39 +66,40 @@ const BASELINES: Models = [
   { name: 'attn', plan: 'attn*2', note: 'baseline: 2 attention blocks, 1 head, learned positions' },
 ];
 
-/** Every HSM mixer, with and without its output projection (pair always has one). */
+/**
+ * Every HSM mixer, with and without its output projection (pair always has
+ * one), in the order the study trains them: the mixers with an input-dependent
+ * or content-based step first (gated, pair), then the linear ones.
+ */
 const HSM_MIXERS = [
+  'gated',
+  'gated[proj]',
+  'pair',
+  'linear',
+  'linear[proj]',
   'ab',
   'ab[proj]',
   'channel',
   'channel[proj]',
   'conv',
   'conv[proj]',
-  'linear',
-  'linear[proj]',
-  'gated',
-  'gated[proj]',
-  'pair',
 ] as const;
 const slug = (mixer: string) => mixer.replace('[proj]', '-proj');
 
-/**
- * Pure HSM models: ⌈log2 T⌉ blocks of pow2 shifts (every offset reachable),
- * and 4 blocks of 4 head groups at base-5 shifts (every offset below 625).
- */
-const PURE_HSM: Models = [
-  ...HSM_MIXERS.map((mixer) => ({
-    name: slug(mixer),
-    plan: `hsm:${mixer}*{levels}`,
-    note: `HSM ${mixer}, ⌈log2 T⌉ pow2 blocks (covers the context)`,
-  })),
-  ...HSM_MIXERS.map((mixer) => ({
-    name: `${slug(mixer)}-heads`,
-    plan: `hsm:${mixer}*4`,
-    model: { hsmHeads: 4, schedule: BASE5_HEADS },
-    note: `HSM ${mixer}, 4 blocks of 4 head groups at base-5 shifts (1…500)`,
-  })),
-];
+/** Pure HSM models: ⌈log2 T⌉ blocks of pow2 shifts (every offset reachable). */
+const PURE_HSM: Models = HSM_MIXERS.map((mixer) => ({
+  name: slug(mixer),
+  plan: `hsm:${mixer}*{levels}`,
+  note: `HSM ${mixer}, ⌈log2 T⌉ pow2 blocks (covers the context)`,
+}));
+
+/** The same mixers in 4 blocks of 4 head groups at base-5 shifts (every offset below 625). */
+const PURE_HSM_HEADS: Models = HSM_MIXERS.map((mixer) => ({
+  name: `${slug(mixer)}-heads`,
+  plan: `hsm:${mixer}*4`,
+  model: { hsmHeads: 4, schedule: BASE5_HEADS },
+  note: `HSM ${mixer}, 4 blocks of 4 head groups at base-5 shifts (1…500)`,
+}));
 
 /** Zoology's conv-attention with an HSM shift mixer in the convolution's place (shift 1: the previous token). */
 const HYBRIDS: Models = (['ab', 'ab[proj]', 'gated'] as const).map((mixer) => ({
@@ -119,22 +109,45 @@ const HYBRIDS: Models = (['ab', 'ab[proj]', 'gated'] as const).map((mixer) => ({
   note: `hybrid: one HSM ${mixer} block (shift 1), then attention (1 head); no position table`,
 }));
 
+/**
+ * The study's budget: length 128 only, and at most 600 steps (twice what the
+ * convolution–attention baseline needs to reach 99% there); the bar grid
+ * keeps 3,000 steps and both lengths for the baseline.
+ */
+const STUDY_TRAIN = { ...ZOOLOGY_TRAIN, maxIters: 600 };
+const STUDY_TASK: GridInput['recall'] = { ...ZOOLOGY_TASK, lengths: [{ context: 128 }] };
+
 export const RECALL_GRIDS: Record<string, GridInput> = {
+  // 8 sweep runs (4 learning rates × 2 lengths, seed 1), then seed 2 at each length's best.
   'recall-bar': {
     description:
-      "Zoology's MQAR (vocabulary 8,192, 8 / 16 pairs at 128 / 256 tokens) on its protocol: the two attention baselines at d=64 and four learning rates, 2 seeds",
+      "Zoology's MQAR (vocabulary 8,192, 8 / 16 pairs at 128 / 256 tokens) on its protocol: the convolution–attention baseline at d=64, the best of four learning rates per length, 2 seeds",
     train: ZOOLOGY_TRAIN,
     recall: ZOOLOGY_TASK,
-    models: atEachLr(BASELINES),
+    models: [BASELINES[0]],
+    sweep: RECALL_SWEEP,
     seeds: [1, 2],
     eval: { sampleTokens: 0, decodeRepeats: 1 },
   },
+  // 64 runs (16 models × 4 learning rates), each at most 600 steps.
   recall: {
     description:
-      "Zoology's MQAR on its protocol at d=64: every pure HSM mixer (with and without [proj], with and without head groups), shift–attention hybrids and the two attention baselines, at four learning rates",
-    train: ZOOLOGY_TRAIN,
-    recall: ZOOLOGY_TASK,
-    models: atEachLr([...BASELINES, ...HYBRIDS, ...PURE_HSM]),
+      "Zoology's MQAR on its protocol at length 128 and d=64 (at most 600 steps): the attention baselines, shift–attention hybrids and every pure HSM mixer with and without [proj], each at the best of four learning rates",
+    train: STUDY_TRAIN,
+    recall: STUDY_TASK,
+    models: [...BASELINES, ...HYBRIDS, ...PURE_HSM],
+    sweep: RECALL_SWEEP,
+    seeds: [1],
+    eval: { sampleTokens: 0, decodeRepeats: 1 },
+  },
+  // 44 runs: the recall study's pure mixers with head groups, on its protocol.
+  'recall-heads': {
+    description:
+      "Zoology's MQAR on its protocol at length 128 and d=64 (at most 600 steps): every pure HSM mixer with and without [proj] in 4 blocks of 4 head groups, each at the best of four learning rates",
+    train: STUDY_TRAIN,
+    recall: STUDY_TASK,
+    models: PURE_HSM_HEADS,
+    sweep: RECALL_SWEEP,
     seeds: [1],
     eval: { sampleTokens: 0, decodeRepeats: 1 },
   },
