@@ -108,6 +108,16 @@ test('hsm compare runs the sweep, then each family at every budget with its pick
     assert.equal(mine.find((r) => r.task === 'sotu 2e8')?.config.out, join(out, 'runs', sweepId));
   }
   assert.deepEqual([...new Set(results.summary.map((s) => s.task))], ['sotu 2e8', 'sotu 4e8']);
+  for (const r of results.runs) {
+    // the final loss is the final model on 400 validation windows, and its buckets by position average to it
+    const b = r.val_loss_by_position!;
+    assert.equal(
+      b.reduce((s, x) => s + x.tokens, 0),
+      400 * 16,
+    );
+    const mean = b.reduce((s, x) => s + x.loss * x.tokens, 0) / (400 * 16);
+    assert.ok(Math.abs(mean - r.final_val_loss) < 1e-9, r.id);
+  }
 });
 
 test('the context study: 48 sweep runs, every model covers context 512 and matches its style’s GPT within 1%', async () => {
