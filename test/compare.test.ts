@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { reportCharts } from '../src/compare/charts.js';
 import { runCompare } from '../src/compare/compare.js';
 import { renderSvg } from '../src/report/chart.js';
-import { expandGrid, loadGrid, parseGrid } from '../src/compare/grid.js';
+import { expandGrid, expandSweep, loadGrid, parseGrid } from '../src/compare/grid.js';
 import { stat, type CompareResults } from '../src/compare/results.js';
 import { UserError } from '../src/errors.js';
 import { projectRoot } from '../src/project-root.js';
@@ -159,11 +159,24 @@ test('recall grids: one run per length, plans reach the context, accuracy is rec
   assert.deepEqual(runs.map((r) => r.id).slice(0, 4), ['T16-gpt-s1', 'T16-ab-s1', 'T32-gpt-s1', 'T32-ab-s1']);
   assert.deepEqual(runs.map((r) => r.config.model.plan).slice(0, 4), ['attn*2', 'hsm:ab*4', 'attn*2', 'hsm:ab*5']);
   assert.deepEqual(runs.map((r) => r.config.batchSize).slice(0, 4), [4, 4, 2, 2]);
-  const out = await runCompare(grid, join(tmp('compare'), 'recall'));
-  for (const r of out.results.runs) assert.ok(r.accuracy !== undefined && r.accuracy >= 0 && r.accuracy <= 1, r.id);
+  const dir = join(tmp('compare'), 'recall');
+  const out = await runCompare(grid, dir);
+  for (const r of out.results.runs) {
+    assert.ok(r.accuracy !== undefined && r.accuracy >= 0 && r.accuracy <= 1, r.id);
+    const pairs = r.task === 'T16' ? 2 : 4;
+    assert.deepEqual(r.no_recall, { accuracy: 1 / pairs, cross_entropy: Math.log(pairs) }, 'bag of distinct values');
+  }
+  const report = readFileSync(join(dir, 'report.md'), 'utf8');
+  assert.match(
+    report,
+    /No recall \(the values in the pairs, not which key holds which\): 50\.0% \(cross-entropy 0\.693\)/,
+  );
+  assert.match(report, /\| vs no recall \|/);
+  const chart = JSON.stringify(reportCharts(out.results).find((c) => c.id === 'accuracy')!.spec);
+  assert.match(chart, /"strokeDash"/, 'the accuracy chart draws the no-recall line');
   assert.equal(out.results.summary.length, 4);
   assert.ok(out.files.includes('accuracy.svg'));
-  const builtIn = expandGrid(loadGrid('recall'), 'out');
+  const builtIn = expandGrid(loadGrid('recall-legacy'), 'out');
   assert.ok(
     builtIn.every((r) => r.config.batchSize * r.config.model.blockSize === 2048),
     'equal tokens per step at every length',
@@ -210,4 +223,27 @@ test('charts of loss against parameters and training FLOPs appear when the model
   // The long grid's models are parameter-matched: no such charts there.
   const matched = reportCharts(load('results.json')).map((c) => c.id);
   assert.ok(!matched.includes('loss-vs-parameters'), matched.join(', '));
+});
+
+test("the recall grids train on Zoology's protocol: 256 sequences a step, β2 0.999, no clipping, a stop at 99%, each model at four learning rates per length", () => {
+  for (const name of ['recall-bar', 'recall', 'recall-heads']) {
+    const grid = loadGrid(name);
+    const runs = expandSweep(grid, 'out');
+    for (const { config: c, recall } of runs) {
+      assert.ok(c.batchSize * c.gradAccum >= 256, `${name}: ${c.batchSize}×${c.gradAccum}`);
+      assert.deepEqual([c.beta2, c.gradClip, c.stopAtAccuracy, c.warmupIters, c.minLr], [0.999, 0, 0.99, 0, 0]);
+      assert.equal(c.model.nHead, 1);
+      assert.equal(recall!.vocabSize, 8192);
+      assert.equal(recall!.pairs, recall!.context / 16, "Zoology's pairs per length");
+      assert.equal(recall!.generator, 'zoology');
+    }
+    const lrs = new Map<string, Set<number>>();
+    for (const r of runs)
+      lrs.set(`${r.task} ${r.model}`, (lrs.get(`${r.task} ${r.model}`) ?? new Set()).add(r.config.lr));
+    assert.equal(lrs.size, grid.models.length * grid.recall!.lengths.length);
+    for (const [model, set] of lrs) assert.ok(set.size >= 4, `${name}: ${model} at ${set.size} learning rates`);
+  }
+  const bar = expandSweep(loadGrid('recall-bar'), 'out');
+  assert.deepEqual([...new Set(bar.map((r) => r.task))], ['T128', 'T256']);
+  assert.deepEqual([bar[0].config.model.plan, bar[0].config.model.positions], ['hsm:conv,attn', false]);
 });
