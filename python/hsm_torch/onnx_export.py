@@ -30,6 +30,7 @@ cannot express ends the process with exit status 2 and one line on stderr.
 
 import json
 import os
+import signal
 import sys
 import warnings
 from typing import Dict, List
@@ -214,10 +215,23 @@ def export(job: dict) -> dict:
     return {"out": out, "state": len(layout), "positions": decoder.takes_positions}
 
 
+def die_with_parent() -> None:
+    """Linux: end with the CLI that started us, so that an export killed outright
+    does not go on writing into its temporary folder."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # elsewhere the export finishes on its own and the next export removes the folder
+
+
 def main(argv: List[str]) -> int:
     if not argv:
         print("usage: python3 -m hsm_torch.onnx_export JOB.json [JOB.json ...]", file=sys.stderr)
         return UNSUPPORTED_EXIT
+    die_with_parent()
     torch.set_num_threads(1)  # small graphs to trace: threads cost more than they give
     for path in argv:
         with open(path, encoding="utf-8") as f:

@@ -25,7 +25,7 @@ import { makeFolder, replaceFolder } from '../io/folders.js';
 import { modelDescription } from '../model/describe.js';
 import { loadModel } from '../train/checkpoint.js';
 import { findTorchPython } from '../train/torch-launch.js';
-import { ONNX_GRAPH_FILES, runOnnxExporter, type RunningExport } from './onnx-graphs.js';
+import { checkOnnxSize, ONNX_GRAPH_FILES, runOnnxExporter, type RunningExport } from './onnx-graphs.js';
 import { onnxReadme, type OnnxInterface } from './onnx-readme.js';
 
 export interface OnnxExportOptions {
@@ -96,6 +96,7 @@ export async function exportOnnx(opts: OnnxExportOptions): Promise<OnnxExportRes
     throw new UserError(
       `--onnx ${opts.out}: the folder is not empty and does not hold an earlier export (${ONNX_GRAPH_FILES.join(', ')}), so --overwrite will not replace it; choose a new folder`,
     );
+  checkOnnxSize(model);
   const found = findTorchPython('hsm export --onnx'); // before anything is written
 
   makeFolder(dirname(out), 'export folder');

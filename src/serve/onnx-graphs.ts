@@ -24,6 +24,19 @@ export interface OnnxGraphJob {
   out: string;
 }
 
+/** What one .onnx file holds: a protobuf message, at most 2 GiB (this export writes no external data files). */
+export const MAX_ONNX_BYTES = 2 ** 31 - 1;
+
+/** A UserError when the model's weights do not fit one .onnx file. */
+export function checkOnnxSize(model: Transformer): void {
+  const bytes = 4 * model.params.count; // as declared, so a model built with shapesOnly is measured too
+  if (bytes > MAX_ONNX_BYTES)
+    throw new UserError(
+      `the model's weights take ${(bytes / 2 ** 30).toFixed(1)} GiB of float32, more than one .onnx file holds ` +
+        '(2 GiB; this export writes no external data files); export a smaller model',
+    );
+}
+
 /** The exporter's status for a model it cannot express (its stderr line says why). */
 const UNSUPPORTED_EXIT = 2;
 
@@ -84,6 +97,7 @@ export async function runOnnxExporter(
  * folder in `outs` (which must exist).
  */
 export async function exportModelGraphs(models: Transformer[], outs: string[], found?: TorchPython): Promise<void> {
+  models.forEach(checkOnnxSize);
   const python = found ?? findTorchPython('the ONNX export');
   const dir = mkdtempSync(join(tmpdir(), 'hsm-onnx-weights-'));
   try {
