@@ -17,7 +17,7 @@
       "type": "static_library",
       "sources": [
         "native/kernels/matmul.cc", "native/kernels/attention.cc", "native/kernels/elementwise.cc",
-        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc", "native/kernels/attention_decode.cc",
+        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc", "native/kernels/attention_decode.cc", "native/kernels/block_style.cc",
         "native/kernels/table.cc"
       ],
       "defines": ["HSM_ISA=avx512"],
@@ -28,7 +28,7 @@
       "type": "static_library",
       "sources": [
         "native/kernels/matmul.cc", "native/kernels/attention.cc", "native/kernels/elementwise.cc",
-        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc", "native/kernels/attention_decode.cc",
+        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc", "native/kernels/attention_decode.cc", "native/kernels/block_style.cc",
         "native/kernels/table.cc"
       ],
       "defines": ["HSM_ISA=avx2"],
@@ -39,7 +39,7 @@
       "type": "static_library",
       "sources": [
         "native/kernels/matmul.cc", "native/kernels/attention.cc", "native/kernels/elementwise.cc",
-        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc", "native/kernels/attention_decode.cc",
+        "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc", "native/kernels/attention_decode.cc", "native/kernels/block_style.cc",
         "native/kernels/table.cc"
       ],
       "defines": ["HSM_ISA=generic"]

@@ -55,6 +55,20 @@ struct Nullable {
   X(layer_norm_backward, layerNormBackward, void,                                                                      \
     (const float* x, const float* w, const float* mean, const float* rstd, const float* dy, Nullable<float> dx,        \
      Nullable<float> dw, Nullable<float> db, int64_t n, int64_t c))                                                    \
+  X(rms_norm_forward, rmsNormForward, void,                                                                            \
+    (const float* x, const float* w, float* y, float* rstd, int64_t n, int64_t c, float eps))                          \
+  X(rms_norm_backward, rmsNormBackward, void,                                                                          \
+    (const float* x, const float* w, const float* rstd, const float* dy, Nullable<float> dx, Nullable<float> dw,       \
+     int64_t n, int64_t c))                                                                                            \
+  X(swiglu_forward, swigluForward, void, (const float* h, float* y, int64_t n, int64_t f))                             \
+  X(swiglu_backward, swigluBackward, void,                                                                             \
+    (const float* h, const float* dy, float* dh, int64_t n, int64_t f, bool overwrite))                                \
+  X(rotary_forward, rotaryForward, void,                                                                               \
+    (const float* x, float* y, const float* cos, const float* sin, const int32_t* positions, int64_t n, int64_t width, \
+     int64_t rotated, int64_t dh, int64_t max_pos))                                                                    \
+  X(rotary_backward, rotaryBackward, void,                                                                             \
+    (const float* dy, float* dx, const float* cos, const float* sin, const int32_t* positions, int64_t n,              \
+     int64_t width, int64_t rotated, int64_t dh, int64_t max_pos))                                                     \
   X(softmax_forward, softmaxForward, void, (const float* x, float* y, int64_t n, int64_t c))                           \
   X(softmax_backward, softmaxBackward, void, (const float* y, const float* dy, float* dx, int64_t n, int64_t c))       \
   X(cross_entropy_forward, crossEntropyForward, void,                                                                  \

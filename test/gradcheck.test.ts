@@ -22,6 +22,10 @@ import {
   groupExpand,
   columns,
   mlp,
+  rmsNorm,
+  rotary,
+  rotaryTables,
+  swiglu,
 } from '../src/ops/index.js';
 import { Rng } from '../src/tensor/random.js';
 import { dropout } from '../src/ops/dropout.js';
@@ -83,6 +87,16 @@ check(
   [r(4, 5), r(6, 5), r(6), r(5, 6), r(5)],
 );
 check('layerNorm', ([x, w, b]) => layerNorm(x, w, b), [r(2, 3, 7), r(7), r(7)]);
+check('layerNorm without bias', ([x, w]) => layerNorm(x, w, null), [r(2, 3, 7), r(7)]);
+check('rmsNorm', ([x, w]) => rmsNorm(x, w), [r(2, 3, 7), r(7)]);
+check('swiglu', ([h]) => swiglu(h), [randomTensor(rng, [3, 2, 10], 'float64', 3)]);
+check('mlp without biases', ([x, w1, w2]) => mlp(x, w1, null, w2, null), [r(2, 3, 5), r(7, 5), r(5, 7)]);
+{
+  // Two heads of 4 turned in the first 8 of 12 columns (a qkv row's q and k; v passes), rows at mixed positions.
+  const tables = rotaryTables(9, 4, 10_000, 'float64');
+  const positions = Int32Array.of(0, 3, 8, 1, 5, 2);
+  check('rotary', ([x]) => rotary(x, 8, positions, tables), [r(2, 3, 12)]);
+}
 check('softmax', ([x]) => softmax(x), [randomTensor(rng, [4, 9], 'float64', 2)]);
 for (const [B, T, H, Dh] of [
   [1, 1, 1, 1],

@@ -48,6 +48,22 @@ export const CASES: { name: string; config: Partial<ModelConfig> & { plan?: stri
       dropout: 0.1,
     },
   },
+  // The transformer++ block (RMSNorm, SwiGLU, no biases, rotary positions): GPT, every HSM mixer and a hybrid.
+  { name: 'transformer++ gpt (attn*4)', config: { style: 'transformer++' } },
+  {
+    name: 'transformer++, every HSM mixer',
+    config: {
+      plan: 'hsm:ab,hsm:channel[proj],hsm:conv[k=3,proj],hsm:linear,hsm:gated[proj],hsm:pair',
+      style: 'transformer++',
+    },
+  },
+  { name: 'transformer++ hybrid (hsm:pair,attn)*2', config: { plan: '(hsm:pair,attn)*2', style: 'transformer++' } },
+  {
+    // the options one at a time on GPT-2's block: LayerNorm without bias, rotary beside a GELU FFN
+    name: 'gpt2 with rotary, no biases (LayerNorm without bias), gated hybrid',
+    config: { plan: 'hsm:gated[proj],attn,hsm:linear,attn', rotary: true, bias: false },
+  },
+  { name: 'gpt2 with RMSNorm and SwiGLU, biases kept', config: { norm: 'rmsnorm', ffn: 'swiglu' } },
 ];
 
 /** Case i's model with our initial weights. */

@@ -365,6 +365,63 @@ test('native row kernels equal js: layerNorm, softmax, cross-entropy', { skip },
   }
 });
 
+test('native block-style kernels equal js: RMSNorm, SwiGLU, rotary positions', { skip }, () => {
+  for (const n of SIZES) {
+    for (const c of SIZES) {
+      const label = `${n}x${c}`;
+      compare(
+        `rmsNorm ${label}`,
+        [rand(n * c, 2), rand(c), new Float32Array(n * c), new Float32Array(n), rand(n * c), rand(n * c), rand(c)],
+        [2, 3, 5, 6],
+        (K, [x, w, y, rs, dy, dx, dw]) => {
+          K.rmsNormForward(x, w, y, rs, n, c, 1e-5);
+          K.rmsNormBackward(x, w, rs, dy, dx, dw, n, c);
+        },
+        1e-4,
+      );
+      compare(
+        `swiglu ${label}`,
+        [rand(2 * n * c, 4), new Float32Array(n * c), rand(n * c), rand(2 * n * c), rand(2 * n * c)],
+        [1, 3, 4],
+        (K, [h, y, dy, dh, dh2]) => {
+          K.swigluForward(h, y, n, c);
+          K.swigluBackward(h, dy, dh, n, c, false);
+          K.swigluBackward(h, dy, dh2, n, c, true);
+        },
+        1e-5,
+      );
+    }
+  }
+  for (const [n, heads, dh] of [
+    [1, 1, 2],
+    [7, 3, 6],
+    [130, 4, 32],
+  ]) {
+    const maxPos = 300,
+      half = dh / 2,
+      width = 3 * heads * dh,
+      rotated = 2 * heads * dh;
+    const angles = Float32Array.from({ length: maxPos * half }, (_, i) => Math.floor(i / half) * 0.37 ** (i % half));
+    const cos = angles.map(Math.cos),
+      sin = angles.map(Math.sin);
+    const positions = ints(n, maxPos);
+    compare(
+      `rotary ${n} rows, ${heads} heads of ${dh}`,
+      [rand(n * width), new Float32Array(n * width), rand(n * width), rand(n * width)],
+      [1, 3],
+      (K, [x, y, dy, dx]) => {
+        K.rotaryForward(x, y, cos, sin, positions, n, width, rotated, dh, maxPos);
+        K.rotaryBackward(dy, dx, cos, sin, positions, n, width, rotated, dh, maxPos);
+      },
+      1e-6,
+    );
+  }
+  assert.throws(
+    () => native!.rotaryForward(rand(12), rand(12), rand(4), rand(4), Int32Array.of(4), 1, 12, 8, 4, 2),
+    /position 4 outside the tables' 2/,
+  );
+});
+
 test('native elementwise kernels equal js', { skip }, () => {
   for (const outer of [1, 3, 65, 1031]) {
     for (const inner of [1, 17, 257]) {

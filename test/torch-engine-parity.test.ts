@@ -186,6 +186,11 @@ test('modelDescription resolves the plan, schedule, head groups and widths into 
     dropout: 0.1,
     positions: true, // the plan has attention
     ffn_hidden: 128,
+    norm: 'layernorm', // GPT-2's block style by default
+    ffn: 'gelu',
+    bias: true,
+    rotary: false,
+    rotary_base: 10_000,
     blocks: [
       { mixer: 'conv', options: { k: 4, proj: true }, shifts: [1, 2] }, // HSM layer 0: 2^0, 2^1
       { mixer: 'attn', options: {}, shifts: [] },
@@ -199,6 +204,11 @@ test('modelDescription resolves the plan, schedule, head groups and widths into 
   assert.deepEqual(
     pure.blocks.map((b) => b.shifts),
     [[1], [2], [4], [8]],
+  );
+  const tpp = modelDescription(new Transformer({ ...base, style: 'transformer++' }, { shapesOnly: true }));
+  assert.deepEqual(
+    [tpp.norm, tpp.ffn, tpp.bias, tpp.rotary, tpp.positions, tpp.ffn_hidden],
+    ['rmsnorm', 'swiglu', false, true, false, 85],
   );
 });
 

@@ -8,6 +8,11 @@ x [B, T, C] -> y [B, T, C].
 HSM layers read x_{t-s}: position t of the input `s` steps back, zero before
 the start of the sequence. With several head groups, the C channels split into
 len(shifts) equal contiguous groups, group g shifted by shifts[g].
+
+Each mixer also has its recurrent form, step(): one new position at a time,
+with a decoding state (attention: its KV cache; an HSM mixer: a window of the
+last rows it shifts), as src/model/mixers/*.ts decode. onnx_export.py exports
+it as decoder.onnx.
 """
 
 import math
@@ -67,6 +72,32 @@ def read_window(window: torch.Tensor, lags: Sequence[int], length: int) -> torch
     return torch.cat([p.narrow(1, length - s, 1) for p, s in zip(parts, lags)], dim=-1)
 
 
+def has_bias(desc: dict) -> bool:
+    """The block style's biases (a description without the field is GPT-2's block: biases on)."""
+    return bool(desc.get("bias", True))
+
+
+def rotary_tables(max_pos: int, dh: int, base: float, dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin of p * base^(-2i/dh), [max_pos, dh/2], computed in float64 as ours, then cast."""
+    i = torch.arange(dh // 2, dtype=torch.float64)
+    theta = base ** (-2.0 * i / dh)
+    angles = torch.arange(max_pos, dtype=torch.float64)[:, None] * theta[None, :]
+    return angles.cos().to(dtype), angles.sin().to(dtype)
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x [B, H, T, Dh]: each head's halves (i, i + Dh/2) turn by position t's angle i (GPT-NeoX's pairing)."""
+    T = x.shape[-2]
+    return turn(x, cos[:T], sin[:T])
+
+
+def turn(x: torch.Tensor, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """apply_rotary with the angles' cos and sin given (broadcast against x's halves)."""
+    half = x.shape[-1] // 2
+    a, b = x[..., :half], x[..., half:]
+    return torch.cat([a * c - b * s, b * c + a * s], dim=-1)
+
+
 def expand_groups(v: torch.Tensor, C: int) -> torch.Tensor:
     """[G] -> [C]: each head group's value repeated over its C/G channels."""
     return v.repeat_interleave(C // v.shape[-1])
@@ -78,7 +109,8 @@ class CausalSelfAttention(nn.Module):
     qkv = c_attn(x) splits into q, k, v (C channels each, in that order); head
     h uses channels h*Dh..(h+1)*Dh of each; scores q k^T / sqrt(Dh), causal
     softmax, times v; heads concatenated in order, then c_proj. No dropout on
-    the attention probabilities (ours has none).
+    the attention probabilities (ours has none). With rotary positions
+    (desc["rotary"]) q and k turn by their positions before the scores.
     """
 
     def __init__(self, desc: dict, block: dict):
@@ -86,8 +118,11 @@ class CausalSelfAttention(nn.Module):
         C = desc["n_embd"]
         assert C % desc["n_head"] == 0, "n_embd must be divisible by n_head"
         self.n_head = desc["n_head"]
-        self.c_attn = init_linear(C, 3 * C, 0.02)
-        self.c_proj = init_linear(C, C, residual_std(desc))
+        self.c_attn = init_linear(C, 3 * C, 0.02, bias=has_bias(desc))
+        self.c_proj = init_linear(C, C, residual_std(desc), bias=has_bias(desc))
+        self.rotary = bool(desc.get("rotary", False))
+        self.rotary_base = float(desc.get("rotary_base", 10000))
+        self.block_size = desc["block_size"]
 
     def heads(self, x: torch.Tensor):
         """q, k, v of x [B, T, C], each [B, H, T, Dh]."""
@@ -104,6 +139,10 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = self.heads(x)
         T, Dh = x.shape[1], q.shape[-1]
+        if self.rotary:
+            cos, sin = rotary_tables(T, Dh, self.rotary_base, x.dtype)
+            cos, sin = cos.to(x.device), sin.to(x.device)
+            q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if HAS_SDPA:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=0.0, is_causal=True)
         else:
@@ -113,11 +152,17 @@ class CausalSelfAttention(nn.Module):
             y = F.softmax(att, dim=-1) @ v  # [B, H, T, Dh]
         return self.merge(y)
 
-    def step(self, x: torch.Tensor, past: List[torch.Tensor]):
+    def step(self, x: torch.Tensor, past: List[torch.Tensor], positions: Optional[torch.Tensor] = None):
         """The recurrent form: x [B, 1, C] at position P attends to the cached keys
         and values past = [k, v], each [B, H, P, Dh]; returns (y [B, 1, C],
-        [k, v] with this position appended)."""
+        [k, v] with this position appended). With rotary positions, positions
+        [B, 1] holds P (the cached keys are already turned)."""
         q, k, v = self.heads(x)
+        if self.rotary:
+            # The context's table, computed as forward() computes it, indexed by position.
+            cos, sin = rotary_tables(self.block_size, q.shape[-1], self.rotary_base, x.dtype)
+            c, s = cos.to(x.device)[positions].unsqueeze(1), sin.to(x.device)[positions].unsqueeze(1)  # [B, 1, 1, Dh/2]
+            q, k = turn(q, c, s), turn(k, c, s)
         k = torch.cat([past[0], k], dim=2)
         v = torch.cat([past[1], v], dim=2)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))  # [B, H, 1, P + 1]: all of it is the past
@@ -148,7 +193,7 @@ class ShiftMixer(nn.Module):
         assert self.shifts and C % len(self.shifts) == 0, f"{len(self.shifts)} head groups do not divide n_embd {C}"
         if proj is None:
             proj = bool(block["options"].get("proj", False))
-        self.c_proj = init_linear(C, C, residual_std(desc)) if proj else None
+        self.c_proj = init_linear(C, C, residual_std(desc), bias=has_bias(desc)) if proj else None
 
     @property
     def lags(self) -> List[List[int]]:
@@ -247,7 +292,7 @@ class LinearMix(ShiftMixer):
         C = desc["n_embd"]
         self.w_self = init_linear(C, C, 0.02, bias=False)
         self.w_prev = init_linear(C, C, 0.02, bias=False)
-        self.bias = nn.Parameter(torch.zeros(C))
+        self.bias = nn.Parameter(torch.zeros(C)) if has_bias(desc) else None
 
     def combine(self, x, prepared, past):
         return F.linear(x, self.w_self.weight, self.bias) + self.w_prev(past[0][0])
@@ -256,11 +301,11 @@ class LinearMix(ShiftMixer):
 class Gate(nn.Module):
     """Holds W_g = [w_self | w_prev] (nn.Linear layout, [C, C] each) and its bias c."""
 
-    def __init__(self, C: int):
+    def __init__(self, C: int, bias: bool):
         super().__init__()
         self.w_self = nn.Parameter(torch.empty(C, C).normal_(0.0, 0.02))
         self.w_prev = nn.Parameter(torch.empty(C, C).normal_(0.0, 0.02))
-        self.bias = nn.Parameter(torch.zeros(C))  # g starts near 1/2
+        self.bias = nn.Parameter(torch.zeros(C)) if bias else None  # g starts near 1/2
 
 
 class GatedMix(ShiftMixer):
@@ -268,13 +313,13 @@ class GatedMix(ShiftMixer):
 
     def __init__(self, desc: dict, block: dict):
         super().__init__(desc, block)
-        self.gate = Gate(desc["n_embd"])
+        self.gate = Gate(desc["n_embd"], has_bias(desc))
 
     def combine(self, x, prepared, past):
         xs = past[0][0]
         # W_g applied to the concatenation [x_t; x_{t-s}]
         w = torch.cat([self.gate.w_self, self.gate.w_prev], dim=1)  # [C, 2C]
-        g = torch.sigmoid(torch.cat([x, xs], dim=-1) @ w.t() + self.gate.bias)
+        g = torch.sigmoid(F.linear(torch.cat([x, xs], dim=-1), w, self.gate.bias))
         return g * x + (1 - g) * xs
 
 
@@ -293,8 +338,8 @@ class PairMix(ShiftMixer):
         super().__init__(desc, block, proj=True)
         C = desc["n_embd"]
         self.n_head = desc["n_head"]
-        self.q = init_linear(C, C, 0.02)
-        self.kv = init_linear(C, 2 * C, 0.02)
+        self.q = init_linear(C, C, 0.02, bias=has_bias(desc))
+        self.kv = init_linear(C, 2 * C, 0.02, bias=has_bias(desc))
 
     def prepare(self, x: torch.Tensor) -> List[torch.Tensor]:
         return list(self.kv(x).split(x.shape[-1], dim=-1))

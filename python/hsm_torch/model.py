@@ -9,6 +9,10 @@ model. GPT-2's skeleton (nanoGPT's names, without the `transformer.` prefix):
     per block:  x = x + drop(mixer(ln_1(x)));  x = x + drop(mlp(ln_2(x)))
     logits = ln_f(x) @ wte^T                    (head tied to wte)
 
+The description's block style (src/model/block-style.ts) chooses LayerNorm or
+RMSNorm, a GELU or SwiGLU FFN, biases or none, and rotary positions in
+attention; a description without those fields is GPT-2's block.
+
 Parameter names and shapes equal our ParameterStore's, so state_dict() loads
 our safetensors checkpoints directly.
 """
@@ -20,22 +24,48 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .mixers import build_mixer, init_linear, residual_std
+from .mixers import build_mixer, has_bias, init_linear, residual_std
 
 DESCRIPTION_FORMAT = "hsm-model-description/1"
 
 
 class MLP(nn.Module):
-    """c_proj(gelu(c_fc(x))), GELU with GPT-2's tanh approximation (ours)."""
+    """c_proj(gelu(c_fc(x))), GELU with GPT-2's tanh approximation (ours); or
+    SwiGLU: c_fc holds the gate's rows then the up projection's, and
+    c_proj(silu(gate) * up)."""
 
     def __init__(self, desc: dict):
         super().__init__()
         C, hidden = desc["n_embd"], desc["ffn_hidden"]
-        self.c_fc = init_linear(C, hidden, 0.02)
-        self.c_proj = init_linear(hidden, C, residual_std(desc))
+        self.swiglu = desc.get("ffn", "gelu") == "swiglu"
+        bias = has_bias(desc)
+        self.c_fc = init_linear(C, 2 * hidden if self.swiglu else hidden, 0.02, bias=bias)
+        self.c_proj = init_linear(hidden, C, residual_std(desc), bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.swiglu:
+            gate, up = self.c_fc(x).chunk(2, dim=-1)
+            return self.c_proj(F.silu(gate) * up)
         return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
+
+
+class Norm(nn.Module):
+    """LayerNorm (with or without its bias: torch 1.13's nn.LayerNorm cannot drop
+    it alone) or RMSNorm (x / sqrt(mean(x^2) + eps) * weight; not in torch 1.13)."""
+
+    def __init__(self, desc: dict):
+        super().__init__()
+        C = desc["n_embd"]
+        self.eps = desc["ln_eps"]
+        self.rms = desc.get("norm", "layernorm") == "rmsnorm"
+        self.weight = nn.Parameter(torch.ones(C))
+        self.bias = nn.Parameter(torch.zeros(C)) if has_bias(desc) and not self.rms else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.rms:
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+        # the weight's shape, a constant, not x's: an ONNX export (onnx_export.py) needs a static normalized_shape
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
 
 
 def dropout_module(p: float) -> nn.Module:
@@ -48,15 +78,14 @@ class Block(nn.Module):
 
     def __init__(self, desc: dict, block: dict):
         super().__init__()
-        C, eps = desc["n_embd"], desc["ln_eps"]
-        self.ln_1 = nn.LayerNorm(C, eps=eps)
+        self.ln_1 = Norm(desc)
         self.is_attention = block["mixer"] == "attn"
         mixer = build_mixer(desc, block)
         if self.is_attention:
             self.attn = mixer
         else:
             self.mix = mixer
-        self.ln_2 = nn.LayerNorm(C, eps=eps)
+        self.ln_2 = Norm(desc)
         self.mlp = MLP(desc)
         self.drop = dropout_module(desc["dropout"])
 
@@ -69,10 +98,14 @@ class Block(nn.Module):
         x = x + self.drop(self.mlp(self.ln_2(x)))
         return x
 
-    def step(self, x: torch.Tensor, state: List[torch.Tensor]):
-        """The recurrent form for one new position x [B, 1, C]: the mixer reads and
-        returns its decoding state (a KV cache, or an HSM layer's windows)."""
-        y, state = self.mixer.step(self.ln_1(x), state)
+    def step(self, x: torch.Tensor, state: List[torch.Tensor], positions: Optional[torch.Tensor] = None):
+        """The recurrent form for one new position x [B, 1, C] (at positions [B, 1],
+        which rotary attention reads): the mixer reads and returns its decoding
+        state (a KV cache, or an HSM layer's windows)."""
+        if self.is_attention:
+            y, state = self.attn.step(self.ln_1(x), state, positions)
+        else:
+            y, state = self.mix.step(self.ln_1(x), state)
         x = x + y
         return x + self.mlp(self.ln_2(x)), state
 
@@ -104,8 +137,9 @@ class HsmTransformer(nn.Module):
             self.wpe = None  # pure HSM: the shifts carry order
         self.drop = dropout_module(desc["dropout"])
         self.h = nn.ModuleList([Block(desc, b) for b in desc["blocks"]])
-        self.ln_f = nn.LayerNorm(C, eps=desc["ln_eps"])
+        self.ln_f = Norm(desc)
         # learned positions and attention end at the context; pure HSM runs on
+        self.rotary = bool(desc.get("rotary", False)) and any(b["mixer"] == "attn" for b in desc["blocks"])
         self.bounded = desc["positions"] or any(b["mixer"] == "attn" for b in desc["blocks"])
 
     @classmethod
@@ -141,7 +175,7 @@ class HsmTransformer(nn.Module):
 
     def decode_step(self, idx: torch.Tensor, positions: Optional[torch.Tensor], states: List[List[torch.Tensor]]):
         """The recurrent form: one new token per sequence, idx [B, 1], at positions
-        [B, 1] (read only by learned positions), with each block's decoding state
+        [B, 1] (read by learned and rotary positions), with each block's decoding state
         (Block.step). Returns (logits [B, 1, V], the blocks' next states). From
         zero windows and empty KV caches at position 0, step after step, it gives
         forward()'s logits position by position."""
@@ -150,6 +184,6 @@ class HsmTransformer(nn.Module):
             x = x + self.wpe(positions)
         next_states = []
         for block, state in zip(self.h, states):
-            x, state = block.step(x, state)
+            x, state = block.step(x, state, positions)
             next_states.append(state)
         return self.head(x), next_states

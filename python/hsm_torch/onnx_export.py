@@ -12,7 +12,7 @@ folder>}. Into `out` go:
   [batch, sequence, vocab], both axes dynamic (forward()).
 - decoder.onnx: one token per sequence, the recurrent form
   (HsmTransformer.decode_step): input_ids [batch, 1], position_ids [batch, 1]
-  when the model has learned positions, and the decoding state; outputs
+  when the model has learned or rotary positions, and the decoding state; outputs
   logits [batch, 1, vocab] and the next state. Attention layer N carries its
   KV cache as Hugging Face Optimum names it, past_key_values.N.key/.value
   [batch, n_head, past_sequence_length, head_dim] -> present.N.key/.value;
@@ -32,13 +32,14 @@ import json
 import os
 import signal
 import sys
+import traceback
 import warnings
 from typing import Dict, List
 
 import torch
 import torch.nn as nn
 
-from .model import HsmTransformer
+from .model import HsmTransformer, Norm
 from .parity import load_weights
 from .safetensors_io import read_safetensors
 
@@ -108,7 +109,7 @@ class DecoderStep(nn.Module):
     def __init__(self, model: HsmTransformer):
         super().__init__()
         self.model = model
-        self.takes_positions = model.wpe is not None
+        self.takes_positions = model.wpe is not None or model.rotary
         self.counts = [len(s) for s in _per_layer(state_layout(model), len(model.h))]
 
     def forward(self, input_ids: torch.Tensor, *rest: torch.Tensor):
@@ -124,6 +125,15 @@ class DecoderStep(nn.Module):
 
 def _per_layer(layout: List[Dict], n_layer: int) -> List[List[Dict]]:
     return [[s for s in layout if s["layer"] == l] for l in range(n_layer)]
+
+
+def give_layer_norms_a_bias(model: HsmTransformer) -> None:
+    """A LayerNorm without bias becomes one with a zero bias: the same function.
+    torch 1.13 writes the bias-less one as LayerNormalization with its bias
+    input omitted (named ""), on which ONNX Runtime 1.31 crashes (SIGSEGV)."""
+    for m in model.modules():
+        if isinstance(m, Norm) and not m.rms and m.bias is None:
+            m.bias = nn.Parameter(torch.zeros_like(m.weight), requires_grad=False)
 
 
 def check_size(model: HsmTransformer) -> None:
@@ -147,6 +157,7 @@ def export(job: dict) -> dict:
     load_weights(model, weights)
     for p in model.parameters():
         p.requires_grad_(False)
+    give_layer_norms_a_bias(model)
 
     layout = state_layout(model)
     V, B, T, P = desc["vocab_size"], 2, 5, 3  # traced at batch 2, 5 tokens, 3 cached positions; all dynamic
@@ -241,6 +252,11 @@ def main(argv: List[str]) -> int:
         except Unsupported as err:
             print(f"cannot export to ONNX: {err}", file=sys.stderr)
             return UNSUPPORTED_EXIT
+        except Exception as err:  # a failure of the exporter: the traceback, then one line for the CLI to show
+            traceback.print_exc()
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            print(f"torch.onnx.export failed: {type(err).__name__}: {first}", file=sys.stderr)
+            return 1
         print("@hsm " + json.dumps({"event": "exported", **result}), flush=True)
     return 0
 

@@ -72,6 +72,42 @@ function shiftsInvalid({ c, shifts, groups }: { c: number; shifts: Int32Array; g
   return groupsInvalid('shift groups', groups, c);
 }
 
+interface RotaryShape {
+  n: number;
+  width: number;
+  dh: number;
+  maxPos: number;
+}
+
+/** rotaryForward/Backward's array lengths, for its input and output names. */
+function rotaryLengths<I extends string, O extends string>(input: I, output: O) {
+  return ({ n, width, dh, maxPos }: RotaryShape) =>
+    ({
+      [input]: n * width,
+      [output]: n * width,
+      cos: (maxPos * dh) / 2,
+      sin: (maxPos * dh) / 2,
+      positions: n,
+    }) as Record<I | O | 'cos' | 'sin' | 'positions', number>;
+}
+
+/** Heads of an even width that fit the row, and every position inside the tables (they index cos and sin). */
+function rotaryInvalid({
+  positions,
+  n,
+  width,
+  rotated,
+  dh,
+  maxPos,
+}: RotaryShape & { positions: Int32Array; rotated: number }) {
+  if (dh < 2 || dh % 2 !== 0) return `head width ${dh} must be even`;
+  if (rotated % dh !== 0 || rotated > width)
+    return `${rotated} rotated columns are not whole heads of ${dh} within ${width}`;
+  for (let r = 0; r < n; r++)
+    if (positions[r] < 0 || positions[r] >= maxPos) return `position ${positions[r]} outside the tables' ${maxPos}`;
+  return undefined;
+}
+
 /** Every native kernel. Shapes and semantics: the `Kernels` interface (kernels.ts). */
 export const KERNEL_ABI = {
   matmul: kernel(
@@ -205,6 +241,52 @@ export const KERNEL_ABI = {
   })),
   sigmoidForward: kernel(['x: f32', 'y: f32 out', 'n: int'], ({ n }) => ({ x: n, y: n })),
   sigmoidBackward: kernel(['y: f32', 'dy: f32', 'dx: f32 out', 'n: int'], ({ n }) => ({ y: n, dy: n, dx: n })),
+  rmsNormForward: kernel(
+    ['x: f32', 'w: f32', 'y: f32 out', 'rstd: f32 out', 'n: int', 'c: int', 'eps: float'],
+    ({ n, c }) => ({ x: n * c, w: c, y: n * c, rstd: n }),
+  ),
+  rmsNormBackward: kernel(
+    ['x: f32', 'w: f32', 'rstd: f32', 'dy: f32', 'dx: f32? out', 'dw: f32? out', 'n: int', 'c: int'],
+    ({ n, c }) => ({ x: n * c, w: c, rstd: n, dy: n * c, dx: n * c, dw: c }),
+  ),
+  swigluForward: kernel(['h: f32', 'y: f32 out', 'n: int', 'f: int'], ({ n, f }) => ({ h: 2 * n * f, y: n * f })),
+  swigluBackward: kernel(['h: f32', 'dy: f32', 'dh: f32 out', 'n: int', 'f: int', 'overwrite: bool'], ({ n, f }) => ({
+    h: 2 * n * f,
+    dy: n * f,
+    dh: 2 * n * f,
+  })),
+  rotaryForward: kernel(
+    [
+      'x: f32',
+      'y: f32 out',
+      'cos: f32',
+      'sin: f32',
+      'positions: i32',
+      'n: int',
+      'width: int',
+      'rotated: int',
+      'dh: int',
+      'maxPos: int',
+    ],
+    rotaryLengths('x', 'y'),
+    { invalid: rotaryInvalid },
+  ),
+  rotaryBackward: kernel(
+    [
+      'dy: f32',
+      'dx: f32 out',
+      'cos: f32',
+      'sin: f32',
+      'positions: i32',
+      'n: int',
+      'width: int',
+      'rotated: int',
+      'dh: int',
+      'maxPos: int',
+    ],
+    rotaryLengths('dy', 'dx'),
+    { invalid: rotaryInvalid },
+  ),
   softmaxForward: kernel(['x: f32', 'y: f32 out', 'n: int', 'c: int'], ({ n, c }) => ({ x: n * c, y: n * c })),
   softmaxBackward: kernel(['y: f32', 'dy: f32', 'dx: f32 out', 'n: int', 'c: int'], ({ n, c }) => ({
     y: n * c,

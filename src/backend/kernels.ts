@@ -176,6 +176,64 @@ export interface Kernels {
   /** dx += dy · y · (1 − y), from the forward's output y. */
   sigmoidBackward(y: FloatArray, dy: FloatArray, dx: FloatArray, n: number): void;
 
+  /** RMSNorm over the last dimension: y = x · rstd ⊙ w with rstd = 1/√(mean(x²) + eps) per row (written). x, y (N, C). */
+  rmsNormForward(
+    x: FloatArray,
+    w: FloatArray,
+    y: FloatArray,
+    rstd: FloatArray,
+    n: number,
+    c: number,
+    eps: number,
+  ): void;
+  /** With x̂ = x · rstd and g = dy ⊙ w: dx += rstd · (g − x̂ · mean(g ⊙ x̂)), dw += Σ_rows dy ⊙ x̂. */
+  rmsNormBackward(
+    x: FloatArray,
+    w: FloatArray,
+    rstd: FloatArray,
+    dy: FloatArray,
+    dx: FloatArray | null,
+    dw: FloatArray | null,
+    n: number,
+    c: number,
+  ): void;
+  /** SwiGLU: each row of h (N, 2F) is [gate | up]; y (N, F) = silu(gate) ⊙ up. */
+  swigluForward(h: FloatArray, y: FloatArray, n: number, f: number): void;
+  /** dh (N, 2F) += [dy ⊙ up ⊙ silu'(gate) | dy ⊙ silu(gate)], or = … when `overwrite`. */
+  swigluBackward(h: FloatArray, dy: FloatArray, dh: FloatArray, n: number, f: number, overwrite: boolean): void;
+  /**
+   * Rotary positions: y = R x on rows x (N, width). In row r the first
+   * `rotated` columns are heads of dh channels, and each head's pair
+   * (i, i + dh/2) turns by the angle of position positions[r] < maxPos at
+   * frequency i, read from cos and sin (maxPos, dh/2); the other columns are
+   * copied.
+   */
+  rotaryForward(
+    x: FloatArray,
+    y: FloatArray,
+    cos: FloatArray,
+    sin: FloatArray,
+    positions: Int32Array,
+    n: number,
+    width: number,
+    rotated: number,
+    dh: number,
+    maxPos: number,
+  ): void;
+  /** dx += Rᵀ dy: rotaryForward's transpose (the copied columns pass dy through). */
+  rotaryBackward(
+    dy: FloatArray,
+    dx: FloatArray,
+    cos: FloatArray,
+    sin: FloatArray,
+    positions: Int32Array,
+    n: number,
+    width: number,
+    rotated: number,
+    dh: number,
+    maxPos: number,
+  ): void;
+
   /** Row softmax: y (N, C). */
   softmaxForward(x: FloatArray, y: FloatArray, n: number, c: number): void;
   /** dx += y ⊙ (dy − Σ dy ⊙ y) per row. */

@@ -56,7 +56,18 @@ const FLAGS: [string, string, boolean, Kind, string][] = [
     'boolean',
     'learned positions: true or false (default: when the plan has attention)',
   ],
-  ['ffnHidden', 'ffnHidden', true, 'number', 'FFN hidden width (default 4·d)'],
+  ['ffnHidden', 'ffnHidden', true, 'number', 'FFN hidden width (default 4·d; 8·d/3 with SwiGLU)'],
+  [
+    'style',
+    'style',
+    true,
+    'string',
+    'block style: gpt2 (default) or transformer++ (RMSNorm, SwiGLU, no biases, rotary positions)',
+  ],
+  ['norm', 'norm', true, 'string', "override the style's norm: layernorm or rmsnorm"],
+  ['ffn', 'ffn', true, 'string', "override the style's FFN: gelu or swiglu"],
+  ['bias', 'bias', true, 'boolean', "override the style's biases: true or false"],
+  ['rotary', 'rotary', true, 'boolean', "override the style's rotary positions in attention: true or false"],
   ['matchParams', 'matchParams', true, 'string', 'size the FFN to the parameter count of this plan, e.g. attn*4'],
 ];
 

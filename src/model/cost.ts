@@ -12,6 +12,10 @@ export interface LayerReport {
 
 export interface ModelReport {
   plan: string;
+  /** The block style: gpt2, transformer++, or gpt2 with the options that differ (block-style.ts). */
+  style: string;
+  /** How attention learns order: a learned table, rotary queries and keys, or none (pure HSM: the shifts carry it). */
+  positionEncoding: 'learned' | 'rotary' | 'none';
   parameters: number;
   /** Without the token and position embeddings, as GPT papers count. */
   nonEmbeddingParameters: number;
@@ -31,7 +35,7 @@ export function describeModel(model: Transformer): ModelReport {
   const F = model.ffnHidden;
   const count = (prefix: string) =>
     [...model.params.shapes.keys()].filter((n) => n.startsWith(prefix)).reduce((s, n) => s + model.params.sizeOf(n), 0);
-  const ffnFlops = 2 * 2 * C * F;
+  const ffnFlops = 2 * (model.style.ffn === 'swiglu' ? 3 : 2) * C * F; // a multiply-add per FFN weight
   const layers = model.mixers.map((m, index) => ({
     index,
     mixer: m.name === 'attn' ? `attn (${model.config.nHead} heads)` : `hsm:${m.name}`,
@@ -44,6 +48,12 @@ export function describeModel(model: Transformer): ModelReport {
   const rf = model.receptiveField();
   return {
     plan: formatPlan(model.plan),
+    style: model.styleName,
+    positionEncoding: model.positions
+      ? 'learned'
+      : model.style.rotary && model.plan.some((b) => b.mixer === 'attn')
+        ? 'rotary'
+        : 'none',
     parameters: model.params.count,
     nonEmbeddingParameters: model.params.count - embeddings,
     forwardFlopsPerToken: forward,
@@ -74,7 +84,7 @@ export function matchFfnWidth(
   config: ModelConfig,
   targetPlan: string,
 ): { ffnHidden: number; parameters: number; target: number } {
-  const { nLayer: L, nEmbd: C } = config;
+  const { nEmbd: C } = config;
   const target = countParameters({
     ...config,
     plan: targetPlan,
@@ -82,8 +92,9 @@ export function matchFfnWidth(
     ffnHidden: undefined,
     positions: undefined,
   });
+  // Parameters are linear in the width: what one hidden unit adds (c_fc rows, their biases, a c_proj column) follows from two counts.
   const base = countParameters({ ...config, ffnHidden: 4 * C });
-  const perUnit = L * (2 * C + 1); // one hidden unit: a c_fc row + bias, a c_proj column
+  const perUnit = countParameters({ ...config, ffnHidden: 4 * C + 1 }) - base;
   const ffnHidden = Math.max(1, Math.round(4 * C + (target - base) / perUnit));
   return { ffnHidden, parameters: base + (ffnHidden - 4 * C) * perUnit, target };
 }

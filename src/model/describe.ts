@@ -1,3 +1,4 @@
+import { ROTARY_BASE } from './block-style.js';
 import type { Transformer } from './transformer.js';
 
 /** The format tag of a ModelDescription; a reader rejects any other. */
@@ -34,6 +35,14 @@ export interface ModelDescription {
   /** Learned absolute positions (wpe). */
   positions: boolean;
   ffn_hidden: number;
+  /** The block style's options (block-style.ts); a description without them is GPT-2's block. */
+  norm: 'layernorm' | 'rmsnorm';
+  ffn: 'gelu' | 'swiglu';
+  /** Biases on linear maps, norms and mixers' affine parts. */
+  bias: boolean;
+  /** Rotary positions on attention's queries and keys, with this frequency base. */
+  rotary: boolean;
+  rotary_base: number;
   blocks: BlockDescription[];
 }
 
@@ -51,6 +60,11 @@ export function modelDescription(model: Transformer): ModelDescription {
     dropout: c.dropout ?? 0,
     positions: model.positions,
     ffn_hidden: model.ffnHidden,
+    norm: model.style.norm,
+    ffn: model.style.ffn,
+    bias: model.style.bias,
+    rotary: model.style.rotary,
+    rotary_base: ROTARY_BASE,
     blocks: model.plan.map((block, l) => ({
       mixer: block.mixer,
       options: { ...block.options },

@@ -52,6 +52,10 @@ export class ParameterStore {
     return n;
   }
 
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
   get(name: string): Tensor {
     const p = this.byName.get(name);
     if (!p) throw new Error(`no parameter named ${name}`);

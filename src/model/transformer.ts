@@ -1,6 +1,18 @@
 import type { FloatArray } from '../backend/kernels.js';
 import { ScratchArena } from '../tensor/scratch-arena.js';
-import { add, crossEntropy, dropout, embedding, layerNorm, matmul, mlp, rows } from '../ops/index.js';
+import {
+  add,
+  crossEntropy,
+  dropout,
+  embedding,
+  layerNorm,
+  linear,
+  matmul,
+  mlp,
+  rmsNorm,
+  rows,
+  swiglu,
+} from '../ops/index.js';
 import { PACKED_MIN_ROWS, PackedWeights } from '../ops/packed-weights.js';
 import { UserError } from '../errors.js';
 import type { DType } from '../tensor/buffer-pool.js';
@@ -8,6 +20,13 @@ import { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Mixer, MixerPrefill, MixerState } from './mixers/mixer.js';
 import { mixerEntry } from './mixers/registry.js';
+import {
+  blockStyleName,
+  defaultFfnHidden,
+  resolveBlockStyle,
+  type BlockStyle,
+  type BlockStyleName,
+} from './block-style.js';
 import { init, ParameterStore } from './parameters.js';
 import { formatPlan, parsePlan, type BlockSpec } from './plan.js';
 import { layerShifts, receptiveField, type ShiftSchedule } from './schedule.js';
@@ -30,8 +49,14 @@ export interface ModelConfig {
   hsmHeads?: number;
   /** Learned absolute positions; default: on when the plan has attention, off for pure HSM (shifts carry order). */
   positions?: boolean;
-  /** FFN hidden width; default 4·nEmbd (parameter matching changes it). */
+  /** FFN hidden width; default 4·nEmbd, or 8·nEmbd/3 for SwiGLU (parameter matching changes it). */
   ffnHidden?: number;
+  /** The block around each mixer: gpt2 (default) or transformer++ (block-style.ts); the four fields below override it. */
+  style?: BlockStyleName;
+  norm?: BlockStyle['norm'];
+  ffn?: BlockStyle['ffn'];
+  bias?: boolean;
+  rotary?: boolean;
 }
 
 /** Options of a training forward pass. */
@@ -94,6 +119,8 @@ export class Transformer {
   readonly mixers: Mixer[];
   readonly positions: boolean;
   readonly ffnHidden: number;
+  /** Norms, FFN, biases and positions of the blocks (config.style with its overrides). */
+  readonly style: BlockStyle;
   /** LayerNorm epsilon (config.lnEps, default 1e-5). */
   readonly eps: number;
   /** Inference's temporaries (decode steps, prefill) reuse these buffers instead of allocating per op. */
@@ -110,8 +137,9 @@ export class Transformer {
     if (C % nHead !== 0) throw new UserError(`nEmbd ${C} must be divisible by nHead ${nHead}`);
     this.plan = resolvePlan(config);
     this.eps = config.lnEps ?? 1e-5;
-    this.positions = config.positions ?? this.plan.some((b) => b.mixer === 'attn');
-    const F = (this.ffnHidden = config.ffnHidden ?? 4 * C);
+    const style = (this.style = resolveBlockStyle(config.style, config));
+    this.positions = config.positions ?? (this.plan.some((b) => b.mixer === 'attn') && !style.rotary);
+    const F = (this.ffnHidden = config.ffnHidden ?? defaultFfnHidden(style, C));
     const schedule = config.schedule ?? 'pow2';
     const groups = config.hsmHeads ?? (schedule === 'pow2-heads' ? nHead : 1);
     if (C % groups !== 0) throw new UserError(`hsmHeads ${groups} must divide nEmbd ${C}`);
@@ -121,11 +149,15 @@ export class Transformer {
     const wProj = init.normal(rng, 0.02 / Math.sqrt(2 * L)); // GPT-2's scaled init of residual projections
     ps.add('wte.weight', [V, C], w);
     if (this.positions) ps.add('wpe.weight', [blockSize, C], w);
+    const bias = (name: string, size: number) => style.bias && ps.add(name, [size], init.zeros());
+    const norm = (name: string) => {
+      ps.add(`${name}.weight`, [C], init.ones());
+      if (style.norm === 'layernorm') bias(`${name}.bias`, C);
+    };
     let hsmLayer = 0;
     this.mixers = this.plan.map((block, l) => {
       const h = `h.${l}`;
-      ps.add(`${h}.ln_1.weight`, [C], init.ones());
-      ps.add(`${h}.ln_1.bias`, [C], init.zeros());
+      norm(`${h}.ln_1`);
       const isAttention = block.mixer === 'attn';
       const mixer = mixerEntry(block.mixer, block.options).create({
         params: ps,
@@ -137,21 +169,33 @@ export class Transformer {
         blockSize,
         shifts: isAttention ? [] : layerShifts(schedule, hsmLayer++, groups, blockSize),
         options: block.options,
+        bias: style.bias,
+        rotary: style.rotary,
       });
-      ps.add(`${h}.ln_2.weight`, [C], init.ones());
-      ps.add(`${h}.ln_2.bias`, [C], init.zeros());
-      ps.add(`${h}.mlp.c_fc.weight`, [F, C], w);
-      ps.add(`${h}.mlp.c_fc.bias`, [F], init.zeros());
+      norm(`${h}.ln_2`);
+      // SwiGLU's c_fc holds the gate's F rows, then the up projection's F rows: one product for both.
+      const fcRows = style.ffn === 'swiglu' ? 2 * F : F;
+      ps.add(`${h}.mlp.c_fc.weight`, [fcRows, C], w);
+      bias(`${h}.mlp.c_fc.bias`, fcRows);
       ps.add(`${h}.mlp.c_proj.weight`, [C, F], wProj);
-      ps.add(`${h}.mlp.c_proj.bias`, [C], init.zeros());
+      bias(`${h}.mlp.c_proj.bias`, C);
       return mixer;
     });
-    ps.add('ln_f.weight', [C], init.ones());
-    ps.add('ln_f.bias', [C], init.zeros());
+    norm('ln_f');
   }
 
   private p(name: string): Tensor {
     return this.params.get(name);
+  }
+
+  /** A parameter the style may leave out (biases): null when the model has none. */
+  private maybe(name: string): Tensor | null {
+    return this.params.has(name) ? this.params.get(name) : null;
+  }
+
+  /** The style's name as `hsm info` shows it ("gpt2", "transformer++", or gpt2 with the options that differ). */
+  get styleName(): string {
+    return blockStyleName(this.style);
   }
 
   /** Receptive field of the plan at this context, and whether it covers every offset. */
@@ -335,24 +379,30 @@ export class Transformer {
    */
   private block(l: number, x: Tensor, drop: (t: Tensor) => Tensor, mix: (a: Tensor) => Tensor): Tensor {
     const h = `h.${l}`;
-    const a = layerNorm(x, this.p(`${h}.ln_1.weight`), this.p(`${h}.ln_1.bias`), this.eps);
-    x = add(x, drop(mix(a)));
-    const m = layerNorm(x, this.p(`${h}.ln_2.weight`), this.p(`${h}.ln_2.bias`), this.eps);
-    // c_fc (B, T, F) → GELU → c_proj (B, T, C), fused into one op
-    const y = mlp(
-      m,
-      this.p(`${h}.mlp.c_fc.weight`),
-      this.p(`${h}.mlp.c_fc.bias`),
-      this.p(`${h}.mlp.c_proj.weight`),
-      this.p(`${h}.mlp.c_proj.bias`),
-    );
-    return add(x, drop(y));
+    x = add(x, drop(mix(this.norm(x, `${h}.ln_1`))));
+    return add(x, drop(this.ffn(this.norm(x, `${h}.ln_2`), `${h}.mlp`)));
   }
 
-  /** Final LayerNorm and the tied output head: logits = ln_f(x) · wteᵀ. */
+  /** The style's norm (LayerNorm or RMSNorm) with the named weights. */
+  private norm(x: Tensor, name: string): Tensor {
+    return this.style.norm === 'rmsnorm'
+      ? rmsNorm(x, this.p(`${name}.weight`), this.eps)
+      : layerNorm(x, this.p(`${name}.weight`), this.maybe(`${name}.bias`), this.eps);
+  }
+
+  /** The style's FFN: c_fc → GELU → c_proj fused into one op, or c_fc → SwiGLU → c_proj. */
+  private ffn(x: Tensor, name: string): Tensor {
+    const wFc = this.p(`${name}.c_fc.weight`),
+      bFc = this.maybe(`${name}.c_fc.bias`),
+      wProj = this.p(`${name}.c_proj.weight`),
+      bProj = this.maybe(`${name}.c_proj.bias`);
+    if (this.style.ffn === 'gelu') return mlp(x, wFc, bFc, wProj, bProj);
+    return linear(swiglu(linear(x, wFc, bFc)), wProj, bProj);
+  }
+
+  /** Final norm and the tied output head: logits = ln_f(x) · wteᵀ. */
   private head(x: Tensor): Tensor {
-    const xf = layerNorm(x, this.p('ln_f.weight'), this.p('ln_f.bias'), this.eps);
-    return matmul(xf, this.p('wte.weight'), { transB: true });
+    return matmul(this.norm(x, 'ln_f'), this.p('wte.weight'), { transB: true });
   }
 
   /**

@@ -15,22 +15,20 @@ import { fmt, sameDtype } from './util.js';
  * (rows, F) array each way. Composing the three ops computes the same thing
  * (test/mlp.test.ts checks it, gradients included).
  */
-export function mlp(x: Tensor, wFc: Tensor, bFc: Tensor, wProj: Tensor, bProj: Tensor): Tensor {
-  sameDtype('mlp', x, wFc, bFc, wProj, bProj);
+export function mlp(x: Tensor, wFc: Tensor, bFc: Tensor | null, wProj: Tensor, bProj: Tensor | null): Tensor {
+  sameDtype('mlp', x, wFc, wProj, ...[bFc, bProj].filter((b): b is Tensor => b !== null));
   const [F, C] = wFc.shape;
   const ok =
     wFc.ndim === 2 &&
     x.shape[x.ndim - 1] === C &&
-    bFc.ndim === 1 &&
-    bFc.shape[0] === F &&
+    (!bFc || (bFc.ndim === 1 && bFc.shape[0] === F)) &&
     wProj.ndim === 2 &&
     wProj.shape[0] === C &&
     wProj.shape[1] === F &&
-    bProj.ndim === 1 &&
-    bProj.shape[0] === C;
+    (!bProj || (bProj.ndim === 1 && bProj.shape[0] === C));
   if (!ok) {
     throw new Error(
-      `mlp: shapes do not fit: x ${fmt(x.shape)}, c_fc ${fmt(wFc.shape)} + ${fmt(bFc.shape)}, c_proj ${fmt(wProj.shape)} + ${fmt(bProj.shape)}`,
+      `mlp: shapes do not fit: x ${fmt(x.shape)}, c_fc ${fmt(wFc.shape)} + ${bFc ? fmt(bFc.shape) : 'no bias'}, c_proj ${fmt(wProj.shape)} + ${bProj ? fmt(bProj.shape) : 'no bias'}`,
     );
   }
   const lead = x.shape.slice(0, -1),
@@ -44,11 +42,11 @@ export function mlp(x: Tensor, wFc: Tensor, bFc: Tensor, wProj: Tensor, bProj: T
     projPacked = packedWeight(wProj, x, grads);
   if (fcPacked && projPacked) {
     const f32 = (t: Tensor) => t.data as Float32Array;
-    K.matmulPackedB(f32(x), fcPacked, f32(h), rows, C, F, { bias: bFc.data, epilogue: 'gelu', aux: a.data });
-    K.matmulPackedB(f32(a), projPacked, f32(out), rows, F, C, { bias: bProj.data });
+    K.matmulPackedB(f32(x), fcPacked, f32(h), rows, C, F, { bias: bFc?.data, epilogue: 'gelu', aux: a.data });
+    K.matmulPackedB(f32(a), projPacked, f32(out), rows, F, C, { bias: bProj?.data });
   } else {
-    K.matmul(x.data, wFc.data, h.data, rows, C, F, { transB: true, bias: bFc.data, epilogue: 'gelu', aux: a.data });
-    K.matmul(a.data, wProj.data, out.data, rows, F, C, { transB: true, bias: bProj.data });
+    K.matmul(x.data, wFc.data, h.data, rows, C, F, { transB: true, bias: bFc?.data, epilogue: 'gelu', aux: a.data });
+    K.matmul(a.data, wProj.data, out.data, rows, F, C, { transB: true, bias: bProj?.data });
   }
   if (grads) {
     activeTape()!.push(out, () => {
@@ -58,7 +56,7 @@ export function mlp(x: Tensor, wFc: Tensor, bFc: Tensor, wProj: Tensor, bProj: T
         dbProj = gradOf(bProj);
       if (dwProj) K.matmul(dy, a.data, dwProj, C, rows, F, { transA: true, accumulate: true }); // (C,rows)·(rows,F)
       if (dbProj) K.addBackward(dy, null, dbProj, rows, C);
-      if (!x.requiresGrad && !wFc.requiresGrad && !bFc.requiresGrad) return;
+      if (!x.requiresGrad && !wFc.requiresGrad && !bFc?.requiresGrad) return;
       // h feeds nothing else, so its gradient buffer is written whole: (rows,C)·(C,F) ⊙ gelu'(h)
       const dh = h.gradForWrite().grad;
       K.matmul(dy, wProj.data, dh, rows, C, F, { epilogue: 'geluGrad', aux: h.data });

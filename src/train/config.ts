@@ -52,6 +52,13 @@ export const ModelSectionSchema = z
     /** Learned positions (default: when the plan has attention). */
     positions: z.boolean().optional(),
     ffnHidden: intIn(1, 1 << 20).optional(),
+    /** The block around each mixer: gpt2 (default) or transformer++ (RMSNorm, SwiGLU, no biases, rotary positions). */
+    style: z.enum(['gpt2', 'transformer++']).optional(),
+    /** Overrides of the style's options. */
+    norm: z.enum(['layernorm', 'rmsnorm']).optional(),
+    ffn: z.enum(['gelu', 'swiglu']).optional(),
+    bias: z.boolean().optional(),
+    rotary: z.boolean().optional(),
     /** Size the FFN so the model has the parameter count of this plan (e.g. "attn*4", the GPT baseline). */
     matchParams: z.string().min(1).optional(),
   })

@@ -1,5 +1,6 @@
 import type { Kernels } from '../kernels.js';
 import { attentionBackward, attentionDecode, attentionForward } from './attention.js';
+import * as blockStyle from './block-style.js';
 import * as elementwise from './elementwise.js';
 import * as indexing from './indexing.js';
 import { matmul, matmulPackedB, packMatmulB } from './matmul.js';
@@ -17,6 +18,7 @@ export const jsKernels: Kernels = {
   attentionBackward,
   attentionDecode,
   ...normalization,
+  ...blockStyle,
   ...elementwise,
   ...indexing,
   shiftMixForward,

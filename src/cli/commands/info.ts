@@ -45,6 +45,8 @@ export function registerInfo(program: Command): void {
       console.log(
         `plan ${report.plan}: ${c.nLayer} blocks, d=${c.nEmbd}, context ${c.blockSize}, vocabulary ${c.vocabSize}, FFN ${report.ffnHidden}`,
       );
+      const positions = { learned: 'learned positions', rotary: 'rotary positions', none: 'no position table' };
+      console.log(`block style ${report.style}, ${positions[report.positionEncoding]}`);
       console.log(`parameters: ${fmt(report.parameters)} (${fmt(report.nonEmbeddingParameters)} without embeddings)`);
       if (matched)
         console.log(

@@ -1,7 +1,8 @@
-import { causalAttention, linear } from '../../ops/index.js';
+import { causalAttention, linear, rotary, rotaryTables, type RotaryTables } from '../../ops/index.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { attendCached, KVCache } from '../kv-cache.js';
-import type { Mixer, MixerContext, MixerPrefill, MixerState } from './mixer.js';
+import { ROTARY_BASE } from '../block-style.js';
+import { optionalBias, type Mixer, type MixerContext, type MixerPrefill, type MixerState } from './mixer.js';
 
 /** A KV cache is attention's decoding state. */
 class AttentionState implements MixerState {
@@ -20,7 +21,9 @@ class AttentionState implements MixerState {
 /**
  * Causal multi-head softmax attention (GPT-2's): qkv projection, fused causal
  * attention, output projection. Parameters keep nanoGPT's names
- * (h.N.attn.c_attn / c_proj) so GPT checkpoints line up with PyTorch.
+ * (h.N.attn.c_attn / c_proj) so GPT checkpoints line up with PyTorch. With
+ * rotary positions (the transformer++ style) queries and keys turn by their
+ * position before attending, and the KV cache keeps the turned keys.
  */
 export class AttentionMixer implements Mixer {
   readonly name = 'attn';
@@ -30,9 +33,10 @@ export class AttentionMixer implements Mixer {
   private readonly nHead: number;
   private readonly capacity: number;
   private readonly wAttn: Tensor;
-  private readonly bAttn: Tensor;
+  private readonly bAttn: Tensor | null;
   private readonly wProj: Tensor;
-  private readonly bProj: Tensor;
+  private readonly bProj: Tensor | null;
+  private readonly rotary: RotaryTables | null;
 
   constructor(ctx: MixerContext) {
     const C = (this.C = ctx.nEmbd);
@@ -41,15 +45,20 @@ export class AttentionMixer implements Mixer {
     if (C % ctx.nHead !== 0) throw new Error(`nEmbd ${C} must be divisible by nHead ${ctx.nHead}`);
     const p = ctx.prefix;
     this.wAttn = ctx.params.add(`${p}.c_attn.weight`, [3 * C, C], (d) => ctx.rng.fillNormal(d, 0.02));
-    this.bAttn = ctx.params.add(`${p}.c_attn.bias`, [3 * C], () => {});
+    this.bAttn = optionalBias(ctx, `${p}.c_attn.bias`, 3 * C);
     this.wProj = ctx.params.add(`${p}.c_proj.weight`, [C, C], (d) =>
       ctx.rng.fillNormal(d, 0.02 / Math.sqrt(2 * ctx.nLayer)),
     );
-    this.bProj = ctx.params.add(`${p}.c_proj.bias`, [C], () => {});
+    this.bProj = optionalBias(ctx, `${p}.c_proj.bias`, C);
+    this.rotary = ctx.rotary ? rotaryTables(ctx.blockSize, C / ctx.nHead, ROTARY_BASE, ctx.params.dtype) : null;
   }
 
   forward(x: Tensor, prefill?: MixerPrefill): Tensor {
-    const qkv = linear(x, this.wAttn, this.bAttn); // (B, T, 3C)
+    const [B, T] = x.shape;
+    const qkv = this.turn(
+      linear(x, this.wAttn, this.bAttn), // (B, T, 3C)
+      () => Int32Array.from({ length: B * T }, (_, i) => i % T),
+    );
     if (prefill) {
       const T = x.shape[1],
         width = 3 * this.C;
@@ -81,7 +90,9 @@ export class AttentionMixer implements Mixer {
       C = this.C;
     if (x.shape[0] !== N || x.size !== N * C)
       throw new Error(`decodeBatch: expected input (${N}, 1, ${C}), got [${x.shape.join(', ')}]`);
-    const qkv = linear(x, this.wAttn, this.bAttn); // (N, 1, 3C)
+    const qkv = this.turn(linear(x, this.wAttn, this.bAttn), () =>
+      Int32Array.from(states, (s) => (s as AttentionState).cache.length),
+    ); // (N, 1, 3C)
     const y = Tensor.empty([N, 1, C], x.dtype);
     for (let i = 0; i < N; i++) {
       const cache = (states[i] as AttentionState).cache,
@@ -92,6 +103,11 @@ export class AttentionMixer implements Mixer {
       cache.length = pos + 1;
     }
     return linear(y, this.wProj, this.bProj);
+  }
+
+  /** qkv with its queries and keys turned to their positions (one per row), or as it is without rotary positions. */
+  private turn(qkv: Tensor, positions: () => Int32Array): Tensor {
+    return this.rotary ? rotary(qkv, 2 * this.C, positions(), this.rotary) : qkv;
   }
 
   flopsPerToken(context: number): number {

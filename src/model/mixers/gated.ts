@@ -1,6 +1,6 @@
 import { add, linear, mul, sigmoid, sub } from '../../ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { ShiftMixer, type MixerContext } from './mixer.js';
+import { optionalBias, ShiftMixer, type MixerContext } from './mixer.js';
 
 /**
  * Data-dependent gate: g = σ(W_g [x_t; x_{t−s}] + c), y_t = g ⊙ x_t + (1 − g) ⊙ x_{t−s}.
@@ -10,14 +10,14 @@ export class GatedMixer extends ShiftMixer {
   readonly name = 'gated';
   private readonly wSelf: Tensor;
   private readonly wPrev: Tensor;
-  private readonly c: Tensor;
+  private readonly c: Tensor | null;
 
   constructor(ctx: MixerContext) {
     super(ctx);
     const C = this.C;
     this.wSelf = ctx.params.add(`${ctx.prefix}.gate.w_self`, [C, C], (d) => ctx.rng.fillNormal(d, 0.02));
     this.wPrev = ctx.params.add(`${ctx.prefix}.gate.w_prev`, [C, C], (d) => ctx.rng.fillNormal(d, 0.02));
-    this.c = ctx.params.add(`${ctx.prefix}.gate.bias`, [C], () => {}); // g starts near 1/2
+    this.c = optionalBias(ctx, `${ctx.prefix}.gate.bias`, C); // g starts near 1/2
   }
 
   protected mix(x: Tensor, _prepared: Tensor[], [[xs]]: Tensor[][]): Tensor {

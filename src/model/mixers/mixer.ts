@@ -18,6 +18,15 @@ export interface MixerContext {
   /** Shift per head group, from the schedule; empty for attention. */
   shifts: number[];
   options: Record<string, number | boolean>;
+  /** Biases on the mixer's linear maps and affine parts (the block style's; default true). */
+  bias?: boolean;
+  /** Rotary positions on attention's queries and keys (the block style's; HSM mixers ignore it). */
+  rotary?: boolean;
+}
+
+/** A zero-initialised bias of `size`, or null when the block style has none. */
+export function optionalBias(ctx: MixerContext, name: string, size: number): Tensor | null {
+  return ctx.bias === false ? null : ctx.params.add(name, [size], () => {});
 }
 
 /**
@@ -154,7 +163,7 @@ export abstract class ShiftMixer implements Mixer {
     this.projW = ctx.options.proj
       ? ctx.params.add(`${ctx.prefix}.c_proj.weight`, [this.C, this.C], (d) => ctx.rng.fillNormal(d, std))
       : null;
-    this.projB = ctx.options.proj ? ctx.params.add(`${ctx.prefix}.c_proj.bias`, [this.C], () => {}) : null;
+    this.projB = ctx.options.proj ? optionalBias(ctx, `${ctx.prefix}.c_proj.bias`, this.C) : null;
   }
 
   /** Lagged inputs the mix reads: each entry is one shift per head group. */
@@ -191,7 +200,7 @@ export abstract class ShiftMixer implements Mixer {
   protected abstract mixFlops(): number;
 
   private project(y: Tensor): Tensor {
-    return this.projW ? linear(y, this.projW, this.projB!) : y;
+    return this.projW ? linear(y, this.projW, this.projB) : y;
   }
 
   /**

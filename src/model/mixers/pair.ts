@@ -1,6 +1,6 @@
 import { add, columns, groupExpand, groupSum, linear, mul, scale, sigmoid, sub } from '../../ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { ShiftMixer, type MixerContext } from './mixer.js';
+import { optionalBias, ShiftMixer, type MixerContext } from './mixer.js';
 
 /**
  * Attention restricted to the pair {t, t−s}, per head (the model's nHead heads):
@@ -13,18 +13,18 @@ export class PairMixer extends ShiftMixer {
   readonly name = 'pair';
   private readonly heads: number;
   private readonly wq: Tensor;
-  private readonly bq: Tensor;
+  private readonly bq: Tensor | null;
   private readonly wkv: Tensor;
-  private readonly bkv: Tensor;
+  private readonly bkv: Tensor | null;
 
   constructor(ctx: MixerContext) {
     super({ ...ctx, options: { ...ctx.options, proj: true } });
     const C = this.C;
     this.heads = ctx.nHead;
     this.wq = ctx.params.add(`${ctx.prefix}.q.weight`, [C, C], (d) => ctx.rng.fillNormal(d, 0.02));
-    this.bq = ctx.params.add(`${ctx.prefix}.q.bias`, [C], () => {});
+    this.bq = optionalBias(ctx, `${ctx.prefix}.q.bias`, C);
     this.wkv = ctx.params.add(`${ctx.prefix}.kv.weight`, [2 * C, C], (d) => ctx.rng.fillNormal(d, 0.02));
-    this.bkv = ctx.params.add(`${ctx.prefix}.kv.bias`, [2 * C], () => {});
+    this.bkv = optionalBias(ctx, `${ctx.prefix}.kv.bias`, 2 * C);
   }
 
   /** Keys and values are what the shift reads. */
