@@ -110,12 +110,15 @@ test('hsm export --onnx: a bad run folder, an occupied folder or no torch is one
 });
 
 test('a model too large for one .onnx file is refused before anything runs', () => {
-  // 50257 × 12288 float32 embeddings alone are 2.3 GiB; shapesOnly allocates nothing.
+  // 50257 × 12288 float32 embeddings alone are 2.3 GiB (6.8 with the block); shapesOnly allocates nothing.
   const big = new Transformer(
     { vocabSize: 50257, blockSize: 8, nLayer: 1, nHead: 1, nEmbd: 12288, plan: 'hsm:ab' },
     { shapesOnly: true },
   );
-  assert.throws(() => checkOnnxSize(big), /2\.\d GiB of float32, more than one \.onnx file holds/);
+  assert.throws(
+    () => checkOnnxSize(big),
+    /weights take \d+\.\d GiB of float32, more than one \.onnx file holds \(2 GiB/,
+  );
 });
 
 test("a block hsm_torch does not know is refused with the exporter's one line", { skip }, async () => {
@@ -363,3 +366,31 @@ test(
     assert.ok(existsSync(join(out, 'decoder.onnx')));
   },
 );
+
+test('hsm bench onnx: the exported decoder and ours, side by side in one run', { skip }, async () => {
+  const { benchOnnxDecode } = await import('../src/bench/onnx-decode.js');
+  const records: Record<string, unknown>[] = [];
+  await benchOnnxDecode({
+    plans: ['hsm:conv[k=3]*2'],
+    positions: [4, 40],
+    nEmbd: 32,
+    vocabSize: 17,
+    batches: [1, 3],
+    window: 8,
+    emit: (r) => records.push(r),
+  });
+  assert.deepEqual(
+    records.map((r) => r.engine),
+    ['hsm-native', 'onnxruntime-node'],
+  );
+  for (const r of records) {
+    for (const v of [
+      ...Object.values(r.tokens_per_s as object),
+      ...Object.values(r.batch_tokens_per_s as object),
+    ] as number[])
+      assert.ok(v > 0 && Number.isFinite(v), JSON.stringify(r));
+  }
+  // a pure HSM model's state: the same bytes at both positions, and as many as ours (ring buffers of 2 and 4 rows, C=32)
+  assert.deepEqual(records[1].state_bytes, { 4: 768, 40: 768 });
+  assert.equal(records[0].state_bytes, 768);
+});

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Tape } from '../src/autograd/tape.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { modelDescription, MODEL_DESCRIPTION_FORMAT } from '../src/model/describe.js';
-import { Transformer, type ModelConfig } from '../src/model/transformer.js';
+import { Transformer } from '../src/model/transformer.js';
 import { projectRoot } from '../src/project-root.js';
 import { B, base, buildCase, CASES, CONTEXT, freshModel, V } from './model-cases.js';
 
