@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernels } from '../backend/index.js';
 import { parsePlan } from '../model/plan.js';
@@ -121,7 +121,14 @@ async function benchModel(
     msOnnx = perPosition(samples.onnx);
   const tokensPerS = (ms: Record<string, number>) =>
     Object.fromEntries(Object.entries(ms).map(([p, v]) => [p, Number((1000 / v).toFixed(1))]));
-  const common = { bench: 'onnx-decode', plan: name, n_embd: model.config.nEmbd, vocab_size: V };
+  const common = {
+    bench: 'onnx-decode',
+    plan: name,
+    n_embd: model.config.nEmbd,
+    vocab_size: V,
+    // how busy the machine was (both engines took turns through the same load)
+    load_average_1m: Number(loadavg()[0].toFixed(2)),
+  };
   opts.emit({
     ...common,
     engine: `hsm-${kernels().name}`,
