@@ -23,17 +23,21 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchOnnxDecode } from '../src/bench/onnx-decode.js';
 import { writeFreshRun } from '../src/bench/serve.js';
 import { GPT2_RANKS_FILE } from '../src/data/gpt2-bpe.js';
 import { tokenizerFromSpec } from '../src/data/tokenizers.js';
 import { generateTokens } from '../src/generate/generate.js';
 import { parseTrainConfig, train } from '../src/index.js';
+import { writeSafetensors } from '../src/io/safetensors.js';
+import { modelDescription } from '../src/model/describe.js';
 import { Transformer } from '../src/model/transformer.js';
 import { projectRoot } from '../src/project-root.js';
-import { checkOnnxSize, exportModelGraphs } from '../src/serve/onnx-graphs.js';
+import { checkOnnxSize, exportModelGraphs, runOnnxExporter } from '../src/serve/onnx-graphs.js';
 import { GREEDY_EXAMPLE } from '../src/serve/onnx-readme.js';
 import { OnnxDecoder, wholeSequenceLogits } from '../src/serve/onnx-runtime.js';
 import { loadModel } from '../src/train/checkpoint.js';
+import { findTorchPython } from '../src/train/torch-launch.js';
 import { B, buildCase, CASES, CONTEXT } from './model-cases.js';
 import { SHAKESPEARE } from './serve-fixtures.js';
 import { torchAvailable } from './torch-available.js';
@@ -125,10 +129,6 @@ test("a block hsm_torch does not know is refused with the exporter's one line", 
   const { model } = buildCase(1);
   const out = join(root, 'unknown-block');
   mkdirSync(out);
-  const { runOnnxExporter } = await import('../src/serve/onnx-graphs.js');
-  const { findTorchPython } = await import('../src/train/torch-launch.js');
-  const { modelDescription } = await import('../src/model/describe.js');
-  const { writeSafetensors } = await import('../src/io/safetensors.js');
   const weights = join(root, 'unknown-block.safetensors');
   writeSafetensors(
     weights,
@@ -368,7 +368,6 @@ test(
 );
 
 test('hsm bench onnx: the exported decoder and ours, side by side in one run', { skip }, async () => {
-  const { benchOnnxDecode } = await import('../src/bench/onnx-decode.js');
   const records: Record<string, unknown>[] = [];
   await benchOnnxDecode({
     plans: ['hsm:conv[k=3]*2'],

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernels } from '../backend/index.js';
+import { UserError } from '../errors.js';
 import { parsePlan } from '../model/plan.js';
 import { Transformer, type InferenceState } from '../model/transformer.js';
 import { exportModelGraphs } from '../serve/onnx-graphs.js';
@@ -75,6 +76,11 @@ async function benchModel(
 ): Promise<void> {
   const V = model.config.vocabSize;
   const positions = opts.positions.filter((p) => p + window <= model.maxDecodeLength);
+  if (!positions.length)
+    throw new UserError(
+      `${name}: no position of --positions ${opts.positions.join(',')} fits its context of ${model.maxDecodeLength} ` +
+        `with ${window} steps timed after it; give positions up to ${model.maxDecodeLength - window}`,
+    );
   const last = Math.max(...positions) + window;
   const decoder = await OnnxDecoder.open(dir, { threads: opts.threads ?? 0 });
   // Warm-up of both: the JIT and scratch buffers here, ONNX Runtime's allocations there.

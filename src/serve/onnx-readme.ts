@@ -83,10 +83,17 @@ export function onnxReadme(opts: {
     iface.max_positions === null
       ? 'No position limit: the state keeps its size at every position, so decoding runs on at a constant cost per token.'
       : `Positions 0 to ${iface.max_positions - 1} (the model's context: learned positions and attention end there).`;
+  const style = [
+    d.norm === 'rmsnorm' ? 'RMSNorm' : 'LayerNorm',
+    d.ffn === 'swiglu' ? 'SwiGLU FFN' : 'GELU FFN',
+    d.bias ? 'biases' : 'no biases',
+    ...(d.rotary ? ['rotary attention'] : []),
+    ...(d.positions ? ['learned positions'] : []),
+  ].join(', ');
   return `# ONNX export of ${opts.ckpt} (step ${opts.step})
 
 Written by \`hsm export --onnx\` (torch ${iface.torch}, ONNX opset ${iface.opset}). The model: ${d.n_layer} blocks (${plan}),
-width ${d.n_embd}, ${d.n_head} heads, vocabulary ${d.vocab_size}${d.positions ? ', learned positions' : ''}.
+width ${d.n_embd}, ${d.n_head} heads, vocabulary ${d.vocab_size}; ${style}.
 
 | file | what |
 | --- | --- |
