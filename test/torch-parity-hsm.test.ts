@@ -1,5 +1,5 @@
-// HSM and hybrid models against an independent PyTorch implementation
-// (tools/torch_reference.py), as test/torch-parity.test.ts does for GPT: same
+// HSM and hybrid models against PyTorch (tools/torch_reference.py, with python/hsm_torch's
+// models and torch's autograd and AdamW), as test/torch-parity.test.ts does for GPT: same
 // weights and batch; compare logits, loss, every gradient, and the state after
 // 5 clipped AdamW steps. Fixtures: pure ab / gated / pair plans over shifts
 // 1…16, and a hybrid (ab ×3 then attention, with learned positions).

@@ -1,6 +1,7 @@
-// Our GPT against an independent PyTorch implementation (tools/torch_reference.py),
-// in the spirit of llm.c's test_gpt2: same weights and batch, compare logits, loss,
-// every gradient, and the state after 5 AdamW steps with gradient clipping.
+// Our GPT against PyTorch (tools/torch_reference.py): the model is python/hsm_torch's, built from a
+// description that script writes itself, and torch computes the gradients and the optimizer steps
+// (torch.optim.AdamW, clip_grad_norm_). In the spirit of llm.c's test_gpt2: same weights and batch,
+// compare logits, loss, every gradient, and the state after 5 AdamW steps with gradient clipping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';

@@ -37,8 +37,8 @@
 // Skinny products (C with <= SKINNY_M rows or <= SKINNY_N columns) would
 // waste most of each register tile and are bound by streaming op(B), so they
 // skip packing (and use both threads once op(B) outgrows L2) and run plain
-// vectorized loops (in the wasm build, loops
-// over SIMD128 register tiles: the plain ones reached only 4-11 GFLOP/s).
+// vectorized loops (in the wasm build, loops over SIMD128 register tiles:
+// the plain loops load and store their partial sums at every k step).
 //
 // Buffers: each thread packs into its own thread_local buffers (64-byte
 // aligned, grown on demand, kept for the thread's lifetime), so steady-state
@@ -96,26 +96,26 @@ constexpr int64_t NC_MAX = 1024;
 constexpr int64_t SKINNY_M = 3;
 constexpr int64_t SKINNY_N = 4;
 // ... and, when op(B) is not transposed, with at most this many rows: the
-// wasm build's skinny_axpy (register tiles) measured ahead of packing B for
-// the GEMM up to 12-16 rows (8×384×1152: 24 GFLOP/s against 17).
+// wasm build's skinny_axpy (register tiles) stays ahead of packing B for the
+// GEMM up to 12-16 rows, where packing's copy is not yet paid back.
 #if defined(__wasm_simd128__)
 constexpr int64_t SKINNY_M_AXPY = 12;
 #else
 constexpr int64_t SKINNY_M_AXPY = SKINNY_M;
 #endif
 // Natively, skinny_dot runs register tiles of dot products (below). They
-// beat the packed GEMM only up to SKINNY_M rows: at 4-16 rows the GEMM's
-// packing of B pays even when B is gpt2's 25 MB output table (16 × 128 ×
-// 50,257: 2.4 ms against 3.2; 16 × 128 × 512: 21 µs against 45).
+// beat the packed GEMM only up to SKINNY_M rows: from 4 rows on, the GEMM's
+// packing of B pays for itself, even when B is gpt2's 25 MB output table
+// (`hsm bench decode --vocab-size 50257` times decode batches of 1 and 16).
 #if !defined(__wasm_simd128__) && (defined(__AVX2__) || defined(__SSE2__))
 #define HSM_DOT_TILES 1
 #else
 #define HSM_DOT_TILES 0
 #endif
 // Products below this many multiply-adds never wake the thread pool: a
-// decode step's (16 rows × d=128 × 4d, about 1M) take tens of microseconds,
-// and splitting them lost more to waking and joining the worker than it
-// gained (batched decode measured up to 1.5× faster on one thread).
+// decode step's (16 rows × d=128 × 4d, about 1M) are so short that waking
+// and joining the worker costs more than the second core gains (batched
+// decode is faster on one thread; `hsm bench decode` times it).
 constexpr int64_t PARALLEL_MACS = 4 * 1024 * 1024;
 // ... except products of a few rows against a B of at least this many
 // floats (1 MiB, more than a core's L2): they are bound by streaming B from
@@ -221,7 +221,7 @@ void pack_transposed_panel(const float* src, int64_t ld, int lanes, int64_t kc, 
 // the micro-kernel reads lane i of step kk in a chunk at a[i*AG + kk].
 constexpr int AG = 4;
 // The wasm build packs A k-major instead, through 4×4 transposes: its
-// micro-kernel loop, one k step per iteration, ran 1-3% faster so.
+// micro-kernel loop, one k step per iteration, runs slightly faster so.
 #if defined(__wasm_simd128__)
 constexpr bool CHUNKED_A = false;
 #else
@@ -393,9 +393,9 @@ HSM_INLINE void write_back(Acc& acc, float* c, int64_t ldc, int mr, int nr, bool
 // SIMD128 as V8 compiles it for x86-64: no FMA (a mul and an add per four
 // lanes; relaxed-simd's madd is behind a flag) and about 15 xmm registers.
 // 4×8 keeps 8 accumulators, 2 B vectors, the broadcast and a product in
-// registers. Measured alone (B panels from L2, one thread): 4×8 ~35 GFLOP/s;
-// 5×8 and 6×8 spill (21-25); 2×16 and 3×8 ~33-35; k unrolled by 4 22-25. In
-// the whole GEMM 2×16 came within 5% of 4×8 but pads N = 65 to 80 (-14%).
+// registers. Larger tiles (5×8, 6×8) and unrolling k spill and run slower;
+// 2×16 and 3×8 are about as fast alone, and 2×16 pads an odd N (a 65-token
+// vocabulary) further, which costs more in the whole GEMM than it gains.
 constexpr int NV = NR / 4;  // v128 vectors per tile row
 using Acc = v128_t[MR][NV];
 
@@ -488,7 +488,7 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t 
   int64_t k = 0;
   for (; k + G <= kc; k += G, a += MR * G, b += NR * G) {
     // Not unrolled on purpose: unrolling makes GCC spill an accumulator
-    // (and costs the wasm build about a third).
+    // (and slows the wasm build even more).
 #pragma GCC unroll 1
     for (int kk = 0; kk < G; ++kk) {
       if (PREFETCH) prefetch_b_step(next_b + (k + kk) * NR);
@@ -617,8 +617,9 @@ void compute_block(const Problem& p, const float* bp, int64_t pc, int64_t kc, in
   if (p.packed_b) {
     // A weight packed whole comes from memory, not from a block this thread
     // just packed into its L2: take each B panel once, for every row panel,
-    // and prefetch the next one meanwhile (16 × 768 × 3072 against 16 such
-    // weights cycled through memory: 0.51 → 0.35 ms a product).
+    // and prefetch the next one meanwhile, so each byte of the weight is read
+    // from memory once per product (wide served models, whose weights do not
+    // fit in cache, gain most: `hsm bench decode --n-embd 768`).
     for (int64_t jr = 0; jr < nc; jr += NR)
       for (int64_t ir = 0; ir < mc; ir += MR) tile(ir, jr, ir == 0 && jr + NR < nc ? bp + (jr + NR) * kc : nullptr);
     return;
@@ -823,9 +824,9 @@ struct Skinny {
 // or 1×32 (8 accumulators, like the micro-kernel) that walk down op(B), in
 // k blocks of SKINNY_KB rows so that the hardware prefetcher follows few
 // streams, the partial sums parked in L1 between blocks. The accumulator
-// strips of the loop below (load, scale-add, store per k) ran at 9-14
-// GFLOP/s in wasm; these tiles at 15-25 (1×384×1152: 11 -> 16 without the
-// glue's copies; 4-12 rows: 12-18 -> 24-25, above packing B for the GEMM).
+// strips of the loop below (load, scale-add, store per k) pay a load and a
+// store per k step in wasm; these tiles keep the sums in registers, which is
+// what makes them faster than packing B for the GEMM at up to 12 rows.
 constexpr int64_t SKINNY_KB = 16;
 constexpr int64_t SKINNY_CW = 512;  // columns per pass (the partial sums' strip)
 
@@ -938,8 +939,7 @@ float dot(const float* x, const float* y, int64_t k) {
 // x · y_l for the four vectors y_l = y + l*ld, as one vector (wasm): each
 // load of x serves four products, and the four sums reduce together at the
 // end. With dot() alone, reducing its 32 partial sums one by one cost more
-// than the loop at k ~ 384 (1×384×1152 with op(B) transposed: 5.7 -> 15
-// GFLOP/s without the glue's copies).
+// than the loop itself at k ~ 384 (the model widths decoding uses).
 v128_t dot4(const float* x, const float* y, int64_t ld, int64_t k) {
   const float* y0 = y;
   const float* y1 = y + ld;
@@ -995,8 +995,9 @@ v128_t dot4(const float* x, const float* y, int64_t ld, int64_t k) {
 // at the end. Every entry goes through the same operations whatever the tile
 // (lane sums over k in vector steps, the lanes added in one order, then the
 // tail), so C(i, j) is the same for 1, 2 or 3 rows. This is a decode step
-// of one sequence: the output head against gpt2's 50,257-row table went
-// from 1.15 to 0.57 ms with these tiles.
+// of one sequence, whose largest product is the output head against gpt2's
+// 50,257-row table: a tile reads each row of the table once for all its rows
+// of A (`hsm bench decode --vocab-size 50257` times it).
 #if defined(__AVX2__) && defined(__FMA__)
 using DotLanes = __m256;
 constexpr int64_t DOT_W = 8;

@@ -11,8 +11,8 @@
  * - what a glue layer that copies arrays into another memory (a wasm backend)
  *   needs: `abiArgs` tells which arguments are arrays and which of them the
  *   kernel writes (copy those back), `minLengths` how many elements each needs;
- * - `verifyKernelSignatures`, which native.ts runs on every load against the
- *   kinds the addon deduced from its C++ parameter types.
+ * - `verifyKernelSignatures`, which native.ts and wasm.ts run on every load
+ *   against the kinds the addon (or module) deduced from its C++ parameter types.
  * The `satisfies` check at the end keeps the table equal to the `Kernels`
  * interface wherever the two take the same arguments.
  */
@@ -382,7 +382,7 @@ type FunctionOf<S> = S extends KernelSpec<infer A, infer R> ? (...args: AbiParam
 /** The kernel functions of the addon (or any other implementation of the ABI). */
 export type AbiFunctions = { [K in KernelName]: FunctionOf<KernelAbi[K]> };
 
-/** Kernels whose `Kernels` signature differs from the flat ABI; native.ts adapts them by hand. */
+/** Kernels whose `Kernels` signature differs from the flat ABI; abi-kernels.ts adapts them by hand. */
 export const ADAPTED_KERNELS = [
   'matmul',
   'matmulPackedB',
@@ -472,9 +472,10 @@ type AnyFunction = (...args: unknown[]) => unknown;
  * arrays are not all Float32Array (float64 in gradient checks) goes there instead.
  *
  * The wrapper is generated source, as validators such as ajv do: straight-line
- * code with a fixed parameter list costs tens of nanoseconds a call, a generic
- * loop over rest parameters ~0.5 µs, which decoding a small model (about a
- * hundred kernel calls per token) would feel. Print `wrapper.toString()` to read it.
+ * code with a fixed parameter list is several times cheaper per call than a
+ * generic loop over rest parameters, and decoding a small model (about a
+ * hundred kernel calls per token) would feel the difference. Print
+ * `wrapper.toString()` to read it.
  */
 function checked(
   backend: string,

@@ -122,7 +122,7 @@ const longModels: GridInput['models'] = [
  * The long-context budget: the default corpus at context 512, 2048 tokens a
  * step, and a fixed number of training FLOPs, so a model that is cheaper per
  * token (HSM's linear cost against attention's quadratic one) trains longer.
- * 8e12 FLOPs are 614 GPT steps (1.26M tokens, about 2 minutes on 2 cores).
+ * 8e12 FLOPs are 614 GPT steps (1.26M tokens).
  */
 const LONG_TRAIN = {
   data: 'sotu',
@@ -178,6 +178,50 @@ const ffnSweepModels: GridInput['models'] = [
   ),
 ];
 
+/**
+ * The context study: context 512 on the default corpus (characters), d=128,
+ * every model parameter-matched to the 4-block GPT of its own block style and
+ * covering the whole context. Families: GPT (GPT-2's block, learned
+ * positions), Transformer++ (RMSNorm, SwiGLU, no biases, rotary positions),
+ * pure HSM (pair, 9 pow2 blocks) and the hybrid (3 ab[proj] blocks, then
+ * attention), the last two in both block styles, competing in the sweep.
+ * Protocol (docs/results/context-study/README.md): peak lr and batch swept
+ * per model at the smallest budget (one seed), each family keeps its lowest
+ * final validation loss, then four budgets 2× apart with 2 seeds (3 at the
+ * largest); warm-up 5% of the steps, cosine decay to lr/10 at the last step.
+ */
+const STUDY_MODELS: GridInput['models'] = (['gpt2', 'transformer++'] as const).flatMap((style) => {
+  const pp = style === 'transformer++' ? '-pp' : '';
+  const model = { style };
+  return [
+    {
+      name: style === 'gpt2' ? 'gpt' : 'tpp',
+      plan: 'attn*4',
+      model,
+      note:
+        style === 'gpt2'
+          ? "GPT: GPT-2's block, learned positions"
+          : 'Transformer++: rotary, SwiGLU, RMSNorm, no biases',
+    },
+    {
+      name: `pair${pp}`,
+      plan: 'hsm:pair*{levels}',
+      matchParams: 'attn*4',
+      model,
+      family: 'hsm',
+      note: `HSM pair, 9 pow2 blocks (shifts 1…256), ${style} block, parameter-matched`,
+    },
+    {
+      name: `hybrid${pp}`,
+      plan: 'hsm:ab[proj]*3,attn',
+      matchParams: 'attn*4',
+      model,
+      family: 'hybrid',
+      note: `hybrid: 3 HSM ab[proj] blocks (shifts 1, 2, 4), then attention; ${style} block, parameter-matched`,
+    },
+  ];
+});
+
 export const BUILTIN_GRIDS: Record<string, GridInput> = {
   paper: {
     description:
@@ -223,7 +267,7 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
     seeds: [1337, 2],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
   },
-  // Where along the context does the ordering change? 24 runs, about 2 hours on one core.
+  // Where along the context does the ordering change? 24 runs.
   'context-sweep': {
     description:
       'GPT, HSM pair and the ab[proj] hybrid at context 256, 512, 1024 and 2048 on an equal budget of 1.6e13 training FLOPs, 2048 tokens a step, 2 seeds',
@@ -243,7 +287,35 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
     seeds: [1337, 2],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 200 },
   },
-  // About an hour on 2 cores (36 runs of 35–140 s at length 64).
+  // 48 sweep runs and 28 budget runs: 15–20 core-hours; run two `--worker` processes with HSM_THREADS=1.
+  'context-study': {
+    description:
+      'GPT, Transformer++, the best pure HSM model and the best hybrid at context 512: lr × batch sweep per model, then compute curves from 1.6e13 to 1.28e14 training FLOPs',
+    train: {
+      data: 'sotu',
+      tokenizer: 'char',
+      model: { nEmbd: 128, nHead: 4, blockSize: 512 },
+      warmupFraction: 0.05,
+      weightDecay: 0.1,
+      beta2: 0.99,
+      gradClip: 1,
+      evalInterval: 200,
+      evalIters: 20,
+      logInterval: 20,
+      checkpointInterval: 100,
+    },
+    models: STUDY_MODELS,
+    sweep: {
+      lr: [5e-4, 1e-3, 2e-3, 4e-3],
+      batchSize: [4, 8],
+      minLrFraction: 0.1,
+      train: { budget: { flops: 1.6e13 } },
+    },
+    budgets: [{ flops: 1.6e13 }, { flops: 3.2e13 }, { flops: 6.4e13 }, { flops: 1.28e14, seeds: [1, 2, 3] }],
+    seeds: [1, 2],
+    eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
+  },
+  // 36 runs: 6 models × 3 lengths × 2 seeds.
   recall: {
     description:
       'multi-query associative recall (MQAR, as in the Zoology study): key–value pairs, then queries; accuracy on held-out sequences',

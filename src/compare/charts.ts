@@ -1,6 +1,7 @@
 // The report's charts as Vega-Lite specs, built from results.json alone.
 import type { ChartSpec } from '../report/chart.js';
 import type { CompareResults, RunResult } from './results.js';
+import { computeCurveChart, levelLayers, levelRows, positionChart } from './study-charts.js';
 
 export interface NamedChart {
   /** File stem and HTML id, e.g. "loss-vs-tokens". */
@@ -122,7 +123,15 @@ export function lossChart(results: CompareResults, x: keyof typeof AXES): NamedC
       ],
     },
   };
-  return { id: a.id, title: a.title, spec: perTask(results, meanCurves(results.runs), inner, a.title) };
+  const levels = levelRows(results);
+  if (levels.length === 0)
+    return { id: a.id, title: a.title, spec: perTask(results, meanCurves(results.runs), inner, a.title) };
+  // Text tasks: the n-gram levels as dashed lines under the curves (one corpus, so every panel gets the same).
+  const tasks = [...new Set(results.runs.map((r) => r.task))];
+  const rows = [...meanCurves(results.runs), ...tasks.flatMap((task) => levels.map((l) => ({ ...l, task })))];
+  const curve = { ...inner, transform: [{ filter: 'datum.val_loss != null' }] };
+  const layered = { width: inner.width, height: inner.height, layer: [curve, ...levelLayers()] };
+  return { id: a.id, title: a.title, spec: perTask(results, rows, layered, a.title) };
 }
 
 /** Final validation loss per model: bar = mean over seeds, rule = min to max. */
@@ -273,5 +282,9 @@ export function reportCharts(results: CompareResults): NamedChart[] {
     if (results.runs.every((r) => r.train_flops !== undefined)) charts.push(finalLossAgainst(results, 'train_flops'));
   }
   if (results.runs.some((r) => r.accuracy !== undefined)) charts.push(accuracyChart(results));
+  if (new Set(results.runs.map((r) => r.train_flops)).size > 1 && results.grid.budgets)
+    charts.push(computeCurveChart(results));
+  const positions = positionChart(results);
+  if (positions) charts.push(positions);
   return charts;
 }

@@ -7,16 +7,17 @@ import { kernels } from '../backend/index.js';
 import { UserError } from '../errors.js';
 import type { TorchEngineOptions } from '../train/torch-launch.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { lockFolder } from '../io/folder-lock.js';
+import { assertNotLocked, lockFolder } from '../io/folder-lock.js';
 import { makeFolder } from '../io/folders.js';
 import { renderSvg } from '../report/chart.js';
 import { runProvenance } from '../report/provenance.js';
 import { reportCharts } from './charts.js';
-import { expandGrid, type Grid, type GridRun } from './grid.js';
+import { expandGrid, expandSweep, familyOf, type Grid, type GridRun } from './grid.js';
 import { reportHtml } from './report-html.js';
 import { reportMarkdown } from './report-md.js';
 import { RESULTS_FORMAT, summarize, type CompareResults, type RunResult } from './results.js';
 import { checkRunMemory, DataCache, runOne, runState, withBudget, type RunHooks, type RunState } from './runner.js';
+import { familiesWithoutPick, pickSettings, type SweepOutcome } from './sweep.js';
 
 export interface CompareHooks extends RunHooks {
   /** Before any training: every run and where it stands. */
@@ -35,9 +36,17 @@ export interface CompareOutcome {
   skipped: string[];
 }
 
-/** How the runs train: the native engine, or PyTorch (`hsm compare --engine torch`). */
+/** How the runs train: the native engine, or PyTorch (`hsm compare --engine torch`); alone, or as one of several workers. */
 export interface CompareOptions {
   torch?: TorchEngineOptions;
+  /**
+   * Share the grid with other processes on the same folder: each takes the
+   * next run that nobody trains (a run folder's lock says who does), and
+   * waits while the runs left wait for another worker's sweep runs.
+   */
+  worker?: boolean;
+  /** A waiting worker looks again after this many seconds (default 30). */
+  pollSeconds?: number;
 }
 
 export async function runCompare(
@@ -51,11 +60,52 @@ export async function runCompare(
       `grid ${grid.name} trains on the synthetic recall task, which only the native engine generates; run it without --engine torch`,
     );
   makeFolder(outDir, 'compare folder');
-  const release = lockFolder(outDir, 'compare folder', hooks.onWarning);
+  // Workers share the folder; each run folder keeps its own one-writer lock.
+  const release = options.worker ? () => {} : lockFolder(outDir, 'compare folder', hooks.onWarning);
   try {
     return await compareLocked(grid, outDir, hooks, options);
   } finally {
     release();
+  }
+}
+
+/** The runs as far as they can be known now: the sweep's, then the grid's for every family with a pick. */
+interface RunPlan {
+  /** Every run to train once: the sweep's, then the grid's that are not sweep runs as well. */
+  runs: GridRun[];
+  states: RunState[];
+  /** The grid's runs (the comparison itself), some of them sweep runs under their grid names. */
+  main: GridRun[];
+  sweep: SweepOutcome | null;
+  /** Families still waiting for their sweep to finish. */
+  waiting: number;
+}
+
+function planRuns(grid: Grid, outDir: string, data: DataCache): RunPlan {
+  const sweepRuns = expandSweep(grid, outDir).map((run) => withBudget(run, data));
+  const sweepStates = sweepRuns.map(runState);
+  const sweepResults = new Map<string, RunResult>();
+  sweepStates.forEach((st, i) => st.kind === 'finished' && sweepResults.set(sweepRuns[i].id, st.result));
+  const sweep = grid.sweep ? pickSettings(grid, sweepRuns, sweepResults) : null;
+  const main = expandGrid(grid, outDir, sweep?.picks).map((run) => withBudget(run, data));
+  const ids = new Set(sweepRuns.map((r) => r.id));
+  const runs = [...sweepRuns, ...main.filter((r) => !ids.has(r.id))];
+  for (const run of runs) checkRunMemory(run, data);
+  const states = runs.map(runState); // a changed grid fails here, before anything trains
+  const families = new Set(grid.models.map(familyOf));
+  const decided = sweep
+    ? sweep.picks.size + familiesWithoutPick(grid, sweepRuns, sweep, sweepResults).length
+    : families.size;
+  return { runs, states, main, sweep, waiting: families.size - decided };
+}
+
+/** Whether another live process holds the run folder (it trains that run now). */
+function trainedElsewhere(dir: string): boolean {
+  try {
+    assertNotLocked(dir, 'run folder');
+    return false;
+  } catch {
+    return true;
   }
 }
 
@@ -66,37 +116,94 @@ async function compareLocked(
   options: CompareOptions,
 ): Promise<CompareOutcome> {
   const data = new DataCache();
-  const runs = expandGrid(grid, outDir).map((run) => withBudget(run, data));
-  for (const run of runs) checkRunMemory(run, data);
-  const states = runs.map(runState); // a changed grid fails here, before anything trains
-  hooks.onPlan?.(runs, states);
   writeFileAtomic(join(outDir, 'grid.json'), JSON.stringify(grid, null, 1) + '\n');
-  const finished: RunResult[] = [];
   const trained: string[] = [],
     skipped: string[] = [];
-  let stopped = false;
-  for (let i = 0; i < runs.length; i++) {
-    const run = runs[i],
-      state = states[i];
-    if (state.kind === 'finished') {
-      finished.push(state.result);
-      skipped.push(run.id);
-      hooks.onRunSkipped?.(run, state.result);
+  const announced = new Set<string>();
+  let planned = '',
+    stopped = false,
+    plan: RunPlan;
+  for (;;) {
+    plan = planRuns(grid, outDir, data);
+    const ids = plan.runs.map((r) => r.id).join(' ');
+    if (ids !== planned) hooks.onPlan?.(plan.runs, plan.states);
+    planned = ids;
+    plan.states.forEach((st, i) => {
+      const run = plan.runs[i];
+      if (st.kind !== 'finished' || announced.has(run.id)) return;
+      announced.add(run.id);
+      if (!trained.includes(run.id)) {
+        skipped.push(run.id);
+        hooks.onRunSkipped?.(run, st.result);
+      }
+    });
+    const next = plan.runs.findIndex((r, i) => plan.states[i].kind !== 'finished' && !trainedElsewhere(r.config.out));
+    if (next === -1) {
+      const unfinished = plan.states.some((st) => st.kind !== 'finished');
+      if (!unfinished && plan.waiting === 0) break;
+      if (!options.worker)
+        throw new UserError(
+          `${outDir}: other processes train the runs left; pass --worker to share the grid with them`,
+        );
+      if (await pause(options.pollSeconds ?? 30, hooks.shouldStop)) {
+        stopped = true;
+        break;
+      }
       continue;
     }
-    const result = await runOne(run, state, data, grid.eval, hooks, options.torch);
+    const run = plan.runs[next];
+    let result: RunResult | null;
+    try {
+      result = await runOne(run, plan.states[next], data, grid.eval, hooks, options.torch);
+    } catch (err) {
+      if (options.worker && err instanceof UserError && trainedElsewhere(run.config.out)) continue; // another worker took it first
+      throw err;
+    }
     if (!result) {
       stopped = true;
       break;
     }
-    finished.push(result);
     trained.push(run.id);
+    announced.add(run.id);
     hooks.onRunDone?.(run, result);
-    writeResults(outDir, collectResults(grid, runs.length, finished, engineName(options))); // a long compare shows partial results
+    writeResults(outDir, resultsOf(grid, planRuns(grid, outDir, data), engineName(options), data)); // a long compare shows partial results
   }
-  const results = collectResults(grid, runs.length, finished, engineName(options));
+  const results = resultsOf(grid, planRuns(grid, outDir, data), engineName(options), data);
   const files = await writeReports(outDir, results);
   return { results, files, stopped, trained, skipped };
+}
+
+/** Waits `seconds` unless asked to stop first (then true). */
+async function pause(seconds: number, shouldStop?: () => boolean): Promise<boolean> {
+  for (let t = 0; t < seconds * 4; t++) {
+    if (shouldStop?.()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return shouldStop?.() ?? false;
+}
+
+/** The comparison's results: the grid's finished runs (named as the grid names them), and the sweep's table. */
+function resultsOf(grid: Grid, plan: RunPlan, backend: string, data: DataCache): CompareResults {
+  const stateOf = new Map(plan.runs.map((r, i) => [r.config.out, plan.states[i]]));
+  const finished: RunResult[] = [];
+  for (const run of plan.main) {
+    const st = stateOf.get(run.config.out);
+    if (st?.kind === 'finished') finished.push({ ...st.result, id: run.id, task: run.task });
+  }
+  // The n-gram levels of each text task's split: the floor every loss chart shows.
+  const levels = grid.recall
+    ? undefined
+    : Object.fromEntries(
+        [...new Map(plan.main.map((r) => [r.task, r.config])).entries()].map(([task, cfg]) => [
+          task,
+          data.referenceLevels(cfg),
+        ]),
+      );
+  return {
+    ...collectResults(grid, plan.main.length, finished, backend),
+    ...(levels ? { reference_levels: levels } : {}),
+    ...(plan.sweep ? { sweep: plan.sweep.rows } : {}),
+  };
 }
 
 /** What trained the runs, as results.json records it ("native", "js", or "torch-cpu×2"). */
@@ -119,6 +226,7 @@ export function collectResults(
       baseline: grid.baseline,
       seeds: grid.seeds,
       models: grid.models,
+      ...(grid.budgets ? { budgets: grid.budgets } : {}),
     },
     created: new Date().toISOString(),
     machine: { cpus: availableParallelism(), backend },

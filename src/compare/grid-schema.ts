@@ -16,6 +16,40 @@ const GridModelSchema = z
     /** Training options for this model only (e.g. batchSize, to keep the tokens per step equal across contexts). */
     train: z.record(z.unknown()).optional(),
     note: z.string().optional(),
+    /**
+     * With a sweep: models of one family compete in it, and only the family's
+     * best (model and settings) trains at the budgets. Default: its own name.
+     */
+    family: z.string().regex(NAME, 'use letters, digits and _ . + - (it names folders)').optional(),
+  })
+  .strict();
+
+/**
+ * Training settings tried per model before the grid's runs (every
+ * combination, at the sweep's own training fields, e.g. the smallest budget).
+ * Each family keeps the combination with the lowest final validation loss,
+ * and its runs at every budget train with it.
+ */
+const SweepSchema = z
+  .object({
+    /** Peak learning rates; each run's minLr is lr × minLrFraction. */
+    lr: z.array(z.number().positive().max(10)).min(1).max(16),
+    minLrFraction: z.number().min(0).max(1).default(0.1),
+    /** Sequences per micro-batch (default: the grid's). */
+    batchSize: z.array(positiveInt).min(1).max(8).optional(),
+    /** Training fields of the sweep's runs, over the grid's (e.g. a budget). */
+    train: z.record(z.unknown()).default({}),
+    /** Seeds of the sweep's runs (default: the grid's first seed). */
+    seeds: z.array(z.number().int().nonnegative()).min(1).optional(),
+  })
+  .strict();
+
+/** A compute budget of the grid: every model trains for these FLOPs (steps and schedule follow), with these seeds. */
+const BudgetSchema = z
+  .object({
+    flops: z.number().positive().max(1e24),
+    /** Default: the grid's seeds. */
+    seeds: z.array(z.number().int().nonnegative()).min(1).optional(),
   })
   .strict();
 
@@ -65,6 +99,9 @@ export const GridSchema = z
     /** The synthetic recall task (MQAR) at each length, instead of a text corpus. */
     recall: RecallSchema.optional(),
     models: z.array(GridModelSchema).min(1),
+    sweep: SweepSchema.optional(),
+    /** Compute budgets: one complete run per budget, model and seed (a compute curve), instead of train's budget. */
+    budgets: z.array(BudgetSchema).min(1).max(16).optional(),
     /** The model the others are compared with (default: the first). */
     baseline: z.string().optional(),
     seeds: z.array(z.number().int().nonnegative()).min(1),
@@ -75,4 +112,6 @@ export const GridSchema = z
 export type GridInput = z.input<typeof GridSchema>;
 export type GridModel = z.infer<typeof GridModelSchema>;
 export type EvalSettings = z.infer<typeof EvalSchema>;
+export type SweepSettings = z.infer<typeof SweepSchema>;
+export type GridBudget = z.infer<typeof BudgetSchema>;
 export type GridFields = z.infer<typeof GridSchema>;

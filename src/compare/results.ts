@@ -3,6 +3,9 @@
 import type { TrainConfig } from '../train/config.js';
 import type { Grid } from './grid.js';
 import type { CurvePoint } from './measure.js';
+import type { SweepRow } from './sweep.js';
+import type { NgramLevels } from '../data/ngram.js';
+import type { PositionBucket } from '../train/evaluate.js';
 
 export const RESULTS_FORMAT = 'hsm-compare/1';
 
@@ -28,6 +31,8 @@ export interface RunResult {
   /** Text tasks: e^loss, and bits per character of the validation text. */
   perplexity?: number;
   bits_per_char?: number;
+  /** Text tasks: the final evaluation's loss by position bucket of the window (its token-weighted mean is the final loss). */
+  val_loss_by_position?: PositionBucket[];
   /** Recall task: share of held-out queries answered right. */
   accuracy?: number;
   train_tokens_per_s: number;
@@ -39,6 +44,8 @@ export interface RunResult {
   sample: string;
   curve: CurvePoint[];
   config: TrainConfig;
+  /** A sweep run whose loss stopped being finite: the trainer's message (its losses are the last finite ones, or null). */
+  diverged?: string;
 }
 
 /** Mean over seeds, and the spread: half the range (max − min) / 2. */
@@ -71,7 +78,14 @@ export interface ModelSummary {
 
 export interface CompareResults {
   format: string;
-  grid: { name: string; description: string; baseline: string; seeds: number[]; models: Grid['models'] };
+  grid: {
+    name: string;
+    description: string;
+    baseline: string;
+    seeds: number[];
+    models: Grid['models'];
+    budgets?: Grid['budgets'];
+  };
   created: string;
   machine: { cpus: number; backend: string };
   /** The command, commit and machine of the invocation that wrote these results. */
@@ -80,6 +94,10 @@ export interface CompareResults {
   runs_finished: number;
   runs: RunResult[];
   summary: ModelSummary[];
+  /** Per text task: the n-gram cross-entropy of its validation split under counts from its training split (data/ngram.ts). */
+  reference_levels?: Record<string, NgramLevels>;
+  /** The settings sweep: every combination tried per family and which one it kept (grids with a sweep). */
+  sweep?: SweepRow[];
 }
 
 export function stat(values: number[]): Stat {

@@ -12,12 +12,16 @@ import type { Tokenizer } from '../data/tokenizer.js';
 import { createTokenizer } from '../data/tokenizers.js';
 import { generateText } from '../generate/generate.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { describeModel } from '../model/cost.js';
+import { describeModel, modelShapes } from '../model/cost.js';
 import type { Transformer } from '../model/transformer.js';
 import { committedStep, hasResumableCheckpoint, readRunConfig } from '../train/checkpoint.js';
 import { applyBudget, tokensPerStep } from '../train/budget.js';
 import { resolveModelConfig, type TrainConfig } from '../train/config.js';
 import type { TorchEngineOptions } from '../train/torch-launch.js';
+import { DivergedError } from '../train/run-setup.js';
+import { lossByPosition } from '../train/evaluate.js';
+import { openTextData, openTextDataWith } from '../data/text-data.js';
+import { ngramLevels, type NgramLevels } from '../data/ngram.js';
 import { requireTrainingMemory, train, type StepMetrics, type TrainingSource } from '../train/trainer.js';
 import type { EvalSettings, GridRun } from './grid.js';
 import { describeRecall, recallAccuracy } from './recall-score.js';
@@ -90,6 +94,7 @@ export class DataCache {
   private corpora = new Map<string, Corpus>();
   private recall = new Map<string, MqarData>();
   private vocabSizes = new Map<string, number>();
+  private levels = new Map<string, NgramLevels>();
 
   corpus(name: string): Corpus {
     let c = this.corpora.get(name);
@@ -104,6 +109,17 @@ export class DataCache {
     if (v === undefined)
       this.vocabSizes.set(key, (v = createTokenizer(cfg.tokenizer, this.corpus(cfg.data).text).vocabSize));
     return v;
+  }
+
+  /** The n-gram reference levels of a text run's split (computed once per corpus, tokenizer and split). */
+  referenceLevels(cfg: TrainConfig): NgramLevels {
+    const key = JSON.stringify([cfg.data, cfg.tokenizer, cfg.valFraction]);
+    let l = this.levels.get(key);
+    if (!l) {
+      const text = openTextData(cfg.data, cfg.tokenizer, cfg.valFraction);
+      this.levels.set(key, (l = ngramLevels(text.data.train, text.data.val, text.tokenizer.vocabSize)));
+    }
+    return l;
   }
 
   recallData(run: GridRun): MqarData {
@@ -159,6 +175,12 @@ export async function runOne(
       hooks: { onStep: (m) => hooks.onStep?.(run, m), shouldStop: hooks.shouldStop, onWarning: hooks.onWarning },
     });
   } catch (err) {
+    if (err instanceof DivergedError && run.sweep) {
+      // A sweep tries learning rates that may be too high: that is a result, not a failure of the compare.
+      const result = divergedResult(run, err.message, runVocabSize(run, data));
+      writeFileAtomic(join(cfg.out, RESULT_FILE), JSON.stringify(result, null, 1) + '\n');
+      return result;
+    }
     if (err instanceof UserError && state.kind === 'resume') {
       throw new UserError(`${run.id}: ${err.message}; or delete ${cfg.out} to train this run again`);
     }
@@ -169,6 +191,40 @@ export async function runOne(
   const result = evaluateRun(run, trained.model, trained.tokenizer, evalSettings, { corpus, recall });
   writeFileAtomic(join(cfg.out, RESULT_FILE), JSON.stringify(result, null, 1) + '\n');
   return result;
+}
+
+/** The record of a sweep run that diverged: its curve up to the last finite evaluation, no speed or sample. */
+function divergedResult(run: GridRun, message: string, vocabSize: number): RunResult {
+  const cfg = run.config;
+  const report = describeModel(modelShapes(resolveModelConfig(cfg.model, vocabSize)));
+  const metrics = readMetrics(cfg.out);
+  const curve = learningCurve(metrics, cfg, report.trainFlopsPerToken);
+  const steps = metrics.at(-1)?.step ?? 0;
+  return {
+    id: run.id,
+    task: run.task,
+    model: run.model,
+    plan: cfg.model.plan ?? report.plan,
+    seed: run.seed,
+    parameters: report.parameters,
+    ffn_hidden: report.ffnHidden,
+    receptive_field: report.receptiveField,
+    covers_context: report.coversContext,
+    forward_flops_per_token: report.forwardFlopsPerToken,
+    train_flops_per_token: report.trainFlopsPerToken,
+    steps,
+    tokens_seen: steps * tokensPerStep(cfg),
+    train_flops: steps * tokensPerStep(cfg) * report.trainFlopsPerToken,
+    final_val_loss: NaN,
+    best_val_loss: curve.length ? Math.min(...curve.map((p) => p.val_loss)) : NaN,
+    train_tokens_per_s: Math.round(medianTrainingSpeed(metrics)),
+    gen_tokens_per_s: {},
+    wall_time_s: metrics.at(-1)?.elapsed_s ?? 0,
+    sample: '',
+    curve,
+    config: cfg,
+    diverged: message,
+  };
 }
 
 function evaluateRun(
@@ -194,6 +250,9 @@ function evaluateRun(
     sample = describeRecall(data.recall, model);
   } else {
     scores.perplexity = Math.exp(finalLoss);
+    // The final evaluation's batches again, by position in the window: the evidence for or against using the context.
+    const text = openTextDataWith(cfg.data, tokenizer, cfg.valFraction).data;
+    scores.val_loss_by_position = lossByPosition(model, text, 'val', cfg.evalIters, cfg.batchSize, cfg.seed + 2);
     scores.bits_per_char = (finalLoss / Math.LN2) * tokensPerChar(data.corpus!, tokenizer, cfg.valFraction);
     if (ev.sampleTokens > 0) {
       sample = generateText(model, tokenizer, ev.samplePrompt, {

@@ -109,9 +109,11 @@ export function resolvePlan(config: ModelConfig): BlockSpec[] {
 }
 
 /**
- * Pre-LN transformer (SPEC §2, §5): x = x + Mixer(LN(x)); x = x + FFN(LN(x)),
- * GELU FFN, weight-tied output head, optional learned positions. With the
- * default plan it is nanoGPT's GPT-2, parameter names included.
+ * Pre-norm transformer (SPEC §2, §5): x = x + Mixer(Norm(x)); x = x + FFN(Norm(x)),
+ * with the block style's norm, FFN and biases (gpt2: LayerNorm, GELU, biases;
+ * transformer++: RMSNorm, SwiGLU, none), a weight-tied output head, and learned
+ * or rotary positions where the plan has attention. With the default plan and
+ * style it is nanoGPT's GPT-2, parameter names included.
  */
 export class Transformer {
   readonly params: ParameterStore;
@@ -408,12 +410,13 @@ export class Transformer {
   /**
    * From now on prefill and decoding read each weight matrix packed once for
    * the GEMM instead of packing it in every product, when 4 or more rows go
-   * through it: decode batches of 16 at d=384 made 1.4-1.7× the tokens/s so
-   * (hsm bench decode times both; hsm serve packs; one sequence, as hsm
-   * generate decodes, gains nothing). The packed copies take about the weights' memory again
-   * and do not follow later changes to the weights: call packWeights() again
-   * after changing them (training does not use the packed copies). Native
-   * backend only.
+   * through it: a decode batch then skips a copy that costs about as much as
+   * its product (hsm bench decode times batches with and without; hsm serve
+   * packs; one sequence, as hsm generate decodes, takes the unpacked dot
+   * products and gains nothing). The packed copies take about the weights'
+   * memory again and do not follow later changes to the weights: call
+   * packWeights() again after changing them (training does not use the packed
+   * copies). Native backend only.
    */
   packWeights(): void {
     this.packed = new PackedWeights();
@@ -427,7 +430,7 @@ export class Transformer {
     );
   }
 
-  /** Memory the packed weights take so far (they are packed on first use), in bytes. */
+  /** Memory the packed copies of the weights take (packWeights makes them), in bytes; 0 before packWeights. */
   get packedWeightBytes(): number {
     return this.packed?.bytes ?? 0;
   }
@@ -466,12 +469,12 @@ export class Transformer {
    * projection and FFN, and the output head run once on an (N, 1, C) batch;
    * ring-buffer reads/writes and KV-cache attention run per sequence inside the
    * mixers (Mixer.decodeBatch). Sequences may be at any mix of positions, and
-   * the set may change between calls (prefill a new state with forward(idx, 1,
-   * T, state) and add it). With N = 1 it is decodeStep. The states must be
-   * distinct and not share mixer states (an Error otherwise); a model with
-   * learned positions or attention throws decodeStep's RangeError when any
-   * sequence is at maxDecodeLength. Everything is checked before any state
-   * changes, so a throw leaves every state as it was.
+   * the set may change between calls (prefill a new state with prefill or
+   * prefillBatch and add it). With N = 1 it is decodeStep. checkBatch checks
+   * the batch first: the states must be distinct and not share mixer states
+   * (an Error otherwise), and a model with learned positions or attention
+   * throws a RangeError when any sequence is at maxDecodeLength. Everything is
+   * checked before any state changes, so a throw leaves every state as it was.
    */
   decodeBatch(tokens: Int32Array | readonly number[], states: readonly InferenceState[]): Float32Array {
     const V = this.config.vocabSize;

@@ -58,9 +58,9 @@ function withActive<T>(weights: PackedWeights, fn: () => T): T {
 
 /**
  * Fewer rows than this keep the plain product: natively up to 3 rows take dot
- * products that read the weight once, unpacked: a decode step of one
- * sequence took 166 µs so against 230 through the packed GEMM (d=128, a
- * one-off timing of decodeBatchInto).
+ * products that read the weight once, unpacked, which makes one sequence's
+ * decode step faster than the packed GEMM does (`hsm bench decode` times
+ * batches of 1 and 16).
  */
 export const PACKED_MIN_ROWS = 4;
 

@@ -121,11 +121,13 @@ export function createApp(opts: AppOptions): Hono {
     return complete(spec, opts.batchers.get(spec.served.id)!, c.req.raw.signal);
   };
 
+  const routes =
+    'GET / (the playground), GET /health, GET /v1/models, GET /v1/models/{id}, POST /v1/completions, ' +
+    `POST /v1/chat/completions${opts.apiKey ? '' : ' and GET /web/{id}/ (the in-browser page)'}`;
   app.notFound((c) => {
     throw new ApiError(
       404,
-      `no route ${c.req.method} ${new URL(c.req.url).pathname}; the API has GET /health, GET /v1/models, ` +
-        'POST /v1/completions and POST /v1/chat/completions',
+      `no route ${c.req.method} ${new URL(c.req.url).pathname}; the server has ${routes}`,
       'invalid_request_error',
       null,
       'not_found',

@@ -187,8 +187,8 @@ export class ContinuousBatcher {
 /**
  * Rows (prompts × padded length) of one batched prefill at most: its
  * temporaries all live until it ends, and 64 joining prompts of 16 tokens in
- * one pass raised the server's peak RSS by half (92 → 167 MB) for no gain in
- * throughput over groups of this size.
+ * one pass raised the server's peak RSS by about half for no gain in
+ * throughput over groups of this size (`hsm bench serve` reports both).
  */
 const PREFILL_GROUP_ROWS = 256;
 

@@ -18,13 +18,16 @@ export function trainFlopsPerStep(cfg: TrainConfig, vocabSize: number): number {
 }
 
 /**
- * The configuration with its steps fixed: unchanged without a FLOP budget;
- * with one, maxIters is the whole number of steps the budget pays for and
- * the cosine decay ends there (lrDecayIters = maxIters). Warm-up keeps its
- * length in steps: it must be shorter than the run.
+ * The configuration with its steps fixed: with a FLOP budget, maxIters is the
+ * whole number of steps the budget pays for and the cosine decay ends there
+ * (lrDecayIters = maxIters). A warmupFraction then becomes warmupIters, that
+ * fraction of the steps; otherwise warm-up keeps its length in steps, and
+ * must be shorter than the run.
  */
 export function applyBudget(cfg: TrainConfig, vocabSize: number): TrainConfig {
-  if (!cfg.budget) return cfg;
+  const withWarmup = (c: TrainConfig): TrainConfig =>
+    c.warmupFraction === undefined ? c : { ...c, warmupIters: Math.round(c.warmupFraction * c.maxIters) };
+  if (!cfg.budget) return withWarmup(cfg);
   const perStep = trainFlopsPerStep(cfg, vocabSize);
   const steps = Math.floor(cfg.budget.flops / perStep);
   if (steps < 1)
@@ -32,10 +35,11 @@ export function applyBudget(cfg: TrainConfig, vocabSize: number): TrainConfig {
       `budget.flops ${cfg.budget.flops.toExponential(3)} does not pay for one step of this model ` +
         `(${perStep.toExponential(3)} FLOPs per step); raise it or shrink the batch`,
     );
-  if (cfg.warmupIters >= steps)
+  const fixed = withWarmup({ ...cfg, maxIters: steps, lrDecayIters: steps });
+  if (fixed.warmupIters >= steps)
     throw new UserError(
-      `budget.flops ${cfg.budget.flops.toExponential(3)} pays for ${steps} steps, no more than warmupIters ${cfg.warmupIters}; ` +
+      `budget.flops ${cfg.budget.flops.toExponential(3)} pays for ${steps} steps, no more than warmupIters ${fixed.warmupIters}; ` +
         'raise the budget or shorten the warm-up',
     );
-  return { ...cfg, maxIters: steps, lrDecayIters: steps };
+  return fixed;
 }

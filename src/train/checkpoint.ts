@@ -310,7 +310,6 @@ export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: numb
   return { step, rng: state.data.rng, bestValLoss: state.data.bestValLoss, elapsedS: state.data.elapsedS };
 }
 
-/** Weights or moments that are NaN or infinite come from a damaged file or a diverged run: never train on them. */
 /** A JSON string in safetensors metadata, parsed (undefined when it is not JSON, which the schema then rejects). */
 const fromJson = (value: unknown): unknown => {
   try {

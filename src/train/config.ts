@@ -88,6 +88,8 @@ export const TrainConfigSchema = z
     lr: numberIn(0, 10).positive('must be a number above 0, at most 10').default(1e-3),
     minLr: numberIn(0, 10).default(1e-4),
     warmupIters: intIn(0, MAX_STEPS).default(100),
+    /** Warm-up as a fraction of the run's steps (known once a FLOP budget fixes them); replaces warmupIters. */
+    warmupFraction: numberIn(0, 0.5).optional(),
     lrDecayIters: intIn(1, MAX_STEPS).optional(),
     beta1: z.number().min(0).lt(1).default(0.9),
     beta2: z.number().min(0).lt(1).default(0.99),

@@ -144,9 +144,12 @@ export function prepareRun(requested: TrainConfig, opts: TrainOptions): Prepared
   return { cfg, model, runFile, startStep, tokenizer, data, text };
 }
 
+/** A run whose loss or gradient norm stopped being finite: a learning-rate sweep records it instead of stopping. */
+export class DivergedError extends UserError {}
+
 /** A non-finite loss or gradient norm, as both engines report it (the last checkpoint stays the run's state). */
 export function divergedError(dir: string, step: number | string, loss: unknown, gradNorm: unknown): UserError {
-  return new UserError(
+  return new DivergedError(
     `${dir}: training diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); nothing was saved after ` +
       `the last checkpoint: lower lr, raise warmupIters or set gradClip, then --resume or start again`,
   );

@@ -139,7 +139,7 @@ export interface LaunchHandlers {
   shouldStop(): boolean;
 }
 
-/** Seconds the other ranks get to exit after one fails (they may be blocked in a collective) before SIGKILL. */
+/** Milliseconds the other ranks get to exit after one fails (they may be blocked in a collective) before SIGKILL. */
 const GRACE_MS = 10_000;
 
 /** Starts this machine's ranks of the job, relays rank 0's events, and resolves when they have all exited. */
@@ -180,7 +180,7 @@ export async function launchRanks(
         MASTER_PORT: String(masterPort),
         HSM_PARENT_PID: String(process.pid),
         // Idle OpenMP threads sleep instead of spinning, so they do not take the cores OpenBLAS's threads are
-        // computing on (torch×1 on 2 cores: 2,456 → 3,735 tokens/s at d256-ctx256); the caller's setting wins.
+        // computing on (`hsm bench engines` shows the effect on a busy machine); the caller's setting wins.
         ...(threads
           ? {
               OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? String(threads),

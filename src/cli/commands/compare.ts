@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { CompareEta, formatDuration } from '../../compare/progress.js';
-import { runCompare } from '../../compare/compare.js';
+import { runCompare, type CompareOptions } from '../../compare/compare.js';
 import { BUILTIN_GRIDS } from '../../compare/builtin-grids.js';
 import { loadGrid, type GridRun } from '../../compare/grid.js';
 import { summaryTables } from '../../compare/tables.js';
 import type { StepMetrics } from '../../train/trainer.js';
 import { stopOnCtrlC } from '../ctrl-c.js';
 import { addEngineOptions, torchEngineOptions, type EngineFlags } from '../engine-options.js';
-import type { TorchEngineOptions } from '../../train/torch-launch.js';
 
 export function registerCompare(program: Command): void {
   const cmd = program
@@ -21,15 +20,20 @@ export function registerCompare(program: Command): void {
       '--out <dir>',
       'output folder (default: runs/compare-<grid>); running again resumes, skipping finished runs',
     )
+    .option(
+      '--worker',
+      'share the grid with other `hsm compare --worker` processes on the same --out: each trains the next run nobody trains',
+    )
     .option('--list', 'list the built-in grids and their models');
   addEngineOptions(cmd, { multiNode: false }).action(
-    async (f: EngineFlags & { grid?: string; out?: string; list?: boolean }) => {
+    async (f: EngineFlags & { grid?: string; out?: string; list?: boolean; worker?: boolean }) => {
       const torch = torchEngineOptions(f);
       if (f.list || f.grid === undefined) {
         listGrids();
         return;
       }
-      await compare(f.grid, f.out ?? `runs/compare-${f.grid.replace(/^.*\//, '').replace(/\.json$/, '')}`, torch);
+      const out = f.out ?? `runs/compare-${f.grid.replace(/^.*\//, '').replace(/\.json$/, '')}`;
+      await compare(f.grid, out, { torch, worker: f.worker === true });
     },
   );
 }
@@ -42,7 +46,7 @@ function listGrids(): void {
   }
 }
 
-async function compare(gridSpec: string, outDir: string, torch?: TorchEngineOptions): Promise<void> {
+async function compare(gridSpec: string, outDir: string, options: CompareOptions): Promise<void> {
   const grid = loadGrid(gridSpec);
   const stop = stopOnCtrlC();
   const tty = process.stderr.isTTY;
@@ -131,7 +135,7 @@ async function compare(gridSpec: string, outDir: string, torch?: TorchEngineOpti
         shouldStop: stop.requested,
         onWarning: (message) => process.stderr.write(`hsm: ${message}\n`),
       },
-      { torch },
+      options,
     );
     bar?.stop();
     for (const t of summaryTables(outcome.results)) {

@@ -3,7 +3,8 @@ import { openTextDataWith } from '../../data/text-data.js';
 import { loadModel, readRunConfig } from '../../train/checkpoint.js';
 import { inferenceMemory, requireMemory } from '../../train/memory.js';
 import { integerIn } from '../arguments.js';
-import { estimateLoss } from '../../train/evaluate.js';
+import { estimateLoss, lossByPosition } from '../../train/evaluate.js';
+import { ngramLevels } from '../../data/ngram.js';
 
 export function registerEval(program: Command): void {
   program
@@ -14,6 +15,14 @@ export function registerEval(program: Command): void {
     .option('--iters <n>', 'number of random validation batches', integerIn(1, 100_000), 50)
     .option('--batch-size <n>', 'sequences per batch', integerIn(1, 65_536), 16)
     .option('--seed <n>', 'seed of the batch sampler', integerIn(0, 2 ** 31 - 1), 7)
+    .option(
+      '--by-position',
+      'also the mean loss per position bucket of the window (0, [1,2), [2,4), …): does the model use its context?',
+    )
+    .option(
+      '--levels',
+      'also the unigram, bigram and trigram cross-entropy of the same split (counts from the training split): the levels a loss must beat',
+    )
     .option('--no-memory-check', "evaluate even when the estimated memory exceeds this machine's")
     .action(
       (flags: {
@@ -23,6 +32,8 @@ export function registerEval(program: Command): void {
         batchSize: number;
         seed: number;
         memoryCheck: boolean;
+        byPosition?: boolean;
+        levels?: boolean;
       }) => {
         const saved = readRunConfig(flags.ckpt);
         if (flags.memoryCheck)
@@ -53,6 +64,10 @@ export function registerEval(program: Command): void {
             perplexity: Math.exp(loss),
             bits_per_token: bitsPerToken,
             [`bits_per_${unit}`]: (bitsPerToken * data.val.length) / units,
+            ...(flags.levels ? { reference_levels: ngramLevels(data.train, data.val, tokenizer.vocabSize) } : {}),
+            ...(flags.byPosition
+              ? { by_position: lossByPosition(model, data, 'val', flags.iters, flags.batchSize, flags.seed) }
+              : {}),
           }),
         );
       },

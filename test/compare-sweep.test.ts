@@ -1,0 +1,111 @@
+// A grid's settings sweep and compute budgets: the pick is the lowest final validation loss of each
+// family, diverged combinations never win, the pick carries into every budget, and a budget run
+// that would repeat a sweep run is that run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCompare } from '../src/compare/compare.js';
+import { expandGrid, expandSweep, parseGrid, type GridInput } from '../src/compare/grid.js';
+import type { CompareResults, RunResult } from '../src/compare/results.js';
+import { pickSettings } from '../src/compare/sweep.js';
+import { UserError } from '../src/errors.js';
+
+const GRID: GridInput = {
+  description: 'sweep test grid',
+  train: {
+    data: 'sotu',
+    model: { nHead: 2, nEmbd: 16, blockSize: 16 },
+    batchSize: 2,
+    warmupFraction: 0.1,
+    evalInterval: 5,
+    evalIters: 2,
+    logInterval: 5,
+    checkpointInterval: 100,
+  },
+  models: [
+    { name: 'gpt', plan: 'attn*2' },
+    { name: 'ab', plan: 'hsm:ab*4', family: 'hsm' },
+    { name: 'ab-pp', plan: 'hsm:ab*4', model: { style: 'transformer++' }, family: 'hsm' },
+  ],
+  sweep: { lr: [3e-4, 3e-3], batchSize: [2, 3], train: { budget: { flops: 2e8 } } },
+  budgets: [{ flops: 2e8 }, { flops: 4e8, seeds: [1, 2] }],
+  seeds: [1],
+  eval: { decodePositions: [4], decodeRepeats: 1, sampleTokens: 0 },
+};
+
+/** A finished sweep run's result with just what picking reads. */
+const fake = (id: string, loss: number, diverged?: string) =>
+  ({ id, seed: 1, final_val_loss: loss, steps: 10, train_flops: 1, diverged }) as unknown as RunResult;
+
+test('pickSettings keeps each family its lowest final loss, never a diverged one, and waits for the whole family', () => {
+  const grid = parseGrid(GRID, 'sweep');
+  const runs = expandSweep(grid, '/x');
+  assert.equal(runs.length, 3 * 2 * 2);
+  const results = new Map<string, RunResult>();
+  runs.forEach((r, i) => results.set(r.id, fake(r.id, 3 - i * 0.01)));
+  // the lowest loss of family hsm is its last run; make it diverge: the one before wins
+  const hsm = runs.filter((r) => r.sweep!.family === 'hsm');
+  results.set(hsm.at(-1)!.id, fake(hsm.at(-1)!.id, NaN, 'diverged'));
+  const { picks, rows } = pickSettings(grid, runs, results);
+  const want = hsm.at(-2)!;
+  assert.deepEqual(picks.get('hsm'), {
+    model: want.model,
+    lr: want.sweep!.lr,
+    minLr: want.sweep!.minLr,
+    batchSize: want.sweep!.batchSize,
+  });
+  assert.equal(rows.filter((r) => r.picked).length, 2);
+  assert.equal(rows.find((r) => r.diverged)?.final_val_loss, null);
+  // one gpt run missing: gpt has no pick yet, hsm keeps its own
+  results.delete(runs[0].id);
+  const partial = pickSettings(grid, runs, results);
+  assert.ok(!partial.picks.has('gpt'));
+  assert.ok(partial.picks.has('hsm'));
+});
+
+test('a grid with a sweep expands only picked families, with the picked settings and minLr = lr × minLrFraction', () => {
+  const grid = parseGrid(GRID, 'sweep');
+  const runs = expandGrid(
+    grid,
+    '/x',
+    new Map([['hsm', { model: 'ab-pp', lr: 3e-3, minLr: 3e-3 * 0.1, batchSize: 3 }]]),
+  );
+  assert.deepEqual(
+    runs.map((r) => r.id),
+    ['sweep-ab-pp-lr3e-3-b3-s1', 'ab-pp-f4e8-s1', 'ab-pp-f4e8-s2'],
+  );
+  for (const r of runs) assert.deepEqual([r.config.lr, r.config.minLr, r.config.batchSize], [3e-3, 3e-3 * 0.1, 3]);
+  assert.deepEqual(
+    runs.map((r) => r.task),
+    ['sotu 2e8', 'sotu 4e8', 'sotu 4e8'],
+  );
+  assert.throws(() => parseGrid({ ...GRID, sweep: { ...GRID.sweep!, lr: [] } }, 'bad'), UserError);
+});
+
+test('hsm compare runs the sweep, then each family at every budget with its pick (two workers share it)', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'hsm-sweep-')), 'grid');
+  const grid = parseGrid(GRID, 'sweep');
+  const [a, b] = await Promise.all([
+    runCompare(grid, out, {}, { worker: true, pollSeconds: 0.2 }),
+    runCompare(grid, out, {}, { worker: true, pollSeconds: 0.2 }),
+  ]);
+  const sweepRuns = expandSweep(grid, out);
+  const budgetOnly = 2; // per family: 2 seeds at 4e8, and none at 2e8, which is the picked sweep run
+  assert.equal(new Set([...a.trained, ...b.trained]).size, sweepRuns.length + 2 * budgetOnly);
+  assert.equal(a.trained.filter((id) => b.trained.includes(id)).length, 0, 'no run trained twice');
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as CompareResults;
+  for (const family of ['gpt', 'hsm']) {
+    const rows = results.sweep!.filter((r) => r.family === family);
+    const best = rows.reduce((x, y) => (y.final_val_loss! < x.final_val_loss! ? y : x));
+    assert.ok(best.picked, `${family}: the lowest final loss is the pick`);
+    const mine = results.runs.filter((r) => r.model === best.model);
+    assert.equal(mine.length, 3);
+    for (const r of mine) assert.deepEqual([r.config.lr, r.config.batchSize], [best.lr, best.batchSize]);
+    const sweepId = `sweep-${best.model}-lr${best.lr === 3e-3 ? '3e-3' : '3e-4'}-b${best.batchSize}-s1`;
+    assert.ok(!existsSync(join(out, 'runs', `${best.model}-f2e8-s1`)), 'the smallest budget reuses the sweep run');
+    assert.equal(mine.find((r) => r.task === 'sotu 2e8')?.config.out, join(out, 'runs', sweepId));
+  }
+  assert.deepEqual([...new Set(results.summary.map((s) => s.task))], ['sotu 2e8', 'sotu 4e8']);
+});
