@@ -3,8 +3,9 @@ import { UserError } from '../../errors.js';
 import { exportOnnx } from '../../serve/onnx-export.js';
 import { exportWeb, PAGE_CODE_BUDGET_BYTES } from '../../serve/web-export.js';
 
-/** Bytes as kB/MB (decimal, as download sizes are quoted). */
+/** Bytes as B/kB/MB (decimal, as download sizes are quoted). */
 function size(bytes: number): string {
+  if (bytes < 1e3) return `${bytes} B`;
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
 }
 
