@@ -154,6 +154,7 @@ test(
       torch: false,
       configs: ['shakespeare-char-cpu', 'd128-ctx256-hsm-ab'],
       threads: 1,
+      profile: true,
       peak: { measureMs: 20 },
       emit: (r) => records.push(r),
     });
@@ -174,6 +175,9 @@ test(
         assert.ok(Math.abs((r[gflops] as number) / want - 1) < 1e-3, `${r.config} ${gflops}: ${r[gflops]} vs ${want}`);
       }
       assertFraction(r, peak.gflops as number);
+      const matmuls = r.profile_matmuls as { gflops: number; fraction_of_peak: number }[];
+      assert.ok(matmuls.length > 0);
+      for (const m of matmuls) assert.ok(Math.abs(m.fraction_of_peak - m.gflops / (peak.gflops as number)) <= 5e-5);
       assert.ok(
         Math.abs((r.fraction_of_peak_best as number) - (r.gflops_best as number) / (peak.gflops as number)) <= 5e-6,
       );

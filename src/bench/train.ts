@@ -252,6 +252,14 @@ export function benchTrain(opts: TrainBenchOptions): void {
         ...r,
         ...fractionOfPeak(r.gflops as number, peak),
         ...(peak && { fraction_of_peak_best: round((r.gflops_best as number) / peak.gflops, 5) }),
+        // With --profile: each matmul shape's GFLOP/s against the same ceiling.
+        ...(peak &&
+          Array.isArray(r.profile_matmuls) && {
+            profile_matmuls: (r.profile_matmuls as { gflops: number }[]).map((m) => ({
+              ...m,
+              fraction_of_peak: round(m.gflops / peak.gflops, 4),
+            })),
+          }),
       });
       measured.set(name, ours.tokensPerS);
       if (cfg.baseline && measured.has(cfg.baseline)) {
