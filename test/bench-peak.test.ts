@@ -74,13 +74,13 @@ test('bench peak: the wasm build one thread, multiply and add; js refused', { sk
 
 test('bench kernels: every measurement as a fraction of a given peak (--peak-from)', { skip: noNative }, async () => {
   const file = join(dir, 'peak.jsonl');
-  // A peak file as bench peak writes it, two runs of one thread count: the higher counts.
+  // A peak file as bench peak writes it, two runs of one thread count: the higher counts (far below this CPU's).
   const peak = { bench: 'peak', backend: 'native', isa: native!.isa, op: 'fma', threads: 1 };
   writeFileSync(
     file,
     [
-      { ...peak, gflops: 40 },
-      { ...peak, gflops: 50 },
+      { ...peak, gflops: 0.5 },
+      { ...peak, gflops: 1 },
     ]
       .map((r) => JSON.stringify(r))
       .join('\n'),
@@ -97,7 +97,10 @@ test('bench kernels: every measurement as a fraction of a given peak (--peak-fro
   const measured = records.filter((r) => typeof r.gflops === 'number');
   assert.ok(measured.length >= 7, JSON.stringify(records));
   assert.ok(!records.some((r) => r.bench === 'peak'), 'a given peak is not measured again');
-  for (const r of measured) assertFraction(r, 50);
+  for (const r of measured) assertFraction(r, 1);
+  // Every native kernel beats 1 GFLOP/s: one note says the fractions read high, not one per record.
+  const notes = records.filter((r) => /exceeds the measured peak/.test(String(r.note)));
+  assert.equal(notes.length, 1, JSON.stringify(records));
 
   await assert.rejects(
     benchKernels({ backends: ['native'], threads: [2], numpy: false, budgetMs: 1, peak: { file }, emit: () => {} }),

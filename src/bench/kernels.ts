@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jsKernels, nativeBackend, wasmBackend, type BackendName, type Kernels } from '../backend/index.js';
 import { Rng } from '../tensor/random.js';
-import { fractionOfPeak, resolvePeaks, type PeakRecord, type PeakSource } from './peak.js';
+import { ceilingCheck, fractionOfPeak, resolvePeaks, type PeakRecord, type PeakSource } from './peak.js';
 import { gflops, measure } from './timing.js';
 
 /** One JSON Lines record of `hsm bench kernels`. */
@@ -242,8 +242,16 @@ export async function benchKernels(opts: KernelBenchOptions): Promise<void> {
   // Every measurement against the CPU's ceiling at its thread count (single-threaded backends at one).
   const peakThreads = [...(native ? threadCounts : []), ...(backends.some((b) => b !== 'native') ? [1] : [])];
   const peaks = resolvePeaks(opts.peak ?? { measureMs: budget }, peakThreads, 'kernels', opts.emit);
-  const emit = opts.emit;
-  opts = { ...opts, emit: (r) => emit(withPeak(r, peaks)) };
+  const emit = opts.emit,
+    check = ceilingCheck('kernels', emit);
+  opts = {
+    ...opts,
+    emit: (r) => {
+      const withFraction = withPeak(r, peaks);
+      emit(withFraction);
+      check(withFraction.fraction_of_peak);
+    },
+  };
   if (native) {
     const initial = native.threads();
     for (const threads of threadCounts) {

@@ -158,7 +158,8 @@ export function resolvePeaks(
       );
     return peaks;
   }
-  const records = measureNativePeaks(threadCounts, source.measureMs);
+  // Every fraction depends on it: at least a second per thread count, whatever the benchmark's own budget.
+  const records = measureNativePeaks(threadCounts, Math.max(source.measureMs, 1000));
   if (records.length === 0)
     emit({ bench, note: 'no fraction of peak: the native addon (which measures it) is not available' });
   for (const r of records) emit(r as unknown as Record<string, unknown>);
@@ -173,4 +174,25 @@ export function fractionOfPeak(
 ): Record<string, number | string> {
   if (!peak) return {};
   return { peak_gflops: peak.gflops, [key]: round(gflops / peak.gflops, 5) };
+}
+
+/**
+ * Emits, once per run, a note when a measurement exceeds the ceiling: the ceiling's measurement was disturbed by
+ * another process (or the ceiling came from another machine), so every fraction of that run reads high.
+ */
+export function ceilingCheck(
+  bench: string,
+  emit: (record: Record<string, unknown>) => void,
+): (fraction: unknown) => void {
+  let noted = false;
+  return (fraction) => {
+    if (noted || typeof fraction !== 'number' || fraction <= 1) return;
+    noted = true;
+    emit({
+      bench,
+      note:
+        'a measurement exceeds the measured peak: the peak was measured while something else ran (or comes from ' +
+        'another machine), so the fractions of this run read high; rerun on a quiet machine or give --peak-from',
+    });
+  };
 }

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { kernels, nativeBackend } from '../backend/index.js';
 import { UserError } from '../errors.js';
 import { PRESETS } from '../train/config.js';
-import { fractionOfPeak, resolvePeaks, type PeakSource } from './peak.js';
+import { ceilingCheck, fractionOfPeak, resolvePeaks, type PeakSource } from './peak.js';
 import { round } from './timing.js';
 import { BENCH_OPTIMIZER, timeTrainingSteps, type TrainBenchConfig } from './training-steps.js';
 
@@ -244,6 +244,7 @@ export function benchTrain(opts: TrainBenchOptions): void {
   if (native) native.setThreads(threads);
   try {
     const peak = resolvePeaks(opts.peak ?? { measureMs: 1000 }, [threads], 'train', opts.emit).get(threads);
+    const check = ceilingCheck('train', opts.emit);
     for (const name of names) {
       const cfg = TRAIN_BENCH_CONFIGS[name];
       const ours = timeTrainingSteps(name, cfg, { steps, warmup, threads, profile: !!opts.profile, seed });
@@ -261,6 +262,7 @@ export function benchTrain(opts: TrainBenchOptions): void {
             })),
           }),
       });
+      check(peak && (r.gflops_best as number) / peak.gflops);
       measured.set(name, ours.tokensPerS);
       if (cfg.baseline && measured.has(cfg.baseline)) {
         opts.emit({
@@ -287,6 +289,7 @@ export function benchTrain(opts: TrainBenchOptions): void {
         gflops: theirGflops,
         ...fractionOfPeak(theirGflops, peak),
       });
+      check(peak && theirGflops / peak.gflops);
       const tps = Number(theirs.tokens_per_s),
         tpsBest = Number(theirs.tokens_per_s_best);
       opts.emit({
