@@ -108,4 +108,47 @@ test('hsm compare runs the sweep, then each family at every budget with its pick
     assert.equal(mine.find((r) => r.task === 'sotu 2e8')?.config.out, join(out, 'runs', sweepId));
   }
   assert.deepEqual([...new Set(results.summary.map((s) => s.task))], ['sotu 2e8', 'sotu 4e8']);
+  for (const r of results.runs) {
+    // the final loss is the final model on 400 validation windows, and its buckets by position average to it
+    const b = r.val_loss_by_position!;
+    assert.equal(
+      b.reduce((s, x) => s + x.tokens, 0),
+      400 * 16,
+    );
+    const mean = b.reduce((s, x) => s + x.loss * x.tokens, 0) / (400 * 16);
+    assert.ok(Math.abs(mean - r.final_val_loss) < 1e-9, r.id);
+  }
+});
+
+test('the context study: 48 sweep runs, every model covers context 512 and matches its style’s GPT within 1%', async () => {
+  const { loadGrid } = await import('../src/compare/grid.js');
+  const { describeModel, modelShapes } = await import('../src/model/cost.js');
+  const { resolveModelConfig } = await import('../src/train/config.js');
+  const grid = loadGrid('context-study');
+  const sweep = expandSweep(grid, '/x');
+  assert.equal(sweep.length, 6 * 4 * 2);
+  const size = (run: (typeof sweep)[number]) => describeModel(modelShapes(resolveModelConfig(run.config.model, 100)));
+  const gptOf = {
+    gpt2: size(sweep.find((r) => r.model === 'gpt')!),
+    'transformer++': size(sweep.find((r) => r.model === 'tpp')!),
+  };
+  for (const run of sweep) {
+    const r = size(run);
+    assert.ok(r.coversContext && r.receptiveField >= 512, `${run.model} covers the context`);
+    const style = run.config.model.style ?? 'gpt2';
+    assert.equal(r.style, style);
+    const target = gptOf[style].parameters;
+    assert.ok(Math.abs(r.parameters - target) / target < 0.01, `${run.model}: ${r.parameters} vs ${target}`);
+  }
+  const budgets = expandGrid(
+    grid,
+    '/x',
+    new Map(
+      ['gpt', 'tpp', 'hsm', 'hybrid'].map((f) => [
+        f,
+        { model: f === 'hsm' ? 'pair' : f === 'hybrid' ? 'hybrid' : f, lr: 1e-3, minLr: 1e-3 * 0.1, batchSize: 4 },
+      ]),
+    ),
+  );
+  assert.equal(budgets.length, 4 * (2 + 2 + 2 + 3));
 });

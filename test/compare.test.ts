@@ -119,7 +119,7 @@ test('bad grids are one-line errors that name the problem', () => {
   };
   expectError(
     ['compare', '--grid', 'papper', '--out', join(root, 'x')],
-    /unknown grid "papper".*paper, smoke, long, long-4x, context-sweep, ffn-sweep, recall/,
+    /unknown grid "papper".*paper, smoke, long, long-4x, context-sweep, ffn-sweep, context-study, recall/,
   );
   const file = (name: string, grid: unknown) => {
     const path = join(root, name);

@@ -102,8 +102,7 @@ export function parseGrid(raw: unknown, name: string): Grid {
   if (grid.budgets && grid.recall) throw new UserError(`grid ${name}: budgets are for text grids`);
   // Checks every run's configuration now, before any training: the sweep's, and the grid's with any settings picked.
   const sweepRuns = expandSweep(full, '.');
-  const anyPick = new Map(grid.models.map((m) => [familyOf(m), somePick(full, m)]));
-  expandGrid(full, '.', grid.sweep ? anyPick : undefined);
+  expandGrid(full, '.', grid.sweep ? new Map(grid.models.map((m) => [familyOf(m), somePick(full, m)])) : undefined);
   for (const r of sweepRuns) expandGrid(full, '.', new Map([[r.sweep!.family, { model: r.model, ...r.sweep! }]]));
   return full;
 }

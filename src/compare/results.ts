@@ -26,6 +26,7 @@ export interface RunResult {
   tokens_seen: number;
   /** Training FLOPs spent (tokens seen × train FLOPs per token); absent in results written before FLOP budgets. */
   train_flops?: number;
+  /** Text tasks: the final model on 400 validation windows (50 batches of 8); recall: training's last estimate. */
   final_val_loss: number;
   best_val_loss: number;
   /** Text tasks: e^loss, and bits per character of the validation text. */

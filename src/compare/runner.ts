@@ -227,6 +227,9 @@ function divergedResult(run: GridRun, message: string, vocabSize: number): RunRe
   };
 }
 
+/** The final evaluation of a text run: 50 batches of 8 windows from the validation split. */
+const FINAL_EVAL = { batches: 50, batchSize: 8 };
+
 function evaluateRun(
   run: GridRun,
   model: Transformer,
@@ -240,7 +243,7 @@ function evaluateRun(
   const curve = learningCurve(metrics, cfg, report.trainFlopsPerToken);
   const losses = curve.map((p) => p.val_loss);
   const steps = metrics.at(-1)?.step ?? 0;
-  const finalLoss = losses.at(-1) ?? NaN;
+  let finalLoss = losses.at(-1) ?? NaN;
   const T = cfg.model.blockSize;
   const positions = ev.decodePositions ?? [8, T >> 1, T - 1];
   const scores: Partial<RunResult> = {};
@@ -249,10 +252,13 @@ function evaluateRun(
     scores.accuracy = recallAccuracy(data.recall, model);
     sample = describeRecall(data.recall, model);
   } else {
-    scores.perplexity = Math.exp(finalLoss);
-    // The final evaluation's batches again, by position in the window: the evidence for or against using the context.
+    // The final model on a larger validation sample than training's estimates (400 windows, the same for every
+    // run of the grid), by position in the window: comparisons between runs and seeds rest on this number.
     const text = openTextDataWith(cfg.data, tokenizer, cfg.valFraction).data;
-    scores.val_loss_by_position = lossByPosition(model, text, 'val', cfg.evalIters, cfg.batchSize, cfg.seed + 2);
+    const buckets = lossByPosition(model, text, 'val', FINAL_EVAL.batches, FINAL_EVAL.batchSize, cfg.seed + 2);
+    scores.val_loss_by_position = buckets;
+    finalLoss = buckets.reduce((s, b) => s + b.loss * b.tokens, 0) / buckets.reduce((s, b) => s + b.tokens, 0);
+    scores.perplexity = Math.exp(finalLoss);
     scores.bits_per_char = (finalLoss / Math.LN2) * tokensPerChar(data.corpus!, tokenizer, cfg.valFraction);
     if (ev.sampleTokens > 0) {
       sample = generateText(model, tokenizer, ev.samplePrompt, {

@@ -80,9 +80,13 @@ async function compare(gridSpec: string, outDir: string, options: CompareOptions
           }, 0);
           eta = new CompareEta(totalSteps);
           const done = states.filter((s) => s.kind === 'finished').length;
+          const sweeps = runs.filter((r) => r.sweep).length;
+          const shape = grid.sweep
+            ? `${sweeps} of the settings sweep, then each family's pick at every budget as the sweep decides`
+            : `${grid.models.length} models × ${grid.budgets ? `${grid.budgets.length} budgets × ` : ''}${grid.seeds.length} seeds` +
+              (grid.recall ? ` × ${grid.recall.lengths.length} lengths` : '');
           process.stderr.write(
-            `hsm: compare ${grid.name} into ${outDir}: ${total} runs (${grid.models.length} models × ${grid.seeds.length} seeds` +
-              `${grid.recall ? ` × ${grid.recall.lengths.length} lengths` : ''}), ${done} finished earlier, ${totalSteps} steps to train\n`,
+            `hsm: compare ${grid.name} into ${outDir}: ${total} runs known now (${shape}), ${done} finished earlier, ${totalSteps} steps to train\n`,
           );
         },
         onRunSkipped: (run) => {
