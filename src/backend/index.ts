@@ -7,6 +7,7 @@ import type { WasmKernels } from './wasm.js';
 export const BACKEND_NAMES = ['js', 'native', 'wasm'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type { Kernels, FloatArray, MatmulOptions, AdamWStep } from './kernels.js';
+export { FMA_PEAK_LANES } from './kernels.js';
 export { jsKernels } from './js/index.js';
 export { loadWasmKernels, wasmKernelsFromModule, type WasmKernels } from './wasm.js';
 
