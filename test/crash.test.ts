@@ -16,7 +16,6 @@ import { pool } from './fuzz/pool.js';
 import { runCli } from './fuzz/run-cli.js';
 import { CLI, SHAKESPEARE } from './helpers.js';
 
-
 /** The phases of the save of step `n`, in order, with the step each leaves as the last complete checkpoint. */
 const savePhases = (n: number): [string, number][] => [
   [`config.json:written@${n}`, n - 1],

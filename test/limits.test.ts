@@ -32,7 +32,6 @@ import { parseTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
 import { CLI, SHAKESPEARE } from './helpers.js';
 
-
 function setup() {
   const root = mkdtempSync(join(tmpdir(), 'hsm-limits-'));
   const data = join(root, 'small.txt');

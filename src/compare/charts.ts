@@ -1,14 +1,10 @@
 // The report's charts as Vega-Lite specs, built from results.json alone.
 import type { ChartSpec } from '../report/chart.js';
+import type { NamedChart } from './named-chart.js';
 import type { CompareResults, RunResult } from './results.js';
 import { computeCurveChart, levelLayers, levelRows, positionChart } from './study-charts.js';
 
-export interface NamedChart {
-  /** File stem and HTML id, e.g. "loss-vs-tokens". */
-  id: string;
-  title: string;
-  spec: ChartSpec;
-}
+export type { NamedChart } from './named-chart.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'; // an identifier only: nothing is fetched
 

@@ -3,7 +3,6 @@
 import type { TrainConfig } from '../train/config.js';
 import type { Grid } from './grid.js';
 import type { CurvePoint } from './measure.js';
-import type { SweepRow } from './sweep.js';
 import type { NgramLevels } from '../data/ngram.js';
 import type { PositionBucket } from '../train/evaluate.js';
 
@@ -172,4 +171,24 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
 function optionalStat(runs: RunResult[], key: 'accuracy' | 'bits_per_char'): Stat | undefined {
   const values = runs.map((r) => r[key]).filter((v): v is number => v !== undefined);
   return values.length === runs.length ? stat(values) : undefined;
+}
+
+/** One combination tried: its settings and how it ended (loss null when it diverged). */
+export interface SweepRow {
+  family: string;
+  /** The recall length the combination was tried at (recall grids pick per length). */
+  task?: string;
+  model: string;
+  lr: number;
+  minLr: number;
+  batchSize: number;
+  seeds: number[];
+  /** Mean final validation loss over the sweep's seeds; null when a seed diverged. */
+  final_val_loss: number | null;
+  /** Recall: mean held-out accuracy over the sweep's seeds (null when a seed diverged); what the pick maximises. */
+  accuracy?: number | null;
+  steps: number;
+  train_flops: number;
+  diverged: boolean;
+  picked: boolean;
 }

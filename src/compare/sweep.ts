@@ -1,29 +1,11 @@
 // The settings sweep of a grid: which combination each family keeps, and the
 // table of every combination tried (sweep.json, a result of its own).
 import type { GridRun, SweepPick } from './grid.js';
-import type { RunResult } from './results.js';
+import type { RunResult, SweepRow } from './results.js';
+
+export type { SweepRow } from './results.js';
 
 export const SWEEP_FORMAT = 'hsm-sweep/1';
-
-/** One combination tried: its settings and how it ended (loss null when it diverged). */
-export interface SweepRow {
-  family: string;
-  /** The recall length the combination was tried at (recall grids pick per length). */
-  task?: string;
-  model: string;
-  lr: number;
-  minLr: number;
-  batchSize: number;
-  seeds: number[];
-  /** Mean final validation loss over the sweep's seeds; null when a seed diverged. */
-  final_val_loss: number | null;
-  /** Recall: mean held-out accuracy over the sweep's seeds (null when a seed diverged); what the pick maximises. */
-  accuracy?: number | null;
-  steps: number;
-  train_flops: number;
-  diverged: boolean;
-  picked: boolean;
-}
 
 export interface SweepOutcome {
   /** Families whose every sweep run finished, with their best model and settings. */
