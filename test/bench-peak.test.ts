@@ -2,24 +2,22 @@
 // arithmetic (FLOPs per call, fraction = measured / peak), where the peak comes from, and bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FMA_PEAK_LANES, nativeBackend, wasmBackend } from '../src/backend/index.js';
 import { benchKernels } from '../src/bench/kernels.js';
 import { readPeaks } from '../src/bench/peak.js';
 import { benchTrain, TRAIN_BENCH_CONFIGS } from '../src/bench/train.js';
 import { UserError } from '../src/errors.js';
 import { describeModel, modelShapes } from '../src/model/cost.js';
+import { cli as runCli, tmp } from './helpers.js';
+import { nativeMissing } from './toolchains.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const native = nativeBackend();
-const noNative = native ? false : 'native addon not available';
-const dir = mkdtempSync(join(tmpdir(), 'hsm-bench-peak-'));
+const noNative = nativeMissing();
+const dir = tmp('bench-peak');
 
-const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+const cli = (...args: string[]) => runCli(args, { timeoutMs: 120_000 });
 const lines = (stdout: string) =>
   stdout
     .trim()

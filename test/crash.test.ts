@@ -7,14 +7,13 @@
 // phases run at a time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { assertNotLocked } from '../src/io/folder-lock.js';
 import { pool } from './fuzz/pool.js';
 import { runCli } from './fuzz/run-cli.js';
-import { CLI, SHAKESPEARE } from './helpers.js';
+import { CLI, smallCorpus, tmp } from './helpers.js';
 
 /** The phases of the save of step `n`, in order, with the step each leaves as the last complete checkpoint. */
 const savePhases = (n: number): [string, number][] => [
@@ -90,10 +89,8 @@ function assertSameRun(out: string, full: string, phase: string): void {
 }
 
 function setup() {
-  const root = mkdtempSync(join(tmpdir(), 'hsm-crash-'));
-  const data = join(root, 'small.txt');
-  writeFileSync(data, readFileSync(SHAKESPEARE, 'utf8').slice(0, 40_000));
-  return { root, data };
+  const root = tmp('crash');
+  return { root, data: smallCorpus(root) };
 }
 
 test('a kill at every phase of a checkpoint save resumes to the uninterrupted run', async () => {

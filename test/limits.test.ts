@@ -6,14 +6,13 @@
 // safetensors files whose tensors do not tile the data are refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import {
   appendFileSync,
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -21,7 +20,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -30,29 +29,17 @@ import { lockFolder } from '../src/io/folder-lock.js';
 import { loadModel } from '../src/train/checkpoint.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
-import { CLI, SHAKESPEARE } from './helpers.js';
+import { CLI, assertUserError, cli as runCli, smallCorpus, tmp } from './helpers.js';
 
 function setup() {
-  const root = mkdtempSync(join(tmpdir(), 'hsm-limits-'));
-  const data = join(root, 'small.txt');
-  writeFileSync(data, readFileSync(SHAKESPEARE, 'utf8').slice(0, 40_000));
-  return { root, data };
+  const root = tmp('limits');
+  return { root, data: smallCorpus(root) };
 }
 
-/** Peak memory of the child in KiB, where GNU time is installed (it is in CI's image); otherwise null. */
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** Refusals come before any allocation, so a minute is plenty. */
+const cli = (args: string[]) => runCli(args, { timeoutMs: 60_000 });
 
-function expectRefusal(args: string[], pattern: RegExp): void {
-  const r = cli(args);
-  assert.equal(r.status, 2, `exit code for ${args.join(' ')}: ${r.status}\n${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line for ${args.join(' ')}, got:\n${r.stderr}`);
-  assert.match(lines[0], /^hsm: /);
-  assert.match(lines[0], pattern);
-}
+const expectRefusal = (args: string[], pattern: RegExp): void => assertUserError(cli(args), pattern, args.join(' '));
 
 const TINY = ['--n-layer', '1', '--n-head', '1', '--n-embd', '16', '--context', '16', '--batch-size', '2'];
 

@@ -3,8 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tape } from '../src/autograd/tape.js';
 import { IdTokenizer } from '../src/data/id-tokenizer.js';
@@ -18,6 +17,7 @@ import { crossEntropy } from '../src/ops/index.js';
 import { Rng } from '../src/tensor/random.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
+import { tmp } from './helpers.js';
 
 /** `n` sequences of a spec from one seed. */
 function sequences(spec: MqarSpec, n: number, seed = 1): { x: Int32Array; y: Int32Array }[] {
@@ -211,7 +211,7 @@ test('the output head on scored rows only: the same loss and gradients as on eve
 });
 
 test('stopAtAccuracy: training ends at the first evaluation that reaches it, a resume trains no further, a raised threshold trains on', async () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'hsm-mqar-')), 'run');
+  const out = join(tmp('mqar'), 'run');
   const data = new MqarData({ vocabSize: 32, context: 16, pairs: 2 }, { heldOutSequences: 16 });
   const source = { tokenizer: new IdTokenizer(32), data };
   const cfg = (stopAtAccuracy: number) =>

@@ -10,17 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchOnnxDecode } from '../src/bench/onnx-decode.js';
 import { writeFreshRun } from '../src/bench/serve.js';
@@ -38,7 +28,7 @@ import { OnnxDecoder, wholeSequenceLogits } from '../src/serve/onnx-runtime.js';
 import { loadModel } from '../src/train/checkpoint.js';
 import { findTorchPython } from '../src/train/torch-launch.js';
 import { B, buildCase, CASES, CONTEXT } from './model-cases.js';
-import { CLI, SHAKESPEARE } from './helpers.js';
+import { CLI, SHAKESPEARE, tmp } from './helpers.js';
 import { torchMissing } from './toolchains.js';
 
 const skip = torchMissing();
@@ -76,7 +66,7 @@ function stateShapes(state: { tensors: Record<string, { dims: readonly number[] 
   return Object.fromEntries(Object.entries(state.tensors).map(([k, t]) => [k, t.dims.join('x')]));
 }
 
-const root = mkdtempSync(join(tmpdir(), 'hsm-onnx-'));
+const root = tmp('onnx');
 after(() => rmSync(root, { recursive: true, force: true }));
 
 test('hsm export --onnx: a bad run folder, an occupied folder or no torch is one line and exit code 2', () => {
