@@ -18,7 +18,7 @@
       "sources": [
         "native/kernels/matmul.cc", "native/kernels/attention.cc", "native/kernels/elementwise.cc",
         "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc", "native/kernels/attention_decode.cc", "native/kernels/block_style.cc",
-        "native/kernels/table.cc"
+        "native/kernels/fma_peak.cc", "native/kernels/table.cc"
       ],
       "defines": ["HSM_ISA=avx512"],
       "cflags_cc": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2", "-mfma", "-mprefer-vector-width=512"]
@@ -29,7 +29,7 @@
       "sources": [
         "native/kernels/matmul.cc", "native/kernels/attention.cc", "native/kernels/elementwise.cc",
         "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc", "native/kernels/attention_decode.cc", "native/kernels/block_style.cc",
-        "native/kernels/table.cc"
+        "native/kernels/fma_peak.cc", "native/kernels/table.cc"
       ],
       "defines": ["HSM_ISA=avx2"],
       "cflags_cc": ["-mavx2", "-mfma"]
@@ -40,7 +40,7 @@
       "sources": [
         "native/kernels/matmul.cc", "native/kernels/attention.cc", "native/kernels/elementwise.cc",
         "native/kernels/normalization.cc", "native/kernels/indexing.cc", "native/kernels/optimizer.cc", "native/kernels/shift_mix.cc", "native/kernels/attention_decode.cc", "native/kernels/block_style.cc",
-        "native/kernels/table.cc"
+        "native/kernels/fma_peak.cc", "native/kernels/table.cc"
       ],
       "defines": ["HSM_ISA=generic"]
     },

@@ -107,6 +107,7 @@ struct Nullable {
   X(shift_mix_backward, shiftMixBackward, void,                                                                        \
     (const float* x, const float* a, const float* w, const float* dy, Nullable<float> dx, Nullable<float> da,          \
      Nullable<float> dw, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups))                    \
+  X(fma_peak, fmaPeak, double, (float a, float b, int64_t iterations, int64_t tasks))                                  \
   X(adamw, adamw, void,                                                                                                \
     (float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2, float eps,    \
      float weight_decay, float grad_scale, int64_t step))

@@ -10,14 +10,12 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { assertNotLocked } from '../src/io/folder-lock.js';
 import { pool } from './fuzz/pool.js';
 import { runCli } from './fuzz/run-cli.js';
+import { CLI, SHAKESPEARE } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
 
 /** The phases of the save of step `n`, in order, with the step each leaves as the last complete checkpoint. */
 const savePhases = (n: number): [string, number][] => [

@@ -5,10 +5,8 @@
 // tools/fuzz/campaign.mjs runs the full table (several hundred mutants, 450 command lines).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { instantiate, mutantArgs, referenceTrainArgs } from './fuzz/args.js';
 import { OK_CLASSES, classify, repairedLog, stderrLines, type CaseClass } from './fuzz/classify.js';
 import { cliCases, type CliCase } from './fuzz/cli-cases.js';
@@ -18,9 +16,7 @@ import { generateMutants, materialize, readRunFiles } from './fuzz/mutants.js';
 import { pool } from './fuzz/pool.js';
 import { runCli, type RunResult } from './fuzz/run-cli.js';
 import type { FuzzCommand, Mutant } from './fuzz/types.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
+import { CLI, smallCorpus, tmp } from './helpers.js';
 
 const SEED = 1;
 /** A hang is a failure; 20 s is ten times what any of these commands needs. */
@@ -136,9 +132,8 @@ test(
     timeout: 240_000,
   },
   async (t) => {
-    const root = mkdtempSync(join(tmpdir(), 'hsm-fuzz-'));
-    const corpus = join(root, 'small.txt');
-    writeFileSync(corpus, readFileSync(SHAKESPEARE, 'utf8').slice(0, 40_000));
+    const root = tmp('fuzz');
+    const corpus = smallCorpus(root);
     const run = (args: string[], rss: string) =>
       runCli(CLI, args, { timeoutMs: TIMEOUT_MS, rssFile: join(root, `${rss}.rss`) });
 

@@ -30,9 +30,8 @@ import { lockFolder } from '../src/io/folder-lock.js';
 import { loadModel } from '../src/train/checkpoint.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
+import { CLI, SHAKESPEARE } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
 
 function setup() {
   const root = mkdtempSync(join(tmpdir(), 'hsm-limits-'));

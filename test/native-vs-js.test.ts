@@ -4,18 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsKernels, nativeBackend, wasmBackend, type FloatArray, type Kernels } from '../src/backend/index.js';
-import { packedMatmulBLength } from '../src/backend/kernels.js';
-import { nativeLoadError } from '../src/backend/native.js';
-import { wasmLoadError } from '../src/backend/wasm-file.js';
+import { FMA_PEAK_LANES, packedMatmulBLength } from '../src/backend/kernels.js';
 import { Rng } from '../src/tensor/random.js';
-import { relError } from './helpers.js';
+import { relError } from './numeric.js';
+import { nativeMissing, wasmMissing } from './toolchains.js';
 
 const onWasm = process.env.HSM_KERNELS_UNDER_TEST === 'wasm';
 const native: Kernels | null = onWasm ? wasmBackend() : nativeBackend();
-const loadError = () => (onWasm ? wasmLoadError() : nativeLoadError());
-const skip = native ? false : `${onWasm ? 'wasm module' : 'native addon'} not available: ${loadError()}`;
-if (!native && process.env.CI)
-  throw new Error(`CI must build the ${onWasm ? 'wasm' : 'native'} kernels: ${loadError()}`);
+const skip = onWasm ? wasmMissing() : nativeMissing();
 
 const rng = new Rng(2024);
 const SIZES = [1, 3, 17, 65, 257];
@@ -482,6 +478,39 @@ test('native elementwise kernels equal js', { skip }, () => {
       assert.ok(Math.abs(native!.sum(x, n) - jsKernels.sum(x, n)) <= 1e-5 * Math.sqrt(n), `sum ${label}`);
       assert.ok(Math.abs(native!.sumSquares(x, n) / jsKernels.sumSquares(x, n) - 1) <= 1e-5, `sumSquares ${label}`);
     }
+  }
+});
+
+test('native FMA peak probe returns the closed form of its chains, on every thread count', { skip }, () => {
+  const L = FMA_PEAK_LANES,
+    lanes = (L * (L - 1)) / 2; // Σ of the lanes' starting values 0 … L−1
+  // x ← x + 1 counts the steps; x ← 1 − x their parity; x ← x / 2 counts them again by the exponent.
+  const closed = [
+    { a: 1, b: 1, value: (n: number) => lanes + L * n },
+    { a: -1, b: 1, value: (n: number) => (n % 2 === 0 ? lanes : L - lanes) },
+    { a: 0.5, b: 0, value: (n: number) => lanes * 2 ** -n },
+  ];
+  const threadCounts = 'setThreads' in native! ? [1, 2, 3] : [1];
+  const probe = native as Kernels & { setThreads?: (n: number) => void; threads?: () => number };
+  const initial = probe.threads?.() ?? 1;
+  try {
+    for (const threads of threadCounts) {
+      probe.setThreads?.(threads);
+      for (const { a, b, value } of closed) {
+        for (const n of [0, 1, 2, 7, 100]) {
+          for (const tasks of [1, 3, 8]) {
+            const want = tasks * value(n);
+            assert.equal(native!.fmaPeak(a, b, n, tasks), want, `a=${a} b=${b} n=${n} tasks=${tasks} @${threads}t`);
+            if (threads === 1) assert.equal(jsKernels.fmaPeak(a, b, n, tasks), want, `js a=${a} b=${b} n=${n}`);
+          }
+        }
+      }
+      // Long enough to be timed, still exact: 2^20 steps of x ← 1 − x, and of x ← x + 1 (below 2^24).
+      assert.equal(native!.fmaPeak(-1, 1, 2 ** 20 + 1, 4), 4 * (L - lanes));
+      assert.equal(native!.fmaPeak(1, 1, 2 ** 20, 4), 4 * (lanes + L * 2 ** 20));
+    }
+  } finally {
+    probe.setThreads?.(initial);
   }
 });
 

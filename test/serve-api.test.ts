@@ -3,10 +3,13 @@
 // error status, and batched serving equal to one-at-a-time generation.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { format } from 'node:util';
 import OpenAI, { APIError } from 'openai';
 import { generateText, loadModel } from '../src/index.js';
 import { kernels } from '../src/backend/index.js';
 import { chatPrompt } from '../src/serve/chat-template.js';
+import { MAX_PROMPTS } from '../src/serve/requests.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { trainServeFixtures, type FixtureName } from './serve-fixtures.js';
 
@@ -315,6 +318,126 @@ test('errors: OpenAI-shaped 400 / 401 / 404 / 413 naming the problem', async () 
   await shaped(await raw('/v1/completions', '{"prompt": "x"}', {}), 401, /API key/);
   await shaped(await raw('/v1/completions', '{"prompt": "x"}'), 400, /model: required/);
   await shaped(await raw('/v1/nothing', '{}'), 404, /no route POST \/v1\/nothing/);
+});
+
+test('prompt as OpenAI batches it: strings, token ids, lists of either; choice i·n + j is prompt i, seed + j', async () => {
+  const prompts = ['ROMEO:', 'O', 'KING HENRY'];
+  const opts = { maxTokens: 20, temperature: 1.1 };
+  const want = prompts.map((p) => [0, 1].map((j) => expected('hsm', p, { ...opts, seed: 40 + j })));
+  const { tokenizer } = models.get('hsm')!;
+  const ids = prompts.map((p) => Array.from(tokenizer.encode(p)));
+  const ask = (prompt: string[] | number[][]) =>
+    client.completions.create({ model: 'hsm', prompt, n: 2, max_tokens: 20, temperature: 1.1, seed: 40 });
+  for (const r of [await ask(prompts), await ask(ids)]) {
+    assert.deepEqual(
+      r.choices.map((c) => c.index),
+      [0, 1, 2, 3, 4, 5],
+    );
+    r.choices.forEach((c) => assert.equal(c.text, want[Math.floor(c.index / 2)][c.index % 2], `choice ${c.index}`));
+    assert.equal(r.usage!.prompt_tokens, ids.flat().length);
+    assert.equal(r.usage!.completion_tokens, 6 * 20);
+  }
+  // One list of token ids is one prompt, the same as its text.
+  const one = await client.completions.create({
+    model: 'hsm',
+    prompt: ids[2],
+    max_tokens: 20,
+    temperature: 1.1,
+    seed: 41,
+  });
+  assert.deepEqual(
+    one.choices.map((c) => [c.index, c.text]),
+    [[0, want[2][1]]],
+  );
+  // Streamed: every chunk names its choice by the same index.
+  const s = await collect(
+    await client.completions.create({
+      model: 'hsm',
+      prompt: prompts,
+      n: 2,
+      max_tokens: 20,
+      temperature: 1.1,
+      seed: 40,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
+  );
+  assert.deepEqual(s.text, want.flat());
+  assert.deepEqual(s.finish, Array(6).fill('length'));
+  assert.equal(s.usage!.prompt_tokens, ids.flat().length);
+});
+
+test('prompt lists: bad shapes, token ids and sizes are 400s naming the problem', async () => {
+  const refused = async (prompt: unknown, pattern: RegExp, model = 'hsm') =>
+    assert.rejects(client.completions.create({ model, prompt: prompt as string, max_tokens: 5 }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, `${JSON.stringify(prompt)}: ${String(err)}`);
+      assert.match((err as APIError).message, pattern, JSON.stringify(prompt));
+      assert.equal((err as APIError).param, 'prompt');
+      return true;
+    });
+  const vocab = models.get('hsm')!.model.config.vocabSize;
+  await refused([], /empty list; give a string, a list of strings/);
+  await refused(5, /must be a string, a list of strings, a list of token ids, or a list of token-id lists/);
+  await refused(null, /must be a string/);
+  await refused([1, -2], /prompt\[1\] is -2, not a token id/);
+  await refused([1, 2.5], /prompt\[1\] is 2.5, not a token id/);
+  await refused([1, 'a'], /prompt\[1\] is "a", not a token id/);
+  await refused([[1], 'a'], /prompt\[1\] is a string, but a batch is all strings or all token-id lists/);
+  await refused(['a', [1]], /prompt\[1\] is a list, but a batch/);
+  await refused([[1], []], /prompt\[1\] is an empty list/);
+  await refused(
+    [1, vocab],
+    new RegExp(`token id ${vocab} at position 1 is outside model "hsm"'s vocabulary of ${vocab}`),
+  );
+  await refused([[1], [2, vocab + 7]], new RegExp(`prompt\\[1\\]: token id ${vocab + 7} at position 1`));
+  await refused(
+    Array(MAX_PROMPTS + 1).fill('a'),
+    new RegExp(`${MAX_PROMPTS + 1} prompts; a request takes at most ${MAX_PROMPTS}`),
+  );
+  await refused(['ROMEO', ''], /prompt\[1\]: encodes to no tokens/);
+  await refused(['ROMEO', 'a'.repeat(40)], /prompt\[1\]: 40 tokens, but model "gpt" takes at most 32/, 'gpt');
+  // A request that could never fit the server, however idle: a 400 that says why, not a 429 to retry.
+  await assert.rejects(
+    client.completions.create({ model: 'hsm', prompt: Array(MAX_PROMPTS).fill('a'), n: 8, max_tokens: 5 }),
+    (err: unknown) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+      assert.match((err as Error).message, /needs 128 sequences.*--parallel 16 \+ --max-queue 64 = 80/);
+      return true;
+    },
+  );
+});
+
+test('a client that sends half a request body and disconnects is logged in one line; the server serves on', async () => {
+  const logged: string[] = [];
+  const { error } = console;
+  console.error = (...args: unknown[]) => logged.push(format(...args)); // as console.error would print it
+  try {
+    const port = Number(new URL(server.url).port);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(
+          'POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+            `Authorization: Bearer ${KEY}\r\nContent-Length: 1000\r\n\r\n{"model": "hsm", "prompt": "RO`,
+        );
+        setTimeout(() => socket.destroy(), 100); // mid-body: 30 of the 1000 bytes announced
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    const deadline = Date.now() + 5000;
+    while (logged.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200)); // anything more it would log comes now
+  } finally {
+    console.error = error;
+  }
+  assert.equal(logged.length, 1, `one log entry, got:\n${logged.join('\n')}`);
+  assert.equal(logged[0].split('\n').length, 1, `one line, got:\n${logged[0]}`);
+  assert.match(
+    logged[0],
+    /closed its connection after sending 30 of 1000 bytes of its request body \(POST \/v1\/completions\)/,
+  );
+  const r = await client.completions.create({ model: 'hsm', prompt: 'ROMEO:', max_tokens: 5, temperature: 0 });
+  assert.equal(r.choices[0].text, expected('hsm', 'ROMEO:', { maxTokens: 5, temperature: 0 }));
 });
 
 test('a client that disconnects stops its generation', async () => {

@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   cpSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   renameSync,
@@ -14,26 +13,11 @@ import {
   writeFileSync,
   statSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readSafetensors, writeSafetensors, type SafeTensorsFile } from '../src/io/safetensors.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
-
-function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'hsm-train-'));
-}
-
-/** A small corpus file: the first 40k characters of Tiny Shakespeare. */
-function smallCorpus(dir: string): string {
-  const path = join(dir, 'small.txt');
-  writeFileSync(path, readFileSync(SHAKESPEARE, 'utf8').slice(0, 40_000));
-  return path;
-}
+import { CLI, cli, expectUserError, smallCorpus, tmp } from './helpers.js';
 
 const tiny = (data: string, out: string, maxIters: number) =>
   parseTrainConfig({
@@ -66,7 +50,7 @@ const weightsDigest = (path: string) => {
 };
 
 test('a resumed run reproduces the uninterrupted run exactly', async () => {
-  const root = tmp();
+  const root = tmp('train');
   const data = smallCorpus(root);
   const full = join(root, 'full'),
     split = join(root, 'split');
@@ -91,20 +75,6 @@ test('a resumed run reproduces the uninterrupted run exactly', async () => {
   assert.ok(metrics(full).at(-1)!.train_loss < metrics(full)[0].train_loss, 'the loss went down');
 });
 
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Runs the CLI expecting a one-line error with exit code 2 that matches `pattern`. */
-function expectUserError(args: string[], pattern: RegExp): void {
-  const r = cli(args);
-  assert.equal(r.status, 2, `exit code for ${args.join(' ')}: ${r.status}\n${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line of error, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-}
-
 const TINY_FLAGS = [
   '--n-layer',
   '1',
@@ -121,7 +91,7 @@ const TINY_FLAGS = [
 ];
 
 test('bad input: corpus problems are one-line errors with exit code 2', () => {
-  const root = tmp();
+  const root = tmp('train');
   const empty = join(root, 'empty.txt');
   writeFileSync(empty, '');
   const blank = join(root, 'blank.txt');
@@ -139,7 +109,7 @@ test('bad input: corpus problems are one-line errors with exit code 2', () => {
 });
 
 test('bad input: configuration errors name the key', () => {
-  const root = tmp();
+  const root = tmp('train');
   const cfg = join(root, 'cfg.json');
   writeFileSync(cfg, JSON.stringify({ maxIters: 5, learningRate: 0.1 }));
   expectUserError(['train', '--config', cfg, '--out', join(root, 'o')], /learningRate/);
@@ -157,7 +127,7 @@ test('bad input: configuration errors name the key', () => {
 });
 
 test('bad input: checkpoint problems are clear and leave the run untouched', async () => {
-  const root = tmp();
+  const root = tmp('train');
   const data = smallCorpus(root);
   const run = join(root, 'run');
   await train(tiny(data, run, 4));
@@ -242,7 +212,7 @@ test('bad input: checkpoint problems are clear and leave the run untouched', asy
 });
 
 test('a kill at any point of a checkpoint save leaves a run that resumes exactly', async () => {
-  const root = tmp();
+  const root = tmp('train');
   const data = smallCorpus(root);
   const full = join(root, 'full');
   await train(tiny(data, full, 12));
@@ -292,7 +262,7 @@ test('a kill at any point of a checkpoint save leaves a run that resumes exactly
 const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   test(`${signal} saves a checkpoint that resumes`, async () => {
-    const root = tmp();
+    const root = tmp('train');
     const data = smallCorpus(root);
     const out = join(root, 'run');
     const child = spawn(process.execPath, [
@@ -329,7 +299,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 test('training with dropout also resumes exactly', async () => {
-  const root = tmp();
+  const root = tmp('train');
   const data = smallCorpus(root);
   const cfg = (out: string) => {
     const base = tiny(data, out, 8);

@@ -357,6 +357,7 @@ export const KERNEL_ABI = {
   ),
   sumSquares: kernel(['x: f32', 'n: int'], ({ n }) => ({ x: n }), { returns: 'number' }),
   sum: kernel(['x: f32', 'n: int'], ({ n }) => ({ x: n }), { returns: 'number' }),
+  fmaPeak: kernel(['a: float', 'b: float', 'iterations: int', 'tasks: int'], () => ({}), { returns: 'number' }),
   adamw: kernel(
     [
       'param: f32 out',

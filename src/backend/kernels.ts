@@ -34,6 +34,9 @@ export interface MatmulOptions {
 
 export type MatmulEpilogue = 'gelu' | 'geluGrad';
 
+/** Lanes of one fmaPeak task (native/kernels/fma_peak.cc: whole passes of 12 registers on every ISA). */
+export const FMA_PEAK_LANES = 192;
+
 /**
  * Floats a weight packed by packMatmulB takes: at most k · (n rounded up to
  * 64), whatever the backend's own layout (its panel width divides 64).
@@ -314,6 +317,13 @@ export interface Kernels {
   sumSquares(x: FloatArray, n: number): number;
   /** Σ x (in float64). */
   sum(x: FloatArray, n: number): number;
+  /**
+   * The FMA throughput probe of `hsm bench peak`: in each of `tasks` tasks, FMA_PEAK_LANES lanes, lane l starting
+   * at x = l, take `iterations` steps x ← x·a + b in float32; returns Σ of the final x over every lane and task (in
+   * float64). That is 2 · FMA_PEAK_LANES · iterations · tasks FLOPs; compiled backends run the lanes as register
+   * chains and spread the tasks over their threads.
+   */
+  fmaPeak(a: number, b: number, iterations: number, tasks: number): number;
   /** One fused AdamW update of a parameter, in place on param, m and v. */
   adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, n: number, h: AdamWStep): void;
 }

@@ -69,8 +69,8 @@ function benchPlan(plan: string, opts: DecodeBenchOptions): void {
   // a first pass over the batch sizes warms the JIT up for both.
   const batches = opts.batches ?? [1, 16];
   const native = kernels().name === 'native';
-  if (native) batches.forEach((N) => timeBatch(model, N));
-  const unpacked = native ? batches.map((N) => timeBatch(model, N)) : null;
+  if (native) batches.forEach((N) => decodeBatchRate(model, N));
+  const unpacked = native ? batches.map((N) => decodeBatchRate(model, N)) : null;
   model.packWeights(); // as hsm serve does
   const state = model.newState();
   model.forward(Int32Array.of(1), 1, 1, state);
@@ -93,7 +93,7 @@ function benchPlan(plan: string, opts: DecodeBenchOptions): void {
     ms_per_token: ms,
     ratio_last_to_first: Number((final / first).toFixed(3)),
     ...timeSampling(model, window),
-    batch_tokens_per_s: Object.fromEntries(batches.map((N) => [N, timeBatch(model, N)])),
+    batch_tokens_per_s: Object.fromEntries(batches.map((N) => [N, decodeBatchRate(model, N)])),
     ...(unpacked && {
       batch_tokens_per_s_unpacked_weights: Object.fromEntries(batches.map((N, i) => [N, unpacked[i]])),
     }),
@@ -132,9 +132,13 @@ function timeSampling(model: Transformer, window: number): Record<string, unknow
   };
 }
 
-/** Tokens/s of decodeBatch advancing N sequences together (each prefilled with 16 tokens), no sampling; from the median step. */
-function timeBatch(model: Transformer, N: number): number {
-  const prompt = Int32Array.from({ length: 16 }, (_, i) => i % model.config.vocabSize);
+/**
+ * Tokens/s of decodeBatch advancing N sequences together, each prefilled with `promptTokens` tokens, over `steps`
+ * timed steps after 10 untimed ones (fewer where the model's context ends first); no sampling; from the median step.
+ * `hsm bench serve` measures the same model's rate with it, as the reference its server efficiency is taken against.
+ */
+export function decodeBatchRate(model: Transformer, N: number, promptTokens = 16, steps = 50): number {
+  const prompt = Int32Array.from({ length: promptTokens }, (_, i) => i % model.config.vocabSize);
   const states = Array.from({ length: N }, () => {
     const s = model.newState();
     model.prefill(prompt, s);
@@ -142,12 +146,13 @@ function timeBatch(model: Transformer, N: number): number {
   });
   const tokens = new Array<number>(N).fill(1);
   const rows = states.map(() => new Float32Array(model.config.vocabSize)); // each stream's own, as the server's
-  const steps = Math.min(60, model.maxDecodeLength - prompt.length - 1);
-  for (let i = 0; i < 10; i++) model.decodeBatchInto(tokens, states, rows); // warm-up
+  const warmup = 10;
+  const last = Math.min(warmup + steps, model.maxDecodeLength - prompt.length - 1);
+  for (let i = 0; i < warmup; i++) model.decodeBatchInto(tokens, states, rows);
   // The median step, as for ms_per_token: a mean over 50 steps of a few
   // hundred microseconds is at the mercy of one descheduling on a shared machine.
   const ms: number[] = [];
-  for (let i = 10; i < steps; i++) {
+  for (let i = warmup; i < last; i++) {
     const t0 = performance.now();
     model.decodeBatchInto(tokens, states, rows);
     ms.push(performance.now() - t0);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jsKernels, nativeBackend, wasmBackend, type BackendName, type Kernels } from '../backend/index.js';
 import { Rng } from '../tensor/random.js';
+import { ceilingCheck, fractionOfPeak, resolvePeaks, type PeakRecord, type PeakSource } from './peak.js';
 import { gflops, measure } from './timing.js';
 
 /** One JSON Lines record of `hsm bench kernels`. */
@@ -209,6 +210,8 @@ export interface KernelBenchOptions {
   numpy?: boolean;
   /** Measure TensorFlow.js's wasm backend too when wasm is among the backends (default: true). */
   tfjs?: boolean;
+  /** The CPU's ceiling each record is reported against (default: measured first, for as long as one measurement). */
+  peak?: PeakSource;
   emit: (record: Record<string, unknown>) => void;
 }
 
@@ -236,6 +239,19 @@ export async function benchKernels(opts: KernelBenchOptions): Promise<void> {
   const threadCounts = opts.threads ?? [1, 2];
   const ours = new Map<string, number>();
   const native = backends.includes('native') ? nativeBackend() : null;
+  // Every measurement against the CPU's ceiling at its thread count (single-threaded backends at one).
+  const peakThreads = [...(native ? threadCounts : []), ...(backends.some((b) => b !== 'native') ? [1] : [])];
+  const peaks = resolvePeaks(opts.peak ?? { measureMs: budget }, peakThreads, 'kernels', opts.emit);
+  const emit = opts.emit,
+    check = ceilingCheck('kernels', emit);
+  opts = {
+    ...opts,
+    emit: (r) => {
+      const withFraction = withPeak(r, peaks);
+      emit(withFraction);
+      check(withFraction.fraction_of_peak);
+    },
+  };
   if (native) {
     const initial = native.threads();
     for (const threads of threadCounts) {
@@ -259,7 +275,7 @@ export async function benchKernels(opts: KernelBenchOptions): Promise<void> {
       }
     }
   } else if (backends.includes('wasm')) {
-    opts.emit({ bench: 'kernels', note: 'wasm backend unavailable (npm run build makes it when clang is installed)' });
+    opts.emit({ bench: 'kernels', note: 'wasm backend unavailable (npm run build writes dist/wasm/hsm.wasm)' });
   }
   if (backends.includes('wasm') && (opts.tfjs ?? true)) {
     const records = await tfjsWasmRecords(MATMUL_SHAPES, budget);
@@ -307,4 +323,10 @@ export async function benchKernels(opts: KernelBenchOptions): Promise<void> {
       }
     }
   }
+}
+
+/** A measurement record with its fraction of the ceiling at its thread count (records without GFLOP/s pass as they are). */
+function withPeak(r: Record<string, unknown>, peaks: Map<number, PeakRecord>): Record<string, unknown> {
+  if (r.bench !== 'kernels' || typeof r.gflops !== 'number' || typeof r.threads !== 'number') return r;
+  return { ...r, ...fractionOfPeak(r.gflops, peaks.get(r.threads)) };
 }

@@ -1,19 +1,27 @@
 // `hsm bench serve`: for each model and each concurrency C, a fresh server
-// process on a loopback port and C streaming clients (serve-load.ts); one
-// JSON record per (model, C) with throughput, latency percentiles and the
-// server's peak memory, then one summary per model with the ratios the
-// issue's bars are about. Without --ckpt the models are freshly initialised
-// (throughput does not depend on the weights).
+// process on a loopback port and C streaming clients (serve-load.ts, in this
+// process); one JSON record per (model, C) with throughput, latency
+// percentiles and the server's peak memory, then one summary per model with
+// the ratios against one client. Without --ckpt the models are freshly
+// initialised (throughput does not depend on the weights).
+//
+// Server efficiency: before its servers start, the same run folder is loaded
+// here as the server loads it (weights packed) and `hsm bench decode`'s
+// batched rate is measured for C sequences at the prompt length and token
+// count of the requests; each record reports that rate beside the server's
+// and their ratio, what the server delivers of what the model can batch.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenizer } from '../data/tokenizers.js';
+import { UserError } from '../errors.js';
 import { parsePlan } from '../model/plan.js';
 import { Transformer } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../tensor/random.js';
-import { CHECKPOINT_FORMAT, saveCheckpoint } from '../train/checkpoint.js';
+import { CHECKPOINT_FORMAT, loadModel, saveCheckpoint } from '../train/checkpoint.js';
 import { parseTrainConfig, resolveModelConfig } from '../train/config.js';
+import { decodeBatchRate } from './decode.js';
 import { percentile, runLoad } from './serve-load.js';
 import { startServerProcess } from './serve-process.js';
 import { round } from './timing.js';
@@ -85,6 +93,7 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
   const prompt = promptOf(opts.promptTokens);
   const maxC = Math.max(...opts.concurrency);
   for (const run of runs) {
+    const modelRate = decodeRates(run.dir, opts);
     const perC: Record<string, unknown>[] = [];
     for (const C of opts.concurrency) {
       const server = await startServerProcess({
@@ -110,6 +119,7 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
         });
         const clientCpu = process.cpuUsage(clientCpu0);
         const { peakRssBytes, cpuS } = await server.stats();
+        const tokensPerS = round(r.tokens / r.wallS, 1);
         const record = {
           bench: 'serve',
           model: run.name,
@@ -121,7 +131,10 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
           lost: r.lost,
           prompt_tokens: opts.promptTokens,
           max_tokens: opts.maxTokens,
-          tokens_per_s: round(r.tokens / r.wallS, 1),
+          tokens_per_s: tokensPerS,
+          // The same model's decodeBatch rate at C sequences, measured above, and the share of it the server delivers.
+          decode_batch_tokens_per_s: modelRate.get(C)!,
+          server_efficiency: round(tokensPerS / modelRate.get(C)!, 4),
           ttft_ms_p50: round(percentile(r.ttftMs, 50), 2),
           ttft_ms_p99: round(percentile(r.ttftMs, 99), 2),
           itl_ms_p50: round(percentile(r.itlMs, 50), 3),
@@ -147,6 +160,24 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
       throughput_vs_first: perC.map((r) => ratio('tokens_per_s', r)),
       ttft_p99_vs_first: perC.map((r) => ratio('ttft_ms_p99', r)),
       peak_rss_last_vs_first: ratio('peak_rss_mb', last),
+      server_efficiency: Object.fromEntries(perC.map((r) => [String(r.concurrency), r.server_efficiency])),
     });
   }
+}
+
+/**
+ * `hsm bench decode`'s batched rate (decodeBatch, no sampling, median step) of the model in `dir`, loaded and packed
+ * as the server loads it, for each concurrency's number of sequences at the requests' prompt length and token count.
+ */
+function decodeRates(dir: string, opts: ServeBenchOptions): Map<number, number> {
+  const { model } = loadModel(dir);
+  if (opts.promptTokens + 11 >= model.maxDecodeLength)
+    throw new UserError(
+      `--prompt-tokens ${opts.promptTokens}: leaves no room to decode in ${dir}'s context of ${model.maxDecodeLength} ` +
+        `tokens; give at most ${model.maxDecodeLength - 12}`,
+    );
+  model.packWeights();
+  const rates = new Map<number, number>();
+  for (const C of opts.concurrency) rates.set(C, decodeBatchRate(model, C, opts.promptTokens, opts.maxTokens));
+  return rates;
 }

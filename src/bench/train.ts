@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { kernels, nativeBackend } from '../backend/index.js';
 import { UserError } from '../errors.js';
 import { PRESETS } from '../train/config.js';
+import { ceilingCheck, fractionOfPeak, resolvePeaks, type PeakSource } from './peak.js';
 import { round } from './timing.js';
 import { BENCH_OPTIMIZER, timeTrainingSteps, type TrainBenchConfig } from './training-steps.js';
 
@@ -139,6 +140,8 @@ export interface TrainBenchOptions {
   torchEnv?: Record<string, string>;
   /** Seed of the weights and the random batches (default 1337). */
   seed?: number;
+  /** The CPU's ceiling the GFLOP/s are reported against (default: measured first, at `threads`, for 1 s). */
+  peak?: PeakSource;
   emit: (record: Record<string, unknown>) => void;
 }
 
@@ -240,10 +243,26 @@ export function benchTrain(opts: TrainBenchOptions): void {
   const measured = new Map<string, number>(); // config → our tokens/s, for HSM-vs-GPT ratios
   if (native) native.setThreads(threads);
   try {
+    const peak = resolvePeaks(opts.peak ?? { measureMs: 1000 }, [threads], 'train', opts.emit).get(threads);
+    const check = ceilingCheck('train', opts.emit);
     for (const name of names) {
       const cfg = TRAIN_BENCH_CONFIGS[name];
       const ours = timeTrainingSteps(name, cfg, { steps, warmup, threads, profile: !!opts.profile, seed });
-      opts.emit(ours.record);
+      const r = ours.record;
+      opts.emit({
+        ...r,
+        ...fractionOfPeak(r.gflops as number, peak),
+        ...(peak && { fraction_of_peak_best: round((r.gflops_best as number) / peak.gflops, 5) }),
+        // With --profile: each matmul shape's GFLOP/s against the same ceiling.
+        ...(peak &&
+          Array.isArray(r.profile_matmuls) && {
+            profile_matmuls: (r.profile_matmuls as { gflops: number }[]).map((m) => ({
+              ...m,
+              fraction_of_peak: round(m.gflops / peak.gflops, 4),
+            })),
+          }),
+      });
+      check(peak && (r.gflops_best as number) / peak.gflops);
       measured.set(name, ours.tokensPerS);
       if (cfg.baseline && measured.has(cfg.baseline)) {
         opts.emit({
@@ -262,7 +281,15 @@ export function benchTrain(opts: TrainBenchOptions): void {
         torch = false; // the same reason would apply to every other configuration
         continue;
       }
-      opts.emit(theirs);
+      // The same model, so the same counted FLOPs per token.
+      const theirGflops = round((ours.trainFlopsPerToken * Number(theirs.tokens_per_s)) / 1e9, 3);
+      opts.emit({
+        ...theirs,
+        train_flops_per_token: ours.trainFlopsPerToken,
+        gflops: theirGflops,
+        ...fractionOfPeak(theirGflops, peak),
+      });
+      check(peak && theirGflops / peak.gflops);
       const tps = Number(theirs.tokens_per_s),
         tpsBest = Number(theirs.tokens_per_s_best);
       opts.emit({

@@ -5,6 +5,7 @@
  */
 import { Tape } from '../autograd/tape.js';
 import { kernels } from '../backend/index.js';
+import { describeModel } from '../model/cost.js';
 import { Transformer } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
 import { PRESETS } from '../train/config.js';
@@ -57,6 +58,8 @@ export interface StepTiming {
   record: Record<string, unknown>;
   tokensPerS: number;
   tokensPerSBest: number;
+  /** Forward + backward FLOPs per token, `describeModel`'s count (as `hsm info` prints it). */
+  trainFlopsPerToken: number;
 }
 
 /** Random token batches, x = seq[:-1] and y = seq[1:] of B random sequences of T+1 tokens. */
@@ -112,6 +115,9 @@ export function timeTrainingSteps(name: string, cfg: TrainBenchConfig, o: StepTi
   }
   const med = median(times),
     best = Math.min(...times);
+  // Training FLOPs as `hsm info` counts them (forward + backward = 3 × forward, at full context).
+  const flopsPerToken = describeModel(model).trainFlopsPerToken;
+  const gflopsAt = (ms: number) => (flopsPerToken * B * T) / (ms * 1e6);
   const K = kernels();
   const record: Record<string, unknown> = {
     bench: 'train',
@@ -122,6 +128,9 @@ export function timeTrainingSteps(name: string, cfg: TrainBenchConfig, o: StepTi
     ms_per_step: round(med),
     ms_per_step_best: round(best),
     ms_per_step_mean: round(times.reduce((a, b) => a + b, 0) / times.length),
+    train_flops_per_token: flopsPerToken,
+    gflops: round(gflopsAt(med), 3),
+    gflops_best: round(gflopsAt(best), 3),
     steps,
     warmup,
     threads: o.threads,
@@ -139,5 +148,10 @@ export function timeTrainingSteps(name: string, cfg: TrainBenchConfig, o: StepTi
     ...('isa' in K ? { isa: (K as { isa: string }).isa } : {}),
   };
   if (o.profile) Object.assign(record, profileSteps(K, steps, warmup, step));
-  return { record, tokensPerS: (B * T) / (med / 1000), tokensPerSBest: (B * T) / (best / 1000) };
+  return {
+    record,
+    tokensPerS: (B * T) / (med / 1000),
+    tokensPerSBest: (B * T) / (best / 1000),
+    trainFlopsPerToken: flopsPerToken,
+  };
 }

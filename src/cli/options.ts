@@ -40,6 +40,13 @@ const FLAGS: [string, string, boolean, Kind, string][] = [
   ['beta2', 'beta2', false, 'number', 'AdamW β2'],
   ['evalInterval', 'evalInterval', false, 'number', 'iterations between validation estimates'],
   ['evalIters', 'evalIters', false, 'number', 'validation batches per estimate'],
+  [
+    'stopAtAccuracy',
+    'stopAtAccuracy',
+    false,
+    'number',
+    'stop at the first evaluation whose validation accuracy (scored tokens predicted right) reaches this, e.g. 0.99',
+  ],
   ['logInterval', 'logInterval', false, 'number', 'iterations between log lines'],
   ['checkpointInterval', 'checkpointInterval', false, 'number', 'iterations between checkpoints'],
   ['seed', 'seed', false, 'number', 'random seed'],

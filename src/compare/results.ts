@@ -26,6 +26,7 @@ export interface RunResult {
   tokens_seen: number;
   /** Training FLOPs spent (tokens seen × train FLOPs per token); absent in results written before FLOP budgets. */
   train_flops?: number;
+  /** Text tasks: the final model on 400 validation windows (50 batches of 8); recall: training's last estimate. */
   final_val_loss: number;
   best_val_loss: number;
   /** Text tasks: e^loss, and bits per character of the validation text. */
@@ -35,6 +36,13 @@ export interface RunResult {
   val_loss_by_position?: PositionBucket[];
   /** Recall task: share of held-out queries answered right. */
   accuracy?: number;
+  /**
+   * Recall task: what a model scores that knows the values in the pairs but
+   * not which key holds which (the bag of values); with answers in the input
+   * also the bag less the values answered so far. Absent in results written
+   * before it was recorded.
+   */
+  no_recall?: NoRecall;
   train_tokens_per_s: number;
   /** Generated tokens/s by position. */
   gen_tokens_per_s: Record<string, number>;
@@ -46,6 +54,13 @@ export interface RunResult {
   config: TrainConfig;
   /** A sweep run whose loss stopped being finite: the trainer's message (its losses are the last finite ones, or null). */
   diverged?: string;
+}
+
+/** A recall task's no-recall levels (src/data/mqar-baseline.ts). */
+export interface NoRecall {
+  accuracy: number;
+  cross_entropy: number;
+  after_answers?: { accuracy: number; cross_entropy: number; sequences: number };
 }
 
 /** Mean over seeds, and the spread: half the range (max − min) / 2. */
@@ -69,6 +84,8 @@ export interface ModelSummary {
   best_val_loss: Stat;
   bits_per_char?: Stat;
   accuracy?: Stat;
+  /** Recall task: the no-recall levels of this task (the same for every model on it). */
+  no_recall?: NoRecall;
   train_tokens_per_s: Stat;
   wall_time_s: Stat;
   gen_tokens_per_s: Record<string, Stat>;
@@ -134,6 +151,7 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
         best_val_loss: stat(rs.map((r) => r.best_val_loss)),
         bits_per_char: optionalStat(rs, 'bits_per_char'),
         accuracy,
+        ...(rs[0].no_recall && { no_recall: rs[0].no_recall }),
         train_tokens_per_s: stat(rs.map((r) => r.train_tokens_per_s)),
         wall_time_s: stat(rs.map((r) => r.wall_time_s)),
         gen_tokens_per_s: Object.fromEntries(positions.map((p) => [p, stat(rs.map((r) => r.gen_tokens_per_s[p]))])),

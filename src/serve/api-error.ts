@@ -23,3 +23,9 @@ export class ApiError extends Error {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
 }
+
+/**
+ * The client closed its connection before its request body arrived whole: nobody is left to answer, and nothing
+ * went wrong in the server. The server logs it as one line, not as a stack trace.
+ */
+export class ClientGone extends Error {}

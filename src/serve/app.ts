@@ -13,7 +13,7 @@ import { HTTPException } from 'hono/http-exception';
 import { GPT2_RANKS_FILE } from '../data/gpt2-bpe.js';
 import { gpt2RanksJson } from '../data/gpt2-tokenizer.js';
 import { projectRoot } from '../project-root.js';
-import { ApiError } from './api-error.js';
+import { ApiError, ClientGone } from './api-error.js';
 import type { ContinuousBatcher } from './batcher.js';
 import { CHAT_STOP, chatPrompt } from './chat-template.js';
 import { complete, type CompletionSpec } from './completions.js';
@@ -92,7 +92,7 @@ export function createApp(opts: AppOptions): Hono {
     return run(c, {
       ...common(req, served, opts),
       kind: 'text',
-      prompt: req.prompt,
+      prompts: req.prompt,
       promptParam: 'prompt',
       stop: stops(req.stop),
     });
@@ -110,7 +110,7 @@ export function createApp(opts: AppOptions): Hono {
         req.max_completion_tokens ? 'max_completion_tokens' : 'max_tokens',
       ),
       kind: 'chat',
-      prompt: chatPrompt(req.messages),
+      prompts: [chatPrompt(req.messages)],
       promptParam: 'messages',
       stop: [...stops(req.stop), ...CHAT_STOP],
     });
@@ -135,6 +135,10 @@ export function createApp(opts: AppOptions): Hono {
   });
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.body, err.status);
+    if (err instanceof ClientGone) {
+      console.error(`hsm serve: ${err.message}; nothing was answered`);
+      return c.body(null, 400); // goes nowhere: the connection is closed
+    }
     if (err instanceof HTTPException) return err.getResponse();
     console.error(err); // a bug: its stack goes to the server's log, the client gets a 500
     return c.json(new ApiError(500, 'internal server error (see the server log)', 'server_error').body, 500);
@@ -154,7 +158,13 @@ async function readJson(c: Context): Promise<unknown> {
   if (c.req.raw.body) {
     const reader = c.req.raw.body.getReader();
     for (;;) {
-      const { done, value } = await reader.read();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        throw clientGone(c, size, err);
+      }
+      const { done, value } = chunk;
       if (done) break;
       size += value.byteLength;
       if (size <= MAX_BODY_BYTES) chunks.push(value);
@@ -175,6 +185,17 @@ async function readJson(c: Context): Promise<unknown> {
   } catch (err) {
     throw new ApiError(400, `the request body is not valid JSON (${(err as Error).message})`);
   }
+}
+
+/** A failed body read as ClientGone when it is the client's connection closing (Node's "aborted"), else as it is. */
+function clientGone(c: Context, received: number, err: unknown): unknown {
+  const closed = c.req.raw.signal.aborted || (err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
+  if (!closed) return err;
+  const length = c.req.header('content-length');
+  return new ClientGone(
+    `a client closed its connection after sending ${received}${length ? ` of ${length}` : ''} bytes of its ` +
+      `request body (${c.req.method} ${c.req.path})`,
+  );
 }
 
 function findModel(byId: Map<string, ServedModel>, id: string, param: string): ServedModel {
@@ -212,7 +233,7 @@ function common(
   served: ServedModel,
   opts: AppOptions,
   maxTokensParam = 'max_tokens',
-): Omit<CompletionSpec, 'kind' | 'prompt' | 'promptParam' | 'stop'> {
+): Omit<CompletionSpec, 'kind' | 'prompts' | 'promptParam' | 'stop'> {
   const maxTokens = req.max_tokens ?? Math.min(DEFAULT_MAX_TOKENS, opts.maxTokensLimit);
   if (maxTokens > opts.maxTokensLimit)
     throw new ApiError(

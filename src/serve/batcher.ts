@@ -60,6 +60,13 @@ export class ContinuousBatcher {
   /** Queues jobs (all or none); a full queue is a 429 now rather than a wait. */
   submit(jobs: Job[]): void {
     if (this.closed) throw new ApiError(503, 'the server is shutting down', 'server_error', null, 'shutting_down');
+    const most = this.opts.parallel + this.opts.maxQueue;
+    if (jobs.length > most)
+      throw new ApiError(
+        400,
+        `this request needs ${jobs.length} sequences (prompts × n), more than this server ever holds at once ` +
+          `(--parallel ${this.opts.parallel} + --max-queue ${this.opts.maxQueue} = ${most}); send fewer prompts or a smaller n`,
+      );
     const room = this.opts.maxQueue - this.queue.length + Math.max(0, this.opts.parallel - this.active.length);
     if (jobs.length > room)
       throw new ApiError(

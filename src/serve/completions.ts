@@ -1,11 +1,14 @@
-// One completion request (legacy or chat) from prompt text to the response:
-// n jobs on the model's batcher, each choice's tokens decoded to UTF-8 text,
-// cut at stop sequences, and sent either whole (JSON) or as Server-Sent Events.
+// One completion request (legacy or chat) from its prompts to the response:
+// n jobs per prompt on the model's batcher, each choice's tokens decoded to
+// UTF-8 text, cut at stop sequences, and sent either whole (JSON) or as
+// Server-Sent Events. Prompt i's j-th choice has index i·n + j, as OpenAI
+// numbers the choices of a batched prompt.
 import { randomInt, randomUUID } from 'node:crypto';
 import { createStreamDecoder } from '../data/stream-decoder.js';
 import { UserError } from '../errors.js';
 import { ApiError } from './api-error.js';
 import type { ContinuousBatcher, EndReason, Job } from './batcher.js';
+import type { PromptInput } from './requests.js';
 import type { ServedModel } from './served-models.js';
 import { StopMatcher } from './stop-sequences.js';
 
@@ -15,7 +18,8 @@ export type CompletionKind = 'text' | 'chat';
 export interface CompletionSpec {
   kind: CompletionKind;
   served: ServedModel;
-  prompt: string;
+  /** Text, or token ids; several only from /v1/completions (a batched prompt). */
+  prompts: PromptInput[];
   /** Which request field the prompt came from, for error messages. */
   promptParam: 'prompt' | 'messages';
   maxTokens: number;
@@ -32,6 +36,7 @@ export interface CompletionSpec {
 type FinishReason = 'stop' | 'length';
 
 interface Choice {
+  /** prompt · n + the choice's number within its prompt. */
   index: number;
   text: string;
   tokens: number;
@@ -44,10 +49,13 @@ export async function complete(
   batcher: ContinuousBatcher,
   client: AbortSignal,
 ): Promise<Response> {
-  const prompt = encodePrompt(spec);
+  const prompts = spec.prompts.map((p, i) => encodePrompt(spec, p, spec.prompts.length > 1 ? i : null));
+  const total = prompts.length * spec.n;
+  const promptTokens = prompts.reduce((s, p) => s + p.length, 0);
   const id = `${spec.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
-  const seed = spec.seed ?? randomInt(2 ** 31 - 1); // choice i uses seed + i, so choice 0 matches `hsm generate --seed`
+  // Each prompt's choice j uses seed + j, so its choice 0 matches `hsm generate --seed`, batched or not.
+  const seed = spec.seed ?? randomInt(2 ** 31 - 1);
   const cancel = new AbortController();
   client.addEventListener('abort', () => cancel.abort(), { once: true });
   const head = {
@@ -58,20 +66,20 @@ export async function complete(
   };
   const usage = (choices: Choice[]) => {
     const completion = choices.reduce((s, c) => s + c.tokens, 0);
-    return { prompt_tokens: prompt.length, completion_tokens: completion, total_tokens: prompt.length + completion };
+    return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
   };
 
   if (!spec.stream) {
     const choices = await new Promise<Choice[]>((resolve, reject) => {
       const done: Choice[] = [];
       batcher.submit(
-        makeJobs(spec, prompt, seed, cancel.signal, {
+        makeJobs(spec, prompts, seed, cancel.signal, {
           text: () => {},
           end: (choice, reason, error) => {
             if (reason === 'shutdown' || reason === 'error' || reason === 'cancelled')
               return reject(endError(reason, error));
             done.push(choice);
-            if (done.length === spec.n) resolve(done.sort((a, b) => a.index - b.index));
+            if (done.length === total) resolve(done.sort((a, b) => a.index - b.index));
           },
         }),
       );
@@ -108,7 +116,7 @@ export async function complete(
   });
   const finished: Choice[] = [];
   let failed = false;
-  const jobs = makeJobs(spec, prompt, seed, cancel.signal, {
+  const jobs = makeJobs(spec, prompts, seed, cancel.signal, {
     text: (choice, text) => send({ ...chunkHead, choices: [deltaChoice(spec.kind, choice.index, { text })] }),
     end: (choice, reason, error) => {
       if (failed) return;
@@ -121,7 +129,7 @@ export async function complete(
       }
       finished.push(choice);
       send({ ...chunkHead, choices: [deltaChoice(spec.kind, choice.index, { finish: reason })] });
-      if (finished.length < spec.n) return;
+      if (finished.length < total) return;
       if (spec.includeUsage) send({ ...chunkHead, choices: [], usage: usage(finished) });
       send('[DONE]');
       close();
@@ -136,27 +144,36 @@ export async function complete(
   });
 }
 
-function encodePrompt(spec: CompletionSpec): Int32Array {
+/** One prompt as tokens of the served model, within its limits; `index` names it in errors when it is one of several. */
+function encodePrompt(spec: CompletionSpec, input: PromptInput, index: number | null): Int32Array {
+  const name = index === null ? spec.promptParam : `${spec.promptParam}[${index}]`;
   let tokens: Int32Array;
-  try {
-    tokens = spec.served.tokenizer.encode(spec.prompt);
-  } catch (err) {
-    if (err instanceof UserError)
-      throw new ApiError(400, `${spec.promptParam}: ${err.message}`, undefined, spec.promptParam);
-    throw err;
+  if (typeof input !== 'string') {
+    const vocab = spec.served.model.config.vocabSize;
+    const bad = input.findIndex((id) => id >= vocab);
+    if (bad >= 0)
+      throw new ApiError(
+        400,
+        `${name}: token id ${input[bad]} at position ${bad} is outside model "${spec.served.id}"'s vocabulary of ${vocab} (ids 0 to ${vocab - 1})`,
+        undefined,
+        spec.promptParam,
+      );
+    tokens = Int32Array.from(input);
+  } else {
+    try {
+      tokens = spec.served.tokenizer.encode(input);
+    } catch (err) {
+      if (err instanceof UserError) throw new ApiError(400, `${name}: ${err.message}`, undefined, spec.promptParam);
+      throw err;
+    }
   }
   if (tokens.length === 0)
-    throw new ApiError(
-      400,
-      `${spec.promptParam}: encodes to no tokens; give at least one character`,
-      undefined,
-      spec.promptParam,
-    );
+    throw new ApiError(400, `${name}: encodes to no tokens; give at least one character`, undefined, spec.promptParam);
   const limit = spec.served.maxPromptTokens;
   if (tokens.length > limit)
     throw new ApiError(
       400,
-      `${spec.promptParam}: ${tokens.length} tokens, but model "${spec.served.id}" takes at most ${limit} ` +
+      `${name}: ${tokens.length} tokens, but model "${spec.served.id}" takes at most ${limit} ` +
         (spec.served.card.context_is_fixed ? '(its context)' : '(the server limit for models without a fixed context)'),
       'invalid_request_error',
       spec.promptParam,
@@ -170,9 +187,17 @@ interface JobEvents {
   end(choice: Choice, reason: FinishReason | 'shutdown' | 'error' | 'cancelled', error?: unknown): void;
 }
 
-/** One job per choice: tokens → UTF-8 text (whole characters only) → stop-sequence cut → events. */
-function makeJobs(spec: CompletionSpec, prompt: Int32Array, seed: number, signal: AbortSignal, on: JobEvents): Job[] {
-  return Array.from({ length: spec.n }, (_, index): Job => {
+/** n jobs per prompt, one per choice: tokens → UTF-8 text (whole characters only) → stop-sequence cut → events. */
+function makeJobs(
+  spec: CompletionSpec,
+  prompts: Int32Array[],
+  seed: number,
+  signal: AbortSignal,
+  on: JobEvents,
+): Job[] {
+  return Array.from({ length: prompts.length * spec.n }, (_, index): Job => {
+    const prompt = prompts[Math.floor(index / spec.n)],
+      j = index % spec.n;
     const choice: Choice = { index, text: '', tokens: 0 };
     const decoder = createStreamDecoder(spec.served.tokenizer);
     const stops = new StopMatcher(spec.stop);
@@ -189,7 +214,7 @@ function makeJobs(spec: CompletionSpec, prompt: Int32Array, seed: number, signal
         temperature: spec.temperature,
         topK: spec.topK,
         topP: spec.topP,
-        seed: (seed + index) % 2 ** 31,
+        seed: (seed + j) % 2 ** 31,
       },
       onToken: (token) => {
         choice.tokens++;

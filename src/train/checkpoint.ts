@@ -56,6 +56,8 @@ export interface TrainingState {
   rng: number[]; // batch sampler state after `step` iterations
   bestValLoss: number | null;
   elapsedS: number; // training wall time so far, carried across resumes
+  /** The validation accuracy that ended training early (stopAtAccuracy), if one did. */
+  stoppedAtAccuracy?: number | null;
 }
 
 export function saveCheckpoint(
@@ -102,6 +104,7 @@ function writeCheckpointFiles(
     rng: JSON.stringify(state.rng),
     bestValLoss: JSON.stringify(state.bestValLoss),
     elapsedS: String(state.elapsedS),
+    ...(state.stoppedAtAccuracy != null ? { stoppedAtAccuracy: JSON.stringify(state.stoppedAtAccuracy) } : {}),
   };
   writeSafetensors(join(dir, STAGED_OPTIMIZER_FILE), moments, withChecksum(training, moments), at);
   crashPoint(`staged@${at}`);
@@ -363,7 +366,13 @@ export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: numb
       `checkpoint ${dir}: ${OPTIMIZER_FILE} records optimizerStep ${state.data.optimizerStep} at step ${step}; they are always equal (damaged?): restore the file or train again`,
     );
   optimizer.stepCount = state.data.optimizerStep;
-  return { step, rng: state.data.rng, bestValLoss: state.data.bestValLoss, elapsedS: state.data.elapsedS };
+  return {
+    step,
+    rng: state.data.rng,
+    bestValLoss: state.data.bestValLoss,
+    elapsedS: state.data.elapsedS,
+    stoppedAtAccuracy: state.data.stoppedAtAccuracy,
+  };
 }
 
 /** A JSON string in safetensors metadata, parsed (undefined when it is not JSON, which the schema then rejects). */
@@ -398,4 +407,5 @@ const TrainingStateMetadata = z.object({
   ),
   bestValLoss: z.preprocess((v) => fromJson(v ?? 'null'), z.number().finite().nullable()),
   elapsedS: z.preprocess((v) => Number(v ?? 0), z.number().finite().nonnegative()),
+  stoppedAtAccuracy: z.preprocess((v) => fromJson(v ?? 'null'), z.number().min(0).max(1).nullable()),
 });

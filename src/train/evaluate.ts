@@ -1,7 +1,8 @@
 import { kernels } from '../backend/index.js';
 import type { BatchSource } from '../data/dataset.js';
 import { UserError } from '../errors.js';
-import type { Transformer } from '../model/transformer.js';
+import { scoredRows, type Transformer } from '../model/transformer.js';
+import { crossEntropy } from '../ops/index.js';
 import { Rng } from '../tensor/random.js';
 
 /**
@@ -91,4 +92,46 @@ export function lossByPosition(
     }
   }
   return [...sums].map((s, b) => ({ from: edges[b], to: edges[b + 1], loss: s / counts[b], tokens: counts[b] }));
+}
+
+/**
+ * estimateLoss with the accuracy beside it: the share of scored positions
+ * whose most likely token is the target, on the same batches. The output
+ * head runs on the scored positions only.
+ */
+export function estimateLossAndAccuracy(
+  model: Transformer,
+  data: BatchSource,
+  split: 'train' | 'val',
+  iters: number,
+  batchSize: number,
+  seed: number,
+): { loss: number; accuracy: number } {
+  const rng = new Rng(seed);
+  const T = model.config.blockSize,
+    V = model.config.vocabSize;
+  let total = 0,
+    right = 0,
+    scored = 0;
+  for (let i = 0; i < iters; i++) {
+    const { x, y } = data.sampleBatch(split, rng, batchSize, T);
+    const rows = scoredRows(y);
+    const targets = rows.map((r) => y[r]);
+    const logits = model.forwardRows(x, batchSize, T, rows);
+    total += crossEntropy(logits, targets).item();
+    right += countRight(logits.data, targets, V);
+    scored += rows.length;
+  }
+  return { loss: total / iters, accuracy: scored ? right / scored : 0 };
+}
+
+/** Rows of logits (each V wide) whose largest entry is at the row's target (the first largest, on ties). */
+export function countRight(logits: ArrayLike<number>, targets: Int32Array, V: number): number {
+  let right = 0;
+  for (let r = 0; r < targets.length; r++) {
+    let best = 0;
+    for (let v = 1; v < V; v++) if (logits[r * V + v] > logits[r * V + best]) best = v;
+    if (best === targets[r]) right++;
+  }
+  return right;
 }

@@ -26,6 +26,8 @@ export interface StepMetrics {
   step: number; // iterations completed
   train_loss: number;
   val_loss?: number;
+  /** With stopAtAccuracy: the share of scored validation tokens predicted right. */
+  val_accuracy?: number;
   lr: number;
   tokens_per_s: number;
   elapsed_s: number;
@@ -62,6 +64,8 @@ export interface TrainResult {
   finalValLoss: number | null;
   bestValLoss: number | null;
   stopped: boolean;
+  /** The validation accuracy at which training ended early (stopAtAccuracy), or null. */
+  stoppedAtAccuracy?: number | null;
   outDir: string;
   /** The configuration trained, with the steps its FLOP budget fixed (if it has one). */
   config: TrainConfig;

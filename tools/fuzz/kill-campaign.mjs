@@ -26,7 +26,7 @@ const OUT = resolve(values.out ?? '/tmp/hsm-kill-campaign');
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 const data = join(OUT, 'small.txt');
-writeFileSync(data, readFileSync(resolve(REPO, '../shared/data/tinyshakespeare.txt'), 'utf8').slice(0, 40_000));
+writeFileSync(data, readFileSync(resolve(REPO, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 40_000));
 const MAX_ITERS = 4000; // long enough that every kill lands before the end
 const flags = (out) => [
   CLI,

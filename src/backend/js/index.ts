@@ -2,6 +2,7 @@ import type { Kernels } from '../kernels.js';
 import { attentionBackward, attentionDecode, attentionForward } from './attention.js';
 import * as blockStyle from './block-style.js';
 import * as elementwise from './elementwise.js';
+import { fmaPeak } from './fma-peak.js';
 import * as indexing from './indexing.js';
 import { matmul, matmulPackedB, packMatmulB } from './matmul.js';
 import * as normalization from './normalization.js';
@@ -24,4 +25,5 @@ export const jsKernels: Kernels = {
   shiftMixForward,
   shiftMixBackward,
   adamw,
+  fmaPeak,
 };

@@ -5,8 +5,10 @@ import { UserError } from '../../errors.js';
 import { nativeLoadError } from '../../backend/native.js';
 import { wasmLoadError } from '../../backend/wasm-file.js';
 import { benchDecode } from '../../bench/decode.js';
+import { benchOnnxDecode } from '../../bench/onnx-decode.js';
 import { benchEngines } from '../../bench/engines.js';
 import { benchKernels } from '../../bench/kernels.js';
+import { measureNativePeaks, measurePeak, type PeakSource } from '../../bench/peak.js';
 import {
   benchScaling,
   parseScalingModels,
@@ -20,13 +22,15 @@ import { runProvenance } from '../../report/provenance.js';
 import { benchServe, type ServeBenchOptions } from '../../bench/serve.js';
 import { benchBrowser, type BrowserBenchOptions } from '../../bench/browser.js';
 
-/** `hsm bench kernels|train|engines|decode|scaling|serve|browser`: the benchmarks of src/bench, one subcommand each. */
+/** `hsm bench peak|kernels|train|engines|decode|onnx|scaling|serve|browser`: the benchmarks of src/bench, one subcommand each. */
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks (JSON Lines with --json)');
+  addPeakBench(bench);
   addKernelsBench(bench);
   addTrainBench(bench);
   addEnginesBench(bench);
   addDecodeBench(bench);
+  addOnnxBench(bench);
   addScalingBench(bench);
   addServeBench(bench);
   addBrowserBench(bench);
@@ -66,10 +70,56 @@ function knownConfigs(value: string): string[] {
 }
 const sizeList = integerListIn(1, 1 << 20);
 
+/** The options every benchmark reported against the CPU's ceiling takes. */
+function peakOptions(command: Command): Command {
+  return command
+    .option('--peak-from <file>', 'read the ceiling from `hsm bench peak --json` output instead of measuring it first')
+    .option('--no-peak', 'do not report fractions of the ceiling');
+}
+
+/** The ceiling's source from those options. */
+function peakSource(o: { peak: boolean; peakFrom?: string }, measureMs: number): PeakSource {
+  if (!o.peak) return 'none';
+  return o.peakFrom !== undefined ? { file: o.peakFrom } : { measureMs };
+}
+
+/** `hsm bench peak`: the CPU's FMA throughput, the ceiling the other benchmarks are reported against. */
+function addPeakBench(bench: Command): void {
+  bench
+    .command('peak')
+    .description(
+      "this CPU's floating-point ceiling: GFLOP/s of independent FMA chains in registers, 1 thread and all threads",
+    )
+    .option('--json', 'print JSON Lines, one object per measurement')
+    .option('--threads <list>', 'thread counts to measure (default: 1 and all of the native backend)', threadList)
+    .option('--budget-ms <ms>', 'time spent repeating each measurement', numberIn(0, 3_600_000, { above: true }), 1000)
+    .option(
+      '--backend <list>',
+      'backends to measure (native; wasm: the WebAssembly build, one thread, multiply and add as SIMD128 has no FMA)',
+      backendList,
+      ['native'],
+    )
+    .action((o: { json?: boolean; threads?: number[]; budgetMs: number; backend: BackendName[] }) => {
+      if (o.backend.includes('js'))
+        throw new UserError('--backend js: the js reference has no ceiling worth measuring; choose native or wasm');
+      const backends = availableBackends(o.backend, true);
+      const print = (r: Record<string, unknown>) =>
+        console.log(
+          o.json
+            ? JSON.stringify(r)
+            : `${String(r.backend).padEnd(8)} ${String(r.isa).padEnd(16)} ${String(r.op).padEnd(8)} ` +
+                `threads ${String(r.threads).padStart(3)}  ${r.gflops} GFLOP/s (median ${r.gflops_median})`,
+        );
+      const native = backends.includes('native') ? nativeBackend() : null;
+      if (native) for (const r of measureNativePeaks(o.threads ?? [1, native.threads()], o.budgetMs)) print({ ...r });
+      const wasm = backends.includes('wasm') ? wasmBackend() : null;
+      if (wasm) print({ ...measurePeak(wasm, 1, 'wasm32+simd128', o.budgetMs) });
+    });
+}
+
 /** `hsm bench kernels`: matmul and attention GFLOP/s, a table or JSON Lines. */
 function addKernelsBench(bench: Command): void {
-  bench
-    .command('kernels')
+  peakOptions(bench.command('kernels'))
     .description(
       'GFLOP/s of matmul and fused attention per backend and thread count, with numpy.matmul and TF.js-wasm in the same run',
     )
@@ -93,10 +143,13 @@ function addKernelsBench(bench: Command): void {
         js: boolean;
         numpy: boolean;
         tfjs: boolean;
+        peak: boolean;
+        peakFrom?: string;
       }) => {
         const rows: Record<string, unknown>[] = [];
         await benchKernels({
           budgetMs: opts.budgetMs,
+          peak: peakSource(opts, opts.budgetMs),
           threads: opts.threads,
           backends: availableBackends(
             (opts.backend ?? [...BACKEND_NAMES]).filter((b) => opts.js || b !== 'js'),
@@ -113,8 +166,7 @@ function addKernelsBench(bench: Command): void {
 
 /** `hsm bench train`: training tokens/s against PyTorch and HSM plans against GPT. */
 function addTrainBench(bench: Command): void {
-  bench
-    .command('train')
+  peakOptions(bench.command('train'))
     .description('training tokens/s of our engine and, in the same run, of an equivalent PyTorch script (JSON Lines)')
     .option('--json', 'print JSON Lines, one object per measurement')
     .option(
@@ -142,8 +194,11 @@ function addTrainBench(bench: Command): void {
         torch: boolean;
         torchPassive?: boolean;
         profile?: boolean;
+        peak: boolean;
+        peakFrom?: string;
       }) => {
         benchTrain({
+          peak: peakSource(o, 1000),
           configs: o.configs,
           steps: o.steps,
           warmup: o.warmup,
@@ -155,9 +210,15 @@ function addTrainBench(bench: Command): void {
             if (o.json) console.log(JSON.stringify(r));
             else if (r.note) console.log(`note: ${r.note}`);
             else if (r.ratio !== undefined) console.log(`  ratio ${r.config}: ${r.ratio} (${r.ratio_of})`);
+            else if (r.bench === 'peak')
+              console.log(`peak (${r.isa} ${r.op}, ${r.threads} threads): ${r.gflops} GFLOP/s`);
             else
               console.log(
-                `${String(r.config).padEnd(22)} ${String(r.engine).padEnd(6)} ${Math.round(Number(r.tokens_per_s))} tokens/s`,
+                `${String(r.config).padEnd(22)} ${String(r.engine).padEnd(6)} ${Math.round(Number(r.tokens_per_s))} tokens/s  ` +
+                  `${r.gflops} GFLOP/s` +
+                  (r.fraction_of_peak === undefined
+                    ? ''
+                    : `  ${(100 * Number(r.fraction_of_peak)).toFixed(1)}% of peak`),
               );
           },
         });
@@ -246,6 +307,57 @@ function addDecodeBench(bench: Command): void {
     );
 }
 
+/** `hsm bench onnx`: decoder.onnx in onnxruntime-node beside hsm's own decoding of the same model. */
+function addOnnxBench(bench: Command): void {
+  bench
+    .command('onnx')
+    .description(
+      "tokens/s of the exported decoder (decoder.onnx in onnxruntime-node) beside hsm's own decoding of the same model, " +
+        'steps taking turns (JSON Lines with --json); needs Python with PyTorch to export',
+    )
+    .option('--json', 'print JSON Lines')
+    .option('--plans <list>', 'layer plans, separated by ";"', (v: string) => v.split(';'), [
+      'hsm:ab*8',
+      'hsm:gated*8',
+      'attn*8',
+    ])
+    .option('--ckpt <dir>', 'time this run folder instead of fresh models of --plans (repeatable)', repeatable, [])
+    .option('--positions <list>', 'positions to time', sizeList, [128, 1024])
+    .option('--n-embd <d>', 'model width', integerIn(1, 16384), 256)
+    .option('--vocab-size <n>', 'output head size', integerIn(2, 1 << 21), 65)
+    .option('--batches <list>', 'sequences decoded together', integerListIn(1, 1024), [1, 16])
+    .option('--threads <n>', "ONNX Runtime's threads per operator (0: its default, one per core)", integerIn(0, 256), 0)
+    .action(
+      async (o: {
+        json?: boolean;
+        plans: string[];
+        ckpt: string[];
+        positions: number[];
+        nEmbd: number;
+        vocabSize: number;
+        batches: number[];
+        threads: number;
+      }) => {
+        await benchOnnxDecode({
+          plans: o.plans,
+          ckpts: o.ckpt,
+          positions: o.positions,
+          nEmbd: o.nEmbd,
+          vocabSize: o.vocabSize,
+          batches: o.batches,
+          threads: o.threads,
+          emit: (r) =>
+            console.log(
+              o.json
+                ? JSON.stringify(r)
+                : `${String(r.plan).padEnd(16)} ${String(r.engine).padEnd(17)} tokens/s ${JSON.stringify(r.tokens_per_s)}, ` +
+                    `batched ${JSON.stringify(r.batch_tokens_per_s)}${r.speed_vs_hsm ? `; ONNX/hsm speed ${JSON.stringify(r.speed_vs_hsm)}` : ''}`,
+            ),
+        });
+      },
+    );
+}
+
 /** The flags of `hsm bench scaling`: the benchmark's options, with the models as typed. */
 type ScalingFlags = Omit<ScalingOptions, 'models' | 'emit' | 'onProgress'> & {
   json?: boolean;
@@ -301,9 +413,19 @@ function addScalingBench(bench: Command): void {
 function printKernelTable(rows: Record<string, unknown>[]): void {
   console.log(`backend in use: ${kernels().name}`);
   const pad = (s: unknown, n: number) => String(s).padEnd(n);
-  console.log(pad('op', 20) + pad('backend', 11) + pad('threads', 9) + pad('shape', 20) + pad('GFLOP/s', 10) + 'ms');
+  console.log(
+    pad('op', 20) +
+      pad('backend', 11) +
+      pad('threads', 9) +
+      pad('shape', 20) +
+      pad('GFLOP/s', 10) +
+      pad('ms', 10) +
+      'of peak',
+  );
   for (const r of rows) {
     if (r.note) console.log(`note: ${r.note}`);
+    else if (r.bench === 'peak')
+      console.log(`peak (${r.isa} ${r.op}) ${r.threads} threads: ${(r.gflops as number).toFixed(1)} GFLOP/s`);
     else if (r.ratio !== undefined)
       console.log(`  ratio ${r.ratio_of} ${r.shape} @${r.threads}t: ${(r.ratio as number).toFixed(2)}`);
     else
@@ -313,7 +435,8 @@ function printKernelTable(rows: Record<string, unknown>[]): void {
           pad(r.threads, 9) +
           pad(r.shape, 20) +
           pad((r.gflops as number).toFixed(1), 10) +
-          (r.ms as number).toFixed(3),
+          pad((r.ms as number).toFixed(3), 10) +
+          (r.fraction_of_peak === undefined ? '' : `${(100 * (r.fraction_of_peak as number)).toFixed(1)}%`),
       );
   }
 }

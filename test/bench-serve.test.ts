@@ -1,0 +1,66 @@
+// `hsm bench serve`'s server efficiency: each record's server tokens/s beside the same model's decodeBatch rate at
+// as many sequences, measured in the same run, and their ratio.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { benchServe } from '../src/bench/serve.js';
+import { UserError } from '../src/errors.js';
+
+test('bench serve: server_efficiency is the server tokens/s over the model decodeBatch rate, per concurrency', async () => {
+  const records: Record<string, unknown>[] = [];
+  await benchServe({
+    ckpts: [],
+    plans: ['hsm:pair*2', 'attn*2'],
+    nEmbd: 16,
+    context: 64,
+    concurrency: [1, 3],
+    requests: 3,
+    maxTokens: 8,
+    promptTokens: 6,
+    deadlineS: 120,
+    emit: (r) => records.push(r),
+  });
+  const runs = records.filter((r) => r.bench === 'serve');
+  assert.deepEqual(
+    runs.map((r) => [r.model, r.concurrency]),
+    [
+      ['hsm:pair*2', 1],
+      ['hsm:pair*2', 3],
+      ['attn*2', 1],
+      ['attn*2', 3],
+    ],
+  );
+  for (const r of runs) {
+    assert.equal(r.completed, 3, JSON.stringify(r));
+    const server = r.tokens_per_s as number,
+      model = r.decode_batch_tokens_per_s as number;
+    assert.ok(server > 0 && model > 0, JSON.stringify(r));
+    assert.ok(Math.abs((r.server_efficiency as number) - server / model) <= 5e-5, JSON.stringify(r));
+  }
+  const summaries = records.filter((r) => r.bench === 'serve-summary');
+  assert.equal(summaries.length, 2);
+  for (const s of summaries) {
+    const mine = runs.filter((r) => r.model === s.model);
+    assert.deepEqual(
+      s.server_efficiency,
+      Object.fromEntries(mine.map((r) => [String(r.concurrency), r.server_efficiency])),
+    );
+  }
+});
+
+test('bench serve: a prompt that leaves no room to decode in the context is a user error', async () => {
+  await assert.rejects(
+    benchServe({
+      ckpts: [],
+      plans: ['attn*2'],
+      nEmbd: 16,
+      context: 16,
+      concurrency: [1],
+      requests: 1,
+      maxTokens: 4,
+      promptTokens: 8,
+      deadlineS: 60,
+      emit: () => {},
+    }),
+    (e: unknown) => e instanceof UserError && /--prompt-tokens 8: leaves no room .* at most 4/.test(e.message),
+  );
+});
