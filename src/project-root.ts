@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The folder holding package.json, found by walking up from this module, so
- * it is right both from dist/src (compiled) and src (ts loaders): the data
- * folder beside the checkout, the native addon and provenance start there.
+ * it is right both from dist/src (compiled) and src (ts loaders), in a
+ * checkout and in an installed package: the data folder, the native addon,
+ * the wasm module and provenance start there.
  */
 export function projectRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

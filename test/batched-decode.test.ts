@@ -6,7 +6,7 @@ import { kernels, withBackend, type BackendName } from '../src/backend/index.js'
 import { parsePlan } from '../src/model/plan.js';
 import { Transformer, type InferenceState, type ModelConfig } from '../src/model/transformer.js';
 import { Rng } from '../src/tensor/random.js';
-import { randomInts, relError } from './helpers.js';
+import { randomInts, relError } from './numeric.js';
 
 const V = 20;
 const config = (plan: string): ModelConfig => ({

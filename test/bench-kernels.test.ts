@@ -1,16 +1,36 @@
 // `hsm bench kernels` on the wasm backend: its records, and TensorFlow.js's wasm backend measured beside it
-// (a devDependency: that part is skipped where it is not installed).
+// (a devDependency: that part is skipped where it is not installed). Each GFLOP/s figure must be the FLOPs
+// its kernel does over the time recorded beside it, and the recorded times must fit in the run's wall time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { wasmBackend } from '../src/backend/index.js';
-import { wasmLoadError } from '../src/backend/wasm-file.js';
-import { benchKernels, MATMUL_SHAPES } from '../src/bench/kernels.js';
+import { ATTENTION_SHAPE, benchKernels, MATMUL_SHAPES } from '../src/bench/kernels.js';
+import { cli } from './helpers.js';
+import { wasmMissing } from './toolchains.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const noWasm = wasmBackend() ? false : `wasm module not available: ${wasmLoadError()}`;
+const noWasm = wasmMissing();
+
+/** FLOP/s no single CPU thread reaches (a core with two AVX-512 FMA units at 5 GHz does 320 G). */
+const UNREACHABLE_GFLOPS_PER_THREAD = 1000;
+
+/** The FLOPs of one call of the kernel a record times: 2·M·K·N for a matmul; attention counted dense. */
+function countedFlops(r: Record<string, unknown>): number {
+  const { b, h, t, dh } = ATTENTION_SHAPE;
+  if (r.op === 'attention_forward') return 4 * b * h * t * t * dh;
+  if (r.op === 'attention_backward') return 10 * b * h * t * t * dh;
+  const [m, k, n] = String(r.shape).split('x').map(Number);
+  return 2 * m * k * n;
+}
+
+/** A record's GFLOP/s is its counted FLOPs over its best time; best ≤ median; the rate is physically possible. */
+function assertConsistentRate(r: Record<string, unknown>): void {
+  const what = JSON.stringify(r);
+  const [gflops, ms, median] = [r.gflops, r.ms, r.median_ms] as number[];
+  assert.ok(Number.isFinite(gflops) && gflops > 0 && ms > 0, what);
+  assert.ok(Math.abs(gflops / (countedFlops(r) / (ms * 1e6)) - 1) < 1e-9, `GFLOP/s is not FLOPs / time: ${what}`);
+  assert.ok(ms <= median, `the best time is at most the median: ${what}`);
+  assert.ok(gflops < UNREACHABLE_GFLOPS_PER_THREAD * (r.threads as number), `impossible rate: ${what}`);
+}
 
 function tfjsInstalled(): boolean {
   const require = createRequire(import.meta.url);
@@ -28,24 +48,10 @@ const noTfjs =
 const shapes = MATMUL_SHAPES.map((s) => s.join('x'));
 
 test('bench kernels --backend wasm --no-tfjs: wasm records only, no TF.js', { skip: noWasm }, () => {
-  const run = spawnSync(
-    process.execPath,
-    [
-      CLI,
-      'bench',
-      'kernels',
-      '--json',
-      '--backend',
-      'wasm',
-      '--threads',
-      '1',
-      '--no-numpy',
-      '--no-tfjs',
-      '--budget-ms',
-      '50',
-    ],
-    { encoding: 'utf8', timeout: 60_000 },
-  );
+  const start = performance.now();
+  const args = ['bench', 'kernels', '--json', '--backend', 'wasm', '--threads', '1', '--no-numpy', '--no-tfjs'];
+  const run = cli([...args, '--budget-ms', '50'], { timeoutMs: 120_000 });
+  const wallMs = performance.now() - start;
   assert.equal(run.status, 0, run.stderr);
   const records = run.stdout
     .trim()
@@ -56,7 +62,25 @@ test('bench kernels --backend wasm --no-tfjs: wasm records only, no TF.js', { sk
     matmuls.map((r) => r.shape),
     shapes,
   );
-  for (const r of matmuls) assert.ok(Number.isFinite(r.gflops) && (r.gflops as number) > 0, JSON.stringify(r));
+  const timed = records.filter((r) => r.gflops !== undefined);
+  assert.deepEqual(
+    timed.map((r) => `${r.op} ${r.shape}`),
+    [
+      ...shapes.map((s) => `matmul ${s}`),
+      'matmul_Bt 4096x256x768',
+      'matmul_At 768x4096x256',
+      'attention_forward B8xH4xT256xD64',
+      'attention_backward B8xH4xT256xD64',
+    ],
+  );
+  for (const r of timed) {
+    assert.equal(r.threads, 1);
+    assert.ok((r.reps as number) >= 3, JSON.stringify(r));
+    assertConsistentRate(r);
+  }
+  // Every timed repetition (and one warm-up call each) ran inside the process.
+  const timedMs = timed.reduce((sum, r) => sum + ((r.reps as number) + 1) * (r.ms as number), 0);
+  assert.ok(timedMs <= wallMs, `${timedMs.toFixed(1)} ms of kernel time in a run of ${wallMs.toFixed(1)} ms`);
   assert.ok(!run.stdout.includes('tfjs'), run.stdout);
 });
 
@@ -75,15 +99,22 @@ test(
     for (const r of tfjs) {
       assert.equal(r.op, 'matmul');
       assert.equal(r.threads, 1);
-      assert.ok(Number.isFinite(r.gflops) && (r.gflops as number) > 0, JSON.stringify(r));
       assert.ok((r.reps as number) >= 3);
+      assertConsistentRate(r);
     }
+    // Each ratio is ours over TF.js's at the same shape, from the records above.
     const ratios = records.filter((r) => r.ratio_of === 'wasm/tfjs-wasm');
     assert.deepEqual(
       ratios.map((r) => r.shape),
       shapes,
     );
-    for (const r of ratios) assert.ok(Number.isFinite(r.ratio) && (r.ratio as number) > 0, JSON.stringify(r));
+    const rate = (backend: string, shape: unknown) =>
+      records.find((r) => r.backend === backend && r.op === 'matmul' && r.shape === shape)!.gflops as number;
+    for (const r of ratios)
+      assert.ok(
+        Math.abs((r.ratio as number) / (rate('wasm', r.shape) / rate('tfjs-wasm', r.shape)) - 1) < 1e-9,
+        JSON.stringify(r),
+      );
     const tf = await import('@tensorflow/tfjs-core');
     assert.equal(tf.getBackend(), 'wasm');
     assert.equal(tf.memory().numTensors, 0, 'every tensor is disposed');

@@ -1,15 +1,18 @@
+// `hsm bench scaling`: training and generation time against the context. Every
+// derived figure (throughput, speedup, exponents, ratios) must follow from the
+// measured ones it comes from, and the measured times must fit in the run.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { DECODE_WINDOW } from '../src/bench/decode.js';
 import { logLogSlope } from '../src/bench/scaling.js';
+import { assertUserError, cli, tmp } from './helpers.js';
 
-const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const hsm = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const hsm = (...args: string[]) => cli(args);
+/** |a − b| ≤ tolerance: for figures rounded before they are recorded. */
+const near = (a: unknown, b: number, tolerance: number, what: string) =>
+  assert.ok(Math.abs(Number(a) - b) <= tolerance, `${what}: ${String(a)} vs ${b}`);
 
 test('logLogSlope recovers the exponent of a power law', () => {
   const xs = [1024, 2048, 4096, 8192];
@@ -32,7 +35,8 @@ test('logLogSlope recovers the exponent of a power law', () => {
 });
 
 test('hsm bench scaling: records per model and context, exponents, and charts', () => {
-  const out = mkdtempSync(join(tmpdir(), 'hsm-scaling-'));
+  const out = tmp('scaling');
+  const start = performance.now();
   const run = hsm(
     'bench',
     'scaling',
@@ -56,6 +60,7 @@ test('hsm bench scaling: records per model and context, exponents, and charts', 
     '--out',
     out,
   );
+  const wallMs = performance.now() - start;
   assert.equal(run.status, 0, run.stderr);
   const records = run.stdout
     .trim()
@@ -79,17 +84,40 @@ test('hsm bench scaling: records per model and context, exponents, and charts', 
     );
   }
   assert.ok(perContext.filter((r) => r.model === 'gpt').every((r) => 'attention_gflops' in r));
-  assert.ok(perContext.filter((r) => r.model === 'mine').every((r) => Number(r.train_speedup_vs_baseline) > 0));
+  // Throughput is the tokens of a step over its median time; the speedup is against gpt at the same context.
+  const at = (model: string, context: number) => perContext.find((r) => r.model === model && r.context === context)!;
+  for (const r of perContext) {
+    const tps = Number(r.train_tokens_per_s);
+    near(tps, 256 / (Number(r.train_ms_per_step) / 1000), tps * 2e-3, `train_tokens_per_s ${r.model} T=${r.context}`);
+    near(r.train_ms_per_token, 1000 / tps, 1e-4, `train_ms_per_token ${r.model} T=${r.context}`);
+    assert.ok(Number(r.train_ms_per_step_best) <= Number(r.train_ms_per_step), JSON.stringify(r));
+    if (r.model === 'mine') {
+      const speedup = tps / Number(at('gpt', Number(r.context)).train_tokens_per_s);
+      near(r.train_speedup_vs_baseline, speedup, 1e-3, `speedup at T=${r.context}`);
+    }
+  }
+  // One warm-up and one timed step per model and context, each in its own worker, one after another.
+  const stepsMs = perContext.reduce((sum, r) => sum + 2 * Number(r.train_ms_per_step_best), 0);
+  assert.ok(stepsMs <= wallMs, `${stepsMs.toFixed(1)} ms of training steps in a run of ${wallMs.toFixed(1)} ms`);
   const exponents = records.filter((r) => r.exponent !== undefined);
   assert.deepEqual(
     exponents.map((r) => r.model),
     ['gpt', 'mine'],
   );
   for (const r of exponents) {
-    assert.ok(
-      Number.isFinite(Number(r.exponent)) && Number(r.gen_ratio_last_to_first) > 0 && Number(r.gen_peak_rss_mb) > 10,
-    );
-    assert.deepEqual(Object.keys(r.exponent_by_interval as object), ['32-64', '64-128']);
+    const model = String(r.model);
+    // The exponent is the log-log slope of the time per sequence (step time / batch) against the context.
+    const contexts = [32, 64, 128];
+    const perSequence = contexts.map((T) => Number(at(model, T).train_ms_per_step) / Number(at(model, T).batch));
+    near(r.exponent, logLogSlope(contexts, perSequence), 2e-3, `${model} exponent`);
+    const local = r.exponent_by_interval as Record<string, number>;
+    assert.deepEqual(Object.keys(local), ['32-64', '64-128']);
+    near(local['32-64'], logLogSlope(contexts.slice(0, 2), perSequence.slice(0, 2)), 2e-3, `${model} 32-64`);
+    near(local['64-128'], logLogSlope(contexts.slice(1), perSequence.slice(1)), 2e-3, `${model} 64-128`);
+    const gen = r.gen_ms_per_token as Record<string, number>;
+    assert.deepEqual(Object.keys(gen), ['4', '40']);
+    near(r.gen_ratio_last_to_first, gen['40'] / gen['4'], 2e-3 * (gen['40'] / gen['4']), `${model} generation ratio`);
+    assert.ok(Number(r.gen_peak_rss_mb) > 10, JSON.stringify(r));
   }
   assert.match(run.stderr, /exponent/); // the table goes to stderr with --json
 
@@ -107,10 +135,9 @@ test('hsm bench scaling: records per model and context, exponents, and charts', 
 });
 
 test('hsm bench scaling: a bad option is a clear error', () => {
-  const run = hsm('bench', 'scaling', '--contexts', '300', '--tokens-per-step', '1024');
-  assert.equal(run.status, 2);
-  assert.match(run.stderr, /multiple of every context/);
-  const unknown = hsm('bench', 'scaling', '--models', 'gpt,transformerXL');
-  assert.equal(unknown.status, 2);
-  assert.match(unknown.stderr, /unknown model "transformerXL"/);
+  assertUserError(
+    hsm('bench', 'scaling', '--contexts', '300', '--tokens-per-step', '1024'),
+    /multiple of every context/,
+  );
+  assertUserError(hsm('bench', 'scaling', '--models', 'gpt,transformerXL'), /unknown model "transformerXL"/);
 });

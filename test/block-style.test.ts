@@ -7,7 +7,7 @@ import { describeModel, matchFfnWidth, modelShapes } from '../src/model/cost.js'
 import { parsePlan } from '../src/model/plan.js';
 import { Transformer, type ModelConfig } from '../src/model/transformer.js';
 import { Rng } from '../src/tensor/random.js';
-import { randomInts, relError } from './helpers.js';
+import { randomInts, relError } from './numeric.js';
 
 const V = 11,
   T = 16;

@@ -1,17 +1,5 @@
 // Tiny grids for the compare tests: seconds, not minutes.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { GridInput } from '../src/compare/grid.js';
-
-export const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
-
-/** The first 40k characters of Tiny Shakespeare as a corpus file in `dir`. */
-export function smallCorpus(dir: string): string {
-  const path = join(dir, 'small.txt');
-  writeFileSync(path, readFileSync(SHAKESPEARE, 'utf8').slice(0, 40_000));
-  return path;
-}
 
 const TINY_TRAIN = {
   model: { nHead: 2, nEmbd: 16, blockSize: 16 },

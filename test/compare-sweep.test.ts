@@ -3,14 +3,14 @@
 // that would repeat a sweep run is that run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCompare } from '../src/compare/compare.js';
 import { expandGrid, expandSweep, parseGrid, type GridInput } from '../src/compare/grid.js';
 import type { CompareResults, RunResult } from '../src/compare/results.js';
 import { pickSettings } from '../src/compare/sweep.js';
 import { UserError } from '../src/errors.js';
+import { tmp } from './helpers.js';
 
 const GRID: GridInput = {
   description: 'sweep test grid',
@@ -48,7 +48,7 @@ test('pickSettings keeps each family its lowest final loss, never a diverged one
   // the lowest loss of family hsm is its last run; make it diverge: the one before wins
   const hsm = runs.filter((r) => r.sweep!.family === 'hsm');
   results.set(hsm.at(-1)!.id, fake(hsm.at(-1)!.id, NaN, 'diverged'));
-  const { picks, rows } = pickSettings(grid, runs, results);
+  const { picks, rows } = pickSettings(runs, results);
   const want = hsm.at(-2)!;
   assert.deepEqual(picks.get('hsm'), {
     model: want.model,
@@ -60,7 +60,7 @@ test('pickSettings keeps each family its lowest final loss, never a diverged one
   assert.equal(rows.find((r) => r.diverged)?.final_val_loss, null);
   // one gpt run missing: gpt has no pick yet, hsm keeps its own
   results.delete(runs[0].id);
-  const partial = pickSettings(grid, runs, results);
+  const partial = pickSettings(runs, results);
   assert.ok(!partial.picks.has('gpt'));
   assert.ok(partial.picks.has('hsm'));
 });
@@ -85,7 +85,7 @@ test('a grid with a sweep expands only picked families, with the picked settings
 });
 
 test('hsm compare runs the sweep, then each family at every budget with its pick (two workers share it)', async () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'hsm-sweep-')), 'grid');
+  const out = join(tmp('sweep'), 'grid');
   const grid = parseGrid(GRID, 'sweep');
   const [a, b] = await Promise.all([
     runCompare(grid, out, {}, { worker: true, pollSeconds: 0.2 }),
@@ -151,4 +151,89 @@ test('the context study: 48 sweep runs, every model covers context 512 and match
     ),
   );
   assert.equal(budgets.length, 4 * (2 + 2 + 2 + 3));
+});
+
+/** A recall grid with a learning-rate sweep: picked per length, by accuracy. */
+const RECALL_GRID: GridInput = {
+  description: 'recall sweep test grid',
+  train: {
+    model: { nHead: 1, nEmbd: 16 },
+    batchSize: 4,
+    maxIters: 8,
+    warmupIters: 0,
+    evalInterval: 4,
+    evalIters: 2,
+    logInterval: 4,
+    checkpointInterval: 100,
+  },
+  recall: { vocabSize: 32, lengths: [{ context: 16, pairs: 2 }, { context: 32 }], heldOutSequences: 8 },
+  models: [{ name: 'gpt', plan: 'attn*2' }],
+  sweep: { lr: [1e-3, 1e-2], minLrFraction: 0 },
+  seeds: [1, 2],
+  eval: { sampleTokens: 0, decodeRepeats: 1 },
+};
+
+test('a recall sweep picks per length by accuracy, and the first seed’s run is the picked sweep run', async () => {
+  const grid = parseGrid(RECALL_GRID, 'recall-sweep');
+  const sweepRuns = expandSweep(grid, '/x');
+  assert.deepEqual(
+    sweepRuns.map((r) => r.id),
+    [
+      'sweep-T16-gpt-lr1e-3-b4-s1',
+      'sweep-T16-gpt-lr1e-2-b4-s1',
+      'sweep-T32-gpt-lr1e-3-b4-s1',
+      'sweep-T32-gpt-lr1e-2-b4-s1',
+    ],
+  );
+  assert.equal(sweepRuns[2].recall!.pairs, 2, "context 32 defaults to Zoology's context / 16 pairs");
+  // At T16 the higher accuracy wins although its loss is worse; at T32 equal accuracies fall to the lower loss.
+  const scored = (id: string, accuracy: number, loss: number) =>
+    ({ id, seed: 1, accuracy, final_val_loss: loss, steps: 8, train_flops: 1 }) as unknown as RunResult;
+  const results = new Map<string, RunResult>([
+    [sweepRuns[0].id, scored(sweepRuns[0].id, 0.9, 0.5)],
+    [sweepRuns[1].id, scored(sweepRuns[1].id, 0.2, 0.1)],
+    [sweepRuns[2].id, scored(sweepRuns[2].id, 0.5, 0.9)],
+    [sweepRuns[3].id, scored(sweepRuns[3].id, 0.5, 0.4)],
+  ]);
+  const { picks, rows } = pickSettings(sweepRuns, results);
+  assert.deepEqual([picks.get('gpt @ T16')?.lr, picks.get('gpt @ T32')?.lr], [1e-3, 1e-2]);
+  assert.deepEqual(
+    rows.map((r) => [r.task, r.accuracy, r.picked]),
+    [
+      ['T16', 0.9, true],
+      ['T16', 0.2, false],
+      ['T32', 0.5, false],
+      ['T32', 0.5, true],
+    ],
+  );
+  const runs = expandGrid(grid, '/x', picks);
+  assert.deepEqual(
+    runs.map((r) => r.id),
+    ['sweep-T16-gpt-lr1e-3-b4-s1', 'sweep-T32-gpt-lr1e-2-b4-s1', 'T16-gpt-s2', 'T32-gpt-s2'],
+    'seed 1 is the sweep run; seed 2 trains the pick',
+  );
+  assert.deepEqual(
+    runs.map((r) => r.config.lr),
+    [1e-3, 1e-2, 1e-3, 1e-2],
+  );
+  // End to end: the sweep, then seed 2 at each length's pick.
+  const out = join(tmp('recall-sweep'), 'grid');
+  const done = await runCompare(grid, out);
+  const written = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as CompareResults;
+  assert.equal(done.trained.length, 4 + 2, 'four sweep runs, then seed 2 at each length');
+  assert.ok(written.sweep!.every((r) => r.task !== undefined && typeof r.accuracy === 'number'));
+  for (const task of ['T16', 'T32']) {
+    const picked = written.sweep!.find((r) => r.task === task && r.picked)!;
+    const best = Math.max(...written.sweep!.filter((r) => r.task === task).map((r) => r.accuracy!));
+    assert.equal(picked.accuracy, best, `${task}: the most accurate learning rate is the pick`);
+    const mine = written.runs.filter((r) => r.task === task);
+    assert.deepEqual(
+      mine.map((r) => [r.seed, r.config.lr]),
+      [
+        [1, picked.lr],
+        [2, picked.lr],
+      ],
+    );
+  }
+  assert.ok(written.runs.every((r) => r.no_recall !== undefined && r.accuracy !== undefined));
 });

@@ -1,33 +1,21 @@
 // hsm compare: the smoke grid end to end through the CLI, resuming, bad grids,
-// and the pieces (MQAR data, statistics) on their own.
+// recall grids, the study grids, statistics and charts (the MQAR data itself: mqar.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { reportCharts } from '../src/compare/charts.js';
 import { runCompare } from '../src/compare/compare.js';
 import { renderSvg } from '../src/report/chart.js';
-import { expandGrid, loadGrid, parseGrid } from '../src/compare/grid.js';
+import { expandGrid, expandSweep, loadGrid, parseGrid } from '../src/compare/grid.js';
 import { stat, type CompareResults } from '../src/compare/results.js';
-import { IdTokenizer } from '../src/data/id-tokenizer.js';
-import { formatMqarSpec, generateMqarSequence, MqarData, mqarKeyCount } from '../src/data/mqar.js';
 import { UserError } from '../src/errors.js';
-import { Rng } from '../src/tensor/random.js';
-import { smallCorpus, tinyRecallGrid, tinyTextGrid } from './compare-fixtures.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const tmp = () => mkdtempSync(join(tmpdir(), 'hsm-compare-'));
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { projectRoot } from '../src/project-root.js';
+import { tinyRecallGrid, tinyTextGrid } from './compare-fixtures.js';
+import { assertUserError, cli, smallCorpus, tmp } from './helpers.js';
 
 test('hsm compare --grid smoke: every file exists and parses, the report names every model, a second run retrains nothing', () => {
-  const out = join(tmp(), 'smoke');
+  const out = join(tmp('compare'), 'smoke');
   const first = cli(['compare', '--grid', 'smoke', '--out', out]);
   assert.equal(first.status, 0, first.stderr);
   const grid = loadGrid('smoke');
@@ -85,7 +73,7 @@ test('hsm compare --grid smoke: every file exists and parses, the report names e
 });
 
 test('an interrupted compare resumes the interrupted run and ends where an uninterrupted one does', async () => {
-  const root = tmp();
+  const root = tmp('compare');
   const grid = parseGrid(tinyTextGrid(smallCorpus(root)), 'tiny');
   const straight = await runCompare(grid, join(root, 'straight'));
   assert.equal(straight.trained.length, 6);
@@ -110,13 +98,8 @@ test('an interrupted compare resumes the interrupted run and ends where an unint
 });
 
 test('bad grids are one-line errors that name the problem', () => {
-  const root = tmp();
-  const expectError = (args: string[], pattern: RegExp) => {
-    const r = cli(args);
-    assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, pattern);
-  };
+  const root = tmp('compare');
+  const expectError = (args: string[], pattern: RegExp) => assertUserError(cli(args), pattern, args.join(' '));
   expectError(
     ['compare', '--grid', 'papper', '--out', join(root, 'x')],
     /unknown grid "papper".*paper, smoke, long, long-4x, context-sweep, ffn-sweep, context-study, recall/,
@@ -156,7 +139,7 @@ test('bad grids are one-line errors that name the problem', () => {
 });
 
 test('a compare folder refuses a grid that changed under it', async () => {
-  const root = tmp();
+  const root = tmp('compare');
   const input = tinyTextGrid(smallCorpus(root));
   const small = { ...input, models: input.models.slice(0, 1), seeds: [1] };
   await runCompare(parseGrid(small, 'a'), join(root, 'out'));
@@ -176,78 +159,29 @@ test('recall grids: one run per length, plans reach the context, accuracy is rec
   assert.deepEqual(runs.map((r) => r.id).slice(0, 4), ['T16-gpt-s1', 'T16-ab-s1', 'T32-gpt-s1', 'T32-ab-s1']);
   assert.deepEqual(runs.map((r) => r.config.model.plan).slice(0, 4), ['attn*2', 'hsm:ab*4', 'attn*2', 'hsm:ab*5']);
   assert.deepEqual(runs.map((r) => r.config.batchSize).slice(0, 4), [4, 4, 2, 2]);
-  const out = await runCompare(grid, join(tmp(), 'recall'));
-  for (const r of out.results.runs) assert.ok(r.accuracy !== undefined && r.accuracy >= 0 && r.accuracy <= 1, r.id);
+  const dir = join(tmp('compare'), 'recall');
+  const out = await runCompare(grid, dir);
+  for (const r of out.results.runs) {
+    assert.ok(r.accuracy !== undefined && r.accuracy >= 0 && r.accuracy <= 1, r.id);
+    const pairs = r.task === 'T16' ? 2 : 4;
+    assert.deepEqual(r.no_recall, { accuracy: 1 / pairs, cross_entropy: Math.log(pairs) }, 'bag of distinct values');
+  }
+  const report = readFileSync(join(dir, 'report.md'), 'utf8');
+  assert.match(
+    report,
+    /No recall \(the values in the pairs, not which key holds which\): 50\.0% \(cross-entropy 0\.693\)/,
+  );
+  assert.match(report, /\| vs no recall \|/);
+  const chart = JSON.stringify(reportCharts(out.results).find((c) => c.id === 'accuracy')!.spec);
+  assert.match(chart, /"strokeDash"/, 'the accuracy chart draws the no-recall line');
   assert.equal(out.results.summary.length, 4);
   assert.ok(out.files.includes('accuracy.svg'));
-  const builtIn = expandGrid(loadGrid('recall'), 'out');
+  const builtIn = expandGrid(loadGrid('recall-legacy'), 'out');
   assert.ok(
     builtIn.every((r) => r.config.batchSize * r.config.model.blockSize === 2048),
     'equal tokens per step at every length',
   );
   assert.ok(builtIn.some((r) => r.config.model.plan === 'hsm:gated*8,attn'));
-});
-
-test('MQAR sequences: distinct keys, each query answered by its pair, same seed same data', () => {
-  const spec = { vocabSize: 64, context: 64, pairs: 8 };
-  const x = new Int32Array(64),
-    y = new Int32Array(64);
-  generateMqarSequence(spec, new Rng(3), x, y);
-  const K = mqarKeyCount(64);
-  const value = new Map<number, number>();
-  for (let i = 0; i < 8; i++) {
-    assert.ok(x[2 * i] >= 1 && x[2 * i] <= K && x[2 * i + 1] > K, 'keys then values');
-    value.set(x[2 * i], x[2 * i + 1]);
-  }
-  assert.equal(value.size, 8, 'keys are distinct');
-  const asked = [...y.keys()].filter((t) => y[t] >= 0);
-  assert.equal(asked.length, 8);
-  for (const t of asked) {
-    assert.ok(t >= 16);
-    assert.equal(y[t], value.get(x[t]), 'the target is the value of the queried key');
-    assert.equal(x[t + 1], y[t], 'the answer follows the query');
-  }
-  assert.deepEqual(new MqarData(spec).heldOut, new MqarData(spec).heldOut);
-  assert.throws(() => new MqarData({ vocabSize: 64, context: 30, pairs: 8 }), /context of at least 32/);
-  const tok = new IdTokenizer(64);
-  assert.deepEqual([...tok.encode(tok.decode([3, 0, 63]))], [3, 0, 63]);
-  assert.throws(() => tok.encode('3 64'), /not a token id/);
-});
-
-test('MQAR with shorter instances mixed into training: each size as likely, padded with filler; held-out stays full size', () => {
-  const spec = { vocabSize: 64, context: 64, pairs: 8, mix: [{ context: 16, pairs: 2 }] };
-  const data = new MqarData(spec, { heldOutSequences: 64 });
-  const plain = new MqarData({ vocabSize: 64, context: 64, pairs: 8 }, { heldOutSequences: 64 });
-  assert.deepEqual(data.heldOut, plain.heldOut, 'the held-out questions do not change');
-  const { x, y } = data.sampleBatch('train', new Rng(5), 400, 64);
-  let short = 0;
-  for (let b = 0; b < 400; b++) {
-    const xs = x.subarray(b * 64, (b + 1) * 64),
-      ys = y.subarray(b * 64, (b + 1) * 64);
-    const asked = [...ys.keys()].filter((t) => ys[t] >= 0);
-    if (asked.length === 2) {
-      short++;
-      assert.ok(
-        asked.every((t) => t >= 4 && t < 16),
-        'a short instance asks inside its 16 tokens',
-      );
-      assert.ok(
-        xs.subarray(16).every((v) => v === 0),
-        'filler after it',
-      );
-      for (const t of asked) assert.ok([xs[0], xs[2]].includes(xs[t]), 'it asks for one of its own two keys');
-    } else assert.equal(asked.length, 8, 'otherwise a full-size instance');
-  }
-  assert.ok(short > 150 && short < 250, `about half the sequences are short: ${short} of 400`);
-  assert.match(formatMqarSpec(spec), /,mix=16x2$/);
-  assert.throws(
-    () => new MqarData({ ...spec, mix: [{ context: 64, pairs: 2 }] }),
-    /instance of 64 tokens must be shorter than the sequence \(64 tokens\)/,
-  );
-  assert.throws(
-    () => new MqarData({ ...spec, mix: [{ context: 8, pairs: 4 }] }),
-    /context of at least 16 tokens, got 8/,
-  );
 });
 
 test('statistics: mean ± half the range', () => {
@@ -278,9 +212,7 @@ test('the study grids: the context sweep keeps 2048 tokens a step at every conte
 
 test('charts of loss against parameters and training FLOPs appear when the models differ in size (the FFN sweep), and render', async () => {
   const load = (name: string) =>
-    JSON.parse(
-      readFileSync(fileURLToPath(new URL(`../../docs/results/long/${name}`, import.meta.url)), 'utf8'),
-    ) as CompareResults;
+    JSON.parse(readFileSync(join(projectRoot(), 'docs', 'results', 'long', name), 'utf8')) as CompareResults;
   const sweep = reportCharts(load('results-ffn-sweep.json'));
   const ids = sweep.map((c) => c.id);
   assert.ok(ids.includes('loss-vs-parameters') && ids.includes('loss-vs-train-flops'), ids.join(', '));
@@ -291,4 +223,27 @@ test('charts of loss against parameters and training FLOPs appear when the model
   // The long grid's models are parameter-matched: no such charts there.
   const matched = reportCharts(load('results.json')).map((c) => c.id);
   assert.ok(!matched.includes('loss-vs-parameters'), matched.join(', '));
+});
+
+test("the recall grids train on Zoology's protocol: 256 sequences a step, β2 0.999, no clipping, a stop at 99%, each model at four learning rates per length", () => {
+  for (const name of ['recall-bar', 'recall', 'recall-heads']) {
+    const grid = loadGrid(name);
+    const runs = expandSweep(grid, 'out');
+    for (const { config: c, recall } of runs) {
+      assert.ok(c.batchSize * c.gradAccum >= 256, `${name}: ${c.batchSize}×${c.gradAccum}`);
+      assert.deepEqual([c.beta2, c.gradClip, c.stopAtAccuracy, c.warmupIters, c.minLr], [0.999, 0, 0.99, 0, 0]);
+      assert.equal(c.model.nHead, 1);
+      assert.equal(recall!.vocabSize, 8192);
+      assert.equal(recall!.pairs, recall!.context / 16, "Zoology's pairs per length");
+      assert.equal(recall!.generator, 'zoology');
+    }
+    const lrs = new Map<string, Set<number>>();
+    for (const r of runs)
+      lrs.set(`${r.task} ${r.model}`, (lrs.get(`${r.task} ${r.model}`) ?? new Set()).add(r.config.lr));
+    assert.equal(lrs.size, grid.models.length * grid.recall!.lengths.length);
+    for (const [model, set] of lrs) assert.ok(set.size >= 4, `${name}: ${model} at ${set.size} learning rates`);
+  }
+  const bar = expandSweep(loadGrid('recall-bar'), 'out');
+  assert.deepEqual([...new Set(bar.map((r) => r.task))], ['T128', 'T256']);
+  assert.deepEqual([bar[0].config.model.plan, bar[0].config.model.positions], ['hsm:conv,attn', false]);
 });

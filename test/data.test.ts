@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -15,12 +16,12 @@ import {
 } from '../src/data/index.js';
 import { UserError } from '../src/errors.js';
 import { countSotuAddresses } from '../src/data/builtin-corpora.js';
-import { projectRoot } from '../src/project-root.js';
 import { firstInvalidOffset } from '../src/data/utf8.js';
 import { Rng } from '../src/tensor/random.js';
+import { SHAKESPEARE, shakespeare as shakespeareText } from './helpers.js';
 
-const SHAKESPEARE = join(projectRoot(), '..', 'shared', 'data', 'tinyshakespeare.txt');
-const shakespeare = readFileSync(SHAKESPEARE, 'utf8');
+const shakespeare = shakespeareText();
+const SHAKESPEARE_SHA256 = '86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed';
 const MULTIBYTE = 'naïve café — 日本語 😀 Ωμέγα\n';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hsm-data-test-'));
@@ -218,17 +219,22 @@ describe('corpus loading', () => {
     throwsUserError(() => loadCorpus(join(tmp, 'nothing')), /contains no \.txt files/);
   });
 
-  test('shakespeare comes from HSM_DATA_DIR first, then ../shared/data', () => {
+  test('shakespeare comes from HSM_DATA_DIR first, then the data folder shipped in the package', () => {
     const saved = process.env.HSM_DATA_DIR;
     try {
       delete process.env.HSM_DATA_DIR;
-      const shared = loadCorpus('shakespeare');
-      assert.equal(shared.text, shakespeare);
-      assert.equal(shared.source, SHAKESPEARE);
+      const shipped = loadCorpus('shakespeare');
+      assert.equal(shipped.text, shakespeare);
+      assert.equal(shipped.source, SHAKESPEARE);
+      // The file is the one data/README.md describes, byte for byte.
+      assert.equal(createHash('sha256').update(readFileSync(SHAKESPEARE)).digest('hex'), SHAKESPEARE_SHA256);
       const dir = join(tmp, 'datadir');
       file('datadir/tinyshakespeare.txt', 'To be');
       process.env.HSM_DATA_DIR = dir;
       assert.equal(loadCorpus('shakespeare').text, 'To be');
+      // A folder without the file falls back to the shipped one.
+      process.env.HSM_DATA_DIR = join(tmp, 'nothing-here');
+      assert.equal(loadCorpus('shakespeare').source, SHAKESPEARE);
     } finally {
       if (saved === undefined) delete process.env.HSM_DATA_DIR;
       else process.env.HSM_DATA_DIR = saved;

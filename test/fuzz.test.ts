@@ -1,14 +1,12 @@
-// Bad input, bounded: about 40 damaged run folders (one per mutation family, a second for six of
-// them, and a few that the campaign found mishandled) and 41 invalid command lines over every
+// Bad input, bounded: about 55 damaged run folders (one per mutation family, a second for six of
+// them, and some chosen for what they damage) and 41 invalid command lines over every
 // command. Each must end in a one-line "hsm: …" error with exit code 2, or be accepted with nothing
 // changed; never a stack trace, a hang, a multi-line error or a damaged file silently accepted.
 // tools/fuzz/campaign.mjs runs the full table (several hundred mutants, 450 command lines).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { instantiate, mutantArgs, referenceTrainArgs } from './fuzz/args.js';
 import { OK_CLASSES, classify, repairedLog, stderrLines, type CaseClass } from './fuzz/classify.js';
 import { cliCases, type CliCase } from './fuzz/cli-cases.js';
@@ -18,9 +16,7 @@ import { generateMutants, materialize, readRunFiles } from './fuzz/mutants.js';
 import { pool } from './fuzz/pool.js';
 import { runCli, type RunResult } from './fuzz/run-cli.js';
 import type { FuzzCommand, Mutant } from './fuzz/types.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
+import { CLI, smallCorpus, tmp } from './helpers.js';
 
 const SEED = 1;
 /** A hang is a failure; 20 s is ten times what any of these commands needs. */
@@ -82,6 +78,18 @@ const EXTRA_MUTANTS: [string, string][] = [
   ['optimizer:whole', 'is a directory'],
   ['optimizer:dtype', 'set to "I32"'],
   ['config:tokenizer', 'with an unknown key'],
+  // Files of two runs, an edited setting the run keeps, and damage in files without a checksum.
+  ['config:train', 'gradAccum set to 2'],
+  ['config:file', 'runId of another run'],
+  ['model:unchecked', 'run_id of another run'],
+  ['model:unchecked', 'set to 3e38'],
+  ['optimizer:unchecked', 'rng set to [0,0,0,0]'],
+  ['optimizer:unchecked', 'optimizerStep set to'],
+  ['optimizer:unchecked', 'reversed (same element count)'],
+  ['optimizer:unchecked', 'negative second moment'],
+  // A damaged staged state after the commit, and a deleted log line.
+  ['staged', 'with a flipped data bit'],
+  ['metrics', 'first line deleted'],
 ];
 
 function pickMutants(all: Mutant[]): Mutant[] {
@@ -124,9 +132,8 @@ test(
     timeout: 240_000,
   },
   async (t) => {
-    const root = mkdtempSync(join(tmpdir(), 'hsm-fuzz-'));
-    const corpus = join(root, 'small.txt');
-    writeFileSync(corpus, readFileSync(SHAKESPEARE, 'utf8').slice(0, 40_000));
+    const root = tmp('fuzz');
+    const corpus = smallCorpus(root);
     const run = (args: string[], rss: string) =>
       runCli(CLI, args, { timeoutMs: TIMEOUT_MS, rssFile: join(root, `${rss}.rss`) });
 

@@ -30,7 +30,7 @@ import {
 import { Rng } from '../src/tensor/random.js';
 import { dropout } from '../src/ops/dropout.js';
 import { shiftMix } from '../src/ops/shift-mix.js';
-import { gradCheck, randomInts, randomTensor } from './helpers.js';
+import { gradCheck, randomInts, randomTensor } from './numeric.js';
 
 const TOL = 1e-6;
 const rng = new Rng(42);

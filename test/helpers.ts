@@ -1,77 +1,86 @@
-import { Tape } from '../src/autograd/tape.js';
-import { withBackend } from '../src/backend/index.js';
-import { Rng } from '../src/tensor/random.js';
-import { Tensor, type Shape } from '../src/tensor/tensor.js';
+// What many test files share: the CLI runner, temporary folders, and where the
+// corpus and the committed fixtures are. Paths come from the project root, so
+// the tests need nothing outside the repository.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../src/project-root.js';
 
-export function randomTensor(rng: Rng, shape: Shape, dtype: 'float32' | 'float64' = 'float64', scale = 1): Tensor {
-  const t = Tensor.zeros(shape, dtype);
-  rng.fillNormal(t.data, scale);
-  return t;
+/** The compiled CLI: a test runs `node CLI args…` as a user runs `hsm args…`. */
+export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+/** Tiny Shakespeare as the repository ships it (data/), whatever HSM_DATA_DIR says. */
+export const SHAKESPEARE = join(projectRoot(), 'data', 'tinyshakespeare.txt');
+
+/** A committed PyTorch reference fixture (tools/fixtures/NAME.safetensors, written by tools/torch_reference.py). */
+export function torchFixture(name: string): string {
+  return join(projectRoot(), 'tools', 'fixtures', `${name}.safetensors`);
 }
 
-export function randomInts(rng: Rng, n: number, max: number): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.int(max);
-  return out;
+let shakespeareText: string | undefined;
+/** The first `chars` characters of Tiny Shakespeare (all of it without `chars`). */
+export function shakespeare(chars?: number): string {
+  shakespeareText ??= readFileSync(SHAKESPEARE, 'utf8');
+  return chars === undefined ? shakespeareText : shakespeareText.slice(0, chars);
 }
 
-/** max |a − b| / max(|b|, floor): a relative error robust to tiny reference values. */
-export function relError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
-  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
-  let diff = 0,
-    mag = floor;
-  for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i])) return Infinity;
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    mag = Math.max(mag, Math.abs(b[i]));
-  }
-  return diff / mag;
+/** A small corpus file in `dir` (small.txt): the first `chars` characters of Tiny Shakespeare. */
+export function smallCorpus(dir: string, chars = 40_000): string {
+  const path = join(dir, 'small.txt');
+  writeFileSync(path, shakespeare(chars));
+  return path;
 }
 
-/**
- * Float64 finite-difference gradient check on the js backend.
- * L = Σ f(inputs) ⊙ R for a fixed random R; the analytic ∂L/∂input from the
- * tape is compared with central differences (h = 1e-6) on every element.
- * Returns the worst relative error over all inputs.
- */
-export function gradCheck(f: (inputs: Tensor[]) => Tensor, inputs: Tensor[], seed = 7): number {
-  return withBackend('js', () => {
-    for (const x of inputs) {
-      if (x.dtype !== 'float64') throw new Error('gradCheck needs float64 inputs');
-      x.requiresGrad = true;
-      x.grad = null;
-    }
-    const rng = new Rng(seed);
-    // Probe output once to size R.
-    const probe = f(inputs);
-    const r = new Float64Array(probe.size);
-    rng.fillNormal(r);
-    const objective = (): number => {
-      const out = f(inputs);
-      let s = 0;
-      for (let i = 0; i < out.size; i++) s += out.data[i] * r[i];
-      return s;
-    };
-    const tape = new Tape();
-    const out = tape.record(() => f(inputs));
-    tape.backward(out, r);
-    const analytic = inputs.map((x) => Float64Array.from(x.grad ?? new Float64Array(x.size)));
-    tape.release();
-    let worst = 0;
-    const h = 1e-6;
-    inputs.forEach((x, k) => {
-      const numeric = new Float64Array(x.size);
-      for (let i = 0; i < x.size; i++) {
-        const keep = x.data[i];
-        x.data[i] = keep + h;
-        const up = objective();
-        x.data[i] = keep - h;
-        const down = objective();
-        x.data[i] = keep;
-        numeric[i] = (up - down) / (2 * h);
-      }
-      worst = Math.max(worst, relError(analytic[k], numeric, 1e-2));
-    });
-    return worst;
+/** A fresh folder under the system's temporary folder, named hsm-NAME-…. */
+export function tmp(name: string): string {
+  return mkdtempSync(join(tmpdir(), `hsm-${name}-`));
+}
+
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** Variables added to (or, when undefined, removed from) this process's environment. */
+  env?: Record<string, string | undefined>;
+  /** A hang is a failure: the child is killed after this long (default 10 min). */
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+/** Runs `hsm args…` to completion. */
+export function cli(args: string[], opts: CliOptions = {}): CliResult {
+  const env = { ...process.env, ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env,
+    cwd: opts.cwd,
+    timeout: opts.timeoutMs ?? 600_000,
   });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A user error: exit code 2 and one line on stderr, `hsm: …`, matching `pattern`. */
+export function assertUserError(r: CliResult, pattern: RegExp, what = 'the command'): void {
+  assert.equal(
+    r.status,
+    2,
+    `exit code 2 expected for ${what}, got ${r.status}${r.signal ? ` (${r.signal})` : ''}\n${r.stderr}`,
+  );
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line of error expected for ${what}, got:\n${r.stderr}`);
+  assert.match(lines[0], /^hsm: /);
+  assert.match(lines[0], pattern);
+}
+
+/** Runs `hsm args…` expecting a one-line user error matching `pattern`. */
+export function expectUserError(args: string[], pattern: RegExp): void {
+  assertUserError(cli(args), pattern, args.join(' '));
 }

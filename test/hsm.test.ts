@@ -1,22 +1,20 @@
-// HSM mixers: gradients, causality, coverage of the shift schedule, and streaming = parallel.
+// HSM models: plans, shift schedules, causality, coverage of the schedule, streaming = parallel,
+// parameter matching and hsm info (each mixer on its own: mixers.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tape } from '../src/autograd/tape.js';
 import { withBackend } from '../src/backend/index.js';
 import { MIXERS } from '../src/model/mixers/registry.js';
-import { ParameterStore } from '../src/model/parameters.js';
 import { formatPlan, parsePlan } from '../src/model/plan.js';
 import { layerShifts, receptiveField } from '../src/model/schedule.js';
 import { Transformer, type ModelConfig } from '../src/model/transformer.js';
 import { Rng } from '../src/tensor/random.js';
-import { gradCheck, randomInts, randomTensor, relError } from './helpers.js';
+import { hsmMixerVariants } from './mixer-variants.js';
+import { assertUserError, cli } from './helpers.js';
+import { randomInts, randomTensor, relError } from './numeric.js';
 
 const HSM_MIXERS = Object.keys(MIXERS).filter((m) => m !== 'attn');
-const VARIANTS: { mixer: string; options: Record<string, number | boolean> }[] = [
-  ...HSM_MIXERS.map((mixer) => ({ mixer, options: {} })),
-  { mixer: 'ab', options: { proj: true } },
-  { mixer: 'conv', options: { k: 2 } },
-];
+const VARIANTS = hsmMixerVariants();
 
 test('plan strings parse, repeat and print back', () => {
   const plan = parsePlan('(hsm:ab*3, attn)*2,hsm:conv[k=4,proj]');
@@ -67,38 +65,6 @@ test('shift schedules: pow2, pow2-heads and explicit lists', () => {
   assert.deepEqual(receptiveField([[1], [2]], 8), { field: 4, complete: false });
   assert.deepEqual(receptiveField([[2], 'all'], 8), { field: 8, complete: true });
 });
-
-/** A single mixer in float64 with its own parameters. */
-function mixerAlone(mixer: string, options: Record<string, number | boolean>, shifts: number[], C = 6, nHead = 2) {
-  const params = new ParameterStore('float64');
-  const m = MIXERS[mixer].create({
-    params,
-    prefix: 'm',
-    rng: new Rng(3),
-    nEmbd: C,
-    nHead,
-    nLayer: 2,
-    blockSize: 16,
-    shifts,
-    options,
-  });
-  // Perturb every parameter so that no gradient path is hidden by a symmetric initialisation.
-  const rng = new Rng(4);
-  for (const p of params.list) for (let i = 0; i < p.size; i++) p.data[i] += 0.3 * rng.normal();
-  return { m, params };
-}
-
-for (const { mixer, options } of VARIANTS) {
-  for (const shifts of [[1], [3], [2, 5]]) {
-    const tag = `${mixer}${Object.keys(options).length ? JSON.stringify(options) : ''} shifts=${shifts}`;
-    test(`grad ${tag}: input and every parameter (float64 finite differences)`, () => {
-      const { m, params } = mixerAlone(mixer, options, shifts);
-      const x = randomTensor(new Rng(5), [2, 7, 6]);
-      const err = gradCheck(([input]) => m.forward(input), [x, ...params.list]);
-      assert.ok(err < 1e-6, `${tag}: gradient error ${err.toExponential(2)}`);
-    });
-  }
-}
 
 const small = (plan: string, extra: Partial<ModelConfig> = {}): ModelConfig => ({
   vocabSize: 11,
@@ -222,11 +188,8 @@ test('parameter matching sizes the FFN to the baseline count', async () => {
   );
 });
 
-test('hsm info prints shifts, receptive field, the warning and both counts', async () => {
-  const { spawnSync } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
-  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'info', ...args], { encoding: 'utf8' });
+test('hsm info prints shifts, receptive field, the warning and both counts', () => {
+  const run = (...args: string[]) => cli(['info', ...args]);
   const short = run('--plan', 'hsm:ab*3', '--context', '64');
   assert.equal(short.status, 0, short.stderr);
   assert.match(short.stdout, /s=1\b[\s\S]*s=2\b[\s\S]*s=4\b/);
@@ -236,51 +199,5 @@ test('hsm info prints shifts, receptive field, the warning and both counts', asy
   assert.match(matched.stdout, /parameter-matched to attn\*4: 809,856/);
   // Without --vocab-size the head is sized by the tokenizer on the corpus (the default, sotu: 99 characters).
   assert.match(short.stdout, /vocabulary 99,/);
-  const bad = run('--plan', 'hsm:ab*2,lstm');
-  assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /unknown block "lstm"/);
-});
-
-test('fused shift-mix kernels equal the composed mixers (outputs and gradients)', async () => {
-  const { ShiftMixer } = await import('../src/model/mixers/mixer.js');
-  for (const mixer of ['ab', 'channel']) {
-    for (const shifts of [[1], [4, 1]]) {
-      const run = (composed: boolean) => {
-        const params = new ParameterStore('float32');
-        const m = MIXERS[mixer].create({
-          params,
-          prefix: 'm',
-          rng: new Rng(3),
-          nEmbd: 8,
-          nHead: 2,
-          nLayer: 2,
-          blockSize: 16,
-          shifts,
-          options: {},
-        });
-        assert.ok(m instanceof ShiftMixer);
-        const rng = new Rng(4);
-        for (const p of params.list) for (let i = 0; i < p.size; i++) p.data[i] += 0.3 * rng.normal();
-        const x = randomTensor(new Rng(5), [3, 11, 8], 'float32');
-        x.requiresGrad = true;
-        const tape = new Tape();
-        const y = tape.record(() => (composed ? m.composedForward(x) : m.forward(x)));
-        const seed = new Float32Array(y.size);
-        new Rng(6).fillNormal(seed);
-        tape.backward(y, seed);
-        const result = [
-          Float32Array.from(y.data),
-          Float32Array.from(x.grad!),
-          ...params.list.map((p) => Float32Array.from(p.grad!)),
-        ];
-        tape.release();
-        return result;
-      };
-      const fused = run(false),
-        composed = run(true);
-      fused.forEach((f, i) =>
-        assert.ok(relError(f, composed[i]) < 1e-5, `${mixer} s=${shifts}: output/gradient ${i} differs`),
-      );
-    }
-  }
+  assertUserError(run('--plan', 'hsm:ab*2,lstm'), /unknown block "lstm"/);
 });

@@ -1,18 +1,13 @@
 // The README's library example, kept true: build from a config, train on a string, generate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateText, parseTrainConfig, train } from '../src/index.js';
+import { shakespeare, tmp } from './helpers.js';
 
 test('README example: train on a string and generate from it', async () => {
-  const text = readFileSync(
-    fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url)),
-    'utf8',
-  ).slice(0, 30_000);
-  const out = join(mkdtempSync(join(tmpdir(), 'hsm-api-')), 'run');
+  const text = shakespeare(30_000);
+  const out = join(tmp('api'), 'run');
   const cfg = parseTrainConfig({
     out,
     maxIters: 30,

@@ -5,7 +5,7 @@ import { Tape } from '../src/autograd/tape.js';
 import { gelu, linear, mlp } from '../src/ops/index.js';
 import { Rng } from '../src/tensor/random.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { randomTensor, relError } from './helpers.js';
+import { randomTensor, relError } from './numeric.js';
 
 const rng = new Rng(5);
 const r = (...shape: number[]) => randomTensor(rng, shape, 'float32');

@@ -2,11 +2,8 @@
 // and the comparison `hsm train` prints at the end of a run. No full training here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadCorpus } from '../src/data/corpus.js';
 import { createTokenizer } from '../src/data/tokenizers.js';
 import { Transformer } from '../src/model/transformer.js';
@@ -14,8 +11,8 @@ import { parseTrainConfig, presetConfig, presetReference, PRESETS, resolveModelC
 import { budgetDifference, compareWithReference, formatComparison } from '../src/train/reference-comparison.js';
 import { readRunSummary, summarizeRun, writeRunSummary, type RunSummary } from '../src/train/run-summary.js';
 import { projectRoot } from '../src/project-root.js';
+import { cli, tmp } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const HSM = 'sotu-hsm-quick',
   GPT = 'sotu-char-quick';
 
@@ -154,7 +151,7 @@ test('a run on another budget is not compared: one line names the setting that d
 });
 
 test('a missing or damaged reference file is a one-line note, never a crash', () => {
-  const root = mkdtempSync(join(tmpdir(), 'hsm-quickstart-'));
+  const root = tmp('quickstart');
   mkdirSync(join(root, 'ref'));
   const run = summary(HSM, 1.552, 9100, 312);
   const gpt = summary(GPT, 1.623, 6600, 450);
@@ -192,38 +189,33 @@ test('a missing or damaged reference file is a one-line note, never a crash', ()
 });
 
 test('hsm train --summary writes the summary, and a preset run on another budget prints the note instead of the comparison', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hsm-quickstart-cli-'));
+  const dir = tmp('quickstart-cli');
   const data = join(dir, 'tiny.txt');
   writeFileSync(data, 'Fellow citizens of the Senate and of the House of Representatives. '.repeat(60));
   const file = join(dir, 'nested', 'summary.json');
-  const r = spawnSync(
-    process.execPath,
-    [
-      CLI,
-      'train',
-      '--preset',
-      HSM,
-      '--data',
-      data,
-      '--out',
-      join(dir, 'run'),
-      '--max-iters',
-      '3',
-      '--context',
-      '16',
-      '--n-embd',
-      '16',
-      '--batch-size',
-      '2',
-      '--eval-iters',
-      '1',
-      '--warmup-iters',
-      '1',
-      '--summary',
-      file,
-    ],
-    { encoding: 'utf8' },
-  );
+  const r = cli([
+    'train',
+    '--preset',
+    HSM,
+    '--data',
+    data,
+    '--out',
+    join(dir, 'run'),
+    '--max-iters',
+    '3',
+    '--context',
+    '16',
+    '--n-embd',
+    '16',
+    '--batch-size',
+    '2',
+    '--eval-iters',
+    '1',
+    '--warmup-iters',
+    '1',
+    '--summary',
+    file,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(existsSync(file));
   const written = readRunSummary(file);

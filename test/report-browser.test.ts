@@ -2,26 +2,22 @@
 // disk (no network) and every chart must draw as SVG with marks in it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { runCompare } from '../src/compare/compare.js';
 import { parseGrid, type GridInput } from '../src/compare/grid.js';
-import { smallCorpus, tinyRecallGrid, tinyTextGrid } from './compare-fixtures.js';
+import { tinyRecallGrid, tinyTextGrid } from './compare-fixtures.js';
+import { smallCorpus, tmp } from './helpers.js';
+import { CHROMIUM, chromiumMissing } from './toolchains.js';
 
-const CHROMIUM = process.env.HSM_CHROMIUM ?? '/usr/bin/chromium';
 /** Screenshots land here (dist/test-output), to look at after a run. */
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
-
-// CI installs Chromium (.ci/run), so there a missing browser is a failure; elsewhere the test is skipped.
-const missing = !existsSync(CHROMIUM);
-const skip = missing && process.env.CI !== 'true' ? `no browser at ${CHROMIUM} (apt-get install chromium)` : false;
+const skip = chromiumMissing();
 
 async function checkReportInBrowser(name: string, grid: GridInput): Promise<void> {
-  assert.ok(!missing, `Chromium is required in CI but ${CHROMIUM} does not exist`);
-  const root = mkdtempSync(join(tmpdir(), 'hsm-report-'));
+  const root = tmp('report');
   const outcome = await runCompare(parseGrid(grid, name), join(root, 'out'));
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
   try {
@@ -73,7 +69,7 @@ async function checkReportInBrowser(name: string, grid: GridInput): Promise<void
 }
 
 test('report.html draws every chart in headless Chromium (text grid)', { skip }, async () => {
-  await checkReportInBrowser('text', tinyTextGrid(smallCorpus(mkdtempSync(join(tmpdir(), 'hsm-corpus-')))));
+  await checkReportInBrowser('text', tinyTextGrid(smallCorpus(tmp('corpus'))));
 });
 
 test('report.html draws every chart in headless Chromium (recall grid, one panel per length)', { skip }, async () => {

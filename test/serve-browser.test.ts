@@ -3,21 +3,18 @@
 // public API. A screenshot is saved (dist/test-output/playground.png).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { generateText, loadModel } from '../src/index.js';
 import { startServer } from '../src/serve/server.js';
 import { trainServeFixtures } from './serve-fixtures.js';
+import { CHROMIUM, chromiumMissing } from './toolchains.js';
 
-const CHROMIUM = process.env.HSM_CHROMIUM ?? '/usr/bin/chromium';
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
-// CI installs Chromium (.ci/run), so there a missing browser is a failure; elsewhere the test is skipped.
-const missing = !existsSync(CHROMIUM);
-const skip = missing && process.env.CI !== 'true' ? `no browser at ${CHROMIUM} (apt-get install chromium)` : false;
+const skip = chromiumMissing();
 
 test('playground: a prompt typed in the page streams the same text as hsm generate', { skip }, async () => {
-  assert.ok(!missing, `Chromium is required in CI but ${CHROMIUM} does not exist`);
   const dirs = await trainServeFixtures(['hsm', 'gpt']);
   const server = await startServer({
     ckpts: [dirs.hsm, dirs.gpt],

@@ -1,13 +1,9 @@
 // Tiny trained run folders for the server tests: a GPT, a pure HSM model, a
 // hybrid (char tokenizer) and a byte-level HSM model (tokens that split
 // characters), each trained for a few steps on a slice of Shakespeare.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseTrainConfig, train } from '../src/index.js';
-
-export const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
+import { shakespeare, tmp } from './helpers.js';
 
 export const FIXTURE_PLANS = {
   gpt: { plan: 'attn*2', tokenizer: 'char' },
@@ -23,8 +19,8 @@ export async function trainServeFixtures(
 ): Promise<Record<FixtureName, string>> {
   // Every letter and digit, so any plain prompt encodes; and some multibyte characters for the byte model.
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz 0123456789 ?!.,:;-'\n";
-  const text = readFileSync(SHAKESPEARE, 'utf8').slice(0, 20_000) + alphabet + ' café, naïve, 東京 ✓';
-  const root = mkdtempSync(join(tmpdir(), 'hsm-serve-'));
+  const text = shakespeare(20_000) + alphabet + ' café, naïve, 東京 ✓';
+  const root = tmp('serve');
   const dirs = {} as Record<FixtureName, string>;
   for (const name of names) {
     const { plan, tokenizer } = FIXTURE_PLANS[name];

@@ -3,16 +3,14 @@
 // short requests from 32 clients) loses nothing and leaks nothing.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runLoad } from '../src/bench/serve-load.js';
 import { startServerProcess } from '../src/bench/serve-process.js';
+import { assertUserError, CLI, cli, tmp } from './helpers.js';
 import { trainServeFixtures } from './serve-fixtures.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 let hsmDir: string;
 
 before(async () => {
@@ -20,7 +18,7 @@ before(async () => {
 });
 
 test('serve: bad flags and unusable folders are one-line errors with exit code 2', async () => {
-  const keyFile = join(tmpdir(), `hsm-key-${process.pid}`);
+  const keyFile = join(tmp('serve-key'), 'key');
   writeFileSync(keyFile, 'two words\n');
   const cases: [string[], RegExp][] = [
     [['--port', '70000'], /--port.*from 0 to 65535/],
@@ -31,18 +29,13 @@ test('serve: bad flags and unusable folders are one-line errors with exit code 2
     [['--api-key', 'k', '--api-key-file', keyFile], /give one of them, not both/],
     [['--host', '10.255.255.1'], /--host 10.255.255.1: not an address of this machine/],
   ];
-  for (const [flags, pattern] of cases) {
-    const r = spawnSync(process.execPath, [CLI, 'serve', '--ckpt', hsmDir, '--port', '0', ...flags], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    assert.equal(r.status, 2, `${flags.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, pattern);
-    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-  }
-  const missing = spawnSync(process.execPath, [CLI, 'serve', '--ckpt', '/nonexistent/run'], { encoding: 'utf8' });
-  assert.equal(missing.status, 2);
-  assert.match(missing.stderr, /\/nonexistent\/run/);
+  for (const [flags, pattern] of cases)
+    assertUserError(
+      cli(['serve', '--ckpt', hsmDir, '--port', '0', ...flags], { timeoutMs: 30_000 }),
+      pattern,
+      flags.join(' '),
+    );
+  assertUserError(cli(['serve', '--ckpt', '/nonexistent/run'], { timeoutMs: 30_000 }), /\/nonexistent\/run/);
   // A port already taken.
   const first = await startServerProcess({
     ckpts: [hsmDir],
@@ -54,9 +47,10 @@ test('serve: bad flags and unusable folders are one-line errors with exit code 2
   });
   try {
     const port = new URL(first.url).port;
-    const r = spawnSync(process.execPath, [CLI, 'serve', '--ckpt', hsmDir, '--port', port], { encoding: 'utf8' });
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, new RegExp(`--port ${port}: 127.0.0.1:${port} is in use`));
+    assertUserError(
+      cli(['serve', '--ckpt', hsmDir, '--port', port], { timeoutMs: 30_000 }),
+      new RegExp(`--port ${port}: 127.0.0.1:${port} is in use`),
+    );
   } finally {
     await first.stop();
   }

@@ -4,111 +4,21 @@
 // weights to `python3 -m hsm_torch.parity`, which rebuilds them from the
 // description alone; logits, loss and every gradient must agree in float32,
 // and hsm_torch's own initialisation must have our distributions.
-// Needs PyTorch (apt-get install python3-torch); without it the comparisons
-// are skipped, or fail when HSM_REQUIRE_TORCH=1.
+// Needs PyTorch (test/toolchains.ts: skipped without it, a failure where
+// HSM_REQUIRE_TORCH=1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tape } from '../src/autograd/tape.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { modelDescription, MODEL_DESCRIPTION_FORMAT } from '../src/model/describe.js';
-import { parsePlan } from '../src/model/plan.js';
-import { Transformer, type ModelConfig } from '../src/model/transformer.js';
+import { Transformer } from '../src/model/transformer.js';
 import { projectRoot } from '../src/project-root.js';
-import { Rng } from '../src/tensor/random.js';
-
-const V = 37,
-  CONTEXT = 24,
-  B = 3;
-const base = { vocabSize: V, blockSize: CONTEXT, nLayer: 4, nHead: 4, nEmbd: 32 };
-
-/** The models compared; nLayer follows the plan. */
-const CASES: { name: string; config: Partial<ModelConfig> & { plan?: string } }[] = [
-  { name: 'gpt (attn*4)', config: {} },
-  { name: 'ab', config: { plan: 'hsm:ab*4' } },
-  { name: 'ab[proj]', config: { plan: 'hsm:ab[proj]*4' } },
-  { name: 'channel', config: { plan: 'hsm:channel*4' } },
-  { name: 'channel[proj]', config: { plan: 'hsm:channel[proj]*4' } },
-  { name: 'conv[k=3]', config: { plan: 'hsm:conv[k=3]*4' } },
-  { name: 'conv[k=3,proj]', config: { plan: 'hsm:conv[k=3,proj]*4' } },
-  // shifts 1, 2, 4, 8 at k = 7 reach lag 48 > T: the later taps read only zeros
-  { name: 'conv[k=7]', config: { plan: 'hsm:conv[k=7]*4' } },
-  { name: 'conv[k=7,proj]', config: { plan: 'hsm:conv[k=7,proj]*4' } },
-  { name: 'linear', config: { plan: 'hsm:linear*4' } },
-  { name: 'linear[proj]', config: { plan: 'hsm:linear[proj]*4' } },
-  { name: 'gated', config: { plan: 'hsm:gated*4' } },
-  { name: 'gated[proj]', config: { plan: 'hsm:gated[proj]*4' } },
-  { name: 'pair', config: { plan: 'hsm:pair*4' } },
-  { name: 'hybrid ab[proj]*3,attn', config: { plan: 'hsm:ab[proj]*3,attn' } },
-  {
-    name: 'pow2-heads, 4 groups, every HSM mixer',
-    config: {
-      plan: 'hsm:ab,hsm:channel[proj],hsm:conv[k=3,proj],hsm:linear,hsm:gated[proj],hsm:pair',
-      schedule: 'pow2-heads',
-    },
-  },
-  {
-    // pair's 4 heads over 2 shift groups; positions on a pure HSM plan; a non-default FFN width, eps and dropout
-    name: 'pow2-heads, 2 groups, positions, ffn 72',
-    config: {
-      plan: 'hsm:pair*2,hsm:conv[k=4]*2,hsm:ab[proj]',
-      schedule: 'pow2-heads',
-      hsmHeads: 2,
-      positions: true,
-      ffnHidden: 72,
-      lnEps: 1e-4,
-      dropout: 0.1,
-    },
-  },
-  // The transformer++ block (RMSNorm, SwiGLU, no biases, rotary positions): GPT, every HSM mixer and a hybrid.
-  { name: 'transformer++ gpt (attn*4)', config: { style: 'transformer++' } },
-  {
-    name: 'transformer++, every HSM mixer',
-    config: {
-      plan: 'hsm:ab,hsm:channel[proj],hsm:conv[k=3,proj],hsm:linear,hsm:gated[proj],hsm:pair',
-      style: 'transformer++',
-    },
-  },
-  { name: 'transformer++ hybrid (hsm:pair,attn)*2', config: { plan: '(hsm:pair,attn)*2', style: 'transformer++' } },
-  {
-    // the options one at a time on GPT-2's block: LayerNorm without bias, rotary beside a GELU FFN
-    name: 'gpt2 with rotary, no biases (LayerNorm without bias), gated hybrid',
-    config: { plan: 'hsm:gated[proj],attn,hsm:linear,attn', rotary: true, bias: false },
-  },
-  { name: 'gpt2 with RMSNorm and SwiGLU, biases kept', config: { norm: 'rmsnorm', ffn: 'swiglu' } },
-];
-
-/** Case i's model with our initial weights. */
-function freshModel(i: number): Transformer {
-  const { config } = CASES[i];
-  const nLayer = config.plan ? parsePlan(config.plan).length : 4;
-  return new Transformer({ ...base, ...config, nLayer }, { seed: 100 + i });
-}
-
-/**
- * A model with non-trivial weights: seeded init, then every vector parameter
- * (LayerNorms, biases, ab/channel/conv weights, all 0 or 1 otherwise) and
- * every HSM mixer matrix gets N(0, 0.1) noise, so each parameter changes the
- * output and gates and pair scores depend on the data; the other matrices
- * are scaled ×12 (std 0.24 ≈ 1/√C) so activations are of order 1 and the
- * GELU's shape, the softmaxes and the LayerNorms work outside their linear
- * range (at GPT-2's 0.02 the erf GELU passes for the tanh one).
- */
-function buildCase(i: number): { model: Transformer; idx: Int32Array; targets: Int32Array } {
-  const model = freshModel(i);
-  const rng = new Rng(7 + i);
-  for (const p of model.params.list) {
-    if (p.ndim === 1 || p.name!.includes('.mix.')) for (let j = 0; j < p.size; j++) p.data[j] += 0.1 * rng.normal();
-    else for (let j = 0; j < p.size; j++) p.data[j] *= 12;
-  }
-  const idx = Int32Array.from({ length: B * CONTEXT }, () => rng.int(V));
-  // every 7th target is -1: ignored by both losses
-  const targets = Int32Array.from({ length: B * CONTEXT }, (_, j) => (j % 7 === 3 ? -1 : rng.int(V)));
-  return { model, idx, targets };
-}
+import { tmp } from './helpers.js';
+import { torchMissing, torchPython } from './toolchains.js';
+import { B, base, buildCase, CASES, CONTEXT, freshModel, V } from './model-cases.js';
 
 interface Ours {
   names: string[];
@@ -132,23 +42,15 @@ function runOurs({ model, idx, targets }: ReturnType<typeof buildCase>): Ours {
   return result;
 }
 
-const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-const torchMissing =
-  probe.status === 0
-    ? null
-    : `${python} cannot import torch (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()}); ` +
-      'install it with `apt-get install python3-torch`';
-const required = process.env.HSM_REQUIRE_TORCH === '1';
-const skip = torchMissing && !required ? `${torchMissing}; set HSM_REQUIRE_TORCH=1 to fail instead` : false;
+const skip = torchMissing();
+const python = torchPython()!;
 
 /** hsm_torch's logits, loss, gradients and initial weights for every case, from one python process (importing torch takes seconds). */
 let torchOutputs: Map<string, { tensors: Map<string, Float32Array> }> | Error | undefined;
 function torchOutput(i: number): Map<string, Float32Array> {
   if (torchOutputs === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'hsm-torch-parity-'));
+    const dir = tmp('torch-parity');
     try {
-      if (torchMissing) throw new Error(`HSM_REQUIRE_TORCH=1 but ${torchMissing}`);
       const args: string[] = [];
       CASES.forEach((_, j) => {
         const { model, idx, targets } = buildCase(j);

@@ -10,21 +10,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { readSafetensors } from '../src/io/safetensors.js';
-import { torchAvailable } from './torch-available.js';
+import { CLI, cli, smallCorpus, tmp } from './helpers.js';
+import { torchMissing } from './toolchains.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
-const skip = torchAvailable();
+const skip = torchMissing();
 
-const root = mkdtempSync(join(tmpdir(), 'hsm-torch-engine-'));
-const data = join(root, 'small.txt');
-writeFileSync(data, readFileSync(SHAKESPEARE, 'utf8').slice(0, 60_000));
+const root = tmp('torch-engine');
+const data = smallCorpus(root, 60_000);
 
 /** A TCP port free on loopback now (the two simulated machines' rendezvous). */
 function freePort(): Promise<number> {
@@ -40,7 +36,6 @@ function freePort(): Promise<number> {
 const MODEL = ['--plan', 'hsm:ab[proj],attn', '--n-head', '2', '--n-embd', '32', '--context', '32'];
 function flags(out: string, extra: string[] = []): string[] {
   return [
-    CLI,
     'train',
     '--data',
     data,
@@ -53,10 +48,7 @@ function flags(out: string, extra: string[] = []): string[] {
   ];
 }
 
-function hsm(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env } });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
+const hsm = (args: string[], env: NodeJS.ProcessEnv = {}) => cli(args, { env });
 
 function trained(out: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
   const r = hsm(flags(out, extra), env);
@@ -137,16 +129,16 @@ test(
     const two = join(root, 'torch2');
     const last = metrics(two).at(-1)!;
     // The trainer evaluates evalIters batches of batchSize from Rng(seed + 2); eval draws the same ones.
-    const r = hsm([CLI, 'eval', '--ckpt', two, '--seed', String(1337 + 2), '--iters', '2', '--batch-size', '4']);
+    const r = hsm(['eval', '--ckpt', two, '--seed', String(1337 + 2), '--iters', '2', '--batch-size', '4']);
     assert.equal(r.status, 0, r.stderr);
     const loss = (JSON.parse(r.stdout) as { loss: number }).loss;
     assert.ok(Math.abs(loss - last.val_loss!) < 1e-4, `eval ${loss} vs torch ${last.val_loss}`);
-    const info = hsm([CLI, 'info', '--ckpt', two]);
+    const info = hsm(['info', '--ckpt', two]);
     assert.equal(info.status, 0, info.stderr);
     assert.match(info.stdout, /plan hsm:ab\[proj\],attn/);
     // The weights are written in our parameter order, not torch's module order.
     assert.deepEqual([...weights(two).keys()], [...weights(join(root, 'native')).keys()]);
-    const g = hsm([CLI, 'generate', '--ckpt', two, '--prompt', 'ROMEO:', '--max-tokens', '20', '--temperature', '0']);
+    const g = hsm(['generate', '--ckpt', two, '--prompt', 'ROMEO:', '--max-tokens', '20', '--temperature', '0']);
     assert.equal(g.status, 0, g.stderr);
     assert.ok(g.stdout.startsWith('ROMEO:') && g.stdout.length > 'ROMEO:'.length, g.stdout);
   },
@@ -180,20 +172,24 @@ test(
 
 /** Starts a longer torch run on 2 processes and calls `act` once its first checkpoint is saved. */
 async function interrupted(out: string, act: (cli: ReturnType<typeof spawn>) => void) {
-  const cli = spawn(process.execPath, flags(out, ['--engine', 'torch', '--nproc', '2', '--max-iters', '400']), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, ...flags(out, ['--engine', 'torch', '--nproc', '2', '--max-iters', '400'])],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   let acted = false;
-  cli.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     if (!acted && /step [4-9]\/400|step \d\d+\/400/.test(stderr)) {
       acted = true;
-      act(cli);
+      act(child);
     }
   });
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    cli.on('close', (c, s) => resolve([c, s])),
+    child.on('close', (c, s) => resolve([c, s])),
   );
   return { code, signal, stderr };
 }
@@ -272,11 +268,14 @@ test(
     const node = (rank: number, out: string, extra: string[] = []) =>
       spawn(
         process.execPath,
-        flags(out, [
-          ...['--engine', 'torch', '--nnodes', '2', '--node-rank', String(rank)],
-          ...['--master-addr', '127.0.0.1', '--master-port', port],
-          ...extra,
-        ]),
+        [
+          CLI,
+          ...flags(out, [
+            ...['--engine', 'torch', '--nnodes', '2', '--node-rank', String(rank)],
+            ...['--master-addr', '127.0.0.1', '--master-port', port],
+            ...extra,
+          ]),
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
     const finished = (cli: ReturnType<typeof spawn>) =>
@@ -292,7 +291,12 @@ test(
     assert.equal(n0.code, 0, n0.stderr);
     assert.equal(n1.code, 0, n1.stderr);
     assert.match(n1.stderr, /node 1 done; node 0 holds the run/);
-    assert.deepEqual(readdirSync(join(root, 'node1')).sort(), ['tokens', 'torch']); // no run of its own
+    assert.deepEqual(
+      readdirSync(join(root, 'node1'))
+        .filter((f) => !f.startsWith('.hsm.lock'))
+        .sort(),
+      ['tokens', 'torch'],
+    ); // no run of its own (the lock's released record stays)
     assertSameLosses(join(root, 'torch2'), join(root, 'node0'), 1e-6);
     // A node whose flags build another model is refused by its ranks, and the job ends on both machines.
     const [b0, b1] = await Promise.all([

@@ -5,13 +5,13 @@
 // 1…16, and a hybrid (ab ×3 then attention, with learned positions).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { Tape } from '../src/autograd/tape.js';
 import { withBackend, type BackendName } from '../src/backend/index.js';
 import { readSafetensors, type SafeTensor } from '../src/io/safetensors.js';
 import { Transformer } from '../src/model/transformer.js';
 import { AdamW } from '../src/optim/adamw.js';
 import type { DType } from '../src/tensor/buffer-pool.js';
+import { torchFixture } from './helpers.js';
 
 interface FixtureMeta {
   model: {
@@ -41,7 +41,7 @@ interface FixtureMeta {
 }
 
 function loadFixture(name: string) {
-  const file = readSafetensors(fileURLToPath(new URL(`../../tools/fixtures/${name}.safetensors`, import.meta.url)));
+  const file = readSafetensors(torchFixture(name));
   const meta = JSON.parse(file.metadata.config) as FixtureMeta;
   const tensor = (key: string): SafeTensor => {
     const t = file.tensors.get(key);

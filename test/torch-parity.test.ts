@@ -4,15 +4,15 @@
 // compare logits, loss, every gradient, and the state after 5 AdamW steps with gradient clipping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { Tape } from '../src/autograd/tape.js';
 import { withBackend, type BackendName } from '../src/backend/index.js';
 import { readSafetensors, type SafeTensor } from '../src/io/safetensors.js';
 import { Transformer } from '../src/model/transformer.js';
 import { AdamW } from '../src/optim/adamw.js';
 import type { DType } from '../src/tensor/buffer-pool.js';
+import { torchFixture } from './helpers.js';
 
-const fixture = readSafetensors(fileURLToPath(new URL('../../tools/fixtures/gpt_tiny.safetensors', import.meta.url)));
+const fixture = readSafetensors(torchFixture('gpt_tiny'));
 const meta = JSON.parse(fixture.metadata.config) as {
   model: {
     vocab_size: number;

@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   cpSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   renameSync,
@@ -14,26 +13,11 @@ import {
   writeFileSync,
   statSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readSafetensors, writeSafetensors, type SafeTensorsFile } from '../src/io/safetensors.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
-
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const SHAKESPEARE = fileURLToPath(new URL('../../../shared/data/tinyshakespeare.txt', import.meta.url));
-
-function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'hsm-train-'));
-}
-
-/** A small corpus file: the first 40k characters of Tiny Shakespeare. */
-function smallCorpus(dir: string): string {
-  const path = join(dir, 'small.txt');
-  writeFileSync(path, readFileSync(SHAKESPEARE, 'utf8').slice(0, 40_000));
-  return path;
-}
+import { CLI, cli, expectUserError, smallCorpus, tmp } from './helpers.js';
 
 const tiny = (data: string, out: string, maxIters: number) =>
   parseTrainConfig({
@@ -58,9 +42,15 @@ function metrics(dir: string): { step: number; train_loss: number; val_loss?: nu
 }
 
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+/** The SHA-256 of a checkpoint file's tensor bytes (its metadata holds the run id, which differs between runs). */
+const weightsDigest = (path: string) => {
+  const hash = createHash('sha256');
+  for (const [, t] of readSafetensors(path).tensors) hash.update(new Uint8Array(t.data.buffer));
+  return hash.digest('hex');
+};
 
 test('a resumed run reproduces the uninterrupted run exactly', async () => {
-  const root = tmp();
+  const root = tmp('train');
   const data = smallCorpus(root);
   const full = join(root, 'full'),
     split = join(root, 'split');
@@ -78,26 +68,12 @@ test('a resumed run reproduces the uninterrupted run exactly', async () => {
     'losses after resuming equal the uninterrupted run',
   );
   assert.equal(
-    digest(join(split, 'model.safetensors')),
-    digest(join(full, 'model.safetensors')),
+    weightsDigest(join(split, 'model.safetensors')),
+    weightsDigest(join(full, 'model.safetensors')),
     'weights are bit-identical',
   );
   assert.ok(metrics(full).at(-1)!.train_loss < metrics(full)[0].train_loss, 'the loss went down');
 });
-
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Runs the CLI expecting a one-line error with exit code 2 that matches `pattern`. */
-function expectUserError(args: string[], pattern: RegExp): void {
-  const r = cli(args);
-  assert.equal(r.status, 2, `exit code for ${args.join(' ')}: ${r.status}\n${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line of error, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-}
 
 const TINY_FLAGS = [
   '--n-layer',
@@ -115,7 +91,7 @@ const TINY_FLAGS = [
 ];
 
 test('bad input: corpus problems are one-line errors with exit code 2', () => {
-  const root = tmp();
+  const root = tmp('train');
   const empty = join(root, 'empty.txt');
   writeFileSync(empty, '');
   const blank = join(root, 'blank.txt');
@@ -133,7 +109,7 @@ test('bad input: corpus problems are one-line errors with exit code 2', () => {
 });
 
 test('bad input: configuration errors name the key', () => {
-  const root = tmp();
+  const root = tmp('train');
   const cfg = join(root, 'cfg.json');
   writeFileSync(cfg, JSON.stringify({ maxIters: 5, learningRate: 0.1 }));
   expectUserError(['train', '--config', cfg, '--out', join(root, 'o')], /learningRate/);
@@ -151,17 +127,19 @@ test('bad input: configuration errors name the key', () => {
 });
 
 test('bad input: checkpoint problems are clear and leave the run untouched', async () => {
-  const root = tmp();
+  const root = tmp('train');
   const data = smallCorpus(root);
   const run = join(root, 'run');
   await train(tiny(data, run, 4));
-  const before = Object.fromEntries(readdirSync(run).map((f) => [f, digest(join(run, f))]));
+  // The run's files (the lock's records change with every command that takes the folder).
+  const files = () => readdirSync(run).filter((f) => !f.startsWith('.hsm.lock'));
+  const before = Object.fromEntries(files().map((f) => [f, digest(join(run, f))]));
 
   expectUserError(['train', '--resume', '--out', join(root, 'nothing')], /does not exist/);
   expectUserError(['train', '--data', data, '--out', run, ...TINY_FLAGS], /already holds a training run/);
   expectUserError(['train', '--resume', '--out', run, '--n-embd', '64'], /different model/);
   expectUserError(['eval', '--ckpt', join(root, 'nothing')], /does not exist/);
-  const after = Object.fromEntries(readdirSync(run).map((f) => [f, digest(join(run, f))]));
+  const after = Object.fromEntries(files().map((f) => [f, digest(join(run, f))]));
   assert.deepEqual(after, before, 'failed commands changed no file of the existing run');
 
   // A damaged copy: truncated weights, then a missing optimizer file.
@@ -230,11 +208,11 @@ test('bad input: checkpoint problems are clear and leave the run untouched', asy
   const mixed = join(root, 'mixed');
   spawnSync('cp', ['-r', run, mixed]);
   spawnSync('cp', [join(other, 'model.safetensors'), join(mixed, 'model.safetensors')]);
-  expectUserError(['generate', '--ckpt', mixed, '--prompt', 'a'], /different model/);
+  expectUserError(['generate', '--ckpt', mixed, '--prompt', 'a'], /the folder mixes two runs/);
 });
 
 test('a kill at any point of a checkpoint save leaves a run that resumes exactly', async () => {
-  const root = tmp();
+  const root = tmp('train');
   const data = smallCorpus(root);
   const full = join(root, 'full');
   await train(tiny(data, full, 12));
@@ -269,8 +247,8 @@ test('a kill at any point of a checkpoint save leaves a run that resumes exactly
     const resumed = await train(tiny(data, dir, 12), { resume: true });
     assert.equal(resumed.step, 12);
     assert.equal(
-      digest(join(dir, 'model.safetensors')),
-      digest(join(full, 'model.safetensors')),
+      weightsDigest(join(dir, 'model.safetensors')),
+      weightsDigest(join(full, 'model.safetensors')),
       `a save killed at step ${step + (dir === early ? 1 : 0)} resumes from step ${step} to the uninterrupted weights`,
     );
     assert.deepEqual(
@@ -284,7 +262,7 @@ test('a kill at any point of a checkpoint save leaves a run that resumes exactly
 const SIGNAL_STATUS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   test(`${signal} saves a checkpoint that resumes`, async () => {
-    const root = tmp();
+    const root = tmp('train');
     const data = smallCorpus(root);
     const out = join(root, 'run');
     const child = spawn(process.execPath, [
@@ -321,7 +299,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 test('training with dropout also resumes exactly', async () => {
-  const root = tmp();
+  const root = tmp('train');
   const data = smallCorpus(root);
   const cfg = (out: string) => {
     const base = tiny(data, out, 8);

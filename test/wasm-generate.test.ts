@@ -3,8 +3,7 @@
 // gradients equal the js reference's; weights pinned in the module's memory change nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nativeBackend, wasmBackend, withBackend } from '../src/backend/index.js';
-import { wasmLoadError } from '../src/backend/wasm-file.js';
+import { wasmBackend, withBackend } from '../src/backend/index.js';
 import { Tape } from '../src/autograd/tape.js';
 import { generateTokens } from '../src/generate/generate.js';
 import { loadModel } from '../src/train/checkpoint.js';
@@ -12,13 +11,11 @@ import { Transformer } from '../src/model/transformer.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { Rng } from '../src/tensor/random.js';
 import { trainServeFixtures } from './serve-fixtures.js';
-import { relError } from './helpers.js';
+import { relError } from './numeric.js';
+import { firstMissing, nativeMissing, wasmMissing } from './toolchains.js';
 
-const skip = !wasmBackend()
-  ? `wasm module not available: ${wasmLoadError()}`
-  : !nativeBackend()
-    ? 'native addon not available'
-    : false;
+const noWasm = wasmMissing();
+const skip = firstMissing(noWasm, nativeMissing());
 
 test('greedy generation on wasm equals native token for token (GPT, HSM, hybrid)', { skip }, async () => {
   const dirs = await trainServeFixtures(['gpt', 'hsm', 'hybrid']);
@@ -42,7 +39,7 @@ test('greedy generation on wasm equals native token for token (GPT, HSM, hybrid)
   }
 });
 
-test('a training step on wasm equals js: loss and every gradient', { skip }, () => {
+test('a training step on wasm equals js: loss and every gradient', { skip: noWasm }, () => {
   for (const plan of ['attn*2', 'hsm:ab[proj]*2', 'hsm:gated,attn']) {
     const model = new Transformer({ vocabSize: 23, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, plan });
     const rng = new Rng(3);

@@ -5,10 +5,8 @@
 // screenshot is saved (dist/test-output/web-export.png; docs/web-export.png is a copy).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
@@ -17,19 +15,16 @@ import { SHAKESPEARE_CHARS } from '../src/bench/browser.js';
 import { serveFolder } from '../src/serve/static-files.js';
 import { startServer } from '../src/serve/server.js';
 import { PAGE_CODE_BUDGET_BYTES } from '../src/serve/web-export.js';
-import { SHAKESPEARE, trainServeFixtures } from './serve-fixtures.js';
+import { assertUserError, cli, shakespeare, tmp, type CliResult } from './helpers.js';
+import { trainServeFixtures } from './serve-fixtures.js';
+import { CHROMIUM, chromiumMissing, firstMissing, wasmMissing } from './toolchains.js';
 
-const CHROMIUM = process.env.HSM_CHROMIUM ?? '/usr/bin/chromium';
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-// CI installs Chromium (.ci/run), so there a missing browser is a failure; elsewhere the test is skipped.
-const missing = !existsSync(CHROMIUM);
-const skip = missing && process.env.CI !== 'true' ? `no browser at ${CHROMIUM} (apt-get install chromium)` : false;
+/** The page needs the WebAssembly module (its backend); driving it needs Chromium too. */
+const noPage = wasmMissing();
+const skip = firstMissing(noPage, chromiumMissing());
 
-function hsm(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const hsm = (...args: string[]): CliResult => cli(args);
 
 /**
  * Greedy generation in the exported page equals `hsm generate --temperature 0` (which prints the prompt, the
@@ -64,15 +59,8 @@ async function assertGreedyMatchesCli(
   return page.evaluate(() => (window as unknown as { hsmLastResult: { tokens: number } }).hsmLastResult);
 }
 
-/** A user error: exit code 2 and one line on stderr, matching `pattern`. */
-function assertUserError(r: ReturnType<typeof hsm>, pattern: RegExp): void {
-  assert.equal(r.status, 2, `exit code 2 expected; stderr: ${r.stderr}`);
-  assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line expected: ${r.stderr}`);
-  assert.match(r.stderr, pattern);
-}
-
-test('hsm export --web: a bad run folder or a non-empty folder is one line and exit code 2', () => {
-  const root = mkdtempSync(join(tmpdir(), 'hsm-export-'));
+test('hsm export --web: a bad run folder or a non-empty folder is one line and exit code 2', { skip: noPage }, () => {
+  const root = tmp('export');
   const char = join(root, 'char');
   writeFreshRun(char, 'hsm:ab[proj]*2', 16, 16, { tokenizer: 'char', text: SHAKESPEARE_CHARS });
 
@@ -114,8 +102,8 @@ function freshGpt2(root: string): string {
 /** js-tiktoken's gpt2 ranks, as the Node tokenizer reads them. */
 const GPT2_RANKS = createRequire(import.meta.url)('js-tiktoken/ranks/gpt2') as unknown;
 
-test('hsm export --web: a gpt2 model is exported with its tokenizer ranks beside the weights', () => {
-  const root = mkdtempSync(join(tmpdir(), 'hsm-export-'));
+test('hsm export --web: a gpt2 model is exported with its tokenizer ranks beside the weights', { skip: noPage }, () => {
+  const root = tmp('export');
   const out = join(root, 'page');
   const r = hsm('export', '--web', out, '--ckpt', freshGpt2(root));
   assert.equal(r.status, 0, r.stderr);
@@ -129,9 +117,8 @@ test('hsm export --web: a gpt2 model is exported with its tokenizer ranks beside
 });
 
 test('the exported page: generates as hsm generate does (wasm), trains a model in the page', { skip }, async () => {
-  assert.ok(!missing, `Chromium is required in CI but ${CHROMIUM} does not exist`);
   const dirs = await trainServeFixtures(['hsm']);
-  const out = join(mkdtempSync(join(tmpdir(), 'hsm-export-')), 'page');
+  const out = join(tmp('export'), 'page');
   const exported = hsm('export', '--web', out, '--ckpt', dirs.hsm);
   assert.equal(exported.status, 0, exported.stderr);
   const codeBytes = statSync(join(out, 'hsm.js')).size + statSync(join(out, 'hsm.wasm')).size;
@@ -180,7 +167,7 @@ test('the exported page: generates as hsm generate does (wasm), trains a model i
     assert.equal(await page.textContent('#status'), 'Stopped.');
 
     // Train in the page on 20 kB of Shakespeare: the loss falls and the chart draws it.
-    const text = readFileSync(SHAKESPEARE, 'utf8').slice(0, 20_000);
+    const text = shakespeare(20_000);
     await page.fill('#train-text', text);
     await page.fill('#train-steps', '100');
     await page.click('#train');
@@ -219,8 +206,7 @@ test('the exported page: generates as hsm generate does (wasm), trains a model i
 });
 
 test('the exported page of a gpt2 model: fetches the ranks, generates as hsm generate does', { skip }, async () => {
-  assert.ok(!missing, `Chromium is required in CI but ${CHROMIUM} does not exist`);
-  const root = mkdtempSync(join(tmpdir(), 'hsm-export-'));
+  const root = tmp('export');
   const dir = freshGpt2(root),
     out = join(root, 'page');
   const exported = hsm('export', '--web', out, '--ckpt', dir);
@@ -253,55 +239,63 @@ test('the exported page of a gpt2 model: fetches the ranks, generates as hsm gen
   }
 });
 
-test('hsm serve serves each model its in-browser page at /web/<id>/ (the export, live), not behind an API key', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'hsm-webserve-'));
-  const dir = join(root, 'tiny');
-  writeFreshRun(dir, 'hsm:ab[proj]*2', 16, 16, { tokenizer: 'char', text: SHAKESPEARE_CHARS });
-  const gpt2 = freshGpt2(root);
-  const common = { ckpts: [dir, gpt2], host: '127.0.0.1', port: 0, parallel: 2, maxQueue: 4, maxTokensLimit: 64 };
-  const server = await startServer(common);
-  try {
-    const get = (path: string) => fetch(`${server.url}${path}`);
-    const page = await get('/web/tiny/');
-    assert.equal(page.status, 200);
-    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
-    assert.match(await page.text(), /hsm\.js/);
-    const wasm = await get('/web/tiny/hsm.wasm');
-    assert.equal(wasm.headers.get('content-type'), 'application/wasm');
-    assert.equal(wasm.headers.get('cross-origin-embedder-policy'), 'require-corp');
-    assert.deepEqual(
-      new Uint8Array(await wasm.arrayBuffer()),
-      new Uint8Array(readFileSync(fileURLToPath(new URL('../wasm/hsm.wasm', import.meta.url)))),
-    );
-    assert.equal(
-      await (await get('/web/tiny/model/config.json')).text(),
-      readFileSync(join(dir, 'config.json'), 'utf8'),
-    );
-    assert.equal(
-      (await (await get('/web/tiny/model/model.safetensors')).arrayBuffer()).byteLength,
-      statSync(join(dir, 'model.safetensors')).size,
-    );
-    assert.equal((await get('/web/tiny/optimizer.safetensors')).status, 404, 'only the page and the model are served');
-    assert.equal((await get('/web/tiny/model/optimizer.safetensors')).status, 404);
-    assert.equal((await get('/web/tiny/model/gpt2-ranks.json')).status, 404, 'the ranks only for gpt2 models');
-    const ranks = await get('/web/gpt2/model/gpt2-ranks.json');
-    assert.equal(ranks.status, 200);
-    assert.equal(ranks.headers.get('content-type'), 'application/json');
-    assert.deepEqual(await ranks.json(), GPT2_RANKS);
-    const unknown = await get('/web/other/');
-    assert.equal(unknown.status, 404);
-    assert.match((await unknown.json()).error.message, /other/);
-  } finally {
-    await server.close();
-  }
-  const locked = await startServer({ ...common, apiKey: 'sekrit' });
-  try {
-    assert.equal(
-      (await fetch(`${locked.url}/web/tiny/`)).status,
-      404,
-      'the page would hand out the weights the key protects',
-    );
-  } finally {
-    await locked.close();
-  }
-});
+test(
+  'hsm serve serves each model its in-browser page at /web/<id>/ (the export, live), not behind an API key',
+  { skip: noPage },
+  async () => {
+    const root = tmp('webserve');
+    const dir = join(root, 'tiny');
+    writeFreshRun(dir, 'hsm:ab[proj]*2', 16, 16, { tokenizer: 'char', text: SHAKESPEARE_CHARS });
+    const gpt2 = freshGpt2(root);
+    const common = { ckpts: [dir, gpt2], host: '127.0.0.1', port: 0, parallel: 2, maxQueue: 4, maxTokensLimit: 64 };
+    const server = await startServer(common);
+    try {
+      const get = (path: string) => fetch(`${server.url}${path}`);
+      const page = await get('/web/tiny/');
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+      assert.match(await page.text(), /hsm\.js/);
+      const wasm = await get('/web/tiny/hsm.wasm');
+      assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+      assert.equal(wasm.headers.get('cross-origin-embedder-policy'), 'require-corp');
+      assert.deepEqual(
+        new Uint8Array(await wasm.arrayBuffer()),
+        new Uint8Array(readFileSync(fileURLToPath(new URL('../wasm/hsm.wasm', import.meta.url)))),
+      );
+      assert.equal(
+        await (await get('/web/tiny/model/config.json')).text(),
+        readFileSync(join(dir, 'config.json'), 'utf8'),
+      );
+      assert.equal(
+        (await (await get('/web/tiny/model/model.safetensors')).arrayBuffer()).byteLength,
+        statSync(join(dir, 'model.safetensors')).size,
+      );
+      assert.equal(
+        (await get('/web/tiny/optimizer.safetensors')).status,
+        404,
+        'only the page and the model are served',
+      );
+      assert.equal((await get('/web/tiny/model/optimizer.safetensors')).status, 404);
+      assert.equal((await get('/web/tiny/model/gpt2-ranks.json')).status, 404, 'the ranks only for gpt2 models');
+      const ranks = await get('/web/gpt2/model/gpt2-ranks.json');
+      assert.equal(ranks.status, 200);
+      assert.equal(ranks.headers.get('content-type'), 'application/json');
+      assert.deepEqual(await ranks.json(), GPT2_RANKS);
+      const unknown = await get('/web/other/');
+      assert.equal(unknown.status, 404);
+      assert.match((await unknown.json()).error.message, /other/);
+    } finally {
+      await server.close();
+    }
+    const locked = await startServer({ ...common, apiKey: 'sekrit' });
+    try {
+      assert.equal(
+        (await fetch(`${locked.url}/web/tiny/`)).status,
+        404,
+        'the page would hand out the weights the key protects',
+      );
+    } finally {
+      await locked.close();
+    }
+  },
+);

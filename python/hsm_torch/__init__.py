@@ -6,7 +6,9 @@
 
 Parameter names and shapes equal the TypeScript ParameterStore's (and so our
 safetensors checkpoints'). `python3 -m hsm_torch.parity` checks it against the
-engine (test/torch-engine-parity.test.ts).
+engine (test/torch-engine-parity.test.ts). model.decode_step() is the
+recurrent form (one token, with KV caches and HSM windows), which
+`python3 -m hsm_torch.onnx_export` writes as ONNX (`hsm export --onnx`).
 """
 
 from .mixers import HAS_SDPA, MIXERS, build_mixer, shift_groups

@@ -10,6 +10,9 @@ resume the other's run and catches a damaged file.
 The save is ordered so that a kill at any instant leaves a resumable folder:
 stage optimizer.next.safetensors, replace model.safetensors (the commit
 point), then rename the staged state over optimizer.safetensors.
+
+Both files also carry the run's identity (run_id, fixed_config), which the
+TypeScript side computes and passes in launch.json; reads check the run id.
 """
 
 import hashlib
@@ -87,23 +90,36 @@ def remove_stale_temporaries(folder: str) -> None:
 
 
 def settle(folder: str, model_step: int) -> None:
-    """Finishes or undoes a save that a kill interrupted (the same rule as settleCheckpoint in TypeScript)."""
+    """Finishes or undoes a save that a kill interrupted (the same rule as settleCheckpoint in TypeScript,
+    which runs first: a staged file that is neither superfluous nor the weights' state is kept aside)."""
     remove_stale_temporaries(folder)
     staged = os.path.join(folder, STAGED_OPTIMIZER_FILE)
     if not os.path.exists(staged):
         return
-    if _file_step(staged) == model_step and _file_step(os.path.join(folder, OPTIMIZER_FILE)) != model_step:
+    if _file_step(os.path.join(folder, OPTIMIZER_FILE)) == model_step:
+        os.remove(staged)
+    elif _file_step(staged) == model_step:
         os.replace(staged, os.path.join(folder, OPTIMIZER_FILE))
     else:
-        os.remove(staged)
+        aside = os.path.join(folder, "optimizer.next.unusable-torch.safetensors")
+        os.replace(staged, aside)
+        raise CheckpointError(f"checkpoint {folder}: no optimizer file holds the state of step {model_step}; the staged one was kept as {aside}")
 
 
-def load(folder: str):
+def check_identity(folder: str, name: str, metadata: dict, identity: dict) -> None:
+    """The file belongs to this run: the run id the TypeScript side passed (absent for runs of earlier versions)."""
+    if metadata.get("run_id") != identity.get("run_id"):
+        raise CheckpointError(f"checkpoint {folder}: {name} belongs to another run than config.json")
+
+
+def load(folder: str, identity: dict):
     """(weights, moments {name: (m, v)}, training state) of a run folder's committed step."""
     weights, meta = read_checked(folder, MODEL_FILE)
+    check_identity(folder, MODEL_FILE, meta, identity)
     step = int(meta["step"])
     settle(folder, step)
     tensors, opt_meta = read_checked(folder, OPTIMIZER_FILE)
+    check_identity(folder, OPTIMIZER_FILE, opt_meta, identity)
     if int(opt_meta["step"]) != step:
         raise CheckpointError(
             f"checkpoint {folder}: model.safetensors is from step {step} but optimizer.safetensors from step {opt_meta['step']}"
@@ -125,11 +141,11 @@ def load(folder: str):
     return weights, moments, state
 
 
-def save(folder: str, weights: list, moments: list, state: dict) -> None:
+def save(folder: str, weights: list, moments: list, state: dict, identity: dict) -> None:
     """The ordered save; weights and moments are lists of (name, float32 array) in file order."""
     remove_stale_temporaries(folder)
     at = str(state["step"])
-    meta = {"format": FORMAT, "step": at}
+    meta = {"format": FORMAT, "step": at, **identity}
     # Numbers as Python writes them ("1e-05"): the TypeScript reader parses them with JSON.parse / Number.
     training = {
         **meta,

@@ -8,6 +8,11 @@ x [B, T, C] -> y [B, T, C].
 HSM layers read x_{t-s}: position t of the input `s` steps back, zero before
 the start of the sequence. With several head groups, the C channels split into
 len(shifts) equal contiguous groups, group g shifted by shifts[g].
+
+Each mixer also has its recurrent form, step(): one new position at a time,
+with a decoding state (attention: its KV cache; an HSM mixer: a window of the
+last rows it shifts), as src/model/mixers/*.ts decode. onnx_export.py exports
+it as decoder.onnx.
 """
 
 import math
@@ -36,12 +41,15 @@ def residual_std(desc: dict) -> float:
 
 
 def shift_time(x: torch.Tensor, s: int) -> torch.Tensor:
-    """y[:, t] = x[:, t - s] for t >= s, zero for t < s (x is [B, T, ...])."""
-    T = x.shape[1]
+    """y[:, t] = x[:, t - s] for t >= s, zero for t < s (x is [B, T, ...]).
+
+    Written as pad-then-slice so that an ONNX export (onnx_export.py) keeps T
+    dynamic: one Pad and one Slice whatever the length, T < s included.
+    """
     if s == 0:
         return x
-    zeros = x.new_zeros((x.shape[0], min(s, T)) + tuple(x.shape[2:]))
-    return torch.cat([zeros, x[:, : max(T - s, 0)]], dim=1)
+    pad = [0, 0] * (x.dim() - 2) + [s, 0]  # F.pad lists the last dimension first; time is dim 1
+    return F.pad(x, pad)[:, :-s]
 
 
 def shift_groups(x: torch.Tensor, shifts: Sequence[int]) -> torch.Tensor:
@@ -50,6 +58,18 @@ def shift_groups(x: torch.Tensor, shifts: Sequence[int]) -> torch.Tensor:
         return shift_time(x, shifts[0])
     parts = x.chunk(len(shifts), dim=-1)
     return torch.cat([shift_time(p, s) for p, s in zip(parts, shifts)], dim=-1)
+
+
+def read_window(window: torch.Tensor, lags: Sequence[int], length: int) -> torch.Tensor:
+    """The recurrent form of shift_groups: window [B, length, C] holds the last
+    `length` rows before the current one, oldest first (zeros before the
+    sequence started), so the row `lag` steps back is window[:, length - lag];
+    one lag per channel group. Returns [B, 1, C]. (`length` is the mixer's, a
+    constant, so an exported graph slices at fixed offsets.)"""
+    if len(set(lags)) == 1:
+        return window.narrow(1, length - lags[0], 1)
+    parts = window.chunk(len(lags), dim=-1)
+    return torch.cat([p.narrow(1, length - s, 1) for p, s in zip(parts, lags)], dim=-1)
 
 
 def has_bias(desc: dict) -> bool:
@@ -67,8 +87,13 @@ def rotary_tables(max_pos: int, dh: int, base: float, dtype: torch.dtype) -> Tup
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """x [B, H, T, Dh]: each head's halves (i, i + Dh/2) turn by position t's angle i (GPT-NeoX's pairing)."""
-    T, half = x.shape[-2], x.shape[-1] // 2
-    c, s = cos[:T], sin[:T]
+    T = x.shape[-2]
+    return turn(x, cos[:T], sin[:T])
+
+
+def turn(x: torch.Tensor, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """apply_rotary with the angles' cos and sin given (broadcast against x's halves)."""
+    half = x.shape[-1] // 2
     a, b = x[..., :half], x[..., half:]
     return torch.cat([a * c - b * s, b * c + a * s], dim=-1)
 
@@ -99,13 +124,21 @@ class CausalSelfAttention(nn.Module):
         self.rotary_base = float(desc.get("rotary_base", 10000))
         self.block_size = desc["block_size"]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def heads(self, x: torch.Tensor):
+        """q, k, v of x [B, T, C], each [B, H, T, Dh]."""
         B, T, C = x.shape
-        H, Dh = self.n_head, C // self.n_head
+        H = self.n_head
         q, k, v = self.c_attn(x).split(C, dim=2)
-        q = q.view(B, T, H, Dh).transpose(1, 2)  # [B, H, T, Dh]
-        k = k.view(B, T, H, Dh).transpose(1, 2)
-        v = v.view(B, T, H, Dh).transpose(1, 2)
+        return tuple(t.reshape(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))
+
+    def merge(self, y: torch.Tensor) -> torch.Tensor:
+        """[B, H, T, Dh] heads -> c_proj of their concatenation [B, T, C]."""
+        B, H, T, Dh = y.shape
+        return self.c_proj(y.transpose(1, 2).reshape(B, T, H * Dh))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.heads(x)
+        T, Dh = x.shape[1], q.shape[-1]
         if self.rotary:
             cos, sin = rotary_tables(T, Dh, self.rotary_base, x.dtype)
             cos, sin = cos.to(x.device), sin.to(x.device)
@@ -117,16 +150,41 @@ class CausalSelfAttention(nn.Module):
             causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
             att = att.masked_fill(~causal, float("-inf"))
             y = F.softmax(att, dim=-1) @ v  # [B, H, T, Dh]
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.c_proj(y)
+        return self.merge(y)
+
+    def step(self, x: torch.Tensor, past: List[torch.Tensor], positions: Optional[torch.Tensor] = None):
+        """The recurrent form: x [B, 1, C] at position P attends to the cached keys
+        and values past = [k, v], each [B, H, P, Dh]; returns (y [B, 1, C],
+        [k, v] with this position appended). With rotary positions, positions
+        [B, 1] holds P (the cached keys are already turned)."""
+        q, k, v = self.heads(x)
+        if self.rotary:
+            # The context's table, computed as forward() computes it, indexed by position.
+            cos, sin = rotary_tables(self.block_size, q.shape[-1], self.rotary_base, x.dtype)
+            c, s = cos.to(x.device)[positions].unsqueeze(1), sin.to(x.device)[positions].unsqueeze(1)  # [B, 1, 1, Dh/2]
+            q, k = turn(q, c, s), turn(k, c, s)
+        k = torch.cat([past[0], k], dim=2)
+        v = torch.cat([past[1], v], dim=2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))  # [B, H, 1, P + 1]: all of it is the past
+        return self.merge(F.softmax(att, dim=-1) @ v), [k, v]
 
 
 class ShiftMixer(nn.Module):
     """Base of the HSM mixers: y = c_proj(mix(x)), the projection only with [proj].
 
+    As in src/model/mixers/mixer.ts, a mixer says what it shifts (`prepare`:
+    tensors of width C, default x itself), at which lags (`lags`: one shift
+    per head group each) and how it combines them (`combine`); the parallel
+    form reads the lagged copies from shift_groups, the recurrent form (`step`)
+    from a window of the last `window` prepared rows per tensor, so both forms
+    share every op of the mix.
+
     c_proj is registered first, as ours registers it before the mixer's own
     parameters (its init draws come first in our generator).
     """
+
+    #: Names of the tensors prepare() returns (suffixes of the decoding state's names).
+    prepared_names: Tuple[str, ...] = ("",)
 
     def __init__(self, desc: dict, block: dict, proj: Optional[bool] = None):
         super().__init__()
@@ -137,12 +195,40 @@ class ShiftMixer(nn.Module):
             proj = bool(block["options"].get("proj", False))
         self.c_proj = init_linear(C, C, residual_std(desc), bias=has_bias(desc)) if proj else None
 
-    def mix(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def lags(self) -> List[List[int]]:
+        """Lagged inputs combine() reads: each entry is one shift per head group."""
+        return [self.shifts]
+
+    @property
+    def window(self) -> int:
+        """Rows the recurrent form keeps per prepared tensor: the largest lag."""
+        return max(max(lag) for lag in self.lags)
+
+    def prepare(self, x: torch.Tensor) -> List[torch.Tensor]:
+        return [x]
+
+    def combine(self, x: torch.Tensor, prepared: List[torch.Tensor], past: List[List[torch.Tensor]]) -> torch.Tensor:
+        """The mix from x, its prepared tensors and their lagged copies: past[i][j]
+        is prepared tensor j at lag set i (the order of `lags`)."""
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.mix(x)
+    def project(self, y: torch.Tensor) -> torch.Tensor:
         return self.c_proj(y) if self.c_proj is not None else y
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        prepared = self.prepare(x)
+        past = [[shift_groups(p, lag) for p in prepared] for lag in self.lags]
+        return self.project(self.combine(x, prepared, past))
+
+    def step(self, x: torch.Tensor, windows: List[torch.Tensor]):
+        """The recurrent form: x [B, 1, C]; windows[j] [B, window, C] holds
+        prepared tensor j's last rows. Returns (y [B, 1, C], the windows moved
+        on by one row: the oldest dropped, this one appended)."""
+        prepared = self.prepare(x)
+        past = [[read_window(w, lag, self.window) for w in windows] for lag in self.lags]
+        moved = [torch.cat([w[:, 1:], p], dim=1) for w, p in zip(windows, prepared)]
+        return self.project(self.combine(x, prepared, past)), moved
 
 
 class AbMix(ShiftMixer):
@@ -155,9 +241,9 @@ class AbMix(ShiftMixer):
         self.a = nn.Parameter(torch.ones(G))
         self.b = nn.Parameter(torch.ones(G))
 
-    def mix(self, x: torch.Tensor) -> torch.Tensor:
+    def combine(self, x, prepared, past):
         C = x.shape[-1]
-        return expand_groups(self.a, C) * x + expand_groups(self.b, C) * shift_groups(x, self.shifts)
+        return expand_groups(self.a, C) * x + expand_groups(self.b, C) * past[0][0]
 
 
 class ChannelMix(ShiftMixer):
@@ -169,8 +255,8 @@ class ChannelMix(ShiftMixer):
         self.a = nn.Parameter(torch.ones(C))
         self.b = nn.Parameter(torch.ones(C))
 
-    def mix(self, x: torch.Tensor) -> torch.Tensor:
-        return self.a * x + self.b * shift_groups(x, self.shifts)
+    def combine(self, x, prepared, past):
+        return self.a * x + self.b * past[0][0]
 
 
 class ConvMix(ShiftMixer):
@@ -187,10 +273,14 @@ class ConvMix(ShiftMixer):
         for j in range(self.k):  # named w0, w1, ... as ours
             self.register_parameter(f"w{j}", nn.Parameter(torch.ones(C)))
 
-    def mix(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def lags(self) -> List[List[int]]:
+        return [[j * s for s in self.shifts] for j in range(1, self.k)]
+
+    def combine(self, x, prepared, past):
         y = x * self.w0
-        for j in range(1, self.k):
-            y = y + shift_groups(x, [j * s for s in self.shifts]) * getattr(self, f"w{j}")
+        for j, (xs,) in enumerate(past, start=1):
+            y = y + xs * getattr(self, f"w{j}")
         return y
 
 
@@ -204,9 +294,8 @@ class LinearMix(ShiftMixer):
         self.w_prev = init_linear(C, C, 0.02, bias=False)
         self.bias = nn.Parameter(torch.zeros(C)) if has_bias(desc) else None
 
-    def mix(self, x: torch.Tensor) -> torch.Tensor:
-        xs = shift_groups(x, self.shifts)
-        return F.linear(x, self.w_self.weight, self.bias) + self.w_prev(xs)
+    def combine(self, x, prepared, past):
+        return F.linear(x, self.w_self.weight, self.bias) + self.w_prev(past[0][0])
 
 
 class Gate(nn.Module):
@@ -226,8 +315,8 @@ class GatedMix(ShiftMixer):
         super().__init__(desc, block)
         self.gate = Gate(desc["n_embd"], has_bias(desc))
 
-    def mix(self, x: torch.Tensor) -> torch.Tensor:
-        xs = shift_groups(x, self.shifts)
+    def combine(self, x, prepared, past):
+        xs = past[0][0]
         # W_g applied to the concatenation [x_t; x_{t-s}]
         w = torch.cat([self.gate.w_self, self.gate.w_prev], dim=1)  # [C, 2C]
         g = torch.sigmoid(F.linear(torch.cat([x, xs], dim=-1), w, self.gate.bias))
@@ -243,6 +332,8 @@ class PairMix(ShiftMixer):
     and a zero value.
     """
 
+    prepared_names = ("key", "value")
+
     def __init__(self, desc: dict, block: dict):
         super().__init__(desc, block, proj=True)
         C = desc["n_embd"]
@@ -250,15 +341,15 @@ class PairMix(ShiftMixer):
         self.q = init_linear(C, C, 0.02, bias=has_bias(desc))
         self.kv = init_linear(C, 2 * C, 0.02, bias=has_bias(desc))
 
-    def mix(self, x: torch.Tensor) -> torch.Tensor:
+    def prepare(self, x: torch.Tensor) -> List[torch.Tensor]:
+        return list(self.kv(x).split(x.shape[-1], dim=-1))
+
+    def combine(self, x, prepared, past):
         B, T, C = x.shape
         H = self.n_head
         Dh = C // H
-        q = self.q(x).view(B, T, H, Dh)
-        k, v = self.kv(x).split(C, dim=-1)
-        kp = shift_groups(k, self.shifts)
-        vp = shift_groups(v, self.shifts)
-        k, v, kp, vp = (t.reshape(B, T, H, Dh) for t in (k, v, kp, vp))
+        q = self.q(x).reshape(B, T, H, Dh)
+        k, v, kp, vp = (t.reshape(B, T, H, Dh) for t in (*prepared, *past[0]))
         scores = torch.stack([(q * k).sum(-1), (q * kp).sum(-1)], dim=-1) / math.sqrt(Dh)
         w = F.softmax(scores, dim=-1)  # [B, T, H, 2]: weight of t and of t-s
         y = w[..., 0:1] * v + w[..., 1:2] * vp

@@ -18,7 +18,7 @@ our safetensors checkpoints directly.
 """
 
 import json
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -64,7 +64,8 @@ class Norm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.rms:
             return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
-        return F.layer_norm(x, (x.shape[-1],), self.weight, self.bias, self.eps)
+        # the weight's shape, a constant, not x's: an ONNX export (onnx_export.py) needs a static normalized_shape
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
 
 
 def dropout_module(p: float) -> nn.Module:
@@ -88,11 +89,25 @@ class Block(nn.Module):
         self.mlp = MLP(desc)
         self.drop = dropout_module(desc["dropout"])
 
+    @property
+    def mixer(self) -> nn.Module:
+        return self.attn if self.is_attention else self.mix
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mixer = self.attn if self.is_attention else self.mix
-        x = x + self.drop(mixer(self.ln_1(x)))
+        x = x + self.drop(self.mixer(self.ln_1(x)))
         x = x + self.drop(self.mlp(self.ln_2(x)))
         return x
+
+    def step(self, x: torch.Tensor, state: List[torch.Tensor], positions: Optional[torch.Tensor] = None):
+        """The recurrent form for one new position x [B, 1, C] (at positions [B, 1],
+        which rotary attention reads): the mixer reads and returns its decoding
+        state (a KV cache, or an HSM layer's windows)."""
+        if self.is_attention:
+            y, state = self.attn.step(self.ln_1(x), state, positions)
+        else:
+            y, state = self.mix.step(self.ln_1(x), state)
+        x = x + y
+        return x + self.mlp(self.ln_2(x)), state
 
 
 class HsmTransformer(nn.Module):
@@ -124,6 +139,7 @@ class HsmTransformer(nn.Module):
         self.h = nn.ModuleList([Block(desc, b) for b in desc["blocks"]])
         self.ln_f = Norm(desc)
         # learned positions and attention end at the context; pure HSM runs on
+        self.rotary = bool(desc.get("rotary", False)) and any(b["mixer"] == "attn" for b in desc["blocks"])
         self.bounded = desc["positions"] or any(b["mixer"] == "attn" for b in desc["blocks"])
 
     @classmethod
@@ -147,8 +163,27 @@ class HsmTransformer(nn.Module):
         x = self.drop(x)
         for block in self.h:
             x = block(x)
-        logits = self.ln_f(x) @ self.wte.weight.t()  # tied output head
+        logits = self.head(x)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
         return logits, loss
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        """ln_f, then the output head tied to wte: [B, T, C] -> [B, T, V]."""
+        return self.ln_f(x) @ self.wte.weight.t()
+
+    def decode_step(self, idx: torch.Tensor, positions: Optional[torch.Tensor], states: List[List[torch.Tensor]]):
+        """The recurrent form: one new token per sequence, idx [B, 1], at positions
+        [B, 1] (read by learned and rotary positions), with each block's decoding state
+        (Block.step). Returns (logits [B, 1, V], the blocks' next states). From
+        zero windows and empty KV caches at position 0, step after step, it gives
+        forward()'s logits position by position."""
+        x = self.wte(idx)
+        if self.wpe is not None:
+            x = x + self.wpe(positions)
+        next_states = []
+        for block, state in zip(self.h, states):
+            x, state = block.step(x, state, positions)
+            next_states.append(state)
+        return self.head(x), next_states

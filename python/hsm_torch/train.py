@@ -121,6 +121,7 @@ def main(launch_path: str) -> int:
     with open(launch_path, encoding="utf-8") as f:
         launch = json.load(f)
     cfg, run_dir = launch["train"], launch["run_dir"]
+    identity = launch.get("checkpoint_metadata", {})
     ranks = Ranks(launch["device"])
     stop = {"requested": False}
 
@@ -138,7 +139,7 @@ def main(launch_path: str) -> int:
     # DDP wraps the model (it broadcasts rank 0's), the AdamW moments below.
     weights = moments = state = None
     if ranks.rank == 0:
-        weights, moments, state = checkpoint.load(run_dir)
+        weights, moments, state = checkpoint.load(run_dir, identity)
         raw.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()}, strict=True)
     shared = ranks.from_rank0({"train": cfg, "description": launch["description"], "tokens": data.signature(), "state": state})
     if shared["description"] != launch["description"] or shared["tokens"] != data.signature():
@@ -194,6 +195,7 @@ def main(launch_path: str) -> int:
                 w,
                 mv,
                 {"step": step, "optimizer_step": optimizer_step, "rng": rng.state(), "best_val_loss": best, "elapsed_s": elapsed()},
+                identity,
             )
             emit("checkpoint", step=step)
         ranks.barrier()

@@ -30,20 +30,32 @@ export function wasmBackend(): WasmKernels | null {
   return loadWasmFile();
 }
 
-/** A backend by name; asking for `native` or `wasm` when it is missing falls back to `js` with one warning. */
+/**
+ * A backend by name. A missing one falls back to the next in native → wasm → js
+ * with one line on stderr saying why and what it costs: wasm runs the same
+ * kernels on one thread; js is the reference, far slower than either.
+ */
 export function backendByName(name: BackendName): Kernels {
   if (name === 'js') return jsKernels;
   const backend = name === 'native' ? nativeBackend() : wasmBackend();
   if (backend) return backend;
+  const fallback: BackendName = name === 'native' && wasmBackend() ? 'wasm' : 'js';
   if (!warned.has(name)) {
     warned.add(name);
-    const why = name === 'native' ? nativeLoadError() : wasmLoadError();
-    globalThis.process?.emitWarning(`hsm: ${name} kernels unavailable (${why}); using the slower js backend`);
+    globalThis.console?.warn(fallbackNote(name, fallback));
   }
-  return jsKernels;
+  return backendByName(fallback);
 }
 
-/** The kernels ops run on: HSM_BACKEND=js|native|wasm, else native when built. */
+function fallbackNote(missing: BackendName, fallback: BackendName): string {
+  const noNative = `no native addon (${nativeLoadError()})`,
+    noWasm = `no WebAssembly module (${wasmLoadError()})`;
+  if (fallback === 'wasm') return `hsm: ${noNative}; using the WebAssembly kernels, one thread, several times slower`;
+  const why = missing === 'native' ? `${noNative} and ${noWasm}` : noWasm;
+  return `hsm: ${why}; using the js reference kernels, tens of times slower than native or wasm`;
+}
+
+/** The kernels ops run on: HSM_BACKEND=js|native|wasm, else the fastest available (native, then wasm, then js). */
 export function kernels(): Kernels {
   if (!current) {
     const env = globalThis.process?.env.HSM_BACKEND;

@@ -28,7 +28,8 @@ export function loadNativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   let loaded: NativeAddon;
   try {
-    if (!existsSync(NATIVE_ADDON_PATH)) throw new Error(`${NATIVE_ADDON_PATH} not found (run npm install to build it)`);
+    if (!existsSync(NATIVE_ADDON_PATH))
+      throw new Error(`${NATIVE_ADDON_PATH} not found: npm install builds it where g++, make and python3 are`);
     loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
   } catch (err) {
     loadError = err instanceof Error ? err.message : String(err);

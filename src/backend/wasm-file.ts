@@ -13,7 +13,7 @@ let loadError = '';
 export function loadWasmFile(): WasmKernels | null {
   if (loaded !== undefined) return loaded;
   if (!existsSync(WASM_PATH)) {
-    loadError = `${WASM_PATH} not found (npm run build makes it when clang and wasm-ld are installed)`;
+    loadError = `${WASM_PATH} not found: npm run build writes it`;
     return (loaded = null);
   }
   return (loaded = wasmKernelsFromModule(new WebAssembly.Module(readFileSync(WASM_PATH))));

@@ -275,7 +275,7 @@ export async function benchKernels(opts: KernelBenchOptions): Promise<void> {
       }
     }
   } else if (backends.includes('wasm')) {
-    opts.emit({ bench: 'kernels', note: 'wasm backend unavailable (npm run build makes it when clang is installed)' });
+    opts.emit({ bench: 'kernels', note: 'wasm backend unavailable (npm run build writes dist/wasm/hsm.wasm)' });
   }
   if (backends.includes('wasm') && (opts.tfjs ?? true)) {
     const records = await tfjsWasmRecords(MATMUL_SHAPES, budget);

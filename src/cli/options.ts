@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describeZodError, UserError } from '../errors.js';
 import { assertNotLocked } from '../io/folder-lock.js';
 import { readRunConfig } from '../train/checkpoint.js';
+import { runFolderState } from '../train/run-folder.js';
 import { mergeConfigs, presetConfig, PRESETS, TrainConfigSchema, type TrainConfig } from '../train/config.js';
 
 /** Options shared by `train` and `info`: where a configuration comes from and what it says. */
@@ -38,6 +40,13 @@ const FLAGS: [string, string, boolean, Kind, string][] = [
   ['beta2', 'beta2', false, 'number', 'AdamW β2'],
   ['evalInterval', 'evalInterval', false, 'number', 'iterations between validation estimates'],
   ['evalIters', 'evalIters', false, 'number', 'validation batches per estimate'],
+  [
+    'stopAtAccuracy',
+    'stopAtAccuracy',
+    false,
+    'number',
+    'stop at the first evaluation whose validation accuracy (scored tokens predicted right) reaches this, e.g. 0.99',
+  ],
   ['logInterval', 'logInterval', false, 'number', 'iterations between log lines'],
   ['checkpointInterval', 'checkpointInterval', false, 'number', 'iterations between checkpoints'],
   ['seed', 'seed', false, 'number', 'random seed'],
@@ -97,6 +106,16 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
+/**
+ * What --resume starts from: the run's config.json; for a run whose first save never committed, the config.json
+ * that save wrote if it got that far, else nothing (the flags describe the run); never that of a run being replaced.
+ */
+function savedConfig(dir: string): Record<string, unknown> {
+  const state = existsSync(dir) ? runFolderState(dir) : 'other';
+  if (state === 'replacing' || (state === 'first-save-pending' && !existsSync(join(dir, 'config.json')))) return {};
+  return readRunConfig(dir).train as unknown as Record<string, unknown>;
+}
+
 function convert(flag: string, kind: Kind, value: unknown): unknown {
   const text = String(value);
   if (kind === 'string') {
@@ -140,7 +159,7 @@ export function resolveConfig(flags: ConfigFlags): TrainConfig {
     throw new UserError('--resume needs --out (or --preset) to name the run folder to continue');
   // Resuming starts from the run's own saved configuration; flags may extend it (e.g. --max-iters).
   if (flags.resume) assertNotLocked(outDir!, 'run folder');
-  const saved = flags.resume ? (readRunConfig(outDir!).train as unknown as Record<string, unknown>) : {};
+  const saved = flags.resume ? savedConfig(outDir!) : {};
   const file = flags.config !== undefined ? readConfigFile(flags.config) : {};
   const raw = mergeConfigs(saved, preset, file, fromFlags);
   // A FLOP budget fixes the steps itself; a step count given beside it would be silently replaced.

@@ -1,6 +1,8 @@
 // The grids `hsm compare --grid NAME` knows. Each model's note says how it
 // relates to the baseline; README.md holds the results of the full runs.
 import type { GridInput } from './grid-schema.js';
+import { BASE5_HEADS } from './head-schedules.js';
+import { RECALL_GRIDS } from './recall-grids.js';
 
 const MIXERS = ['ab', 'channel', 'conv', 'linear', 'gated', 'pair'] as const;
 
@@ -67,20 +69,6 @@ const paperModels: GridInput['models'] = [
       note: `hybrid: attention in every fourth of 8 blocks (HSM ${mixer}[proj] in the others); parameter-matched`,
     },
   ]),
-];
-
-/**
- * Four blocks cannot cover 512 positions with power-of-two shifts (four hops
- * of 1, 2, 4, … reach at most 481 offsets whatever the head groups hold), so
- * the 4-block head-group variants of the long grid use base-5 digits: layer l
- * shifts its 4 head groups by 1·5^l … 4·5^l, and every offset below 625 is a
- * sum of at most one shift per layer.
- */
-const BASE5_HEADS = [
-  [1, 2, 3, 4],
-  [5, 10, 15, 20],
-  [25, 50, 75, 100],
-  [125, 250, 375, 500],
 ];
 
 /** The long grid's mixers: the leaders at context 64 and ab, with and without its projection. */
@@ -315,44 +303,5 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
     seeds: [1, 2],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
   },
-  // 36 runs: 6 models × 3 lengths × 2 seeds.
-  recall: {
-    description:
-      'multi-query associative recall (MQAR, as in the Zoology study): key–value pairs, then queries; accuracy on held-out sequences',
-    train: {
-      model: { nEmbd: 64, nHead: 4 },
-      batchSize: 32,
-      maxIters: 3000,
-      lr: 1e-3,
-      minLr: 1e-4,
-      warmupIters: 100,
-      evalInterval: 250,
-      evalIters: 8,
-      logInterval: 25,
-      checkpointInterval: 500,
-    },
-    // 2048 tokens per step at every length; pairs grow with the length as in Zoology.
-    recall: {
-      vocabSize: 64,
-      lengths: [
-        { context: 64, pairs: 4, batchSize: 32 },
-        { context: 128, pairs: 8, batchSize: 16 },
-        { context: 256, pairs: 16, batchSize: 8 },
-      ],
-    },
-    models: [
-      { name: 'gpt', plan: 'attn*2', note: 'baseline: 2 attention blocks, as in Zoology' },
-      { name: 'ab', plan: 'hsm:ab*{levels}', note: 'HSM ab, ⌈log2 context⌉ blocks (covers the context)' },
-      { name: 'conv', plan: 'hsm:conv*{levels}', note: 'HSM conv (3 taps), ⌈log2 context⌉ blocks' },
-      { name: 'gated', plan: 'hsm:gated*{levels}', note: 'HSM gated, ⌈log2 context⌉ blocks' },
-      { name: 'ab-attn', plan: 'hsm:ab,attn', note: 'hybrid: one HSM ab block (shift 1), then attention' },
-      {
-        name: 'gated-attn',
-        plan: 'hsm:gated*{levels},attn',
-        note: 'hybrid: HSM gated blocks covering the context, then attention',
-      },
-    ],
-    seeds: [1, 2],
-    eval: { sampleTokens: 0 },
-  },
+  ...RECALL_GRIDS,
 };

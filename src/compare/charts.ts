@@ -1,14 +1,10 @@
 // The report's charts as Vega-Lite specs, built from results.json alone.
 import type { ChartSpec } from '../report/chart.js';
+import type { NamedChart } from './named-chart.js';
 import type { CompareResults, RunResult } from './results.js';
 import { computeCurveChart, levelLayers, levelRows, positionChart } from './study-charts.js';
 
-export interface NamedChart {
-  /** File stem and HTML id, e.g. "loss-vs-tokens". */
-  id: string;
-  title: string;
-  spec: ChartSpec;
-}
+export type { NamedChart } from './named-chart.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'; // an identifier only: nothing is fetched
 
@@ -124,11 +120,21 @@ export function lossChart(results: CompareResults, x: keyof typeof AXES): NamedC
     },
   };
   const levels = levelRows(results);
-  if (levels.length === 0)
+  const recall = noRecallRows(
+    results,
+    (b) => b.cross_entropy,
+    (x) => x.toFixed(3),
+  );
+  if (levels.length === 0 && recall.length === 0)
     return { id: a.id, title: a.title, spec: perTask(results, meanCurves(results.runs), inner, a.title) };
-  // Text tasks: the n-gram levels as dashed lines under the curves (one corpus, so every panel gets the same).
+  // Text tasks: the n-gram levels as dashed lines under the curves (one corpus, so every panel gets the same);
+  // recall tasks: each length's no-recall cross-entropy in its own panel.
   const tasks = [...new Set(results.runs.map((r) => r.task))];
-  const rows = [...meanCurves(results.runs), ...tasks.flatMap((task) => levels.map((l) => ({ ...l, task })))];
+  const rows = [
+    ...meanCurves(results.runs),
+    ...tasks.flatMap((task) => levels.map((l) => ({ ...l, task }))),
+    ...recall,
+  ];
   const curve = { ...inner, transform: [{ filter: 'datum.val_loss != null' }] };
   const layered = { width: inner.width, height: inner.height, layer: [curve, ...levelLayers()] };
   return { id: a.id, title: a.title, spec: perTask(results, rows, layered, a.title) };
@@ -229,17 +235,37 @@ export function finalLossAgainst(results: CompareResults, x: keyof typeof SIZE_A
 const sizesDiffer = (runs: RunResult[]) =>
   Math.max(...runs.map((r) => r.parameters)) > 1.5 * Math.min(...runs.map((r) => r.parameters));
 
-/** Recall accuracy per model, grouped by sequence length. */
+/**
+ * Each recall task's no-recall level (the bag of values) as a reference-level
+ * row of its panel; none for results written before they were recorded.
+ */
+function noRecallRows(
+  results: CompareResults,
+  value: (b: NonNullable<RunResult['no_recall']>) => number,
+  format: (x: number) => string,
+): { task: string; level: number; name: string }[] {
+  const byTask = new Map<string, NonNullable<RunResult['no_recall']>>();
+  for (const r of results.runs) if (r.no_recall) byTask.set(r.task, r.no_recall);
+  return [...byTask].map(([task, b]) => ({ task, level: value(b), name: `no recall ${format(value(b))}` }));
+}
+
+/**
+ * Recall accuracy per model, a panel per sequence length, with a dashed line
+ * at the no-recall level (the bag of values) where the results record it.
+ */
 export function accuracyChart(results: CompareResults): NamedChart {
-  const title = 'Recall accuracy on held-out sequences (mean over seeds)';
-  const tasks = [...new Set(results.runs.map((r) => r.task))];
-  const values = results.runs.map((r) => ({ task: r.task, model: r.model, seed: r.seed, accuracy: r.accuracy ?? 0 }));
-  const spec = {
-    $schema: SCHEMA,
-    title,
-    data: { values },
-    width: { step: 16 },
-    height: 300,
+  const title = 'Recall accuracy on held-out sequences (mean over seeds; dashed: no recall, the bag of values)';
+  const values = [
+    ...results.runs.map((r) => ({ task: r.task, model: r.model, seed: r.seed, accuracy: r.accuracy ?? 0 })),
+    ...noRecallRows(
+      results,
+      (b) => b.accuracy,
+      (x) => `${(100 * x).toFixed(1)}%`,
+    ),
+  ];
+  const y = { domain: [0, 1] };
+  const bars = {
+    transform: [{ filter: 'datum.accuracy != null' }],
     mark: 'bar',
     encoding: {
       x: {
@@ -249,24 +275,24 @@ export function accuracyChart(results: CompareResults): NamedChart {
         title: null,
         axis: { labelAngle: -40 },
       },
-      xOffset: { field: 'task', type: 'ordinal', sort: tasks },
       y: {
         aggregate: 'mean',
         field: 'accuracy',
         type: 'quantitative',
         title: 'accuracy',
-        scale: { domain: [0, 1] },
+        scale: y,
         axis: { format: '%' },
       },
-      color: { field: 'task', type: 'ordinal', sort: tasks, title: 'sequence length', scale: { scheme: 'blues' } },
+      color: { ...modelColor(results), legend: null },
       tooltip: [
         { field: 'model' },
         { field: 'task' },
         { aggregate: 'mean', field: 'accuracy', format: '.1%', title: 'accuracy' },
       ],
     },
-  } as ChartSpec;
-  return { id: 'accuracy', title, spec };
+  };
+  const inner = { width: { step: 16 }, height: 300, layer: [bars, ...levelLayers(y)] };
+  return { id: 'accuracy', title, spec: perTask(results, values, inner, title, []) };
 }
 
 /** Every chart of a report, in page order. */

@@ -12,7 +12,7 @@ import { makeFolder } from '../io/folders.js';
 import { renderSvg } from '../report/chart.js';
 import { runProvenance } from '../report/provenance.js';
 import { reportCharts } from './charts.js';
-import { expandGrid, expandSweep, familyOf, type Grid, type GridRun } from './grid.js';
+import { expandGrid, expandSweep, type Grid, type GridRun } from './grid.js';
 import { reportHtml } from './report-html.js';
 import { reportMarkdown } from './report-md.js';
 import { RESULTS_FORMAT, summarize, type CompareResults, type RunResult } from './results.js';
@@ -86,17 +86,16 @@ function planRuns(grid: Grid, outDir: string, data: DataCache): RunPlan {
   const sweepStates = sweepRuns.map(runState);
   const sweepResults = new Map<string, RunResult>();
   sweepStates.forEach((st, i) => st.kind === 'finished' && sweepResults.set(sweepRuns[i].id, st.result));
-  const sweep = grid.sweep ? pickSettings(grid, sweepRuns, sweepResults) : null;
+  const sweep = grid.sweep ? pickSettings(sweepRuns, sweepResults) : null;
   const main = expandGrid(grid, outDir, sweep?.picks).map((run) => withBudget(run, data));
   const ids = new Set(sweepRuns.map((r) => r.id));
   const runs = [...sweepRuns, ...main.filter((r) => !ids.has(r.id))];
   for (const run of runs) checkRunMemory(run, data);
   const states = runs.map(runState); // a changed grid fails here, before anything trains
-  const families = new Set(grid.models.map(familyOf));
-  const decided = sweep
-    ? sweep.picks.size + familiesWithoutPick(grid, sweepRuns, sweep, sweepResults).length
-    : families.size;
-  return { runs, states, main, sweep, waiting: families.size - decided };
+  // What the sweep picks for: each family, or each family at each recall length.
+  const keys = new Set(sweepRuns.map((r) => r.sweep!.key));
+  const decided = sweep ? sweep.picks.size + familiesWithoutPick(sweepRuns, sweep, sweepResults).length : keys.size;
+  return { runs, states, main, sweep, waiting: keys.size - decided };
 }
 
 /** Whether another live process holds the run folder (it trains that run now). */
@@ -182,13 +181,13 @@ async function pause(seconds: number, shouldStop?: () => boolean): Promise<boole
   return shouldStop?.() ?? false;
 }
 
-/** The comparison's results: the grid's finished runs (named as the grid names them), and the sweep's table. */
+/** The comparison's results: the grid's finished runs (named as the grid names them: id, task, model), and the sweep's table. */
 function resultsOf(grid: Grid, plan: RunPlan, backend: string, data: DataCache): CompareResults {
   const stateOf = new Map(plan.runs.map((r, i) => [r.config.out, plan.states[i]]));
   const finished: RunResult[] = [];
   for (const run of plan.main) {
     const st = stateOf.get(run.config.out);
-    if (st?.kind === 'finished') finished.push({ ...st.result, id: run.id, task: run.task });
+    if (st?.kind === 'finished') finished.push({ ...st.result, id: run.id, task: run.task, model: run.model });
   }
   // The n-gram levels of each text task's split: the floor every loss chart shows.
   const levels = grid.recall

@@ -53,18 +53,40 @@ const BudgetSchema = z
   })
   .strict();
 
+/**
+ * The recall task (MQAR). The generator's options default to the Zoology
+ * study's settings (src/data/mqar-zoology.ts says what each one does);
+ * "legacy" reproduces the sequences of the results committed before them.
+ */
 const RecallSchema = z
   .object({
-    vocabSize: z.number().int().min(5).max(8192).default(256),
+    /** "zoology" (default) or "legacy" (values with replacement, uniform queries, answers in the input). */
+    generator: z.enum(['zoology', 'legacy']).default('zoology'),
+    /** Zoology: 8,192. */
+    vocabSize: z.number().int().min(5).max(65536).default(8192),
+    /** Zoology generator only: query placement exponent (Zoology 0.01; 1 is uniform). */
+    powerA: z.number().gt(0).max(1).optional(),
+    /** Zoology generator only: values distinct within a sequence (Zoology: true). */
+    distinctValues: z.boolean().optional(),
+    /** Zoology generator only: keys and values from separate halves of the vocabulary (Zoology: true). */
+    separateRanges: z.boolean().optional(),
+    /** Zoology generator only: write each answer into the input after its query (Zoology: false). */
+    answerInInput: z.boolean().optional(),
+    /** Zoology generator only: random tokens instead of filler (Zoology's generator: true; its Figure 2: false). */
+    fillerNoise: z.boolean().optional(),
     /** Each length may set its own batch size (e.g. to keep the tokens per step equal). */
     lengths: z
       .array(
         z
           .object({
             context: positiveInt,
-            pairs: positiveInt,
+            /** Default: Zoology's context / 16 (4, 8, 16 pairs at 64, 128, 256 tokens). */
+            pairs: positiveInt.optional(),
+            /** Legacy generator only. */
             queries: positiveInt.optional(),
             batchSize: positiveInt.optional(),
+            /** Micro-batches per step at this length (sequences per step = batchSize × gradAccum). */
+            gradAccum: positiveInt.optional(),
             /** Shorter instances mixed into training (as Zoology trains on several lengths); held-out stays full size. */
             mix: z.array(z.object({ context: positiveInt, pairs: positiveInt }).strict()).optional(),
           })

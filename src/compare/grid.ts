@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describeZodError, UserError } from '../errors.js';
-import { formatMqarSpec, checkMqarSpec, type MqarSpec } from '../data/mqar.js';
+import { formatMqarSpec, checkMqarSpec, zoologyPairs, type MqarSpec } from '../data/mqar.js';
 import { pow2Levels } from '../model/schedule.js';
 import { resolvePlan } from '../model/transformer.js';
 import { mergeConfigs, parseTrainConfig, presetConfig, type TrainConfig } from '../train/config.js';
@@ -27,8 +27,8 @@ export interface GridRun {
   seed: number;
   config: TrainConfig;
   recall?: MqarSpec & { heldOutSequences: number; heldOutSeed: number };
-  /** A run of the settings sweep (not part of the comparison itself). */
-  sweep?: SweptSettings & { family: string };
+  /** A run of the settings sweep (not part of the comparison itself); `key` names the pick it competes for (pickKey). */
+  sweep?: SweptSettings & { family: string; key: string };
 }
 
 /** The settings one sweep run tries, and what a family's runs train with once it is picked. */
@@ -46,6 +46,14 @@ export interface SweepPick extends SweptSettings {
 /** The family a model competes in during a sweep. */
 export function familyOf(m: GridModel): string {
   return m.family ?? m.name;
+}
+
+/**
+ * What a sweep picks for: each family once, or on the recall task each family
+ * at each length (the best learning rate may differ between lengths).
+ */
+export function pickKey(family: string, recallTask?: string): string {
+  return recallTask ? `${family} @ ${recallTask}` : family;
 }
 
 /** A built-in grid by name, or a grid file. */
@@ -97,13 +105,16 @@ export function parseGrid(raw: unknown, name: string): Grid {
   if (!names.includes(baseline))
     throw new UserError(`grid ${name}: baseline "${baseline}" is not one of its models (${names.join(', ')})`);
   const full: Grid = { ...grid, name, baseline };
-  if (grid.sweep && grid.recall)
-    throw new UserError(`grid ${name}: a sweep is for text grids; give recall grids one lr`);
   if (grid.budgets && grid.recall) throw new UserError(`grid ${name}: budgets are for text grids`);
   // Checks every run's configuration now, before any training: the sweep's, and the grid's with any settings picked.
   const sweepRuns = expandSweep(full, '.');
-  expandGrid(full, '.', grid.sweep ? new Map(grid.models.map((m) => [familyOf(m), somePick(full, m)])) : undefined);
-  for (const r of sweepRuns) expandGrid(full, '.', new Map([[r.sweep!.family, { model: r.model, ...r.sweep! }]]));
+  const taskNames = full.recall ? recallTasks(full).map((t) => t.name) : [undefined];
+  const anyPick = new Map(
+    grid.models.flatMap((m) => taskNames.map((t) => [pickKey(familyOf(m), t), somePick(full, m)] as const)),
+  );
+  expandGrid(full, '.', grid.sweep ? anyPick : undefined, sweepRuns);
+  for (const r of sweepRuns)
+    expandGrid(full, '.', new Map([[r.sweep!.key, { model: r.model, ...r.sweep! }]]), sweepRuns);
   return full;
 }
 
@@ -119,26 +130,57 @@ export function shortNumber(x: number): string {
   return `${Number(mantissa)}e${Number(exponent)}`;
 }
 
-/** The sweep's runs: every model × lr × batch size × sweep seed, in that order. */
+/**
+ * The sweep's runs: every model × lr × batch size × sweep seed, in that order;
+ * on the recall task, at every length (sweep-T<length>-…).
+ */
 export function expandSweep(grid: Grid, outDir: string): GridRun[] {
   const sweep = grid.sweep;
   if (!sweep) return [];
   const runs: GridRun[] = [];
   const base = baseTrain(grid);
+  const tasks = grid.recall ? recallTasks(grid) : [undefined];
   for (const seed of sweep.seeds ?? [grid.seeds[0]]) {
-    for (const m of grid.models) {
-      for (const batchSize of sweep.batchSize ?? [Number(base.batchSize ?? 12)]) {
-        for (const lr of sweep.lr) {
-          const settings = { lr, minLr: lr * sweep.minLrFraction, batchSize };
-          const id = `sweep-${m.name}-lr${shortNumber(lr)}-b${batchSize}-s${seed}`;
-          const config = runConfig(grid, m, seed, join(outDir, 'runs', id), { ...sweep.train, ...settings });
-          const task = basename(config.data).replace(/\.txt$/i, '');
-          runs.push({ id, task, model: m.name, seed, config, sweep: { ...settings, family: familyOf(m) } });
+    for (const task of tasks) {
+      for (const m of grid.models) {
+        for (const batchSize of sweep.batchSize ?? [Number(base.batchSize ?? 12)]) {
+          for (const lr of sweep.lr) {
+            const settings = { lr, minLr: lr * sweep.minLrFraction, batchSize };
+            const id = `sweep-${task ? task.name + '-' : ''}${m.name}-lr${shortNumber(lr)}-b${batchSize}-s${seed}`;
+            const data = task ? recallData(task.recall, task.steps) : {};
+            const extra = { ...sweep.train, ...settings, ...data };
+            const config = runConfig(grid, m, seed, join(outDir, 'runs', id), extra, task?.context);
+            const family = familyOf(m);
+            runs.push({
+              id,
+              task: task?.name ?? basename(config.data).replace(/\.txt$/i, ''),
+              model: m.name,
+              seed,
+              config,
+              ...(task && { recall: heldOutTask(grid, task.recall) }),
+              sweep: { ...settings, family, key: pickKey(family, task?.name) },
+            });
+          }
         }
       }
     }
   }
   return runs;
+}
+
+/** The recall task's lengths as tasks: T<length>, its spec, and its own batch size and accumulation. */
+function recallTasks(grid: Grid) {
+  return grid.recall!.lengths.map(({ batchSize, gradAccum, ...l }) => ({
+    name: `T${l.context}`,
+    context: l.context,
+    steps: { batchSize, gradAccum },
+    recall: recallSpec(grid.recall!, l),
+  }));
+}
+
+/** A length's spec with the held-out set every run of the grid is scored on. */
+function heldOutTask(grid: Grid, spec: MqarSpec): NonNullable<GridRun['recall']> {
+  return { ...spec, heldOutSequences: grid.recall!.heldOutSequences, heldOutSeed: grid.recall!.heldOutSeed };
 }
 
 /** The grid's training fields as merged from its preset and train section (before any model's own). */
@@ -150,42 +192,51 @@ function baseTrain(grid: Grid): Record<string, unknown> {
  * Every run of a grid, seed by seed (so a partial compare already covers every
  * model), and budget by budget when it has budgets. With a sweep, only the
  * families in `picks` have runs, each with its picked model and settings; a
- * run that would repeat a sweep run exactly is that sweep run.
+ * run that would repeat a sweep run exactly is that sweep run. `sweepRuns`
+ * (expandSweep's, for this folder) saves expanding them again.
  */
-export function expandGrid(grid: Grid, outDir: string, picks?: ReadonlyMap<string, SweepPick>): GridRun[] {
+export function expandGrid(
+  grid: Grid,
+  outDir: string,
+  picks?: ReadonlyMap<string, SweepPick>,
+  sweepRuns?: GridRun[],
+): GridRun[] {
   if (grid.sweep && !picks) throw new Error('expandGrid: a grid with a sweep needs its picks');
-  const models: { m: GridModel; settings: Record<string, unknown> }[] = [];
-  for (const m of grid.models) {
-    if (!grid.sweep) models.push({ m, settings: {} });
-    else {
-      const pick = picks!.get(familyOf(m));
-      if (pick?.model === m.name)
-        models.push({ m, settings: { lr: pick.lr, minLr: pick.minLr, batchSize: pick.batchSize } });
+  /** The grid's models on a task: all of them, or with a sweep each family's pick with its settings. */
+  const modelsFor = (task?: string) => {
+    const models: { m: GridModel; settings: Record<string, unknown> }[] = [];
+    for (const m of grid.models) {
+      if (!grid.sweep) models.push({ m, settings: {} });
+      else {
+        const pick = picks!.get(pickKey(familyOf(m), task));
+        if (pick?.model === m.name)
+          models.push({ m, settings: { lr: pick.lr, minLr: pick.minLr, batchSize: pick.batchSize } });
+      }
     }
-  }
-  if (grid.budgets) return expandBudgets(grid, outDir, models);
-  const tasks = grid.recall
-    ? grid.recall.lengths.map(({ batchSize, ...l }) => ({
-        name: `T${l.context}`,
-        context: l.context,
-        batchSize,
-        recall: { vocabSize: grid.recall!.vocabSize, ...l },
-      }))
-    : [{ name: '', context: undefined, batchSize: undefined, recall: undefined }];
+    return models;
+  };
+  if (grid.budgets) return expandBudgets(grid, outDir, modelsFor());
+  const swept = grid.sweep ? (sweepRuns ?? expandSweep(grid, outDir)) : [];
+  const tasks = grid.recall ? recallTasks(grid) : [undefined];
   const runs: GridRun[] = [];
   for (const seed of grid.seeds) {
     for (const task of tasks) {
-      for (const { m, settings } of models) {
-        const id = `${task.name ? task.name + '-' : ''}${m.name}-s${seed}`;
-        const data = task.recall ? recallData(task.recall, task.batchSize) : {};
-        const config = runConfig(grid, m, seed, join(outDir, 'runs', id), { ...settings, ...data }, task.context);
-        const taskName = task.name || basename(config.data).replace(/\.txt$/i, '');
-        const recall = task.recall && {
-          ...task.recall,
-          heldOutSequences: grid.recall!.heldOutSequences,
-          heldOutSeed: grid.recall!.heldOutSeed,
-        };
-        runs.push({ id, task: taskName, model: m.name, seed, config, recall });
+      for (const { m, settings } of modelsFor(task?.name)) {
+        const id = `${task ? task.name + '-' : ''}${m.name}-s${seed}`;
+        const data = task ? recallData(task.recall, task.steps) : {};
+        const config = runConfig(grid, m, seed, join(outDir, 'runs', id), { ...settings, ...data }, task?.context);
+        const taskName = task?.name ?? basename(config.data).replace(/\.txt$/i, '');
+        const same = swept.find((r) => r.model === m.name && r.task === taskName && sameTraining(r.config, config));
+        if (same) runs.push({ ...same, sweep: undefined });
+        else
+          runs.push({
+            id,
+            task: taskName,
+            model: m.name,
+            seed,
+            config,
+            ...(task && { recall: heldOutTask(grid, task.recall) }),
+          });
       }
     }
   }
@@ -222,9 +273,10 @@ function sameTraining(a: TrainConfig, b: TrainConfig): boolean {
   return JSON.stringify({ ...a, out: '' }) === JSON.stringify({ ...b, out: '' });
 }
 
-function recallData(recall: MqarSpec, batchSize?: number): Record<string, unknown> {
+/** A recall length's training fields: its data string, the ids tokenizer, and its own batch size and accumulation. */
+function recallData(recall: MqarSpec, steps: { batchSize?: number; gradAccum?: number }): Record<string, unknown> {
   checkMqarSpec(recall);
-  return { data: formatMqarSpec(recall), tokenizer: 'ids', batchSize };
+  return { data: formatMqarSpec(recall), tokenizer: 'ids', ...steps };
 }
 
 /** A run's configuration: preset ← grid train ← model train ← `extra` (settings, budget, recall data) ← model fields. */
@@ -260,6 +312,18 @@ function runConfig(
   if (config.tokenizer === 'ids' && !recall) throw new UserError(`${where}: the ids tokenizer needs the "recall" task`);
   named(where, () => resolvePlan({ ...config.model, vocabSize: 2 })); // unknown mixers and options fail here, not hours later
   return config;
+}
+
+/** One length's task: the grid's generator and options, pairs defaulting to Zoology's per length. */
+function recallSpec(
+  recall: NonNullable<GridFields['recall']>,
+  length: Omit<NonNullable<GridFields['recall']>['lengths'][number], 'batchSize' | 'gradAccum'>,
+): MqarSpec {
+  const { lengths: _, heldOutSequences: __, heldOutSeed: ___, ...task } = recall;
+  const spec: MqarSpec = { ...task, ...length, pairs: length.pairs ?? zoologyPairs(length.context) };
+  // Unset options stay out, so the spec (the data cache's key) names only what the grid set.
+  for (const k of Object.keys(spec) as (keyof MqarSpec)[]) if (spec[k] === undefined) delete spec[k];
+  return spec;
 }
 
 /** Runs `fn`, prefixing a UserError's message with the grid and model it concerns. */

@@ -1,9 +1,10 @@
 // Scores a trained model on the recall task's held-out sequences. This is
 // model-side work, so it lives here and not with the data (src/data/mqar.ts).
 import type { MqarData } from '../data/mqar.js';
-import type { Transformer } from '../model/transformer.js';
+import { scoredRows, type Transformer } from '../model/transformer.js';
+import { countRight } from '../train/evaluate.js';
 
-/** Share of held-out queries whose most likely next token is the right value. */
+/** Share of held-out queries whose most likely next token is the right value (the head runs at the queries only). */
 export function recallAccuracy(data: MqarData, model: Transformer, batchSize = 32): number {
   const T = data.spec.context,
     V = model.config.vocabSize,
@@ -14,12 +15,10 @@ export function recallAccuracy(data: MqarData, model: Transformer, batchSize = 3
     const B = Math.min(batchSize, n - start);
     const x = data.heldOut.x.subarray(start * T, (start + B) * T),
       y = data.heldOut.y.subarray(start * T, (start + B) * T);
-    const logits = model.forward(x, B, T).data;
-    for (let row = 0; row < B * T; row++) {
-      if (y[row] < 0) continue;
-      asked++;
-      if (argmax(logits, row * V, V) === y[row]) right++;
-    }
+    const rows = scoredRows(y);
+    const targets = rows.map((r) => y[r]);
+    right += countRight(model.forwardRows(x, B, T, rows).data, targets, V);
+    asked += rows.length;
   }
   return right / asked;
 }

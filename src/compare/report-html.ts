@@ -47,6 +47,7 @@ export function reportHtml(results: CompareResults, charts: NamedChart[]): strin
   const tables = summaryTables(results);
   for (const t of tables) {
     if (tables.length > 1 || t.task) parts.push(`<h2>${escapeHtml(t.task)}</h2>`);
+    if (t.note) parts.push(`<p>${escapeHtml(t.note)}</p>`);
     parts.push(
       '<table><thead><tr>' + t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '</tr></thead><tbody>',
     );

@@ -23,6 +23,7 @@ export function reportMarkdown(results: CompareResults, charts: NamedChart[]): s
   const tables = summaryTables(results);
   for (const t of tables) {
     if (tables.length > 1 || t.task) lines.push(`## ${t.task}`, '');
+    if (t.note) lines.push(t.note, '');
     lines.push(`| ${t.header.join(' | ')} |`, `|${t.header.map(() => '---').join('|')}|`);
     for (const row of t.rows) lines.push(`| ${row.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`);
     lines.push('');

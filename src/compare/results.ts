@@ -3,7 +3,6 @@
 import type { TrainConfig } from '../train/config.js';
 import type { Grid } from './grid.js';
 import type { CurvePoint } from './measure.js';
-import type { SweepRow } from './sweep.js';
 import type { NgramLevels } from '../data/ngram.js';
 import type { PositionBucket } from '../train/evaluate.js';
 
@@ -36,6 +35,13 @@ export interface RunResult {
   val_loss_by_position?: PositionBucket[];
   /** Recall task: share of held-out queries answered right. */
   accuracy?: number;
+  /**
+   * Recall task: what a model scores that knows the values in the pairs but
+   * not which key holds which (the bag of values); with answers in the input
+   * also the bag less the values answered so far. Absent in results written
+   * before it was recorded.
+   */
+  no_recall?: NoRecall;
   train_tokens_per_s: number;
   /** Generated tokens/s by position. */
   gen_tokens_per_s: Record<string, number>;
@@ -47,6 +53,13 @@ export interface RunResult {
   config: TrainConfig;
   /** A sweep run whose loss stopped being finite: the trainer's message (its losses are the last finite ones, or null). */
   diverged?: string;
+}
+
+/** A recall task's no-recall levels (src/data/mqar-baseline.ts). */
+export interface NoRecall {
+  accuracy: number;
+  cross_entropy: number;
+  after_answers?: { accuracy: number; cross_entropy: number; sequences: number };
 }
 
 /** Mean over seeds, and the spread: half the range (max − min) / 2. */
@@ -70,6 +83,8 @@ export interface ModelSummary {
   best_val_loss: Stat;
   bits_per_char?: Stat;
   accuracy?: Stat;
+  /** Recall task: the no-recall levels of this task (the same for every model on it). */
+  no_recall?: NoRecall;
   train_tokens_per_s: Stat;
   wall_time_s: Stat;
   gen_tokens_per_s: Record<string, Stat>;
@@ -135,6 +150,7 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
         best_val_loss: stat(rs.map((r) => r.best_val_loss)),
         bits_per_char: optionalStat(rs, 'bits_per_char'),
         accuracy,
+        ...(rs[0].no_recall && { no_recall: rs[0].no_recall }),
         train_tokens_per_s: stat(rs.map((r) => r.train_tokens_per_s)),
         wall_time_s: stat(rs.map((r) => r.wall_time_s)),
         gen_tokens_per_s: Object.fromEntries(positions.map((p) => [p, stat(rs.map((r) => r.gen_tokens_per_s[p]))])),
@@ -155,4 +171,24 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
 function optionalStat(runs: RunResult[], key: 'accuracy' | 'bits_per_char'): Stat | undefined {
   const values = runs.map((r) => r[key]).filter((v): v is number => v !== undefined);
   return values.length === runs.length ? stat(values) : undefined;
+}
+
+/** One combination tried: its settings and how it ended (loss null when it diverged). */
+export interface SweepRow {
+  family: string;
+  /** The recall length the combination was tried at (recall grids pick per length). */
+  task?: string;
+  model: string;
+  lr: number;
+  minLr: number;
+  batchSize: number;
+  seeds: number[];
+  /** Mean final validation loss over the sweep's seeds; null when a seed diverged. */
+  final_val_loss: number | null;
+  /** Recall: mean held-out accuracy over the sweep's seeds (null when a seed diverged); what the pick maximises. */
+  accuracy?: number | null;
+  steps: number;
+  train_flops: number;
+  diverged: boolean;
+  picked: boolean;
 }

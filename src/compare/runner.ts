@@ -8,6 +8,7 @@ import { TokenDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { IdTokenizer } from '../data/id-tokenizer.js';
 import { MqarData } from '../data/mqar.js';
+import { noRecallBaseline, type NoRecallBaseline } from '../data/mqar-baseline.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { createTokenizer } from '../data/tokenizers.js';
 import { generateText } from '../generate/generate.js';
@@ -93,6 +94,7 @@ function readResult(path: string): RunResult | null {
 export class DataCache {
   private corpora = new Map<string, Corpus>();
   private recall = new Map<string, MqarData>();
+  private baselines = new Map<string, NoRecallBaseline>();
   private vocabSizes = new Map<string, number>();
   private levels = new Map<string, NgramLevels>();
 
@@ -128,6 +130,14 @@ export class DataCache {
     let d = this.recall.get(key);
     if (!d) this.recall.set(key, (d = new MqarData(spec, spec)));
     return d;
+  }
+
+  /** The recall task's no-recall levels (a simulation for some settings, so computed once per compare). */
+  noRecall(run: GridRun): NoRecallBaseline {
+    const key = JSON.stringify(run.recall);
+    let b = this.baselines.get(key);
+    if (!b) this.baselines.set(key, (b = noRecallBaseline(run.recall!)));
+    return b;
   }
 }
 
@@ -188,7 +198,11 @@ export async function runOne(
   }
   if (trained.stopped) return null;
   hooks.onEvaluate?.(run);
-  const result = evaluateRun(run, trained.model, trained.tokenizer, evalSettings, { corpus, recall });
+  const result = evaluateRun(run, trained.model, trained.tokenizer, evalSettings, {
+    corpus,
+    recall,
+    noRecall: recall && data.noRecall(run),
+  });
   writeFileAtomic(join(cfg.out, RESULT_FILE), JSON.stringify(result, null, 1) + '\n');
   return result;
 }
@@ -235,7 +249,7 @@ function evaluateRun(
   model: Transformer,
   tokenizer: Tokenizer,
   ev: EvalSettings,
-  data: { corpus?: Corpus; recall?: MqarData },
+  data: { corpus?: Corpus; recall?: MqarData; noRecall?: NoRecallBaseline },
 ): RunResult {
   const cfg = run.config;
   const report = describeModel(model);
@@ -250,6 +264,7 @@ function evaluateRun(
   let sample = '';
   if (data.recall) {
     scores.accuracy = recallAccuracy(data.recall, model);
+    scores.no_recall = noRecallRecord(data.noRecall!);
     sample = describeRecall(data.recall, model);
   } else {
     // The final model on a larger validation sample than training's estimates (400 windows, the same for every
@@ -292,6 +307,21 @@ function evaluateRun(
     sample,
     curve,
     config: cfg,
+  };
+}
+
+/** The no-recall levels as results.json records them. */
+function noRecallRecord(b: NoRecallBaseline): NonNullable<RunResult['no_recall']> {
+  return {
+    accuracy: b.bag.accuracy,
+    cross_entropy: b.bag.crossEntropy,
+    ...(b.afterAnswers && {
+      after_answers: {
+        accuracy: b.afterAnswers.accuracy,
+        cross_entropy: b.afterAnswers.crossEntropy,
+        sequences: b.afterAnswers.sequences,
+      },
+    }),
   };
 }
 

@@ -2,7 +2,7 @@
 // with seed bands and a fitted power law, and loss by position in the window;
 // and the n-gram reference levels every loss chart draws as dashed lines.
 import type { ChartSpec } from '../report/chart.js';
-import type { NamedChart } from './charts.js';
+import type { NamedChart } from './named-chart.js';
 import type { CompareResults, RunResult } from './results.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'; // an identifier only: nothing is fetched

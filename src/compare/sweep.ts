@@ -1,25 +1,11 @@
 // The settings sweep of a grid: which combination each family keeps, and the
 // table of every combination tried (sweep.json, a result of its own).
-import { familyOf, type Grid, type GridRun, type SweepPick } from './grid.js';
-import type { RunResult } from './results.js';
+import type { GridRun, SweepPick } from './grid.js';
+import type { RunResult, SweepRow } from './results.js';
+
+export type { SweepRow } from './results.js';
 
 export const SWEEP_FORMAT = 'hsm-sweep/1';
-
-/** One combination tried: its settings and how it ended (loss null when it diverged). */
-export interface SweepRow {
-  family: string;
-  model: string;
-  lr: number;
-  minLr: number;
-  batchSize: number;
-  seeds: number[];
-  /** Mean final validation loss over the sweep's seeds; null when a seed diverged. */
-  final_val_loss: number | null;
-  steps: number;
-  train_flops: number;
-  diverged: boolean;
-  picked: boolean;
-}
 
 export interface SweepOutcome {
   /** Families whose every sweep run finished, with their best model and settings. */
@@ -32,14 +18,19 @@ const finite = (x: number | null | undefined): x is number => typeof x === 'numb
 /**
  * Picks each family's combination with the lowest mean final validation loss
  * (a diverged seed disqualifies its combination), once every sweep run of the
- * family has a result. Ties go to the earlier combination in grid order.
+ * family has a result. Ties go to the earlier combination in grid order (the
+ * order of `sweepRuns`). On
+ * the recall task the pick is per family and length, and it is the highest
+ * mean accuracy (the score the task is read by; ties go to the lower loss).
  */
-export function pickSettings(grid: Grid, sweepRuns: GridRun[], results: Map<string, RunResult>): SweepOutcome {
+export function pickSettings(sweepRuns: GridRun[], results: Map<string, RunResult>): SweepOutcome {
   const rows: SweepRow[] = [];
   const picks = new Map<string, SweepPick>();
-  const families = [...new Set(grid.models.map(familyOf))];
-  for (const family of families) {
-    const runs = sweepRuns.filter((r) => r.sweep!.family === family);
+  const keys = [...new Set(sweepRuns.map((r) => r.sweep!.key))];
+  for (const key of keys) {
+    const runs = sweepRuns.filter((r) => r.sweep!.key === key);
+    const family = runs[0].sweep!.family;
+    const recall = runs[0].recall !== undefined;
     const combos = new Map<string, GridRun[]>();
     for (const r of runs) {
       const key = JSON.stringify([r.model, r.sweep!.lr, r.sweep!.batchSize]);
@@ -50,15 +41,18 @@ export function pickSettings(grid: Grid, sweepRuns: GridRun[], results: Map<stri
       const done = group.map((r) => results.get(r.id)).filter((x): x is RunResult => x !== undefined);
       if (done.length === 0) continue;
       const diverged = done.some((d) => d.diverged !== undefined || !finite(d.final_val_loss));
-      const { model, sweep } = group[0];
+      const { model, sweep, task } = group[0];
+      const mean = (f: (d: RunResult) => number) => done.reduce((sum, d) => sum + f(d), 0) / done.length;
       familyRows.push({
         family,
+        ...(recall && { task }),
         model,
         lr: sweep!.lr,
         minLr: sweep!.minLr,
         batchSize: sweep!.batchSize,
         seeds: done.map((d) => d.seed),
-        final_val_loss: diverged ? null : done.reduce((s, d) => s + d.final_val_loss, 0) / done.length,
+        final_val_loss: diverged ? null : mean((d) => d.final_val_loss),
+        ...(recall && { accuracy: diverged ? null : mean((d) => d.accuracy ?? NaN) }),
         steps: done[0].steps,
         train_flops: done[0].train_flops ?? 0,
         diverged,
@@ -66,25 +60,26 @@ export function pickSettings(grid: Grid, sweepRuns: GridRun[], results: Map<stri
       });
     }
     const complete = runs.every((r) => results.has(r.id));
-    const candidates = familyRows.filter((r) => finite(r.final_val_loss));
+    const candidates = familyRows.filter((r) => finite(r.final_val_loss) && (!recall || finite(r.accuracy)));
     if (complete && candidates.length > 0) {
-      const best = candidates.reduce((a, b) => (b.final_val_loss! < a.final_val_loss! ? b : a));
+      const better = (a: SweepRow, b: SweepRow) =>
+        recall && b.accuracy !== a.accuracy ? b.accuracy! > a.accuracy! : b.final_val_loss! < a.final_val_loss!;
+      const best = candidates.reduce((a, b) => (better(a, b) ? b : a));
       best.picked = true;
-      picks.set(family, { model: best.model, lr: best.lr, minLr: best.minLr, batchSize: best.batchSize });
+      picks.set(key, { model: best.model, lr: best.lr, minLr: best.minLr, batchSize: best.batchSize });
     }
     rows.push(...familyRows);
   }
   return { picks, rows };
 }
 
-/** Families whose sweep finished with every combination diverged: nothing to pick. */
+/** Picks (families, or families at a recall length) whose sweep finished with every combination diverged: nothing to pick. */
 export function familiesWithoutPick(
-  grid: Grid,
   sweepRuns: GridRun[],
   outcome: SweepOutcome,
   results: Map<string, RunResult>,
 ): string[] {
-  return [...new Set(grid.models.map(familyOf))].filter(
-    (f) => !outcome.picks.has(f) && sweepRuns.filter((r) => r.sweep!.family === f).every((r) => results.has(r.id)),
+  return [...new Set(sweepRuns.map((r) => r.sweep!.key))].filter(
+    (k) => !outcome.picks.has(k) && sweepRuns.filter((r) => r.sweep!.key === k).every((r) => results.has(r.id)),
   );
 }

@@ -4,6 +4,8 @@ import type { CompareResults, ModelSummary, Stat } from './results.js';
 
 export interface Table {
   task: string;
+  /** A line to print with the table (the recall task's no-recall levels). */
+  note?: string;
   header: string[];
   rows: string[][];
 }
@@ -22,6 +24,23 @@ const scientific = (n: number) => n.toExponential(2).replace('e+', 'e');
 function lossDelta(s: ModelSummary): string {
   if (!s.vs_baseline) return '—';
   return `${signed(s.vs_baseline.final_val_loss, 3)} (${signed(100 * s.vs_baseline.final_val_loss_rel, 1)}%)`;
+}
+
+/** Accuracy above the bag of values (the no-recall level), in points. */
+function aboveNoRecall(s: ModelSummary): string {
+  if (!s.accuracy || !s.no_recall) return '';
+  return `${signed(100 * (s.accuracy.mean - s.no_recall.accuracy), 1)} pts`;
+}
+
+/** "No recall: 12.5% (cross-entropy 2.079) …": the levels every accuracy of the task is read against. */
+function noRecallNote(s: ModelSummary): string | undefined {
+  const b = s.no_recall;
+  if (!b) return undefined;
+  const level = (a: number, ce: number) => `${(100 * a).toFixed(1)}% (cross-entropy ${ce.toFixed(3)})`;
+  const after = b.after_answers
+    ? `; less the values already answered in the input, ${level(b.after_answers.accuracy, b.after_answers.cross_entropy)}`
+    : '';
+  return `No recall (the values in the pairs, not which key holds which): ${level(b.accuracy, b.cross_entropy)}${after}.`;
 }
 
 function accuracyDelta(s: ModelSummary): string {
@@ -50,7 +69,7 @@ export function summaryTables(results: CompareResults): Table[] {
       'steps',
       'train FLOPs',
       ...(recall
-        ? ['accuracy', `vs ${base}`, 'final val loss']
+        ? ['accuracy', 'vs no recall', `vs ${base}`, 'final val loss']
         : ['final val loss', 'best val loss', 'bits/char', `vs ${base}`]),
       'train tokens/s',
       `gen tokens/s @ ${positions}`,
@@ -65,13 +84,14 @@ export function summaryTables(results: CompareResults): Table[] {
       count(s.steps.mean),
       scientific(s.train_flops.mean),
       ...(recall
-        ? [s.accuracy ? percent(s.accuracy) : '', accuracyDelta(s), loss(s.final_val_loss)]
+        ? [s.accuracy ? percent(s.accuracy) : '', aboveNoRecall(s), accuracyDelta(s), loss(s.final_val_loss)]
         : [loss(s.final_val_loss), loss(s.best_val_loss), s.bits_per_char ? loss(s.bits_per_char) : '', lossDelta(s)]),
       count(s.train_tokens_per_s.mean),
       genSpeed(s),
       seconds(s.wall_time_s.mean),
       String(s.seeds.length),
     ]);
-    return { task, header, rows: cells };
+    const note = rows.map(noRecallNote).find((n) => n !== undefined);
+    return { task, ...(note && { note }), header, rows: cells };
   });
 }

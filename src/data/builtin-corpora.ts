@@ -1,5 +1,5 @@
-// The named corpora: `sotu` ships as an npm package, `shakespeare` is a file
-// shared between checkouts (../shared/data next to the project root).
+// The named corpora: `sotu` ships as an npm package, `shakespeare` as a file in
+// the package's data/ folder (data/README.md says where it comes from).
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
@@ -43,7 +43,7 @@ export function countSotuAddresses(text: string): number {
 
 export const SHAKESPEARE_FILE = 'tinyshakespeare.txt';
 
-/** Tiny Shakespeare, from $HSM_DATA_DIR first, then ../shared/data beside the project root. */
+/** Tiny Shakespeare, from $HSM_DATA_DIR first, then the data/ folder of the package. */
 export function loadShakespeare(): Corpus {
   const candidates = shakespeareCandidates();
   const found = candidates.find((p) => existsSync(p));
@@ -59,5 +59,5 @@ export function loadShakespeare(): Corpus {
 
 export function shakespeareCandidates(): string[] {
   const fromEnv = process.env.HSM_DATA_DIR ? [resolve(process.env.HSM_DATA_DIR, SHAKESPEARE_FILE)] : [];
-  return [...fromEnv, resolve(projectRoot(), '..', 'shared', 'data', SHAKESPEARE_FILE)];
+  return [...fromEnv, resolve(projectRoot(), 'data', SHAKESPEARE_FILE)];
 }

@@ -5,21 +5,35 @@
 import { Rng } from '../tensor/random.js';
 import type { Batch, BatchSource, Split } from './dataset.js';
 import { UserError } from '../errors.js';
+import { generateLegacySequence, legacyKeyCount } from './mqar-legacy.js';
+import {
+  generateZoologySequence,
+  ZOOLOGY_DEFAULTS,
+  zoologyRanges,
+  zoologySlots,
+  type ZoologyOptions,
+} from './mqar-zoology.js';
 
-export interface MqarSpec {
-  /** Token ids: 0 is the filler, then keys, then values (half each). */
+/** Which generator writes the sequences: Zoology's (the default) or the first one (for committed results). */
+export type MqarGenerator = 'zoology' | 'legacy';
+
+export interface MqarSpec extends Partial<ZoologyOptions> {
+  /** Default "zoology"; "legacy" reproduces the sequences of results committed before it (mqar-legacy.ts). */
+  generator?: MqarGenerator;
+  /** Token ids 0…V−1: 0 is the filler, keys and values come from their own ranges. */
   vocabSize: number;
   /** Sequence length = the model's context. */
   context: number;
   /** Key–value pairs per sequence. */
   pairs: number;
-  /** Queries per sequence (default: pairs, as in Zoology); beyond `pairs`, keys are asked again at random. */
+  /** Legacy generator only: queries per sequence (default: pairs); beyond `pairs`, keys are asked again at random. */
   queries?: number;
   /**
    * Shorter instances training also draws from, each as likely as the full
    * size: an instance fills the start of the sequence and filler the rest.
-   * Zoology trains on such a mixture of lengths; the short ones teach the
-   * lookup where it is easy to find. Held-out sequences stay at the full size.
+   * Zoology trains on such a mixture of lengths in some studies; the short
+   * ones teach the lookup where it is easy to find. Held-out sequences stay
+   * at the full size.
    */
   mix?: MqarSize[];
 }
@@ -30,43 +44,114 @@ export interface MqarSize {
   pairs: number;
 }
 
-const FILLER = 0;
+/** Zoology's pairs per length (Figure 2: 4, 8, 16 pairs at 64, 128, 256 tokens). */
+export function zoologyPairs(context: number): number {
+  return Math.max(1, Math.floor(context / 16));
+}
 
-/** Keys are ids 1…K, values K+1…2K, with K = ⌊(V − 1)/2⌋. */
-export function mqarKeyCount(vocabSize: number): number {
-  return Math.floor((vocabSize - 1) / 2);
+/** The Zoology options a spec trains with, defaults filled in. */
+export function zoologyOptions(spec: MqarSpec): ZoologyOptions {
+  return {
+    powerA: spec.powerA ?? ZOOLOGY_DEFAULTS.powerA,
+    distinctValues: spec.distinctValues ?? ZOOLOGY_DEFAULTS.distinctValues,
+    separateRanges: spec.separateRanges ?? ZOOLOGY_DEFAULTS.separateRanges,
+    answerInInput: spec.answerInInput ?? ZOOLOGY_DEFAULTS.answerInInput,
+    fillerNoise: spec.fillerNoise ?? ZOOLOGY_DEFAULTS.fillerNoise,
+  };
+}
+
+const ZOOLOGY_KEYS = Object.keys(ZOOLOGY_DEFAULTS) as (keyof ZoologyOptions)[];
+
+/** Whether the answers are written into the input (always for the legacy generator). */
+export function mqarAnswersInInput(spec: MqarSpec): boolean {
+  return spec.generator === 'legacy' || zoologyOptions(spec).answerInInput;
 }
 
 export function checkMqarSpec(spec: MqarSpec): void {
   const { vocabSize: V, context: T, pairs: P } = spec;
+  const generator = spec.generator ?? 'zoology';
+  if (generator !== 'zoology' && generator !== 'legacy')
+    throw new UserError(`recall task: generator "${String(generator)}" is not one of zoology, legacy`);
   if (!Number.isInteger(V) || V < 5)
-    throw new UserError(`recall task: vocabulary ${V} is too small; use at least 5 ids (e.g. 256)`);
-  if (!Number.isInteger(P) || P < 1 || P > mqarKeyCount(V)) {
-    throw new UserError(
-      `recall task: ${P} pairs need ${P} distinct keys but vocabulary ${V} has ${mqarKeyCount(V)}; use fewer pairs or a bigger vocabulary`,
-    );
-  }
-  const Q = spec.queries ?? P;
-  if (!Number.isInteger(Q) || Q < P)
-    throw new UserError(`recall task: ${Q} queries cannot ask each of the ${P} keys once; use at least ${P}`);
-  if (!Number.isInteger(T) || 2 * P + 2 * Q > T) {
-    throw new UserError(
-      `recall task: ${P} pairs and ${Q} queries need a context of at least ${2 * P + 2 * Q} tokens, got ${T}`,
-    );
-  }
+    throw new UserError(`recall task: vocabulary ${V} is too small; use at least 5 ids (e.g. 8192)`);
+  if (!Number.isInteger(T) || T < 1) throw new UserError(`recall task: context ${T} must be a positive integer`);
+  if (!Number.isInteger(P) || P < 1) throw new UserError(`recall task: pairs ${P} must be a positive integer`);
+  if (generator === 'legacy') checkLegacy(spec);
+  else checkZoology(spec);
   for (const m of spec.mix ?? []) {
     if (!Number.isInteger(m.context) || m.context >= T)
       throw new UserError(
         `recall task: a mixed-in instance of ${m.context} tokens must be shorter than the sequence (${T} tokens)`,
       );
-    checkMqarSpec({ vocabSize: V, context: m.context, pairs: m.pairs });
+    checkMqarSpec({ ...spec, context: m.context, pairs: m.pairs, queries: undefined, mix: undefined });
   }
 }
 
-/** The `data` field of a recall run's configuration, e.g. "mqar:vocab=256,context=64,pairs=8". */
+function checkLegacy(spec: MqarSpec): void {
+  const { vocabSize: V, context: T, pairs: P } = spec;
+  const set = ZOOLOGY_KEYS.filter((k) => spec[k] !== undefined);
+  if (set.length)
+    throw new UserError(`recall task: the legacy generator has no option ${set.join(', ')}; use generator "zoology"`);
+  if (P > legacyKeyCount(V)) {
+    throw new UserError(
+      `recall task: ${P} pairs need ${P} distinct keys but vocabulary ${V} has ${legacyKeyCount(V)}; use fewer pairs or a bigger vocabulary`,
+    );
+  }
+  const Q = spec.queries ?? P;
+  if (!Number.isInteger(Q) || Q < P)
+    throw new UserError(`recall task: ${Q} queries cannot ask each of the ${P} keys once; use at least ${P}`);
+  if (2 * P + 2 * Q > T) {
+    throw new UserError(
+      `recall task: ${P} pairs and ${Q} queries need a context of at least ${2 * P + 2 * Q} tokens, got ${T}`,
+    );
+  }
+}
+
+function checkZoology(spec: MqarSpec): void {
+  const { vocabSize: V, context: T, pairs: P } = spec;
+  if (spec.queries !== undefined && spec.queries !== P)
+    throw new UserError(
+      `recall task: the zoology generator asks each of the ${P} keys once (queries ${spec.queries}); queries other than pairs need generator "legacy"`,
+    );
+  const o = zoologyOptions(spec);
+  if (!(typeof o.powerA === 'number' && o.powerA > 0 && o.powerA <= 1))
+    throw new UserError(`recall task: powerA ${o.powerA} must be a number above 0, at most 1 (uniform)`);
+  for (const k of ['distinctValues', 'separateRanges', 'answerInInput', 'fillerNoise'] as const)
+    if (typeof o[k] !== 'boolean') throw new UserError(`recall task: ${k} must be true or false`);
+  const r = zoologyRanges(V, o.separateRanges);
+  const shared = !o.separateRanges && o.distinctValues;
+  const keysNeeded = shared ? 2 * P : P;
+  if (keysNeeded > r.keyCount)
+    throw new UserError(
+      `recall task: ${P} pairs need ${keysNeeded} distinct ${shared ? 'tokens' : 'keys'} but vocabulary ${V} has ${r.keyCount}; use fewer pairs or a bigger vocabulary`,
+    );
+  if (o.distinctValues && !shared && P > r.valueCount)
+    throw new UserError(
+      `recall task: ${P} distinct values need a vocabulary with ${P} value ids, but ${V} has ${r.valueCount}; use fewer pairs, a bigger vocabulary or distinctValues false`,
+    );
+  if (zoologySlots(T, P) < P)
+    throw new UserError(
+      `recall task: ${P} pairs and their queries need a context of at least ${4 * P} tokens, got ${T}`,
+    );
+}
+
+/** The `data` field of a recall run's configuration, e.g. "mqar:vocab=8192,context=128,pairs=8,…". */
 export function formatMqarSpec(spec: MqarSpec): string {
   const mix = spec.mix?.length ? `,mix=${spec.mix.map((m) => `${m.context}x${m.pairs}`).join('+')}` : '';
-  return `mqar:vocab=${spec.vocabSize},context=${spec.context},pairs=${spec.pairs},queries=${spec.queries ?? spec.pairs}${mix}`;
+  const head = `mqar:vocab=${spec.vocabSize},context=${spec.context},pairs=${spec.pairs}`;
+  // The legacy form is the one committed runs recorded, so they still match their grids.
+  if (spec.generator === 'legacy') return `${head},queries=${spec.queries ?? spec.pairs}${mix}`;
+  const o = zoologyOptions(spec);
+  return (
+    `${head},generator=zoology,powerA=${o.powerA},distinctValues=${o.distinctValues},separateRanges=${o.separateRanges},` +
+    `answerInInput=${o.answerInInput},fillerNoise=${o.fillerNoise}${mix}`
+  );
+}
+
+/** One held-out-size sequence of the spec's generator. */
+export function generateMqarSequence(spec: MqarSpec, rng: Rng, x: Int32Array, y: Int32Array): void {
+  if (spec.generator === 'legacy') generateLegacySequence(spec, rng, x, y);
+  else generateZoologySequence({ ...spec, ...zoologyOptions(spec) }, rng, x, y);
 }
 
 /**
@@ -78,58 +163,14 @@ export function generateMqarTrainingSequence(spec: MqarSpec, rng: Rng, x: Int32A
   const pick = mix.length > 0 ? rng.int(mix.length + 1) : mix.length;
   if (pick === mix.length) return generateMqarSequence(spec, rng, x, y);
   const { context, pairs } = mix[pick];
-  x.fill(FILLER);
+  x.fill(0);
   y.fill(-1);
   generateMqarSequence(
-    { vocabSize: spec.vocabSize, context, pairs },
+    { ...spec, context, pairs, queries: undefined, mix: undefined },
     rng,
     x.subarray(0, context),
     y.subarray(0, context),
   );
-}
-
-/**
- * One sequence of `context` tokens: k₁ v₁ … k_P v_P, then filler with the Q
- * queries (a key followed by its value) at random non-overlapping slots;
- * every key is asked once, extra queries ask random keys again.
- * Targets are −1 except at a query key, whose target is its value.
- */
-export function generateMqarSequence(spec: MqarSpec, rng: Rng, x: Int32Array, y: Int32Array): void {
-  const { context: T, pairs: P } = spec;
-  const Q = spec.queries ?? P;
-  const K = mqarKeyCount(spec.vocabSize);
-  x.fill(FILLER);
-  y.fill(-1);
-  const keys = sampleDistinct(rng, K, P).map((k) => k + 1);
-  const values = keys.map(() => K + 1 + rng.int(K));
-  keys.forEach((k, i) => {
-    x[2 * i] = k;
-    x[2 * i + 1] = values[i];
-  });
-  // Query slots: two tokens each, in the region after the pairs, in random order.
-  const slots = sampleDistinct(rng, Math.floor((T - 2 * P) / 2), Q).sort((a, b) => a - b);
-  const order = [...sampleDistinct(rng, P, P), ...Array.from({ length: Q - P }, () => rng.int(P))];
-  for (let i = P; i < Q; i++) {
-    const j = rng.int(i + 1); // shuffle the repeats in among the first asks
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  slots.forEach((slot, j) => {
-    const at = 2 * P + 2 * slot,
-      i = order[j];
-    x[at] = keys[i];
-    if (at + 1 < T) x[at + 1] = values[i];
-    y[at] = values[i];
-  });
-}
-
-/** `count` distinct integers from [0, n) in random order (partial Fisher–Yates). */
-function sampleDistinct(rng: Rng, n: number, count: number): number[] {
-  const pool = Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < count; i++) {
-    const j = i + rng.int(n - i);
-    [pool[i], pool[j]] = [pool[j], pool[i]];
-  }
-  return pool.slice(0, count);
 }
 
 /**

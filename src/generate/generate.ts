@@ -1,4 +1,5 @@
 import { createStreamDecoder } from '../data/stream-decoder.js';
+import { UserError } from '../errors.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { InferenceState, Transformer } from '../model/transformer.js';
 import { Rng } from '../tensor/random.js';
@@ -59,6 +60,12 @@ export class GenerationStream {
 
   /** Draws the next token from the current logits. Then call advance (alone) or advanceTogether. */
   sample(): number {
+    // Logits that are NaN or infinite come from weights that overflow float32 (a damaged file): no token is right.
+    for (let i = 0; i < this.logits.length; i++)
+      if (!Number.isFinite(this.logits[i]))
+        throw new UserError(
+          `the model's output holds ${this.logits[i]} after ${this.history.length} tokens: its weights overflow float32 arithmetic (damaged checkpoint?); restore the file or train again`,
+        );
     const token = this.sampler.sample(this.logits, this.opts, this.rng);
     this.history.push(token);
     this.generated++;

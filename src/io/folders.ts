@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -33,4 +33,26 @@ export function makeFolder(path: string, what: string): void {
   } catch {
     throw new UserError(`${what} ${path} is not writable; choose a writable location`);
   }
+}
+
+/**
+ * Puts a folder assembled under a temporary name beside `out` in its place:
+ * `out` is then either what it was or the whole new folder, never half of
+ * one. An existing `out` is moved aside first and removed after the rename
+ * (put back when the rename fails).
+ */
+export function replaceFolder(staging: string, out: string, exists: boolean): void {
+  if (!exists) {
+    renameSync(staging, out);
+    return;
+  }
+  const old = `${staging}.old`;
+  renameSync(out, old);
+  try {
+    renameSync(staging, out);
+  } catch (err) {
+    renameSync(old, out);
+    throw err;
+  }
+  rmSync(old, { recursive: true, force: true });
 }

@@ -554,10 +554,41 @@ export class Transformer {
     });
   }
 
-  /** Mean next-token cross-entropy of idx against targets (both B×T). */
-  loss(idx: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): Tensor {
-    return crossEntropy(this.forward(idx, B, T, undefined, opts), targets);
+  /**
+   * Logits (R, V) at R of the B·T positions (rows[i] = b·T + t): the blocks
+   * run on every position, the output head on these rows only. A synthetic
+   * task that scores a few answers per sequence (the recall task: 8 of 128
+   * positions, with a vocabulary of 8,192) so skips most of the head's cost.
+   */
+  forwardRows(idx: Int32Array, B: number, T: number, rows: Int32Array, opts: ForwardOptions = {}): Tensor {
+    const x = this.trunk(idx, B, T, undefined, opts);
+    // A row gather with a scatter-add backward: what the embedding op does, here over hidden states.
+    return this.head(embedding(x.reshape([B * T, this.config.nEmbd]), rows));
   }
+
+  /**
+   * Mean next-token cross-entropy of idx against targets (both B×T; −1 is
+   * not scored). When some targets are −1, only the scored positions go
+   * through the output head; the loss and gradients are the same.
+   */
+  loss(idx: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): Tensor {
+    const rows = scoredRows(targets);
+    if (rows.length === 0 || rows.length === targets.length)
+      return crossEntropy(this.forward(idx, B, T, undefined, opts), targets);
+    return crossEntropy(
+      this.forwardRows(idx, B, T, rows, opts),
+      rows.map((r) => targets[r]),
+    );
+  }
+}
+
+/** The positions whose target is scored (not −1). */
+export function scoredRows(targets: Int32Array): Int32Array {
+  let n = 0;
+  for (let i = 0; i < targets.length; i++) if (targets[i] !== -1) n++;
+  const rows = new Int32Array(n);
+  for (let i = 0, k = 0; i < targets.length; i++) if (targets[i] !== -1) rows[k++] = i;
+  return rows;
 }
 
 /** The prompts as one (N, T) batch of token ids, each padded on the right with token 0. */

@@ -15,7 +15,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
-  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -24,7 +23,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { GPT2_RANKS_FILE } from '../data/gpt2-bpe.js';
 import { gpt2RanksJson } from '../data/gpt2-tokenizer.js';
 import { UserError } from '../errors.js';
-import { makeFolder } from '../io/folders.js';
+import { makeFolder, replaceFolder } from '../io/folders.js';
 import { projectRoot } from '../project-root.js';
 import { loadModel } from '../train/checkpoint.js';
 
@@ -117,7 +116,7 @@ export function exportWeb(opts: WebExportOptions): WebExportResult {
       writeFileSync(join(staging, to), gpt2RanksJson());
       files.push({ path: to, bytes: statSync(join(staging, to)).size });
     }
-    commit(staging, out, exists);
+    replaceFolder(staging, out, exists);
     const size = (...names: string[]) =>
       files.filter((f) => names.includes(f.path)).reduce((sum, f) => sum + f.bytes, 0);
     return {
@@ -137,21 +136,4 @@ export function exportWeb(opts: WebExportOptions): WebExportResult {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new UserError(`--web ${opts.out}: cannot write the page (${code}); free space or choose a writable folder`);
   }
-}
-
-/** Renames the staged folder to `out`; an existing `out` (empty, or an earlier export) is moved aside first, then removed. */
-function commit(staging: string, out: string, exists: boolean): void {
-  if (!exists) {
-    renameSync(staging, out);
-    return;
-  }
-  const old = `${staging}.old`;
-  renameSync(out, old);
-  try {
-    renameSync(staging, out);
-  } catch (err) {
-    renameSync(old, out); // put the earlier export back
-    throw err;
-  }
-  rmSync(old, { recursive: true, force: true });
 }

@@ -8,23 +8,27 @@ import { tokenizerFromSpec } from '../data/tokenizers.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { crashPoint } from '../io/crash-point.js';
 import { makeFolder } from '../io/folders.js';
-import {
-  dataSection,
-  dtypeOf,
-  parseSafetensors,
-  readSafetensors,
-  writeSafetensors,
-  type SafeTensorsFile,
-} from '../io/safetensors.js';
+import { dataSection, dtypeOf, parseSafetensors, writeSafetensors, type SafeTensorsFile } from '../io/safetensors.js';
 import type { Transformer } from '../model/transformer.js';
 import type { AdamW } from '../optim/adamw.js';
 import {
   CHECKPOINT_FORMAT,
   checkRunConfig,
+  checkRunIdentity,
   modelFromWeights,
   requireFinite,
+  runIdentity,
   type RunConfigFile,
 } from './run-config.js';
+import {
+  CONFIG_FILE,
+  isStaleTemporary,
+  MODEL_FILE,
+  OPTIMIZER_FILE,
+  STAGED_OPTIMIZER_FILE,
+  unusableStagedName,
+} from './run-files.js';
+import { runFolderState } from './run-folder.js';
 
 export { CHECKPOINT_FORMAT, type RunConfigFile } from './run-config.js';
 
@@ -40,17 +44,20 @@ export { CHECKPOINT_FORMAT, type RunConfigFile } from './run-config.js';
  * are replaced (the commit point), then the staged state takes the place of
  * the old one. Resuming pairs the weights with whichever optimizer file
  * carries their step (see `settleCheckpoint`).
+ *
+ * config.json holds a run id made when the run starts; both safetensors
+ * files carry it and the fixed settings they were trained with (runIdentity),
+ * and every read checks them against config.json, so files of two runs are
+ * never used together.
  */
-const MODEL_FILE = 'model.safetensors';
-const OPTIMIZER_FILE = 'optimizer.safetensors';
-/** The optimizer state of a save whose weights may not be written yet. */
-const STAGED_OPTIMIZER_FILE = 'optimizer.next.safetensors';
 
 export interface TrainingState {
   step: number; // iterations completed
   rng: number[]; // batch sampler state after `step` iterations
   bestValLoss: number | null;
   elapsedS: number; // training wall time so far, carried across resumes
+  /** The validation accuracy that ended training early (stopAtAccuracy), if one did. */
+  stoppedAtAccuracy?: number | null;
 }
 
 export function saveCheckpoint(
@@ -86,7 +93,7 @@ function writeCheckpointFiles(
   removeStaleTemporaries(dir);
   writeRunConfig(dir, run, at);
   crashPoint(`config@${at}`);
-  const meta = { format: CHECKPOINT_FORMAT, step: at };
+  const meta = { format: CHECKPOINT_FORMAT, step: at, ...runIdentity(run) };
   const moments = optimizer.params.flatMap((p, i) => [
     [`m.${p.name}`, { shape: p.shape, data: optimizer.m[i] }] as const,
     [`v.${p.name}`, { shape: p.shape, data: optimizer.v[i] }] as const,
@@ -97,6 +104,7 @@ function writeCheckpointFiles(
     rng: JSON.stringify(state.rng),
     bestValLoss: JSON.stringify(state.bestValLoss),
     elapsedS: String(state.elapsedS),
+    ...(state.stoppedAtAccuracy != null ? { stoppedAtAccuracy: JSON.stringify(state.stoppedAtAccuracy) } : {}),
   };
   writeSafetensors(join(dir, STAGED_OPTIMIZER_FILE), moments, withChecksum(training, moments), at);
   crashPoint(`staged@${at}`);
@@ -111,13 +119,13 @@ function writeCheckpointFiles(
 
 /** Writes config.json (atomically); `crashLabel` names the step for the crash tests. */
 export function writeRunConfig(dir: string, run: RunConfigFile, crashLabel?: string): void {
-  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(run, null, 2) + '\n', crashLabel);
+  writeFileAtomic(join(dir, CONFIG_FILE), JSON.stringify(run, null, 2) + '\n', crashLabel);
 }
 
-/** Temporary files of writes a kill interrupted (writeFileAtomic's `.<name>.<pid>.tmp`). */
+/** Temporary files of writes a kill interrupted. */
 function removeStaleTemporaries(dir: string): void {
   for (const name of readdirSync(dir)) {
-    if (/^\..+\.\d+\.tmp$/.test(name)) rmSync(join(dir, name), { force: true });
+    if (isStaleTemporary(name)) rmSync(join(dir, name), { force: true });
   }
 }
 
@@ -129,38 +137,67 @@ export function hasResumableCheckpoint(dir: string): boolean {
   );
 }
 
-function fileStep(path: string): number | null {
-  if (!existsSync(path)) return null;
+/** A checkpoint file's step when it is whole and of this run (read as a resume reads it), or why it is not. */
+function usableStep(dir: string, name: string, run: RunConfigFile): { step: number } | { why: string } {
   try {
-    return Number(readSafetensors(path).metadata.step);
-  } catch {
-    return null; // damaged: not a candidate
+    const file = readTensorsFile(dir, name, 'the optimizer state');
+    checkRunIdentity(run, file.metadata, `checkpoint ${dir}: ${name}`);
+    return { step: savedStep(dir, name, file) };
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    // The reason alone: "<name> is damaged (…)", without the folder and the advice.
+    return { why: err.message.replace(`checkpoint ${dir}: `, '').split('; ')[0] };
   }
 }
 
 /**
  * Finishes or undoes a save a kill interrupted, so the optimizer state in
  * optimizer.safetensors belongs to the weights in model.safetensors:
- * - killed before the weights were replaced: the staged state is of a step
- *   that never committed, so it goes;
- * - killed after: the staged state is the weights' own, so it takes over.
+ * - optimizer.safetensors already holds the weights' state: the staged file
+ *   is of a save that never committed, so it goes;
+ * - the staged file holds it (checked in full: checksum, run, step): the
+ *   save had committed, so it takes the place of the older state;
+ * - neither: the staged file is kept aside under another name (it may be the
+ *   only copy of that state), nothing else is touched, and the error names it.
  * Stale temporary files go too. A folder that is consistent is left as it is.
  */
-export function settleCheckpoint(dir: string, modelStep: number): void {
+export function settleCheckpoint(dir: string, modelStep: number, run: RunConfigFile): void {
   removeStaleTemporaries(dir);
   const staged = join(dir, STAGED_OPTIMIZER_FILE);
   if (!existsSync(staged)) return;
-  if (fileStep(staged) === modelStep && fileStep(join(dir, OPTIMIZER_FILE)) !== modelStep) {
-    renameSync(staged, join(dir, OPTIMIZER_FILE));
-  } else {
+  const current = existsSync(join(dir, OPTIMIZER_FILE))
+    ? usableStep(dir, OPTIMIZER_FILE, run)
+    : { why: `${OPTIMIZER_FILE} is missing` };
+  if ('step' in current && current.step === modelStep) {
     rmSync(staged, { force: true, recursive: true }); // our reserved name, even if something else took it
+    return;
   }
+  const next = usableStep(dir, STAGED_OPTIMIZER_FILE, run);
+  if ('step' in next && next.step === modelStep) {
+    renameSync(staged, join(dir, OPTIMIZER_FILE));
+    return;
+  }
+  const aside = unusableStagedName(new Date().toISOString().replace(/[:.]/g, '-'));
+  renameSync(staged, join(dir, aside));
+  const problem = 'why' in next ? next.why : `${STAGED_OPTIMIZER_FILE} is from step ${next.step}`;
+  const main = 'why' in current ? current.why : `${OPTIMIZER_FILE} is from step ${current.step}`;
+  throw new UserError(
+    `checkpoint ${dir}: the weights are from step ${modelStep} but no optimizer file holds their state: ${problem}, and ${main}; ` +
+      `the staged file was kept as ${aside} and nothing else was changed. ` +
+      `Restore the optimizer state of step ${modelStep} as ${OPTIMIZER_FILE} to resume, or train again with --overwrite (eval and generate still use the weights)`,
+  );
 }
 
 function requireFile(dir: string, name: string, purpose: string): string {
   if (!existsSync(dir))
     throw new UserError(`checkpoint folder ${dir} does not exist; pass the --out folder of a training run`);
   const path = join(dir, name);
+  const state = existsSync(path) ? 'committed' : runFolderState(dir);
+  if (state === 'first-save-pending' || state === 'replacing')
+    throw new UserError(
+      `run folder ${dir} holds no checkpoint yet: the run stopped before its first save committed; ` +
+        `\`hsm train --resume --out ${dir}\` (with the run's flags) starts it again from step 0`,
+    );
   if (!existsSync(path))
     throw new UserError(
       `checkpoint ${dir} is incomplete: ${name} is missing (${purpose}); train again or point to a complete run`,
@@ -235,7 +272,7 @@ function withChecksum(
 }
 
 export function readRunConfig(dir: string): RunConfigFile {
-  const path = requireFile(dir, 'config.json', 'the run configuration');
+  const path = requireFile(dir, CONFIG_FILE, 'the run configuration');
   let run: unknown;
   try {
     run = JSON.parse(readFileSync(path, 'utf8'));
@@ -269,10 +306,11 @@ function savedStep(dir: string, name: string, file: SafeTensorsFile): number {
   return step;
 }
 
-/** Restores AdamW moments and the training state saved beside the weights. */
-export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: number): TrainingState {
-  settleCheckpoint(dir, modelStep);
+/** Restores AdamW moments and the training state saved beside the weights of `run`. */
+export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: number, run: RunConfigFile): TrainingState {
+  settleCheckpoint(dir, modelStep, run);
   const file = readTensorsFile(dir, OPTIMIZER_FILE, 'the optimizer state needed to resume');
+  checkRunIdentity(run, file.metadata, `checkpoint ${dir}: ${OPTIMIZER_FILE}`);
   const step = savedStep(dir, OPTIMIZER_FILE, file);
   if (step !== modelStep) {
     throw new UserError(
@@ -291,13 +329,29 @@ export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: numb
       ['v', optimizer.v[i]],
     ] as const) {
       const t = file.tensors.get(`${prefix}.${p.name}`);
-      if (!t || t.data.length !== target.length || t.dtype !== 'F32')
+      if (!t || t.shape.join('x') !== p.shape.join('x') || t.dtype !== 'F32')
         throw new UserError(
-          `checkpoint ${dir}: optimizer state for "${p.name}" is missing or not F32 of ${target.length} elements`,
+          `checkpoint ${dir}: ${OPTIMIZER_FILE}: the state "${prefix}.${p.name}" is ${t ? `${t.dtype} [${t.shape}]` : 'missing'}, ` +
+            `but the parameter is F32 [${p.shape}]; restore the file or train again`,
         );
       requireFinite(`checkpoint ${dir}: ${OPTIMIZER_FILE}`, `${prefix}.${p.name}`, t.data);
+      // A second moment is a mean of squares: a negative one is a damaged file (it would make the update NaN).
+      if (prefix === 'v' && t.data.some((x) => x < 0))
+        throw new UserError(
+          `checkpoint ${dir}: ${OPTIMIZER_FILE}: "${prefix}.${p.name}" holds a negative second moment (damaged?); restore the file or train again`,
+        );
       target.set(t.data);
     }
+  });
+  // Moments whose update m/(√v + ε) overflows float32 would turn every weight they touch into Infinity.
+  optimizer.params.forEach((p, i) => {
+    const m = optimizer.m[i],
+      v = optimizer.v[i];
+    for (let k = 0; k < m.length; k++)
+      if (!Number.isFinite(Math.fround(Math.abs(m[k]) / (Math.sqrt(v[k]) + 1e-8))))
+        throw new UserError(
+          `checkpoint ${dir}: ${OPTIMIZER_FILE}: "m.${p.name}" holds ${m[k]} at element ${k} against a second moment of ${v[k]}, an update beyond float32 (damaged?); restore the file or train again`,
+        );
   });
   const state = TrainingStateMetadata.safeParse(file.metadata);
   if (!state.success) {
@@ -306,8 +360,19 @@ export function loadTrainingState(dir: string, optimizer: AdamW, modelStep: numb
         'train again or restore the file',
     );
   }
+  // One optimizer update per step, in both engines.
+  if (state.data.optimizerStep !== step)
+    throw new UserError(
+      `checkpoint ${dir}: ${OPTIMIZER_FILE} records optimizerStep ${state.data.optimizerStep} at step ${step}; they are always equal (damaged?): restore the file or train again`,
+    );
   optimizer.stepCount = state.data.optimizerStep;
-  return { step, rng: state.data.rng, bestValLoss: state.data.bestValLoss, elapsedS: state.data.elapsedS };
+  return {
+    step,
+    rng: state.data.rng,
+    bestValLoss: state.data.bestValLoss,
+    elapsedS: state.data.elapsedS,
+    stoppedAtAccuracy: state.data.stoppedAtAccuracy,
+  };
 }
 
 /** A JSON string in safetensors metadata, parsed (undefined when it is not JSON, which the schema then rejects). */
@@ -333,8 +398,14 @@ const TrainingStateMetadata = z.object({
           .min(-(2 ** 31))
           .max(2 ** 32 - 1),
       )
-      .length(4),
+      .length(4)
+      // xoshiro never leaves the all-zero state: the sampler would draw one batch forever.
+      .refine(
+        (words) => words.some((w) => w !== 0),
+        'the batch sampler state is all zeros, which the sampler never reaches',
+      ),
   ),
   bestValLoss: z.preprocess((v) => fromJson(v ?? 'null'), z.number().finite().nullable()),
   elapsedS: z.preprocess((v) => Number(v ?? 0), z.number().finite().nonnegative()),
+  stoppedAtAccuracy: z.preprocess((v) => fromJson(v ?? 'null'), z.number().min(0).max(1).nullable()),
 });

@@ -96,6 +96,13 @@ export const TrainConfigSchema = z
     weightDecay: numberIn(0, 10).default(0.1),
     gradClip: numberIn(0, 1e6).default(1.0),
     evalInterval: intIn(1, MAX_STEPS).default(250),
+    /**
+     * Stop at the first evaluation whose validation accuracy (the share of
+     * scored positions whose most likely token is the target) reaches this,
+     * e.g. 0.99 as the Zoology study stops its recall runs. Resuming a run
+     * stopped so trains no further unless the threshold is raised.
+     */
+    stopAtAccuracy: numberIn(0, 1).optional(),
     evalIters: intIn(1, 100_000).default(20),
     logInterval: intIn(1, MAX_STEPS).default(10),
     checkpointInterval: intIn(1, MAX_STEPS).default(500),

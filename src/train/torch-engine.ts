@@ -8,6 +8,8 @@ import { modelDescription } from '../model/describe.js';
 import { Rng } from '../tensor/random.js';
 import { loadModel, loadTrainingState, saveCheckpoint, writeRunConfig, type TrainingState } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
+import { discardRun } from './run-folder.js';
+import { runIdentity } from './run-config.js';
 import { findTorch, launchRanks, type RankFailure, type TorchEngineOptions, type TorchEvent } from './torch-launch.js';
 import {
   divergedError,
@@ -67,13 +69,14 @@ export async function trainWithTorch(
   let state: TrainingState;
   if (follower) {
     state = { step: startStep, rng: [], bestValLoss: null, elapsedS: 0 }; // node 0's rank 0 sends the real one
-  } else if (opts.resume) {
-    state = loadTrainingState(dir, optimizer, startStep);
+  } else if (prepared.resumed) {
+    state = loadTrainingState(dir, optimizer, startStep, runFile);
     writeRunConfig(dir, runFile); // schedule changes (e.g. a longer --max-iters) are remembered
-    const repaired = keepMetricsUpTo(metricsPath, startStep, cfg.logInterval);
+    const repaired = keepMetricsUpTo(metricsPath, startStep, prepared.loggedEvery);
     if (repaired) hooks.onWarning?.(`${metricsPath}: ${repaired}`);
   } else {
     state = { step: 0, rng: new Rng(cfg.seed + 1).state(), bestValLoss: null, elapsedS: 0 };
+    discardRun(dir); // --overwrite: the old run is gone before anything of this one is written
     saveCheckpoint(dir, runFile, model, optimizer, state);
     writeFileSync(metricsPath, '');
   }
@@ -92,10 +95,12 @@ export async function trainWithTorch(
     device: engine.device,
     description: modelDescription(model),
     train: cfg,
+    // The run id and fixed settings every checkpoint file of this run carries (checkpoint.ts).
+    checkpoint_metadata: runIdentity(runFile),
   };
   writeFileAtomic(launchFile, JSON.stringify(launch, null, 2) + '\n');
 
-  hooks.onStart?.(startInfo(prepared, !!opts.resume));
+  hooks.onStart?.(startInfo(prepared, prepared.resumed));
   let finalValLoss: number | null = null,
     bestValLoss = state.bestValLoss,
     stopped = false,
@@ -117,7 +122,7 @@ export async function trainWithTorch(
   });
   if (diverged) {
     const { step, loss, grad_norm } = diverged as TorchEvent;
-    throw divergedError(dir, step as number, loss, grad_norm);
+    throw divergedError(prepared, step as number, loss, grad_norm);
   }
   if (failure) throw rankFailed(failure, world, dir, engine);
   if (follower)

@@ -46,6 +46,13 @@ const PROBE =
 
 /** The first interpreter (HSM_PYTHON, else python3 on PATH, then /usr/bin/python3) that imports torch; a UserError if none. */
 export function findTorch(engine: TorchEngineOptions): TorchPython {
+  const found = findTorchPython('--engine torch');
+  checkCapabilities(found, engine);
+  return found;
+}
+
+/** findTorch for `purpose` (how the error names what needs torch), without the engine's checks. */
+export function findTorchPython(purpose: string): TorchPython {
   const candidates = process.env.HSM_PYTHON ? [process.env.HSM_PYTHON] : ['python3', '/usr/bin/python3'];
   const tried: string[] = [];
   for (const python of [...new Set(candidates)]) {
@@ -66,12 +73,10 @@ export function findTorch(engine: TorchEngineOptions): TorchPython {
       distributed: boolean;
       cuda: number;
     };
-    const found: TorchPython = { python, torch: info.torch, distributed: info.distributed, cudaDevices: info.cuda };
-    checkCapabilities(found, engine);
-    return found;
+    return { python, torch: info.torch, distributed: info.distributed, cudaDevices: info.cuda };
   }
   throw new UserError(
-    `--engine torch needs Python 3 with PyTorch, and none was found (${tried.join('; ')}); ` +
+    `${purpose} needs Python 3 with PyTorch, and none was found (${tried.join('; ')}); ` +
       'install it (apt-get install python3-torch, or pip install torch) or set HSM_PYTHON to an interpreter that has it',
   );
 }
@@ -88,6 +93,11 @@ function checkCapabilities(found: TorchPython, engine: TorchEngineOptions): void
       `--device cuda --nproc ${engine.nproc} needs ${engine.nproc} GPUs, but ${found.python}'s torch ${found.torch} sees ` +
         `${found.cudaDevices}; lower --nproc or use --device cpu`,
     );
+}
+
+/** PYTHONPATH with python/ (where hsm_torch lives) in front of the caller's. */
+export function hsmTorchPythonPath(): string {
+  return [join(projectRoot(), 'python'), process.env.PYTHONPATH].filter(Boolean).join(':');
 }
 
 /** A free TCP port on loopback for a one-machine job's rendezvous. */
@@ -144,7 +154,7 @@ export async function launchRanks(
   const masterAddr = engine.masterAddr ?? '127.0.0.1';
   const masterPort = engine.masterPort ?? (await freePort());
   const threads = engine.device === 'cpu' ? Math.max(1, Math.floor(availableParallelism() / engine.nproc)) : undefined;
-  const pythonPath = [join(projectRoot(), 'python'), process.env.PYTHONPATH].filter(Boolean).join(':');
+  const pythonPath = hsmTorchPythonPath();
   const ranks: { rank: number; child: ChildProcess; log: WriteStream; logPath: string; lastLine: string }[] = [];
   let failure: RankFailure | null = null;
   let stopping = false;

@@ -7,7 +7,8 @@ import { makeFolder } from '../io/folders.js';
 import { Rng } from '../tensor/random.js';
 import { learningRate, type TrainConfig } from './config.js';
 import { loadTrainingState, saveCheckpoint } from './checkpoint.js';
-import { estimateLoss } from './evaluate.js';
+import { estimateLoss, estimateLossAndAccuracy } from './evaluate.js';
+import { discardRun } from './run-folder.js';
 import {
   divergedError,
   keepMetricsUpTo,
@@ -42,6 +43,8 @@ export async function train(requested: TrainConfig, opts: TrainOptions = {}): Pr
   if (!opts.resume) makeFolder(requested.out, 'run folder');
   else if (!existsSync(requested.out))
     throw new UserError(`cannot resume ${requested.out}: no such folder; pass the --out folder of a training run`);
+  if (opts.torch && requested.stopAtAccuracy !== undefined)
+    throw new UserError('stopAtAccuracy needs the native engine; leave it out with --engine torch');
   const release = lockFolder(requested.out, 'run folder', opts.hooks?.onWarning);
   try {
     return await (opts.torch ? trainWithTorch(requested, opts, opts.torch) : trainLocked(requested, opts));
@@ -56,22 +59,25 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
   const { cfg, model, runFile, startStep, tokenizer, data } = prepared;
   const dir = cfg.out;
   let bestValLoss: number | null = null,
-    elapsedBefore = 0;
+    elapsedBefore = 0,
+    stoppedAtAccuracy: number | null = null;
   const optimizer = newOptimizer(model, cfg);
   const rng = new Rng(cfg.seed + 1);
   const metricsPath = join(dir, 'metrics.jsonl');
-  if (opts.resume) {
-    const state = loadTrainingState(dir, optimizer, startStep);
+  if (prepared.resumed) {
+    const state = loadTrainingState(dir, optimizer, startStep, runFile);
     rng.setState(state.rng);
     bestValLoss = state.bestValLoss;
     elapsedBefore = state.elapsedS;
-    const repaired = keepMetricsUpTo(metricsPath, startStep, cfg.logInterval);
+    stoppedAtAccuracy = state.stoppedAtAccuracy ?? null;
+    const repaired = keepMetricsUpTo(metricsPath, startStep, prepared.loggedEvery);
     if (repaired) hooks.onWarning?.(`${metricsPath}: ${repaired}`);
   } else {
+    discardRun(dir); // --overwrite: the old run is gone before anything of this one is written
     writeFileSync(metricsPath, '');
   }
 
-  hooks.onStart?.(startInfo(prepared, !!opts.resume));
+  hooks.onStart?.(startInfo(prepared, prepared.resumed));
 
   const B = cfg.batchSize,
     T = cfg.model.blockSize;
@@ -82,11 +88,21 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
     step = startStep;
   const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
   const save = () => {
-    saveCheckpoint(dir, runFile, model, optimizer, { step, rng: rng.state(), bestValLoss, elapsedS: elapsed() });
+    saveCheckpoint(dir, runFile, model, optimizer, {
+      step,
+      rng: rng.state(),
+      bestValLoss,
+      elapsedS: elapsed(),
+      stoppedAtAccuracy,
+    });
     hooks.onCheckpoint?.(step);
   };
+  // A run that reached its accuracy threshold is finished (a raised threshold trains on).
+  const accuracyReached = () =>
+    stoppedAtAccuracy !== null && cfg.stopAtAccuracy !== undefined && stoppedAtAccuracy >= cfg.stopAtAccuracy;
+  const resumedFinished = accuracyReached();
 
-  while (step < cfg.maxIters) {
+  while (step < cfg.maxIters && !accuracyReached()) {
     const lr = learningRate(cfg, step);
     const stepStart = performance.now();
     // Batches and dropout masks both come from rng, in the order trainStep asks for them.
@@ -104,7 +120,7 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
     step++;
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       // The weights in memory are already damaged; nothing is saved, so the last checkpoint stays the run's state.
-      throw divergedError(dir, step, loss, gradNorm);
+      throw divergedError(prepared, step, loss, gradNorm);
     }
     const m: StepMetrics = {
       step,
@@ -115,7 +131,14 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
       elapsed_s: 0,
     };
     if (step % cfg.evalInterval === 0 || step === cfg.maxIters) {
-      m.val_loss = estimateLoss(model, data, 'val', cfg.evalIters, B, cfg.seed + 2);
+      if (cfg.stopAtAccuracy === undefined)
+        m.val_loss = estimateLoss(model, data, 'val', cfg.evalIters, B, cfg.seed + 2);
+      else {
+        const v = estimateLossAndAccuracy(model, data, 'val', cfg.evalIters, B, cfg.seed + 2);
+        m.val_loss = v.loss;
+        m.val_accuracy = v.accuracy;
+        if (v.accuracy >= cfg.stopAtAccuracy) stoppedAtAccuracy = v.accuracy;
+      }
       finalValLoss = m.val_loss;
       if (bestValLoss === null || m.val_loss < bestValLoss) bestValLoss = m.val_loss;
     }
@@ -124,7 +147,8 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
       appendFileSync(metricsPath, JSON.stringify(m) + '\n');
     }
     hooks.onStep?.(m);
-    if (step % cfg.checkpointInterval === 0 || step === cfg.maxIters) save();
+    if (step % cfg.checkpointInterval === 0 || step === cfg.maxIters || accuracyReached()) save();
+    if (accuracyReached()) break;
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (step < cfg.maxIters && hooks.shouldStop?.()) {
       save();
@@ -132,6 +156,6 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
       break;
     }
   }
-  if (startStep >= cfg.maxIters) finalValLoss = null;
-  return { step, finalValLoss, bestValLoss, stopped, outDir: dir, config: cfg, model, tokenizer };
+  if (startStep >= cfg.maxIters || resumedFinished) finalValLoss = null;
+  return { step, finalValLoss, bestValLoss, stopped, stoppedAtAccuracy, outDir: dir, config: cfg, model, tokenizer };
 }

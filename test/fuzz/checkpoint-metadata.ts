@@ -26,6 +26,9 @@ export function wellFormedMetadata(key: string, v: unknown): boolean {
       const b = json();
       return b === null || (typeof b === 'number' && Number.isFinite(b) && b >= 0);
     }
+    case 'run_id':
+    case 'fixed_config':
+      return false; // they tie the file to config.json: any edit mixes two runs
     case 'elapsedS':
       return /^[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?$/i.test(v) && Number.isFinite(Number(v));
     default:

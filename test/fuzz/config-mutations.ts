@@ -1,5 +1,6 @@
 // Mutation families of config.json: the train, model and tokenizer sections, edits of both, and the whole file.
 import { TrainConfigSchema } from '../../src/train/config.js';
+import { FIXED_TRAIN_KEYS } from '../../src/train/run-config.js';
 import { clone, type Json } from './json.js';
 import { randInt, shuffle, subRand, type Rand } from './random.js';
 import { CONFIG, type Candidate, type Expectation, type FileEdit, type RunFiles } from './types.js';
@@ -54,13 +55,29 @@ export function configFamilies(files: RunFiles, seed: number): Record<string, Ca
     ([key, [what, v]]) => {
       const c = clone(base);
       setKey(c.train, key, v);
+      // A run keeps its fixed settings: a well-formed edit of one must be refused (or change nothing, like removing a default).
+      const fixed = (FIXED_TRAIN_KEYS as readonly string[]).includes(key);
       return {
         description: `${CONFIG}: train.${key} ${v === 'REMOVE' ? 'removed' : `set to ${what}`}`,
-        expect: trainSectionValid(c.train) ? 'valid-edit' : 'strict',
+        expect: !trainSectionValid(c.train) ? 'strict' : fixed ? 'damage' : 'valid-edit',
         make: () => write(c),
       };
     },
   );
+  for (const [key, value] of [
+    ['gradAccum', 2],
+    ['batchSize', 8],
+    ['seed', 7],
+  ] as const) {
+    const c = clone(base);
+    c.train[key] = value;
+    // Third and on: the first two stay the mutants the bounded suite takes first.
+    train.splice(2, 0, {
+      description: `${CONFIG}: train.${key} set to ${value} (a setting the run keeps; well-formed)`,
+      expect: 'strict',
+      make: () => write(c),
+    });
+  }
   {
     const c = clone(base);
     (c.train as Json).nope = 1;
@@ -106,7 +123,7 @@ export function configFamilies(files: RunFiles, seed: number): Record<string, Ca
     c.model[key] = v;
     return {
       description: `${CONFIG}: ${key} set to ${what} in both train.model and model`,
-      expect: trainSectionValid(c.train) ? 'valid-edit' : 'strict',
+      expect: 'strict', // the model is a setting the run keeps
       make: () => write(c),
     };
   });
@@ -121,7 +138,7 @@ export function configFamilies(files: RunFiles, seed: number): Record<string, Ca
     c.model.plan = plan;
     consistent.push({
       description: `${CONFIG}: plan ${what} in both sections`,
-      expect: trainSectionValid(c.train) ? 'valid-edit' : 'strict',
+      expect: 'strict', // the model is a setting the run keeps
       make: () => write(c),
     });
   }
@@ -203,6 +220,9 @@ export function configFamilies(files: RunFiles, seed: number): Record<string, Ca
     raw('removed', null),
     raw('a directory', 'dir'),
   );
+  edited('runId of another run', (c) => (c.runId = '0123456789abcdef0123456789abcdef'));
+  edited('runId removed', (c) => delete c.runId);
+  edited('runId "x"', (c) => (c.runId = 'x'));
   edited('format "hsm-checkpoint/2"', (c) => (c.format = 'hsm-checkpoint/2'));
   edited('format removed', (c) => delete c.format);
   edited('format 1', (c) => (c.format = 1));

@@ -11,6 +11,7 @@ import {
   splitSafetensors,
   type Entry,
 } from './safetensors.js';
+import type { Json } from './json.js';
 import { MODEL, type Candidate, type Expectation } from './types.js';
 
 export function safetensorsFamilies(file: string, buf: Buffer, seed: number): Record<string, Candidate[]> {
@@ -339,7 +340,9 @@ export function safetensorsFamilies(file: string, buf: Buffer, seed: number): Re
   {
     const r = fam('metadata');
     const keys =
-      prefix === 'model' ? ['step', 'format'] : ['step', 'format', 'optimizerStep', 'rng', 'bestValLoss', 'elapsedS'];
+      prefix === 'model'
+        ? ['step', 'format', 'run_id', 'fixed_config']
+        : ['step', 'format', 'run_id', 'fixed_config', 'optimizerStep', 'rng', 'bestValLoss', 'elapsedS'];
     const malformed: unknown[] = [
       'abc',
       '',
@@ -365,6 +368,8 @@ export function safetensorsFamilies(file: string, buf: Buffer, seed: number): Re
       rng: ['[1,2,3,4]'],
       bestValLoss: ['1', 'null'],
       elapsedS: ['5', '0'],
+      run_id: [],
+      fixed_config: [],
     };
     const specific: Record<string, unknown[]> = {
       format: ['hsm-checkpoint/2', 'HSM-CHECKPOINT/1'],
@@ -373,6 +378,8 @@ export function safetensorsFamilies(file: string, buf: Buffer, seed: number): Re
       elapsedS: ['-5'],
       step: ['-20', '1e3'],
       optimizerStep: ['-20', '2.5'],
+      run_id: ['0123456789abcdef0123456789abcdef'],
+      fixed_config: ['{"gradAccum":2}', '{"batchSize":8}'],
     };
     const cands: Candidate[] = [];
     const meta = (st.header.__metadata__ ?? {}) as Record<string, unknown>;
@@ -447,6 +454,71 @@ export function safetensorsFamilies(file: string, buf: Buffer, seed: number): Re
       });
     }
     fams.nonfinite = cands;
+  }
+  // Files without a checksum (as other tools write them): each damage must be caught by a check of its own.
+  {
+    const r = fam('unchecked');
+    const meta = st.header.__metadata__ as Record<string, string>;
+    const bare = (edit: (h: Record<string, unknown>, data: Buffer) => void) => () => {
+      const data = Buffer.from(st.data);
+      return {
+        [file]: editHeader(
+          st,
+          (h) => {
+            delete (h.__metadata__ as Record<string, string>).data_sha256;
+            edit(h, data);
+          },
+          data,
+        ),
+      };
+    };
+    const put = (name: string, value: number) => (h: Record<string, unknown>, data: Buffer) =>
+      data.writeFloatLE(value, offsets(h, name)[0] + 4 * randInt(r, elementCount(st, name)));
+    const tensor = (prefixOf: string) =>
+      pick(
+        r,
+        st.names.filter((n) => n.startsWith(prefixOf)),
+      );
+    const cands: Candidate[] = [];
+    const add = (description: string, edit: (h: Record<string, unknown>, data: Buffer) => void) =>
+      cands.push({ description: `${file} without its checksum: ${description}`, make: bare(edit) });
+    add('unchanged otherwise', () => {});
+    if (prefix === 'model') {
+      for (const [what, v] of [
+        ['3e38 (finite, absurd)', 3e38],
+        ['NaN', NaN],
+        ['+Infinity', Infinity],
+        ['1e20', 1e20],
+      ] as [string, number][]) {
+        const name = tensor('');
+        add(`an element of "${name}" set to ${what}`, put(name, v));
+      }
+    } else {
+      const v = tensor('v.'),
+        m = tensor('m.');
+      add(`an element of "${v}" set to -1 (a negative second moment)`, put(v, -1));
+      add(`an element of "${m}" set to 3e38`, put(m, 3e38));
+      add('rng set to [0,0,0,0] (the fixed point of the sampler)', (h) => ((h.__metadata__ as Json).rng = '[0,0,0,0]'));
+      add(
+        `optimizerStep set to ${Number(meta.optimizerStep) - 1} (step ${meta.step})`,
+        (h) => ((h.__metadata__ as Json).optimizerStep = String(Number(meta.optimizerStep) - 1)),
+      );
+    }
+    const matrix = st.names.find((n) => {
+      const s = (st.header[n] as Entry).shape as number[];
+      return s.length === 2 && s[0] !== s[1];
+    });
+    if (matrix)
+      add(`the shape of "${matrix}" reversed (same element count)`, (h) => {
+        const e = h[matrix] as Entry;
+        e.shape = [...(e.shape as number[])].reverse();
+      });
+    add('run_id of another run', (h) => ((h.__metadata__ as Json).run_id = '0123456789abcdef0123456789abcdef'));
+    add('fixed_config with gradAccum 2', (h) => {
+      const m = h.__metadata__ as Json;
+      m.fixed_config = JSON.stringify({ ...(JSON.parse(String(m.fixed_config ?? '{}')) as Json), gradAccum: 2 });
+    });
+    fams.unchecked = cands;
   }
   // The whole file: removed, empty, a directory, or the other safetensors file's bytes.
   fams.whole = [

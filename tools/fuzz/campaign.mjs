@@ -20,7 +20,7 @@
 //   --generate-every K   also run `hsm generate` on every K-th mutant (default 4)
 //   --cli PATH           the CLI to test (default dist/src/cli/main.js of this checkout)
 //   --snapshot           copy dist/src to DIR/snap first and test that copy (a rebuild meanwhile cannot mix versions)
-//   --data PATH          corpus of the reference run (default ../shared/data/tinyshakespeare.txt)
+//   --data PATH          corpus of the reference run (default data/tinyshakespeare.txt)
 //   --only SUBSTR        only cases whose id or family contains SUBSTR (e.g. "config:train#3")
 //   --no-mutants, --no-cli   skip one half
 //   --as-limit BYTES     address-space cap per command (default 6 GiB; 0 = none)
@@ -40,7 +40,7 @@ function parseArgs(argv) {
     generateEvery: 4,
     cli: join(REPO, 'dist/src/cli/main.js'),
     snapshot: false,
-    data: resolve(REPO, '../shared/data/tinyshakespeare.txt'),
+    data: resolve(REPO, 'data/tinyshakespeare.txt'),
     only: null,
     mutants: true,
     lines: true,
@@ -107,7 +107,7 @@ const { runCli } = await load('run-cli');
 
 const OUT = opts.out;
 mkdirSync(OUT, { recursive: true });
-for (const d of ['ref', 'ref-resume', 'mut', 'keep', 'cli', 'snap', 'shared'])
+for (const d of ['ref', 'ref-resume', 'mut', 'keep', 'cli', 'snap'])
   rmSync(join(OUT, d), { recursive: true, force: true });
 const casesPath = join(OUT, 'cases.jsonl');
 writeFileSync(casesPath, '');
@@ -121,8 +121,8 @@ if (opts.snapshot) {
   cpSync(join(REPO, 'package.json'), join(snap, 'package.json'));
   symlinkSync(join(REPO, 'node_modules'), join(snap, 'node_modules'));
   if (existsSync(join(REPO, 'build'))) symlinkSync(join(REPO, 'build'), join(snap, 'build'));
-  // projectRoot()/../shared/data holds the named corpora.
-  if (existsSync(resolve(REPO, '../shared'))) symlinkSync(resolve(REPO, '../shared'), join(OUT, 'shared'));
+  // projectRoot()/data holds the named corpora.
+  symlinkSync(join(REPO, 'data'), join(snap, 'data'));
   CLI = join(snap, 'dist/src/cli/main.js');
 }
 if (!existsSync(CLI)) {

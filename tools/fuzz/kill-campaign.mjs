@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
 
@@ -26,7 +26,7 @@ const OUT = resolve(values.out ?? '/tmp/hsm-kill-campaign');
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 const data = join(OUT, 'small.txt');
-writeFileSync(data, readFileSync(resolve(REPO, '../shared/data/tinyshakespeare.txt'), 'utf8').slice(0, 40_000));
+writeFileSync(data, readFileSync(resolve(REPO, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 40_000));
 const MAX_ITERS = 4000; // long enough that every kill lands before the end
 const flags = (out) => [
   CLI,
@@ -59,7 +59,13 @@ const flags = (out) => [
 const env = { ...process.env, HSM_THREADS: '1' };
 let state = Number(values.seed) >>> 0 || 1; // xorshift32: the kill instants are reproducible
 const random = () => ((state ^= state << 13), (state ^= state >>> 17), (state ^= state << 5), (state >>> 0) / 2 ** 32);
-const digest = (p) => createHash('sha256').update(readFileSync(p)).digest('hex');
+const { readSafetensors } = await import(pathToFileURL(join(REPO, 'dist/src/io/safetensors.js')).href);
+/** The SHA-256 of a checkpoint file's tensor bytes (its metadata holds the run id, which differs between runs). */
+const digest = (p) => {
+  const hash = createHash('sha256');
+  for (const [, t] of readSafetensors(p).tensors) hash.update(new Uint8Array(t.data.buffer));
+  return hash.digest('hex');
+};
 /** The step of the run's committed checkpoint, read through `hsm eval` (null when it cannot be read). */
 function stepOf(dir) {
   const r = spawnSync(process.execPath, [CLI, 'eval', '--ckpt', dir, '--iters', '1'], { encoding: 'utf8', env });

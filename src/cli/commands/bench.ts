@@ -5,6 +5,7 @@ import { UserError } from '../../errors.js';
 import { nativeLoadError } from '../../backend/native.js';
 import { wasmLoadError } from '../../backend/wasm-file.js';
 import { benchDecode } from '../../bench/decode.js';
+import { benchOnnxDecode } from '../../bench/onnx-decode.js';
 import { benchEngines } from '../../bench/engines.js';
 import { benchKernels } from '../../bench/kernels.js';
 import { measureNativePeaks, measurePeak, type PeakSource } from '../../bench/peak.js';
@@ -21,7 +22,7 @@ import { runProvenance } from '../../report/provenance.js';
 import { benchServe, type ServeBenchOptions } from '../../bench/serve.js';
 import { benchBrowser, type BrowserBenchOptions } from '../../bench/browser.js';
 
-/** `hsm bench peak|kernels|train|engines|decode|scaling|serve|browser`: the benchmarks of src/bench, one subcommand each. */
+/** `hsm bench peak|kernels|train|engines|decode|onnx|scaling|serve|browser`: the benchmarks of src/bench, one subcommand each. */
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks (JSON Lines with --json)');
   addPeakBench(bench);
@@ -29,6 +30,7 @@ export function registerBench(program: Command): void {
   addTrainBench(bench);
   addEnginesBench(bench);
   addDecodeBench(bench);
+  addOnnxBench(bench);
   addScalingBench(bench);
   addServeBench(bench);
   addBrowserBench(bench);
@@ -299,6 +301,57 @@ function addDecodeBench(bench: Command): void {
                 ? JSON.stringify(r)
                 : `${String(r.plan).padEnd(16)} ${String(r.backend).padEnd(7)} ${JSON.stringify(r.ms_per_token)} ms/token, last/first ${r.ratio_last_to_first}; ` +
                     `tokens/s ${JSON.stringify(r.tokens_per_s)}, batched ${JSON.stringify(r.batch_tokens_per_s)}`,
+            ),
+        });
+      },
+    );
+}
+
+/** `hsm bench onnx`: decoder.onnx in onnxruntime-node beside hsm's own decoding of the same model. */
+function addOnnxBench(bench: Command): void {
+  bench
+    .command('onnx')
+    .description(
+      "tokens/s of the exported decoder (decoder.onnx in onnxruntime-node) beside hsm's own decoding of the same model, " +
+        'steps taking turns (JSON Lines with --json); needs Python with PyTorch to export',
+    )
+    .option('--json', 'print JSON Lines')
+    .option('--plans <list>', 'layer plans, separated by ";"', (v: string) => v.split(';'), [
+      'hsm:ab*8',
+      'hsm:gated*8',
+      'attn*8',
+    ])
+    .option('--ckpt <dir>', 'time this run folder instead of fresh models of --plans (repeatable)', repeatable, [])
+    .option('--positions <list>', 'positions to time', sizeList, [128, 1024])
+    .option('--n-embd <d>', 'model width', integerIn(1, 16384), 256)
+    .option('--vocab-size <n>', 'output head size', integerIn(2, 1 << 21), 65)
+    .option('--batches <list>', 'sequences decoded together', integerListIn(1, 1024), [1, 16])
+    .option('--threads <n>', "ONNX Runtime's threads per operator (0: its default, one per core)", integerIn(0, 256), 0)
+    .action(
+      async (o: {
+        json?: boolean;
+        plans: string[];
+        ckpt: string[];
+        positions: number[];
+        nEmbd: number;
+        vocabSize: number;
+        batches: number[];
+        threads: number;
+      }) => {
+        await benchOnnxDecode({
+          plans: o.plans,
+          ckpts: o.ckpt,
+          positions: o.positions,
+          nEmbd: o.nEmbd,
+          vocabSize: o.vocabSize,
+          batches: o.batches,
+          threads: o.threads,
+          emit: (r) =>
+            console.log(
+              o.json
+                ? JSON.stringify(r)
+                : `${String(r.plan).padEnd(16)} ${String(r.engine).padEnd(17)} tokens/s ${JSON.stringify(r.tokens_per_s)}, ` +
+                    `batched ${JSON.stringify(r.batch_tokens_per_s)}${r.speed_vs_hsm ? `; ONNX/hsm speed ${JSON.stringify(r.speed_vs_hsm)}` : ''}`,
             ),
         });
       },

@@ -143,7 +143,9 @@ async function compare(gridSpec: string, outDir: string, options: CompareOptions
     );
     bar?.stop();
     for (const t of summaryTables(outcome.results)) {
-      console.log(`\n${t.task}\n| ${t.header.join(' | ')} |\n|${t.header.map(() => '---').join('|')}|`);
+      console.log(
+        `\n${t.task}${t.note ? `\n${t.note}` : ''}\n| ${t.header.join(' | ')} |\n|${t.header.map(() => '---').join('|')}|`,
+      );
       for (const row of t.rows) console.log(`| ${row.join(' | ')} |`);
     }
     console.log(`\nwrote ${outcome.files.map((f) => `${outDir}/${f}`).join(', ')}`);

@@ -3,7 +3,7 @@ import { openTextDataWith } from '../../data/text-data.js';
 import { loadModel, readRunConfig } from '../../train/checkpoint.js';
 import { inferenceMemory, requireMemory } from '../../train/memory.js';
 import { integerIn } from '../arguments.js';
-import { estimateLoss, lossByPosition } from '../../train/evaluate.js';
+import { estimateLoss, lossByPosition, requireFiniteLoss } from '../../train/evaluate.js';
 import { ngramLevels } from '../../data/ngram.js';
 
 export function registerEval(program: Command): void {
@@ -48,6 +48,7 @@ export function registerEval(program: Command): void {
         const data = text.data;
         data.checkContext(run.model.blockSize);
         const loss = estimateLoss(model, data, 'val', flags.iters, flags.batchSize, flags.seed);
+        requireFiniteLoss(model, loss, `checkpoint ${flags.ckpt}`);
         // bits per token, then per character / byte: tokens carry on average chars/token characters.
         const valText = tokenizer.decode(data.val);
         const unit = tokenizer.kind === 'byte' ? 'byte' : 'char';

@@ -83,6 +83,7 @@ async function runTraining(
     : `backend ${kernels().name}`;
   const fmtLine = (m: StepMetrics) =>
     `step ${m.step}/${maxIters}  loss ${m.train_loss.toFixed(4)}${m.val_loss !== undefined ? `  val ${m.val_loss.toFixed(4)}` : ''}` +
+    `${m.val_accuracy !== undefined ? `  val acc ${(100 * m.val_accuracy).toFixed(1)}%` : ''}` +
     `  lr ${m.lr.toExponential(2)}  ${Math.round(m.tokens_per_s)} tok/s  ${m.elapsed_s.toFixed(1)}s`;
   try {
     const result = await train(cfg, {
@@ -126,10 +127,15 @@ async function runTraining(
       out: result.outDir,
       step: result.step,
       stopped: result.stopped,
+      ...(result.stoppedAtAccuracy != null ? { stopped_at_accuracy: result.stoppedAtAccuracy } : {}),
       final_val_loss: result.finalValLoss,
       best_val_loss: result.bestValLoss,
     };
     console.log(JSON.stringify(summary));
+    if (result.stoppedAtAccuracy != null)
+      console.error(
+        `hsm: stopped at step ${result.step}: validation accuracy ${(100 * result.stoppedAtAccuracy).toFixed(2)}% reached stopAtAccuracy ${cfg.stopAtAccuracy}`,
+      );
     if (result.stopped)
       console.error(`hsm: checkpoint saved at step ${result.step}; continue with --resume --out ${result.outDir}`);
     if (result.stopped || result.finalValLoss === null || stepTokensPerS.length === 0) return; // nothing trained to the end in this process
