@@ -5,6 +5,8 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 
 const [modulePath, dir] = process.argv.slice(2);
+// `node --test dist/test/` runs every file here: without the race test's arguments there is nothing to do.
+if (modulePath === undefined) process.exit(0);
 const { lockFolder } = (await import(pathToFileURL(modulePath).href)) as {
   lockFolder: (dir: string, what: string) => () => void;
 };

@@ -109,10 +109,10 @@ export function parseGrid(raw: unknown, name: string): Grid {
   // Checks every run's configuration now, before any training: the sweep's, and the grid's with any settings picked.
   const sweepRuns = expandSweep(full, '.');
   const taskNames = full.recall ? recallTasks(full).map((t) => t.name) : [undefined];
-  const anyPick = new Map(
-    grid.models.flatMap((m) => taskNames.map((t) => [pickKey(familyOf(m), t), somePick(full, m)] as const)),
-  );
-  expandGrid(full, '.', grid.sweep ? anyPick : undefined, sweepRuns);
+  const anyPick = grid.sweep
+    ? new Map(grid.models.flatMap((m) => taskNames.map((t) => [pickKey(familyOf(m), t), somePick(full, m)] as const)))
+    : undefined; // a grid without a sweep has no settings to pick
+  expandGrid(full, '.', anyPick, sweepRuns);
   for (const r of sweepRuns)
     expandGrid(full, '.', new Map([[r.sweep!.key, { model: r.model, ...r.sweep! }]]), sweepRuns);
   return full;

@@ -446,7 +446,8 @@ function addServeBench(bench: Command): void {
   bench
     .command('serve')
     .description(
-      'tokens/s, time to first token, inter-token latency and server memory of hsm serve under 1, 4, 16, 64 streaming clients (loopback)',
+      'tokens/s, time to first token, inter-token latency and server memory of hsm serve under 1, 4, 16, 64 streaming clients ' +
+        "(loopback), and server efficiency: its tokens/s over the same model's decodeBatch rate at as many sequences",
     )
     .option('--json', 'print JSON Lines')
     .option(
@@ -477,9 +478,11 @@ function addServeBench(bench: Command): void {
               : r.bench === 'serve'
                 ? `${String(r.model).padEnd(14)} C=${String(r.concurrency).padStart(3)}  ${r.tokens_per_s} tokens/s  ` +
                   `TTFT p50/p99 ${r.ttft_ms_p50}/${r.ttft_ms_p99} ms  ITL p50/p99 ${r.itl_ms_p50}/${r.itl_ms_p99} ms  ` +
-                  `peak RSS ${r.peak_rss_mb} MB  ok ${r.completed}/${r.requests}`
+                  `peak RSS ${r.peak_rss_mb} MB  ok ${r.completed}/${r.requests}  ` +
+                  `server efficiency ${r.server_efficiency} (of ${r.decode_batch_tokens_per_s} tokens/s decodeBatch)`
                 : `${String(r.model).padEnd(14)} throughput ×${JSON.stringify(r.throughput_vs_first)}, ` +
-                  `TTFT p99 ×${JSON.stringify(r.ttft_p99_vs_first)}, peak RSS ×${r.peak_rss_last_vs_first}`,
+                  `TTFT p99 ×${JSON.stringify(r.ttft_p99_vs_first)}, peak RSS ×${r.peak_rss_last_vs_first}, ` +
+                  `server efficiency ${JSON.stringify(r.server_efficiency)}`,
           ),
       });
     });
