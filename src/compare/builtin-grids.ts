@@ -178,7 +178,7 @@ const ffnSweepModels: GridInput['models'] = [
  * final validation loss, then four budgets 2× apart with 2 seeds (3 at the
  * largest); warm-up 5% of the steps, cosine decay to lr/10 at the last step.
  */
-const STUDY_MODELS: GridInput['models'] = (['gpt2', 'transformer++'] as const).flatMap((style) => {
+const STUDY_MODELS_BY_STYLE = (['gpt2', 'transformer++'] as const).map((style) => {
   const pp = style === 'transformer++' ? '-pp' : '';
   const model = { style };
   return [
@@ -209,6 +209,8 @@ const STUDY_MODELS: GridInput['models'] = (['gpt2', 'transformer++'] as const).f
     },
   ];
 });
+// Family by family (the attention baselines' sweeps first: the sanity bar rests on them), both styles side by side.
+const STUDY_MODELS: GridInput['models'] = [0, 1, 2].flatMap((i) => STUDY_MODELS_BY_STYLE.map((models) => models[i]));
 
 export const BUILTIN_GRIDS: Record<string, GridInput> = {
   paper: {
