@@ -209,10 +209,26 @@ export async function runOne(
 
 /** The record of a sweep run that diverged: its curve up to the last finite evaluation, no speed or sample. */
 function divergedResult(run: GridRun, message: string, vocabSize: number): RunResult {
+  const report = describeModel(modelShapes(resolveModelConfig(run.config.model, vocabSize)));
+  const record = runRecord(run, report);
+  const losses = record.curve.map((p) => p.val_loss);
+  return {
+    ...record,
+    final_val_loss: NaN,
+    best_val_loss: losses.length ? Math.min(...losses) : NaN,
+    gen_tokens_per_s: {},
+    sample: '',
+    diverged: message,
+  };
+}
+
+/** What every run's result records, finished or diverged: its names, model, budget spent, curve and speed. */
+function runRecord(
+  run: GridRun,
+  report: ReturnType<typeof describeModel>,
+): Omit<RunResult, 'final_val_loss' | 'best_val_loss' | 'gen_tokens_per_s' | 'sample'> {
   const cfg = run.config;
-  const report = describeModel(modelShapes(resolveModelConfig(cfg.model, vocabSize)));
   const metrics = readMetrics(cfg.out);
-  const curve = learningCurve(metrics, cfg, report.trainFlopsPerToken);
   const steps = metrics.at(-1)?.step ?? 0;
   return {
     id: run.id,
@@ -229,15 +245,10 @@ function divergedResult(run: GridRun, message: string, vocabSize: number): RunRe
     steps,
     tokens_seen: steps * tokensPerStep(cfg),
     train_flops: steps * tokensPerStep(cfg) * report.trainFlopsPerToken,
-    final_val_loss: NaN,
-    best_val_loss: curve.length ? Math.min(...curve.map((p) => p.val_loss)) : NaN,
     train_tokens_per_s: Math.round(medianTrainingSpeed(metrics)),
-    gen_tokens_per_s: {},
     wall_time_s: metrics.at(-1)?.elapsed_s ?? 0,
-    sample: '',
-    curve,
+    curve: learningCurve(metrics, cfg, report.trainFlopsPerToken),
     config: cfg,
-    diverged: message,
   };
 }
 
@@ -252,11 +263,8 @@ function evaluateRun(
   data: { corpus?: Corpus; recall?: MqarData; noRecall?: NoRecallBaseline },
 ): RunResult {
   const cfg = run.config;
-  const report = describeModel(model);
-  const metrics = readMetrics(cfg.out);
-  const curve = learningCurve(metrics, cfg, report.trainFlopsPerToken);
-  const losses = curve.map((p) => p.val_loss);
-  const steps = metrics.at(-1)?.step ?? 0;
+  const record = runRecord(run, describeModel(model));
+  const losses = record.curve.map((p) => p.val_loss);
   let finalLoss = losses.at(-1) ?? NaN;
   const T = cfg.model.blockSize;
   const positions = ev.decodePositions ?? [8, T >> 1, T - 1];
@@ -284,29 +292,12 @@ function evaluateRun(
     }
   }
   return {
-    id: run.id,
-    task: run.task,
-    model: run.model,
-    plan: cfg.model.plan ?? report.plan,
-    seed: run.seed,
-    parameters: report.parameters,
-    ffn_hidden: report.ffnHidden,
-    receptive_field: report.receptiveField,
-    covers_context: report.coversContext,
-    forward_flops_per_token: report.forwardFlopsPerToken,
-    train_flops_per_token: report.trainFlopsPerToken,
-    steps,
-    tokens_seen: steps * tokensPerStep(cfg),
-    train_flops: steps * tokensPerStep(cfg) * report.trainFlopsPerToken,
+    ...record,
     final_val_loss: finalLoss,
     best_val_loss: Math.min(...losses),
     ...scores,
-    train_tokens_per_s: Math.round(medianTrainingSpeed(metrics)),
     gen_tokens_per_s: decodeSpeed(model, positions, ev.decodeRepeats),
-    wall_time_s: metrics.at(-1)?.elapsed_s ?? 0,
     sample,
-    curve,
-    config: cfg,
   };
 }
 

@@ -91,6 +91,9 @@ export const TrainConfigSchema = z
     /** Warm-up as a fraction of the run's steps (known once a FLOP budget fixes them); replaces warmupIters. */
     warmupFraction: numberIn(0, 0.5).optional(),
     lrDecayIters: intIn(1, MAX_STEPS).optional(),
+    /** Sequence-length warm-up (seq-warmup.ts): the share of the steps that train on shorter windows, and the first length. */
+    seqWarmupFraction: numberIn(0, 1).optional(),
+    seqWarmupStart: intIn(1, 1 << 20).optional(),
     beta1: z.number().min(0).lt(1).default(0.9),
     beta2: z.number().min(0).lt(1).default(0.99),
     weightDecay: numberIn(0, 10).default(0.1),

@@ -20,6 +20,7 @@ import { requireMemory, trainingMemory } from './memory.js';
 import { FIXED_TRAIN_KEYS } from './run-config.js';
 import { clearReplaced, runFolderState } from './run-folder.js';
 import type { TorchEngineOptions } from './torch-launch.js';
+import { checkSeqWarmup } from './seq-warmup.js';
 
 /** One line of metrics.jsonl. */
 export interface StepMetrics {
@@ -106,6 +107,7 @@ export interface PreparedRun {
 
 /** The part both engines share: resolve or reload the run, build the model, open the data. */
 export function prepareRun(requested: TrainConfig, opts: TrainOptions): PreparedRun {
+  checkSeqWarmup(requested);
   let cfg = requested;
   const dir = cfg.out;
   let model: Transformer,

@@ -19,6 +19,7 @@ import {
   type TrainOptions,
   type TrainResult,
 } from './run-setup.js';
+import { windowsAt } from './seq-warmup.js';
 import { trainStep } from './step.js';
 import { trainWithTorch } from './torch-engine.js';
 
@@ -45,6 +46,8 @@ export async function train(requested: TrainConfig, opts: TrainOptions = {}): Pr
     throw new UserError(`cannot resume ${requested.out}: no such folder; pass the --out folder of a training run`);
   if (opts.torch && requested.stopAtAccuracy !== undefined)
     throw new UserError('stopAtAccuracy needs the native engine; leave it out with --engine torch');
+  if (opts.torch && requested.seqWarmupFraction !== undefined)
+    throw new UserError('seqWarmupFraction needs the native engine; leave it out with --engine torch');
   const release = lockFolder(requested.out, 'run folder', opts.hooks?.onWarning);
   try {
     return await (opts.torch ? trainWithTorch(requested, opts, opts.torch) : trainLocked(requested, opts));
@@ -79,8 +82,6 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
 
   hooks.onStart?.(startInfo(prepared, prepared.resumed));
 
-  const B = cfg.batchSize,
-    T = cfg.model.blockSize;
   const tape = new Tape();
   const t0 = performance.now();
   let finalValLoss: number | null = null,
@@ -104,6 +105,7 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
 
   while (step < cfg.maxIters && !accuracyReached()) {
     const lr = learningRate(cfg, step);
+    const { batchSize: B, context: T } = windowsAt(cfg, step);
     const stepStart = performance.now();
     // Batches and dropout masks both come from rng, in the order trainStep asks for them.
     const { loss, gradNorm } = trainStep({
@@ -132,9 +134,9 @@ async function trainLocked(requested: TrainConfig, opts: TrainOptions): Promise<
     };
     if (step % cfg.evalInterval === 0 || step === cfg.maxIters) {
       if (cfg.stopAtAccuracy === undefined)
-        m.val_loss = estimateLoss(model, data, 'val', cfg.evalIters, B, cfg.seed + 2);
+        m.val_loss = estimateLoss(model, data, 'val', cfg.evalIters, cfg.batchSize, cfg.seed + 2);
       else {
-        const v = estimateLossAndAccuracy(model, data, 'val', cfg.evalIters, B, cfg.seed + 2);
+        const v = estimateLossAndAccuracy(model, data, 'val', cfg.evalIters, cfg.batchSize, cfg.seed + 2);
         m.val_loss = v.loss;
         m.val_accuracy = v.accuracy;
         if (v.accuracy >= cfg.stopAtAccuracy) stoppedAtAccuracy = v.accuracy;
