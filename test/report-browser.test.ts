@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { runCompare } from '../src/compare/compare.js';
 import { parseGrid, type GridInput } from '../src/compare/grid.js';
 import { tinyRecallGrid, tinyTextGrid } from './compare-fixtures.js';
 import { smallCorpus, tmp } from './helpers.js';
-import { CHROMIUM, chromiumMissing } from './toolchains.js';
+import { launchChromium } from './chromium.js';
+import { chromiumMissing } from './toolchains.js';
 
 /** Screenshots land here (dist/test-output), to look at after a run. */
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
@@ -19,7 +19,7 @@ const skip = chromiumMissing();
 async function checkReportInBrowser(name: string, grid: GridInput): Promise<void> {
   const root = tmp('report');
   const outcome = await runCompare(parseGrid(grid, name), join(root, 'out'));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];

@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { generateText, loadModel } from '../src/index.js';
 import { startServer } from '../src/serve/server.js';
 import { trainServeFixtures } from './serve-fixtures.js';
-import { CHROMIUM, chromiumMissing } from './toolchains.js';
+import { launchChromium } from './chromium.js';
+import { chromiumMissing } from './toolchains.js';
 
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 const skip = chromiumMissing();
@@ -25,7 +25,7 @@ test('playground: a prompt typed in the page streams the same text as hsm genera
     maxQueue: 8,
     maxTokensLimit: 1000,
   });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  const browser = await launchChromium(server);
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
     const problems: string[] = [];

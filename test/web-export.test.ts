@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { writeFreshRun } from '../src/bench/serve.js';
 import { SHAKESPEARE_CHARS } from '../src/bench/browser.js';
 import { serveFolder } from '../src/serve/static-files.js';
@@ -17,7 +17,8 @@ import { startServer } from '../src/serve/server.js';
 import { PAGE_CODE_BUDGET_BYTES } from '../src/serve/web-export.js';
 import { assertUserError, cli, shakespeare, tmp, type CliResult } from './helpers.js';
 import { trainServeFixtures } from './serve-fixtures.js';
-import { CHROMIUM, chromiumMissing, firstMissing, wasmMissing } from './toolchains.js';
+import { launchChromium } from './chromium.js';
+import { chromiumMissing, firstMissing, wasmMissing } from './toolchains.js';
 
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 /** The page needs the WebAssembly module (its backend); driving it needs Chromium too. */
@@ -125,7 +126,7 @@ test('the exported page: generates as hsm generate does (wasm), trains a model i
   assert.ok(codeBytes <= PAGE_CODE_BUDGET_BYTES, `hsm.js + hsm.wasm = ${codeBytes} bytes, over 1 MB`);
 
   const server = await serveFolder(out);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  const browser = await launchChromium(server);
   try {
     for (const [file, type] of [
       ['hsm.wasm', 'application/wasm'],
@@ -213,7 +214,7 @@ test('the exported page of a gpt2 model: fetches the ranks, generates as hsm gen
   assert.equal(exported.status, 0, exported.stderr);
 
   const server = await serveFolder(out);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  const browser = await launchChromium(server);
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
