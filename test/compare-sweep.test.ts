@@ -84,6 +84,19 @@ test('a grid with a sweep expands only picked families, with the picked settings
   assert.throws(() => parseGrid({ ...GRID, sweep: { ...GRID.sweep!, lr: [] } }, 'bad'), UserError);
 });
 
+test("a model's sweepLr replaces the sweep's learning rates for that model only", () => {
+  const models = GRID.models.map((m) => (m.name === 'ab' ? { ...m, sweepLr: [3e-4, 3e-3, 3e-2] } : m));
+  const runs = expandSweep(parseGrid({ ...GRID, models }, 'own-lr'), '/x');
+  const lrsOf = (model: string) => [...new Set(runs.filter((r) => r.model === model).map((r) => r.sweep!.lr))];
+  assert.deepEqual(lrsOf('ab'), [3e-4, 3e-3, 3e-2]);
+  assert.deepEqual(lrsOf('gpt'), [3e-4, 3e-3]);
+  assert.ok(runs.some((r) => r.id === 'sweep-ab-lr3e-2-b3-s1'));
+  assert.equal(runs.length, 2 * (2 + 3 + 2));
+  const noSweep = { ...GRID, sweep: undefined, budgets: undefined, models };
+  assert.throws(() => parseGrid(noSweep, 'x'), /model ab: sweepLr needs the grid's "sweep"/);
+  assert.throws(() => parseGrid({ ...GRID, models: [{ ...GRID.models[0], sweepLr: [-1] }] }, 'x'), UserError);
+});
+
 test('hsm compare runs the sweep, then each family at every budget with its pick (two workers share it)', async () => {
   const out = join(tmp('sweep'), 'grid');
   const grid = parseGrid(GRID, 'sweep');
@@ -120,13 +133,13 @@ test('hsm compare runs the sweep, then each family at every budget with its pick
   }
 });
 
-test('the context study: 48 sweep runs, every model covers context 512 and matches its style’s GPT within 1%', async () => {
+test('the context study: 56 sweep runs (the HSM models also at lr 8e-3), every model covers context 512 and matches its style’s GPT within 1%', async () => {
   const { loadGrid } = await import('../src/compare/grid.js');
   const { describeModel, modelShapes } = await import('../src/model/cost.js');
   const { resolveModelConfig } = await import('../src/train/config.js');
   const grid = loadGrid('context-study');
   const sweep = expandSweep(grid, '/x');
-  assert.equal(sweep.length, 6 * 4 * 2);
+  assert.equal(sweep.length, 2 * 4 * 2 + 4 * 5 * 2);
   const size = (run: (typeof sweep)[number]) => describeModel(modelShapes(resolveModelConfig(run.config.model, 100)));
   const gptOf = {
     gpt2: size(sweep.find((r) => r.model === 'gpt')!),

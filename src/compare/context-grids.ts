@@ -31,6 +31,13 @@ const STUDY_TRAIN = {
  * final validation loss, then four budgets 2× apart with 2 seeds (3 at the
  * largest); warm-up 5% of the steps, cosine decay to lr/10 at the last step.
  */
+/**
+ * The sweep's peak learning rates, and the HSM models' one more: pair and the
+ * hybrid in GPT-2's block had their best at 4e-3, the edge of the grid's values.
+ */
+const STUDY_SWEEP_LR = [5e-4, 1e-3, 2e-3, 4e-3];
+const HSM_SWEEP_LR = [...STUDY_SWEEP_LR, 8e-3];
+
 const STUDY_MODELS_BY_STYLE = (['gpt2', 'transformer++'] as const).map((style) => {
   const pp = style === 'transformer++' ? '-pp' : '';
   const model = { style };
@@ -50,6 +57,7 @@ const STUDY_MODELS_BY_STYLE = (['gpt2', 'transformer++'] as const).map((style) =
       matchParams: 'attn*4',
       model,
       family: 'hsm',
+      sweepLr: HSM_SWEEP_LR,
       note: `HSM pair, 9 pow2 blocks (shifts 1…256), ${style} block, parameter-matched`,
     },
     {
@@ -58,6 +66,7 @@ const STUDY_MODELS_BY_STYLE = (['gpt2', 'transformer++'] as const).map((style) =
       matchParams: 'attn*4',
       model,
       family: 'hybrid',
+      sweepLr: HSM_SWEEP_LR,
       note: `hybrid: 3 HSM ab[proj] blocks (shifts 1, 2, 4), then attention; ${style} block, parameter-matched`,
     },
   ];
@@ -110,14 +119,14 @@ const SANITY_MODELS: GridInput['models'] = [
 ];
 
 export const CONTEXT_GRIDS: Record<string, GridInput> = {
-  // 48 sweep runs and 28 budget runs: 15–20 core-hours; run two `--worker` processes with HSM_THREADS=1.
+  // 56 sweep runs, then 36 budget runs of which 4 are picked sweep runs: about 20 core-hours; two `--worker` processes, HSM_THREADS=1.
   'context-study': {
     description:
       'GPT, Transformer++, the best pure HSM model and the best hybrid at context 512: lr × batch sweep per model, then compute curves from 1.6e13 to 1.28e14 training FLOPs',
     train: STUDY_TRAIN,
     models: STUDY_MODELS,
     sweep: {
-      lr: [5e-4, 1e-3, 2e-3, 4e-3],
+      lr: STUDY_SWEEP_LR,
       batchSize: [4, 8],
       minLrFraction: 0.1,
       train: { budget: { flops: 1.6e13 } },

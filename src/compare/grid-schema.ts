@@ -21,6 +21,11 @@ const GridModelSchema = z
      * best (model and settings) trains at the budgets. Default: its own name.
      */
     family: z.string().regex(NAME, 'use letters, digits and _ . + - (it names folders)').optional(),
+    /**
+     * With a sweep: this model's peak learning rates, in place of the sweep's
+     * (e.g. one more value where its best sat at the edge of the grid's).
+     */
+    sweepLr: z.array(z.number().positive().max(10)).min(1).max(16).optional(),
   })
   .strict();
 

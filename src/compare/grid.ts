@@ -106,6 +106,9 @@ export function parseGrid(raw: unknown, name: string): Grid {
     throw new UserError(`grid ${name}: baseline "${baseline}" is not one of its models (${names.join(', ')})`);
   const full: Grid = { ...grid, name, baseline };
   if (grid.budgets && grid.recall) throw new UserError(`grid ${name}: budgets are for text grids`);
+  const ownLr = grid.models.find((m) => m.sweepLr);
+  if (ownLr && !grid.sweep)
+    throw new UserError(`grid ${name}: model ${ownLr.name}: sweepLr needs the grid's "sweep" (it replaces sweep.lr)`);
   // Checks every run's configuration now, before any training: the sweep's, and the grid's with any settings picked.
   const sweepRuns = expandSweep(full, '.');
   const taskNames = full.recall ? recallTasks(full).map((t) => t.name) : [undefined];
@@ -120,7 +123,7 @@ export function parseGrid(raw: unknown, name: string): Grid {
 
 /** One combination of the sweep for model m (the first), to check a picked configuration early. */
 function somePick(grid: Grid, m: GridModel): SweepPick {
-  const lr = grid.sweep!.lr[0];
+  const lr = (m.sweepLr ?? grid.sweep!.lr)[0];
   return { model: m.name, lr, minLr: lr * grid.sweep!.minLrFraction, batchSize: grid.sweep!.batchSize?.[0] ?? 1 };
 }
 
@@ -144,7 +147,7 @@ export function expandSweep(grid: Grid, outDir: string): GridRun[] {
     for (const task of tasks) {
       for (const m of grid.models) {
         for (const batchSize of sweep.batchSize ?? [Number(base.batchSize ?? 12)]) {
-          for (const lr of sweep.lr) {
+          for (const lr of m.sweepLr ?? sweep.lr) {
             const settings = { lr, minLr: lr * sweep.minLrFraction, batchSize };
             const id = `sweep-${task ? task.name + '-' : ''}${m.name}-lr${shortNumber(lr)}-b${batchSize}-s${seed}`;
             const data = task ? recallData(task.recall, task.steps) : {};
