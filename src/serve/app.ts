@@ -27,6 +27,8 @@ export const MAX_BODY_BYTES = 1 << 20;
 const DRAIN_LIMIT = 64 << 20;
 /** max_tokens when a request leaves it out. */
 export const DEFAULT_MAX_TOKENS = 256;
+/** How long streamed text may wait for more of its tokens before it is written (hsm serve --stream-interval-ms). */
+export const DEFAULT_STREAM_INTERVAL_MS = 10;
 
 export interface AppOptions {
   models: ServedModel[];
@@ -35,6 +37,8 @@ export interface AppOptions {
   corsOrigin?: string;
   /** Largest max_tokens a request may ask for. */
   maxTokensLimit: number;
+  /** How long streamed text may wait for more tokens before it is written (SseStream); default DEFAULT_STREAM_INTERVAL_MS. */
+  streamIntervalMs?: number;
   /** Set while the server shuts down: /health says so and new requests get 503. */
   closing: () => boolean;
 }
@@ -252,6 +256,7 @@ function common(
     n: req.n ?? 1,
     stream: req.stream ?? false,
     includeUsage: req.stream_options?.include_usage ?? false,
+    streamIntervalMs: opts.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS,
   };
 }
 
