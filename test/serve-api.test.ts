@@ -8,7 +8,10 @@ import { format } from 'node:util';
 import OpenAI, { APIError } from 'openai';
 import { generateText, loadModel } from '../src/index.js';
 import { kernels } from '../src/backend/index.js';
+import { createApp, MAX_BODY_BYTES } from '../src/serve/app.js';
+import { ContinuousBatcher } from '../src/serve/batcher.js';
 import { chatPrompt } from '../src/serve/chat-template.js';
+import { loadServedModels } from '../src/serve/served-models.js';
 import { MAX_PROMPTS } from '../src/serve/requests.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { trainServeFixtures, type FixtureName } from './serve-fixtures.js';
@@ -548,4 +551,19 @@ test('a full queue answers 429 at once; shutdown ends a running stream with a fi
   } finally {
     await small.close();
   }
+});
+
+test('the app as a plain fetch handler (no Node server under it) reads request bodies from the Request', async () => {
+  const models = loadServedModels([dirs.hsm]);
+  const batchers = new Map(models.map((m) => [m.id, new ContinuousBatcher(m.model, { parallel: 2, maxQueue: 2 })]));
+  const app = createApp({ models, batchers, maxTokensLimit: 100, closing: () => false });
+  const post = (body: string) =>
+    app.request('/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const ok = await post(JSON.stringify({ prompt: 'ROMEO:', max_tokens: 5, temperature: 0 }));
+  assert.equal(ok.status, 200);
+  const r = (await ok.json()) as OpenAI.Completions.Completion;
+  assert.equal(r.choices[0].text, expected('hsm', 'ROMEO:', { maxTokens: 5, temperature: 0 }));
+  const big = await post(JSON.stringify({ prompt: 'x'.repeat(MAX_BODY_BYTES) }));
+  assert.equal(big.status, 413);
+  assert.match(((await big.json()) as { error: { message: string } }).error.message, /over 1048576 bytes/);
 });
