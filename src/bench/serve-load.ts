@@ -102,12 +102,7 @@ function post(url: string, body: string, apiKey: string | undefined, agent: Agen
 }
 
 /** 'ok', 'lost', 'malformed', or the clean error's status/code. */
-async function oneRequest(
-  opts: LoadOptions,
-  agent: Agent,
-  deadline: AbortSignal,
-  result: LoadResult,
-): Promise<string> {
+async function oneRequest(opts: LoadOptions, agent: Agent, deadline: AbortSignal, result: LoadResult): Promise<string> {
   const sent = performance.now();
   let res: IncomingMessage;
   try {

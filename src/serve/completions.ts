@@ -126,7 +126,10 @@ export async function complete(
   batcher.submit(jobs); // throws 429/503 before any byte is sent
   if (spec.kind === 'chat')
     for (let i = 0; i < spec.n; i++)
-      out.event({ ...chunkHead, choices: [{ index: i, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
+      out.event({
+        ...chunkHead,
+        choices: [{ index: i, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+      });
   return new Response(out.body, {
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
   });
