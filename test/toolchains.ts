@@ -4,7 +4,7 @@
 // HSM_REQUIRE_WASM, HSM_REQUIRE_CHROMIUM or HSM_REQUIRE_NATIVE set to 1, as
 // .ci/run does), a missing one throws instead, so the test file fails.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { nativeBackend, wasmBackend } from '../src/backend/index.js';
 import { nativeLoadError } from '../src/backend/native.js';
 import { wasmLoadError } from '../src/backend/wasm-file.js';
@@ -69,12 +69,21 @@ export function nativeMissing(): false | string {
 /** The Chromium that the browser tests drive: HSM_CHROMIUM, else Debian's. */
 export const CHROMIUM = process.env.HSM_CHROMIUM ?? '/usr/bin/chromium';
 
-/** The browser tests: a Chromium binary. */
+const executable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The browser tests: a Chromium binary we may run. */
 export function chromiumMissing(): false | string {
   return once('chromium', () =>
     verdict(
       'CHROMIUM',
-      existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM}; apt-get install chromium (or set HSM_CHROMIUM)`,
+      executable(CHROMIUM) ? null : `no Chromium at ${CHROMIUM}; apt-get install chromium (or set HSM_CHROMIUM)`,
     ),
   );
 }

@@ -69,10 +69,11 @@ const STUDY_MODELS: GridInput['models'] = [0, 1, 2].flatMap((i) => STUDY_MODELS_
  * The sanity bar: a model given more context must not be worse at equal
  * tokens. Each attention baseline at context 128 and 512 on the same tokens
  * (2048 a step: 16 windows of 128 or 4 of 512; 1226 steps, the GPT's steps at
- * the study's smallest budget) with its family's recipe picked by the study's
- * sweep (GPT: lr 2e-3, 4 windows of 512; cosine to lr/10, 5% warm-up), 2
- * seeds. Beside them the candidate remedies for learned positions at 512:
- * rotary positions in GPT-2's block, and a sequence-length warm-up.
+ * the study's smallest budget) with its family's recipe from the study's
+ * sweep (GPT: lr 2e-3 with 4 windows of 512, its pick; Transformer++: the
+ * same, its best with 4 windows), cosine to lr/10, 5% warm-up, 2 seeds.
+ * Beside them the candidate remedies for learned positions at 512: rotary
+ * positions in GPT-2's block, and a sequence-length warm-up.
  */
 const SANITY_STEPS = 1226;
 const sanityAt = (T: 128 | 512) => ({ model: { blockSize: T }, train: { batchSize: 2048 / T } });
@@ -92,6 +93,13 @@ const SANITY_MODELS: GridInput['models'] = [
       note: `GPT-2's block with rotary positions (no position table) at context ${T}`,
     },
   ]),
+  ...([128, 512] as const).map((T) => ({
+    name: `tpp-${T}`,
+    plan: 'attn*4',
+    ...sanityAt(T),
+    model: { blockSize: T, style: 'transformer++' as const },
+    note: `Transformer++ at context ${T}`,
+  })),
   {
     name: 'gpt-seqwarm-512',
     plan: 'attn*4',
@@ -120,7 +128,7 @@ export const CONTEXT_GRIDS: Record<string, GridInput> = {
   },
   'context-sanity': {
     description:
-      'the sanity bar of the context study: GPT (and GPT with rotary positions, or with a sequence-length warm-up) at context 128 against 512 on equal tokens, 2 seeds',
+      'the sanity bar of the context study: GPT, GPT with rotary positions and Transformer++ at context 128 against 512 on equal tokens, and GPT with a sequence-length warm-up, 2 seeds',
     train: { ...STUDY_TRAIN, maxIters: SANITY_STEPS, lr: 2e-3, minLr: 2e-4 },
     models: SANITY_MODELS,
     seeds: [1, 2],
