@@ -593,19 +593,34 @@ HSM_INLINE EpiVec epi_load(const float* p) { return *p; }
 HSM_INLINE void epi_store(float* p, EpiVec v) { *p = v; }
 #endif
 
-// The epilogue on w <= EPI_W elements (c, aux: the row's slices).
+// The epilogue on EPI_W elements (c, aux: the row's slices). GCC 12 reports
+// a false -Wmaybe-uninitialized inside the AVX-512 headers (the
+// _mm512_undefined_ps of the clamps and rounding in fast_exp) here, as
+// fast_math.h explains; silenced for this function only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+void epilogue_vector(bool gelu, float* c, float* aux) {
+  if (gelu)
+    epi_store(aux, gelu_value(epi_load(c)));
+  else
+    epi_store(c, epi_load(c) * gelu_grad(epi_load(aux)));
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// ... on w <= EPI_W elements.
 HSM_INLINE void epilogue_step(bool gelu, float* c, float* aux, int64_t w) {
   if (w == EPI_W) {
-    if (gelu)
-      epi_store(aux, gelu_value(epi_load(c)));
-    else
-      epi_store(c, epi_load(c) * gelu_grad(epi_load(aux)));
+    epilogue_vector(gelu, c, aux);
     return;
   }
   float cbuf[EPI_W] = {}, abuf[EPI_W] = {};
   std::memcpy(cbuf, c, sizeof(float) * w);
   std::memcpy(abuf, aux, sizeof(float) * w);
-  epilogue_step(gelu, cbuf, abuf, EPI_W);
+  epilogue_vector(gelu, cbuf, abuf);
   std::memcpy(gelu ? aux : c, gelu ? abuf : cbuf, sizeof(float) * w);
 }
 
