@@ -2,6 +2,7 @@
 // relates to the baseline; README.md holds the results of the full runs.
 import type { GridInput } from './grid-schema.js';
 import { BASE5_HEADS } from './head-schedules.js';
+import { CONTEXT_GRIDS } from './context-grids.js';
 import { RECALL_GRIDS } from './recall-grids.js';
 
 const MIXERS = ['ab', 'channel', 'conv', 'linear', 'gated', 'pair'] as const;
@@ -166,52 +167,6 @@ const ffnSweepModels: GridInput['models'] = [
   ),
 ];
 
-/**
- * The context study: context 512 on the default corpus (characters), d=128,
- * every model parameter-matched to the 4-block GPT of its own block style and
- * covering the whole context. Families: GPT (GPT-2's block, learned
- * positions), Transformer++ (RMSNorm, SwiGLU, no biases, rotary positions),
- * pure HSM (pair, 9 pow2 blocks) and the hybrid (3 ab[proj] blocks, then
- * attention), the last two in both block styles, competing in the sweep.
- * Protocol (docs/results/context-study/README.md): peak lr and batch swept
- * per model at the smallest budget (one seed), each family keeps its lowest
- * final validation loss, then four budgets 2× apart with 2 seeds (3 at the
- * largest); warm-up 5% of the steps, cosine decay to lr/10 at the last step.
- */
-const STUDY_MODELS_BY_STYLE = (['gpt2', 'transformer++'] as const).map((style) => {
-  const pp = style === 'transformer++' ? '-pp' : '';
-  const model = { style };
-  return [
-    {
-      name: style === 'gpt2' ? 'gpt' : 'tpp',
-      plan: 'attn*4',
-      model,
-      note:
-        style === 'gpt2'
-          ? "GPT: GPT-2's block, learned positions"
-          : 'Transformer++: rotary, SwiGLU, RMSNorm, no biases',
-    },
-    {
-      name: `pair${pp}`,
-      plan: 'hsm:pair*{levels}',
-      matchParams: 'attn*4',
-      model,
-      family: 'hsm',
-      note: `HSM pair, 9 pow2 blocks (shifts 1…256), ${style} block, parameter-matched`,
-    },
-    {
-      name: `hybrid${pp}`,
-      plan: 'hsm:ab[proj]*3,attn',
-      matchParams: 'attn*4',
-      model,
-      family: 'hybrid',
-      note: `hybrid: 3 HSM ab[proj] blocks (shifts 1, 2, 4), then attention; ${style} block, parameter-matched`,
-    },
-  ];
-});
-// Family by family (the attention baselines' sweeps first: the sanity bar rests on them), both styles side by side.
-const STUDY_MODELS: GridInput['models'] = [0, 1, 2].flatMap((i) => STUDY_MODELS_BY_STYLE.map((models) => models[i]));
-
 export const BUILTIN_GRIDS: Record<string, GridInput> = {
   paper: {
     description:
@@ -277,33 +232,6 @@ export const BUILTIN_GRIDS: Record<string, GridInput> = {
     seeds: [1337, 2],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 200 },
   },
-  // 48 sweep runs and 28 budget runs: 15–20 core-hours; run two `--worker` processes with HSM_THREADS=1.
-  'context-study': {
-    description:
-      'GPT, Transformer++, the best pure HSM model and the best hybrid at context 512: lr × batch sweep per model, then compute curves from 1.6e13 to 1.28e14 training FLOPs',
-    train: {
-      data: 'sotu',
-      tokenizer: 'char',
-      model: { nEmbd: 128, nHead: 4, blockSize: 512 },
-      warmupFraction: 0.05,
-      weightDecay: 0.1,
-      beta2: 0.99,
-      gradClip: 1,
-      evalInterval: 200,
-      evalIters: 20,
-      logInterval: 20,
-      checkpointInterval: 100,
-    },
-    models: STUDY_MODELS,
-    sweep: {
-      lr: [5e-4, 1e-3, 2e-3, 4e-3],
-      batchSize: [4, 8],
-      minLrFraction: 0.1,
-      train: { budget: { flops: 1.6e13 } },
-    },
-    budgets: [{ flops: 1.6e13 }, { flops: 3.2e13 }, { flops: 6.4e13 }, { flops: 1.28e14, seeds: [1, 2, 3] }],
-    seeds: [1, 2],
-    eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
-  },
+  ...CONTEXT_GRIDS,
   ...RECALL_GRIDS,
 };

@@ -1,0 +1,129 @@
+// The built-in grids of the long-context study: the study itself (sweeps and
+// compute curves at context 512) and its sanity bar (context 128 against 512
+// at equal tokens). docs/results/context-study/README.md holds their results
+// and every choice below.
+import type { GridInput } from './grid-schema.js';
+
+/** The study's training: the default corpus in characters, d=128, 4 heads, context 512, AdamW with a 5% warm-up. */
+const STUDY_TRAIN = {
+  data: 'sotu',
+  tokenizer: 'char',
+  model: { nEmbd: 128, nHead: 4, blockSize: 512 },
+  warmupFraction: 0.05,
+  weightDecay: 0.1,
+  beta2: 0.99,
+  gradClip: 1,
+  evalInterval: 200,
+  evalIters: 20,
+  logInterval: 20,
+  checkpointInterval: 100,
+};
+
+/**
+ * The context study: context 512 on the default corpus (characters), d=128,
+ * every model parameter-matched to the 4-block GPT of its own block style and
+ * covering the whole context. Families: GPT (GPT-2's block, learned
+ * positions), Transformer++ (RMSNorm, SwiGLU, no biases, rotary positions),
+ * pure HSM (pair, 9 pow2 blocks) and the hybrid (3 ab[proj] blocks, then
+ * attention), the last two in both block styles, competing in the sweep.
+ * Protocol (docs/results/context-study/README.md): peak lr and batch swept
+ * per model at the smallest budget (one seed), each family keeps its lowest
+ * final validation loss, then four budgets 2× apart with 2 seeds (3 at the
+ * largest); warm-up 5% of the steps, cosine decay to lr/10 at the last step.
+ */
+const STUDY_MODELS_BY_STYLE = (['gpt2', 'transformer++'] as const).map((style) => {
+  const pp = style === 'transformer++' ? '-pp' : '';
+  const model = { style };
+  return [
+    {
+      name: style === 'gpt2' ? 'gpt' : 'tpp',
+      plan: 'attn*4',
+      model,
+      note:
+        style === 'gpt2'
+          ? "GPT: GPT-2's block, learned positions"
+          : 'Transformer++: rotary, SwiGLU, RMSNorm, no biases',
+    },
+    {
+      name: `pair${pp}`,
+      plan: 'hsm:pair*{levels}',
+      matchParams: 'attn*4',
+      model,
+      family: 'hsm',
+      note: `HSM pair, 9 pow2 blocks (shifts 1…256), ${style} block, parameter-matched`,
+    },
+    {
+      name: `hybrid${pp}`,
+      plan: 'hsm:ab[proj]*3,attn',
+      matchParams: 'attn*4',
+      model,
+      family: 'hybrid',
+      note: `hybrid: 3 HSM ab[proj] blocks (shifts 1, 2, 4), then attention; ${style} block, parameter-matched`,
+    },
+  ];
+});
+// Family by family (the attention baselines' sweeps first: the sanity bar rests on them), both styles side by side.
+const STUDY_MODELS: GridInput['models'] = [0, 1, 2].flatMap((i) => STUDY_MODELS_BY_STYLE.map((models) => models[i]));
+
+/**
+ * The sanity bar: a model given more context must not be worse at equal
+ * tokens. Each attention baseline at context 128 and 512 on the same tokens
+ * (2048 a step: 16 windows of 128 or 4 of 512; 1226 steps, the GPT's steps at
+ * the study's smallest budget) with its family's recipe picked by the study's
+ * sweep (GPT: lr 2e-3, 4 windows of 512; cosine to lr/10, 5% warm-up), 2
+ * seeds. Beside them the candidate remedies for learned positions at 512:
+ * rotary positions in GPT-2's block, and a sequence-length warm-up.
+ */
+const SANITY_STEPS = 1226;
+const sanityAt = (T: 128 | 512) => ({ model: { blockSize: T }, train: { batchSize: 2048 / T } });
+const SANITY_MODELS: GridInput['models'] = [
+  ...([128, 512] as const).flatMap((T) => [
+    {
+      name: `gpt-${T}`,
+      plan: 'attn*4',
+      ...sanityAt(T),
+      note: `GPT (GPT-2's block, learned positions) at context ${T}`,
+    },
+    {
+      name: `gpt-rope-${T}`,
+      plan: 'attn*4',
+      ...sanityAt(T),
+      model: { blockSize: T, rotary: true },
+      note: `GPT-2's block with rotary positions (no position table) at context ${T}`,
+    },
+  ]),
+  {
+    name: 'gpt-seqwarm-512',
+    plan: 'attn*4',
+    ...sanityAt(512),
+    train: { batchSize: 4, seqWarmupFraction: 0.3, seqWarmupStart: 64 },
+    note: 'GPT at context 512 whose first 30% of steps train on windows of 64, 128, then 256 (as many more of them)',
+  },
+];
+
+export const CONTEXT_GRIDS: Record<string, GridInput> = {
+  // 48 sweep runs and 28 budget runs: 15–20 core-hours; run two `--worker` processes with HSM_THREADS=1.
+  'context-study': {
+    description:
+      'GPT, Transformer++, the best pure HSM model and the best hybrid at context 512: lr × batch sweep per model, then compute curves from 1.6e13 to 1.28e14 training FLOPs',
+    train: STUDY_TRAIN,
+    models: STUDY_MODELS,
+    sweep: {
+      lr: [5e-4, 1e-3, 2e-3, 4e-3],
+      batchSize: [4, 8],
+      minLrFraction: 0.1,
+      train: { budget: { flops: 1.6e13 } },
+    },
+    budgets: [{ flops: 1.6e13 }, { flops: 3.2e13 }, { flops: 6.4e13 }, { flops: 1.28e14, seeds: [1, 2, 3] }],
+    seeds: [1, 2],
+    eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
+  },
+  'context-sanity': {
+    description:
+      'the sanity bar of the context study: GPT (and GPT with rotary positions, or with a sequence-length warm-up) at context 128 against 512 on equal tokens, 2 seeds',
+    train: { ...STUDY_TRAIN, maxIters: SANITY_STEPS, lr: 2e-3, minLr: 2e-4 },
+    models: SANITY_MODELS,
+    seeds: [1, 2],
+    eval: { decodePositions: [8, 127], sampleTokens: 200 },
+  },
+};
