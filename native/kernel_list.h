@@ -97,6 +97,10 @@ struct Nullable {
     (const int32_t* idx, const float* dout, float* dweight, int64_t n, int64_t c))                                     \
   X(group_sum, groupSum, void, (const float* x, float* out, int64_t n, int64_t c, int64_t g))                          \
   X(group_expand, groupExpand, void, (const float* x, float* out, int64_t n, int64_t c, int64_t g, bool accumulate))   \
+  X(columns_forward, columnsForward, void,                                                                             \
+    (const float* x, float* out, int64_t n, int64_t c, int64_t start, int64_t width))                                  \
+  X(columns_backward, columnsBackward, void,                                                                           \
+    (const float* dy, float* dx, int64_t n, int64_t c, int64_t start, int64_t width))                                  \
   X(shift_forward, shiftForward, void,                                                                                 \
     (const float* x, float* y, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups))              \
   X(shift_backward, shiftBackward, void,                                                                               \

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernels, nativeBackend } from '../src/backend/index.js';
-import { benchTrain, TRAIN_BENCH_CONFIGS } from '../src/bench/train.js';
+import { benchTrain, STUDY_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../src/bench/train.js';
 import { UserError } from '../src/errors.js';
-import { describeModel } from '../src/model/cost.js';
+import { describeModel, matchFfnWidth } from '../src/model/cost.js';
 import { Transformer } from '../src/model/transformer.js';
 
 /** FLOP/s no single CPU thread reaches (a core with two AVX-512 FMA units at 5 GHz does 320 G). */
@@ -129,4 +129,42 @@ test('bench decode reports a time per token at every position for every plan, wi
     timedMs += Object.values(ms).reduce((sum, v) => sum + v * Math.ceil(window / 2), 0);
   }
   assert.ok(timedMs <= wallMs, `decode steps of ${timedMs.toFixed(2)} ms in a call of ${wallMs.toFixed(1)} ms`);
+});
+
+test('bench train: the context study models are parameter-matched to the 4-block GPT of their style', () => {
+  for (const name of STUDY_TRAIN_BENCH) {
+    const cfg = TRAIN_BENCH_CONFIGS[name];
+    assert.ok(cfg, name);
+    if (!cfg.plan) continue;
+    const base = TRAIN_BENCH_CONFIGS[cfg.baseline!];
+    assert.equal(base.style, cfg.style, `${name} is compared with ${cfg.baseline} of its own block style`);
+    const { ffnHidden } = matchFfnWidth({ ...cfg, plan: cfg.plan, style: cfg.style }, 'attn*4');
+    assert.equal(
+      cfg.ffnHidden,
+      ffnHidden,
+      `${name}: FFN width ${cfg.ffnHidden}, parameter matching gives ${ffnHidden}`,
+    );
+    // Each baseline runs first, so its ratio record can be made.
+    assert.ok(STUDY_TRAIN_BENCH.indexOf(cfg.baseline!) < STUDY_TRAIN_BENCH.indexOf(name), name);
+  }
+});
+
+test('bench train: a Transformer++ configuration trains in that style and gets no PyTorch (GPT-2 block) comparison', () => {
+  const records: Record<string, unknown>[] = [];
+  benchTrain({
+    steps: 1,
+    warmup: 0,
+    torch: true,
+    configs: ['long-tpp'],
+    threads: 1,
+    peak: 'none',
+    emit: (r) => records.push(r),
+  });
+  const runs = records.filter((r) => r.engine !== undefined);
+  assert.deepEqual(
+    runs.map((r) => [r.engine, r.style]),
+    [['hsm', 'transformer++']],
+    JSON.stringify(records),
+  );
+  assert.ok(!records.some((r) => typeof r.note === 'string' && r.note.includes('torch')), JSON.stringify(records));
 });

@@ -41,3 +41,24 @@ test('generation is deterministic for a seed and slides past the context', () =>
   const c = [...generateTokens(model, prompt, { ...opts, seed: 12 })];
   assert.notDeepEqual(a, c, 'another seed gives another sample');
 });
+
+test('logits that are not finite (a damaged model) stop generation with a one-line error naming the value', () => {
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    const model = new Transformer(config, { seed: 6 });
+    // The head is ln_f(x)·wteᵀ: one non-finite entry in a row of wte makes that token's logit non-finite.
+    model.params.get('wte.weight').data[5 * config.nEmbd] = bad;
+    const tokens = generateTokens(model, Int32Array.of(1, 2), {
+      maxTokens: 5,
+      temperature: 0,
+      topK: 0,
+      topP: 1,
+      seed: 1,
+    });
+    assert.throws(
+      () => [...tokens],
+      // ±Infinity in a weight can come out as either infinity or NaN (∞ − ∞ in the product).
+      (err: Error) => /holds (NaN|-?Infinity) after 2 tokens: .*damaged checkpoint/.test(err.message),
+      String(bad),
+    );
+  }
+});

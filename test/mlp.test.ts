@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tape } from '../src/autograd/tape.js';
+import { kernels } from '../src/backend/index.js';
 import { gelu, linear, mlp } from '../src/ops/index.js';
+import { PACKED_MIN_ROWS, PackedWeights, packedWeight } from '../src/ops/packed-weights.js';
 import { Rng } from '../src/tensor/random.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { randomTensor, relError } from './numeric.js';
@@ -53,4 +55,25 @@ test('mlp equals linear → gelu → linear: output and gradients, with any subs
 
 test('mlp rejects shapes that do not fit', () => {
   assert.throws(() => mlp(r(2, 5), r(7, 4), r(7), r(5, 7), r(5)), /mlp: shapes do not fit/);
+});
+
+test('with packed weights, mlp reads both of its weights packed from PACKED_MIN_ROWS rows on (natively), and gives the same bits', () => {
+  const C = 8,
+    F = 4 * C;
+  const [wFc, bFc, wProj, bProj] = [r(F, C), r(F), r(C, F), r(C)];
+  for (const rows of [PACKED_MIN_ROWS, 15, 16]) {
+    const x = r(rows, C);
+    const weights = new PackedWeights();
+    const packed = weights.run(() => mlp(x, wFc, bFc, wProj, bProj));
+    assert.deepEqual(packed.data, mlp(x, wFc, bFc, wProj, bProj).data, `${rows} rows`);
+    // Both weights packed: the second one's input is F wide, but the product still has `rows` rows.
+    const native = kernels().name === 'native';
+    assert.equal(weights.bytes >= 2 * C * F * 4, native, `${rows} rows: ${weights.bytes} bytes packed`);
+    weights.run(() => {
+      assert.equal(packedWeight(wProj, x, false) !== undefined, native, `${rows} rows: c_proj`);
+      assert.equal(packedWeight(wFc, x, false) !== undefined, native, `${rows} rows: c_fc`);
+    });
+  }
+  const few = r(PACKED_MIN_ROWS - 1, C);
+  new PackedWeights().run(() => assert.equal(packedWeight(wProj, few, false), undefined, 'fewer rows stay unpacked'));
 });

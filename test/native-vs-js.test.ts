@@ -584,6 +584,23 @@ test('native embedding, shift and AdamW equal js', { skip }, () => {
         1e-5,
       );
     }
+    // A channel range in the middle, at the start, and (c = 1) the whole row.
+    for (const [start, width] of [
+      [Math.floor(c / 3), Math.max(1, Math.floor(c / 2))],
+      [0, c],
+    ]) {
+      const n = 41;
+      compare(
+        `columns c${c} [${start}, ${start + width})`,
+        [rand(n * c), rand(n * width), rand(n * width), rand(n * c)],
+        [1, 3],
+        (K, [x, out, dy, dx]) => {
+          K.columnsForward(x, out, n, c, start, width);
+          K.columnsBackward(dy, dx, n, c, start, width);
+        },
+        0,
+      );
+    }
     const n2 = c * 129;
     compare(
       `adamw n${n2}`,

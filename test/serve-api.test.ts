@@ -8,7 +8,10 @@ import { format } from 'node:util';
 import OpenAI, { APIError } from 'openai';
 import { generateText, loadModel } from '../src/index.js';
 import { kernels } from '../src/backend/index.js';
+import { createApp, MAX_BODY_BYTES } from '../src/serve/app.js';
+import { ContinuousBatcher } from '../src/serve/batcher.js';
 import { chatPrompt } from '../src/serve/chat-template.js';
+import { loadServedModels } from '../src/serve/served-models.js';
 import { MAX_PROMPTS } from '../src/serve/requests.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { trainServeFixtures, type FixtureName } from './serve-fixtures.js';
@@ -30,6 +33,7 @@ before(async () => {
     parallel: 16,
     maxQueue: 64,
     maxTokensLimit: 100_000,
+    streamIntervalMs: 0, // every token in its own chunk; the test of the interval starts a server of its own
   });
   client = new OpenAI({ apiKey: KEY, baseURL: `${server.url}/v1`, maxRetries: 0, timeout: 60_000 });
 });
@@ -89,7 +93,7 @@ test('completion: greedy text equals hsm generate for every plan; usage counts t
   }
 });
 
-test('streaming: chunks arrive one token at a time and add up to the whole answer (UTF-8 across byte tokens)', async () => {
+test('streaming (--stream-interval-ms 0): chunks arrive one token at a time and add up to the whole answer (UTF-8 across byte tokens)', async () => {
   for (const name of ['hsm', 'bytes', 'gpt']) {
     const req = { model: name, prompt: 'café: ', max_tokens: 60, temperature: 1, seed: 7 } as const;
     const whole = await client.completions.create(req);
@@ -102,6 +106,53 @@ test('streaming: chunks arrive one token at a time and add up to the whole answe
     assert.equal(streamed.finish[0], 'length');
     assert.equal(streamed.usage!.completion_tokens, 60);
     assert.ok(streamed.chunks >= 30, `${name}: ${streamed.chunks} chunks for 60 tokens: not streamed token by token`);
+  }
+});
+
+test('--stream-interval-ms: the first text goes at once, later tokens wait and go out together, the text is the same', async () => {
+  const gathering = await startServer({
+    ckpts: [dirs.hsm, dirs.bytes],
+    host: '127.0.0.1',
+    port: 0,
+    parallel: 4,
+    maxQueue: 4,
+    maxTokensLimit: 1000,
+    streamIntervalMs: 60_000, // longer than the test: only the first token and the end write text
+  });
+  try {
+    const gather = new OpenAI({ apiKey: 'unused', baseURL: `${gathering.url}/v1`, maxRetries: 0, timeout: 60_000 });
+    for (const name of ['hsm', 'bytes']) {
+      const req = { model: name, prompt: 'café: ', max_tokens: 60, temperature: 1, seed: 7 } as const;
+      const texts: string[] = [];
+      let usage: OpenAI.CompletionUsage | undefined;
+      const stream = await gather.completions.create({ ...req, stream: true, stream_options: { include_usage: true } });
+      for await (const chunk of stream) {
+        if (chunk.usage) usage = chunk.usage;
+        for (const c of chunk.choices) if (c.text) texts.push(c.text);
+      }
+      assert.equal(texts.join(''), expected(name, 'café: ', { maxTokens: 60, temperature: 1, seed: 7 }), name);
+      assert.equal(usage!.completion_tokens, 60);
+      // The first text alone (it is never held), then the other 59 tokens' text in one delta at the end.
+      assert.equal(texts.length, 2, `${name}: ${texts.length} text chunks: ${JSON.stringify(texts)}`);
+    }
+    // Several choices share the request's writes: each still gets its own deltas under its own index.
+    const n = await gather.completions.create({
+      model: 'hsm',
+      prompt: 'KING',
+      max_tokens: 30,
+      n: 3,
+      seed: 5,
+      stream: true,
+    });
+    const byChoice: string[] = [];
+    for await (const chunk of n) for (const c of chunk.choices) byChoice[c.index] = (byChoice[c.index] ?? '') + c.text;
+    const whole = await client.completions.create({ model: 'hsm', prompt: 'KING', max_tokens: 30, n: 3, seed: 5 });
+    assert.deepEqual(
+      byChoice,
+      whole.choices.map((c) => c.text),
+    );
+  } finally {
+    await gathering.close();
   }
 });
 
@@ -500,4 +551,19 @@ test('a full queue answers 429 at once; shutdown ends a running stream with a fi
   } finally {
     await small.close();
   }
+});
+
+test('the app as a plain fetch handler (no Node server under it) reads request bodies from the Request', async () => {
+  const models = loadServedModels([dirs.hsm]);
+  const batchers = new Map(models.map((m) => [m.id, new ContinuousBatcher(m.model, { parallel: 2, maxQueue: 2 })]));
+  const app = createApp({ models, batchers, maxTokensLimit: 100, closing: () => false });
+  const post = (body: string) =>
+    app.request('/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const ok = await post(JSON.stringify({ prompt: 'ROMEO:', max_tokens: 5, temperature: 0 }));
+  assert.equal(ok.status, 200);
+  const r = (await ok.json()) as OpenAI.Completions.Completion;
+  assert.equal(r.choices[0].text, expected('hsm', 'ROMEO:', { maxTokens: 5, temperature: 0 }));
+  const big = await post(JSON.stringify({ prompt: 'x'.repeat(MAX_BODY_BYTES) }));
+  assert.equal(big.status, 413);
+  assert.match(((await big.json()) as { error: { message: string } }).error.message, /over 1048576 bytes/);
 });

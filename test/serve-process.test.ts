@@ -23,6 +23,7 @@ test('serve: bad flags and unusable folders are one-line errors with exit code 2
   const cases: [string[], RegExp][] = [
     [['--port', '70000'], /--port.*from 0 to 65535/],
     [['--parallel', '0'], /--parallel.*from 1 to 1024/],
+    [['--stream-interval-ms', '5000'], /--stream-interval-ms.*from 0 to 1000/],
     [['--api-key', 'a b'], /--api-key: the key must be/],
     [['--api-key-file', keyFile], /--api-key-file: the key must be/],
     [['--api-key-file', '/nonexistent/key'], /--api-key-file .*cannot read it \(ENOENT\)/],

@@ -21,6 +21,12 @@ void for_range(int64_t n, F&& fn) {
 
 // dst[i] += Σ_o src[o·inner + i].
 void column_sums(const float* src, float* dst, int64_t outer, int64_t inner) {
+  if (outer == 1) {  // a same-shape operand: no partial rows to reduce
+    parallel_for(inner, kGrain, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) dst[i] += src[i];
+    });
+    return;
+  }
   rows_with_partials(outer, inner, {dst}, [&](int64_t o0, int64_t o1, float* acc) {
     for (int64_t o = o0; o < o1; ++o) {
       const float* row = src + o * inner;
@@ -61,6 +67,20 @@ void mul_forward(const float* a, const float* b, float* out, int64_t outer, int6
 
 void mul_backward(const float* a, const float* b, const float* dy, Nullable<float> da, Nullable<float> db,
                   int64_t outer, int64_t inner) {
+  if (outer == 1) {
+    // Same shapes (HSM's gates and scores): both gradients are elementwise.
+    // The general path below would run da on one thread and reduce db
+    // through per-task partial rows as long as the whole tensor.
+    float* dap = da;
+    float* dbp = db;
+    for_range(inner, [&](int64_t s, int64_t e) {
+      if (dap)
+        for (int64_t i = s; i < e; ++i) dap[i] += dy[i] * b[i];
+      if (dbp)
+        for (int64_t i = s; i < e; ++i) dbp[i] += dy[i] * a[i];
+    });
+    return;
+  }
   if (da)
     parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)), [&](int64_t o0, int64_t o1) {
       for (int64_t o = o0; o < o1; ++o) {

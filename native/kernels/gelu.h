@@ -11,12 +11,18 @@ constexpr float kGeluA = 0.044715f;
 
 // gelu(v) = 0.5·v·(1 + tanh u) = v·σ(2u), u = √(2/π)(v + 0.044715v³). The
 // sigmoid form avoids the cancellation in 1 + tanh u for negative v.
-static inline float gelu_value(float v) { return v / (1.0f + fast_exp(-2.0f * kGeluC * (v + kGeluA * v * v * v))); }
+// V is float or a vector type of fast_exp: the vector forms compute each lane
+// with the same operations as the float form.
+template <class V>
+inline V gelu_value(V v) {
+  return v / (1.0f + fast_exp(-2.0f * kGeluC * (v + kGeluA * v * v * v)));
+}
 
 // d gelu(v) / dv = σ + 2v·σ(1 − σ)·u', with σ = σ(2u) (the derivative of the form above).
-static inline float gelu_grad(float v) {
-  const float sig = 1.0f / (1.0f + fast_exp(-2.0f * kGeluC * (v + kGeluA * v * v * v)));
-  const float dudx = kGeluC * (1.0f + 3.0f * kGeluA * v * v);
+template <class V>
+inline V gelu_grad(V v) {
+  const V sig = 1.0f / (1.0f + fast_exp(-2.0f * kGeluC * (v + kGeluA * v * v * v)));
+  const V dudx = kGeluC * (1.0f + 3.0f * kGeluA * v * v);
   return sig + 2.0f * v * sig * (1.0f - sig) * dudx;
 }
 

@@ -55,6 +55,24 @@ void group_expand(const float* x, float* out, int64_t n, int64_t c, int64_t g, b
   });
 }
 
+// out (N, width) = channels [start, start + width) of x (N, C).
+void columns_forward(const float* x, float* out, int64_t n, int64_t c, int64_t start, int64_t width) {
+  parallel_for(n, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, width)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) std::memcpy(out + r * width, x + r * c + start, width * sizeof(float));
+  });
+}
+
+// dx (N, C) channels [start, start + width) += dy (N, width).
+void columns_backward(const float* dy, float* dx, int64_t n, int64_t c, int64_t start, int64_t width) {
+  parallel_for(n, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, width)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* __restrict src = dy + r * width;
+      float* __restrict dst = dx + r * c + start;
+      for (int64_t i = 0; i < width; ++i) dst[i] += src[i];
+    }
+  });
+}
+
 // Channel group g (of G = n_groups equal groups) reads y[b, t] = x[b, t − shifts[g]], 0 for t < shift.
 void shift_forward(const float* x, float* y, int64_t b, int64_t t, int64_t c, const int32_t* shifts, int64_t n_groups) {
   const int64_t width = c / n_groups;

@@ -569,16 +569,68 @@ struct Problem {
 
 // The epilogue on C[i0:i0+mr, j0:j0+nr] (row length n; aux laid out alike),
 // just written and still in L1.
+//
+// Natively, in explicit vectors: the loop over a tile row is too short, and c
+// and aux may alias as far as the compiler knows, so the plain loop ran
+// scalar (several times the cost of the tile's multiply-adds at K=128). A
+// row's ragged end goes through the same vector code via a padded copy, so
+// an element's result does not depend on where a tile or a thread's piece
+// ends.
+#if defined(__AVX512F__)
+using EpiVec = __m512;
+constexpr int64_t EPI_W = 16;
+HSM_INLINE EpiVec epi_load(const float* p) { return _mm512_loadu_ps(p); }
+HSM_INLINE void epi_store(float* p, EpiVec v) { _mm512_storeu_ps(p, v); }
+#elif defined(__AVX2__) && defined(__FMA__)
+using EpiVec = __m256;
+constexpr int64_t EPI_W = 8;
+HSM_INLINE EpiVec epi_load(const float* p) { return _mm256_loadu_ps(p); }
+HSM_INLINE void epi_store(float* p, EpiVec v) { _mm256_storeu_ps(p, v); }
+#else
+using EpiVec = float;
+constexpr int64_t EPI_W = 1;
+HSM_INLINE EpiVec epi_load(const float* p) { return *p; }
+HSM_INLINE void epi_store(float* p, EpiVec v) { *p = v; }
+#endif
+
+// The epilogue on EPI_W elements (c, aux: the row's slices). GCC 12 reports
+// a false -Wmaybe-uninitialized inside the AVX-512 headers (the
+// _mm512_undefined_ps of the clamps and rounding in fast_exp) here, as
+// fast_math.h explains; silenced for this function only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+void epilogue_vector(bool gelu, float* c, float* aux) {
+  if (gelu)
+    epi_store(aux, gelu_value(epi_load(c)));
+  else
+    epi_store(c, epi_load(c) * gelu_grad(epi_load(aux)));
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// ... on w <= EPI_W elements.
+HSM_INLINE void epilogue_step(bool gelu, float* c, float* aux, int64_t w) {
+  if (w == EPI_W) {
+    epilogue_vector(gelu, c, aux);
+    return;
+  }
+  float cbuf[EPI_W] = {}, abuf[EPI_W] = {};
+  std::memcpy(cbuf, c, sizeof(float) * w);
+  std::memcpy(abuf, aux, sizeof(float) * w);
+  epilogue_vector(gelu, cbuf, abuf);
+  std::memcpy(gelu ? aux : c, gelu ? abuf : cbuf, sizeof(float) * w);
+}
+
 void apply_epilogue(int epilogue, float* c_all, float* aux_all, int64_t n, int64_t i0, int64_t j0, int64_t mr,
                     int64_t nr) {
+  const bool gelu = epilogue == kEpilogueGelu;
   for (int64_t i = i0; i < i0 + mr; ++i) {
     float* c = c_all + i * n;
     float* aux = aux_all + i * n;
-    if (epilogue == kEpilogueGelu) {
-      for (int64_t j = j0; j < j0 + nr; ++j) aux[j] = gelu_value(c[j]);
-    } else {
-      for (int64_t j = j0; j < j0 + nr; ++j) c[j] *= gelu_grad(aux[j]);
-    }
+    for (int64_t j = j0; j < j0 + nr; j += EPI_W) epilogue_step(gelu, c + j, aux + j, std::min(EPI_W, j0 + nr - j));
   }
 }
 

@@ -67,6 +67,11 @@ function kernel<const A extends readonly ArgDecl[], R extends ReturnKind = 'void
 const groupsInvalid = (what: string, groups: number, c: number): string | undefined =>
   groups < 1 || c % groups !== 0 ? `${groups} ${what} do not divide ${c} channels` : undefined;
 
+const columnsInvalid = (c: number, start: number, width: number): string | undefined =>
+  start < 0 || width < 0 || start + width > c
+    ? `channels [${start}, ${start + width}) are not within 0..${c}`
+    : undefined;
+
 function shiftsInvalid({ c, shifts, groups }: { c: number; shifts: Int32Array; groups: number }): string | undefined {
   for (let g = 0; g < groups; g++) if (shifts[g] < 0) return `negative shift ${shifts[g]}`;
   return groupsInvalid('shift groups', groups, c);
@@ -354,6 +359,16 @@ export const KERNEL_ABI = {
     ['x: f32', 'out: f32 out', 'n: int', 'c: int', 'g: int', 'accumulate: bool'],
     ({ n, c, g }) => ({ x: n * g, out: n * c }),
     { invalid: ({ c, g }) => groupsInvalid('groups', g, c) },
+  ),
+  columnsForward: kernel(
+    ['x: f32', 'out: f32 out', 'n: int', 'c: int', 'start: int', 'width: int'],
+    ({ n, c, width }) => ({ x: n * c, out: n * width }),
+    { invalid: ({ c, start, width }) => columnsInvalid(c, start, width) },
+  ),
+  columnsBackward: kernel(
+    ['dy: f32', 'dx: f32 out', 'n: int', 'c: int', 'start: int', 'width: int'],
+    ({ n, c, width }) => ({ dy: n * width, dx: n * c }),
+    { invalid: ({ c, start, width }) => columnsInvalid(c, start, width) },
   ),
   sumSquares: kernel(['x: f32', 'n: int'], ({ n }) => ({ x: n }), { returns: 'number' }),
   sum: kernel(['x: f32', 'n: int'], ({ n }) => ({ x: n }), { returns: 'number' }),

@@ -312,6 +312,10 @@ export interface Kernels {
   groupSum(x: FloatArray, out: FloatArray, n: number, c: number, g: number): void;
   /** out (N, C) = x (N, G) repeated over each group's C/G channels (accumulate adds instead of overwriting). */
   groupExpand(x: FloatArray, out: FloatArray, n: number, c: number, g: number, accumulate: boolean): void;
+  /** out (N, width) = channels [start, start + width) of x (N, C). */
+  columnsForward(x: FloatArray, out: FloatArray, n: number, c: number, start: number, width: number): void;
+  /** dx (N, C) channels [start, start + width) += dy (N, width). */
+  columnsBackward(dy: FloatArray, dx: FloatArray, n: number, c: number, start: number, width: number): void;
 
   /** Σ x² (in float64), for global gradient norms. */
   sumSquares(x: FloatArray, n: number): number;

@@ -4,6 +4,11 @@
 // request must be verified (SSE framing, JSON chunks, usage, [DONE]) and the
 // time to first token and between tokens measured per stream; the tools on
 // npm time whole responses. Loopback only: the URL must be 127.0.0.1/localhost.
+// Requests go through node:http with a keep-alive agent rather than fetch: the
+// clients share the server's cores, and fetch's per-request machinery (web
+// streams, Request and Response objects) takes CPU time the server then lacks.
+import { setMaxListeners } from 'node:events';
+import { Agent, request, type IncomingMessage } from 'node:http';
 
 export interface LoadOptions {
   /** Base URL of the server (http://127.0.0.1:PORT). */
@@ -53,12 +58,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     itlMs: [],
   };
   const deadline = AbortSignal.timeout(opts.deadlineMs);
+  setMaxListeners(2 * opts.concurrency, deadline); // each request in flight listens on it
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const start = performance.now();
   let next = 0;
   const client = async () => {
     while (next < opts.requests && !deadline.aborted) {
       next++;
-      const outcome = await oneRequest(opts, deadline, result);
+      const outcome = await oneRequest(opts, agent, deadline, result);
       if (outcome === 'lost') result.lost++;
       else if (outcome === 'malformed') result.malformed++;
       else if (outcome === 'ok') result.completed++;
@@ -68,22 +75,40 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   await Promise.all(Array.from({ length: opts.concurrency }, client));
   result.lost += opts.requests - next; // never sent before the deadline
   result.wallS = (performance.now() - start) / 1000;
+  agent.destroy();
   return result;
 }
 
-/** 'ok', 'lost', 'malformed', or the clean error's status/code. */
-async function oneRequest(opts: LoadOptions, deadline: AbortSignal, result: LoadResult): Promise<string> {
-  const sent = performance.now();
-  let res: Response;
-  try {
-    res = await fetch(`${opts.url}/v1/completions`, {
-      method: 'POST',
-      signal: deadline,
-      headers: {
-        'content-type': 'application/json',
-        ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}),
+/** A POST of a JSON body; resolves with the response once its head has arrived. */
+function post(url: string, body: string, apiKey: string | undefined, agent: Agent, signal: AbortSignal) {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        signal,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+        },
       },
-      body: JSON.stringify({
+      resolve,
+    );
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+/** 'ok', 'lost', 'malformed', or the clean error's status/code. */
+async function oneRequest(opts: LoadOptions, agent: Agent, deadline: AbortSignal, result: LoadResult): Promise<string> {
+  const sent = performance.now();
+  let res: IncomingMessage;
+  try {
+    res = await post(
+      `${opts.url}/v1/completions`,
+      JSON.stringify({
         model: opts.model,
         prompt: opts.prompt,
         max_tokens: opts.maxTokens,
@@ -91,18 +116,25 @@ async function oneRequest(opts: LoadOptions, deadline: AbortSignal, result: Load
         stream: true,
         stream_options: { include_usage: true },
       }),
-    });
+      opts.apiKey,
+      agent,
+      deadline,
+    );
   } catch {
     return 'lost';
   }
-  if (!res.ok) {
+  res.setEncoding('utf8'); // whole characters, however the bytes are split
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status > 299) {
     try {
-      const body = (await res.json()) as { error?: { message?: string; code?: string } };
+      let text = '';
+      for await (const part of res as AsyncIterable<string>) text += part;
+      const body = JSON.parse(text) as { error?: { message?: string; code?: string } };
       return typeof body.error?.message === 'string'
-        ? `${res.status}${body.error.code ? ` ${body.error.code}` : ''}`
+        ? `${status}${body.error.code ? ` ${body.error.code}` : ''}`
         : 'malformed';
-    } catch {
-      return 'malformed';
+    } catch (err) {
+      return (err as Error).name === 'SyntaxError' ? 'malformed' : 'lost';
     }
   }
   let buffer = '',
@@ -112,9 +144,8 @@ async function oneRequest(opts: LoadOptions, deadline: AbortSignal, result: Load
     usageTokens = -1,
     done = false;
   try {
-    const decoder = new TextDecoder();
-    for await (const bytes of res.body as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(bytes, { stream: true });
+    for await (const part of res as AsyncIterable<string>) {
+      buffer += part;
       let end;
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const event = buffer.slice(0, end);

@@ -115,7 +115,58 @@ export const TRAIN_BENCH_CONFIGS: Record<string, TrainBenchConfig> = {
     ffnHidden: 657,
     baseline: 'long-gpt',
   },
+  // The context study's other models at the same shape (src/compare/context-grids.ts), parameter-matched to the
+  // 4-block GPT of their block style (matchFfnWidth): all HSM ab[proj] blocks, and the Transformer++ style (RMSNorm,
+  // SwiGLU, rotary, no biases) of GPT, pair and the hybrid. Their fraction of the peak beside their baseline's is the
+  // per-FLOP comparison; the ratio record compares tokens/s.
+  'long-ab-proj': {
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 128,
+    blockSize: 512,
+    batchSize: 4,
+    vocabSize: 99,
+    plan: 'hsm:ab[proj]*4',
+    ffnHidden: 768,
+    baseline: 'long-gpt',
+  },
+  'long-tpp': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 512, batchSize: 4, vocabSize: 99, style: 'transformer++' },
+  'long-pair-pp': {
+    nLayer: 9,
+    nHead: 4,
+    nEmbd: 128,
+    blockSize: 512,
+    batchSize: 4,
+    vocabSize: 99,
+    plan: 'hsm:pair*9',
+    ffnHidden: 56,
+    style: 'transformer++',
+    baseline: 'long-tpp',
+  },
+  'long-hybrid-pp': {
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 128,
+    blockSize: 512,
+    batchSize: 4,
+    vocabSize: 99,
+    plan: 'hsm:ab[proj]*3,attn',
+    ffnHidden: 437,
+    style: 'transformer++',
+    baseline: 'long-tpp',
+  },
 };
+
+/** The context study's models at context 512 (1 thread in the per-FLOP comparison), each after its baseline. */
+export const STUDY_TRAIN_BENCH = [
+  'long-gpt',
+  'long-pair',
+  'long-ab-proj',
+  'long-ab-proj-attn-last',
+  'long-tpp',
+  'long-pair-pp',
+  'long-hybrid-pp',
+];
 
 /** What `hsm bench train` runs by default: the two PyTorch comparisons. */
 export const DEFAULT_TRAIN_BENCH = ['shakespeare-char-cpu', 'd256-ctx256'];
@@ -240,7 +291,7 @@ export function benchTrain(opts: TrainBenchOptions): void {
       note: `training on the ${kernels().name} backend (single-threaded); threads=${threads} applies to torch only`,
     });
   let torch = opts.torch ?? true;
-  const measured = new Map<string, number>(); // config → our tokens/s, for HSM-vs-GPT ratios
+  const measured = new Map<string, { tps: number; gflops: number }>(); // config → ours, for HSM-vs-GPT ratios
   if (native) native.setThreads(threads);
   try {
     const peak = resolvePeaks(opts.peak ?? { measureMs: 1000 }, [threads], 'train', opts.emit).get(threads);
@@ -263,18 +314,23 @@ export function benchTrain(opts: TrainBenchOptions): void {
           }),
       });
       check(peak && (r.gflops_best as number) / peak.gflops);
-      measured.set(name, ours.tokensPerS);
-      if (cfg.baseline && measured.has(cfg.baseline)) {
+      const gflops = (ours.trainFlopsPerToken * ours.tokensPerS) / 1e9;
+      measured.set(name, { tps: ours.tokensPerS, gflops });
+      const base = cfg.baseline ? measured.get(cfg.baseline) : undefined;
+      if (base) {
         opts.emit({
           bench: 'train',
           config: name,
           threads,
           baseline: cfg.baseline,
-          ratio: round(ours.tokensPerS / measured.get(cfg.baseline)!),
+          ratio: round(ours.tokensPerS / base.tps),
           ratio_of: `${name}/${cfg.baseline} tokens_per_s (both in our engine)`,
+          gflops_ratio: round(gflops / base.gflops),
+          gflops_ratio_of: `${name}/${cfg.baseline} training GFLOP/s: efficiency per counted FLOP`,
         });
       }
-      if (!torch || cfg.plan) continue; // the PyTorch script implements the GPT baseline only
+      // The PyTorch script implements the GPT baseline in GPT-2's block only.
+      if (!torch || cfg.plan || (cfg.style && cfg.style !== 'gpt2')) continue;
       const theirs = torchRecord(name, cfg, steps, warmup, threads, !!opts.profile, seed, opts.torchEnv ?? {});
       if (typeof theirs === 'string') {
         opts.emit({ bench: 'train', note: `torch comparison skipped: ${theirs}` });

@@ -7,6 +7,7 @@ import { Tape } from '../autograd/tape.js';
 import { kernels } from '../backend/index.js';
 import { describeModel } from '../model/cost.js';
 import { Transformer } from '../model/transformer.js';
+import type { BlockStyleName } from '../model/block-style.js';
 import { AdamW } from '../optim/adamw.js';
 import { PRESETS } from '../train/config.js';
 import type { Batch } from '../data/dataset.js';
@@ -26,8 +27,10 @@ export interface TrainBenchConfig {
   /** Layer plan (default: Transformer). HSM plans are compared with `baseline`, the GPT configuration of the same shape. */
   plan?: string;
   baseline?: string;
-  /** FFN hidden width (default 4·nEmbd); a parameter-matched HSM plan has its own. */
+  /** FFN hidden width (default: the block style's); a parameter-matched HSM plan has its own. */
   ffnHidden?: number;
+  /** Block style (default gpt2, the one the PyTorch comparison implements). */
+  style?: BlockStyleName;
 }
 
 const shakespeare = PRESETS['shakespeare-char-cpu'];
@@ -95,6 +98,7 @@ export function timeTrainingSteps(name: string, cfg: TrainBenchConfig, o: StepTi
       nEmbd: cfg.nEmbd,
       plan: cfg.plan,
       ffnHidden: cfg.ffnHidden,
+      style: cfg.style,
     },
     { seed: o.seed },
   );
@@ -141,6 +145,8 @@ export function timeTrainingSteps(name: string, cfg: TrainBenchConfig, o: StepTi
     n_head: cfg.nHead,
     n_embd: cfg.nEmbd,
     vocab: cfg.vocabSize,
+    ...(cfg.plan && { plan: cfg.plan }),
+    style: model.styleName,
     tokens_per_step: B * T,
     loss_first: round(losses[0], 4),
     loss_last: round(losses[losses.length - 1], 4),

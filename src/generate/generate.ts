@@ -61,11 +61,16 @@ export class GenerationStream {
   /** Draws the next token from the current logits. Then call advance (alone) or advanceTogether. */
   sample(): number {
     // Logits that are NaN or infinite come from weights that overflow float32 (a damaged file): no token is right.
-    for (let i = 0; i < this.logits.length; i++)
-      if (!Number.isFinite(this.logits[i]))
-        throw new UserError(
-          `the model's output holds ${this.logits[i]} after ${this.history.length} tokens: its weights overflow float32 arithmetic (damaged checkpoint?); restore the file or train again`,
-        );
+    // Their float64 sum is finite exactly when every one is (float32 values cannot overflow it): one cheap pass per token.
+    const logits = this.logits;
+    let sum = 0;
+    for (let i = 0; i < logits.length; i++) sum += logits[i];
+    if (!Number.isFinite(sum)) {
+      const bad = logits.find((x) => !Number.isFinite(x));
+      throw new UserError(
+        `the model's output holds ${bad} after ${this.history.length} tokens: its weights overflow float32 arithmetic (damaged checkpoint?); restore the file or train again`,
+      );
+    }
     const token = this.sampler.sample(this.logits, this.opts, this.rng);
     this.history.push(token);
     this.generated++;

@@ -62,17 +62,9 @@ export function columns(x: Tensor, start: number, width: number): Tensor {
     throw new RangeError(`columns: cannot take [${start}, ${start + width}) of ${fmt(x.shape)}`);
   const N = x.size / C;
   const out = Tensor.empty([...x.shape.slice(0, -1), width], x.dtype);
-  for (let r = 0; r < N; r++) out.data.set(x.data.subarray(r * C + start, r * C + start + width), r * width);
+  kernels().columnsForward(x.data, out.data, N, C, start, width);
   if (needsGrad(x)) {
-    activeTape()!.push(out, () => {
-      const g = x.ensureGrad(),
-        dy = out.grad!;
-      for (let r = 0; r < N; r++) {
-        const o = r * C + start,
-          i0 = r * width;
-        for (let i = 0; i < width; i++) g[o + i] += dy[i0 + i];
-      }
-    });
+    activeTape()!.push(out, () => kernels().columnsBackward(out.grad!, x.ensureGrad(), N, C, start, width));
   }
   return out;
 }

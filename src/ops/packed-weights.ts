@@ -64,9 +64,13 @@ function withActive<T>(weights: PackedWeights, fn: () => T): T {
  */
 export const PACKED_MIN_ROWS = 4;
 
-/** The packed copy of weight (out, in) while a PackedWeights.run is active and x (…, in) is float32 without gradients. */
+/**
+ * The packed copy of weight (out, in) while a PackedWeights.run is active and x is float32 without gradients, for a
+ * product of x's rows (x.size over its last dimension, which an FFN's second weight does not share: its rows are
+ * x's, its input is the hidden layer) against the weight.
+ */
 export function packedWeight(weight: Tensor, x: Tensor, needsGrad: boolean): Float32Array | undefined {
   if (!active || needsGrad || !(x.data instanceof Float32Array)) return undefined;
-  if (x.size / weight.shape[weight.ndim - 1] < PACKED_MIN_ROWS) return undefined;
+  if (x.size / x.shape[x.ndim - 1] < PACKED_MIN_ROWS) return undefined;
   return active.of(weight);
 }

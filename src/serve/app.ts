@@ -4,6 +4,7 @@
 // dependency-free, well-kept library, and the app is a plain fetch handler
 // (Request → Response) that tests can call directly.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { extname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
@@ -27,6 +28,8 @@ export const MAX_BODY_BYTES = 1 << 20;
 const DRAIN_LIMIT = 64 << 20;
 /** max_tokens when a request leaves it out. */
 export const DEFAULT_MAX_TOKENS = 256;
+/** How long streamed text may wait for more of its tokens before it is written (hsm serve --stream-interval-ms). */
+export const DEFAULT_STREAM_INTERVAL_MS = 10;
 
 export interface AppOptions {
   models: ServedModel[];
@@ -35,6 +38,8 @@ export interface AppOptions {
   corsOrigin?: string;
   /** Largest max_tokens a request may ask for. */
   maxTokensLimit: number;
+  /** How long streamed text may wait for more tokens before it is written (SseStream); default DEFAULT_STREAM_INTERVAL_MS. */
+  streamIntervalMs?: number;
   /** Set while the server shuts down: /health says so and new requests get 503. */
   closing: () => boolean;
 }
@@ -155,12 +160,12 @@ export function createApp(opts: AppOptions): Hono {
 async function readJson(c: Context): Promise<unknown> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  if (c.req.raw.body) {
-    const reader = c.req.raw.body.getReader();
+  const body = bodyChunks(c);
+  if (body) {
     for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: IteratorResult<Uint8Array>;
       try {
-        chunk = await reader.read();
+        chunk = await body.next();
       } catch (err) {
         throw clientGone(c, size, err);
       }
@@ -168,7 +173,7 @@ async function readJson(c: Context): Promise<unknown> {
       if (done) break;
       size += value.byteLength;
       if (size <= MAX_BODY_BYTES) chunks.push(value);
-      else if (size > DRAIN_LIMIT) break; // stop reading: the connection closes with the answer
+      else if (size > DRAIN_LIMIT) break; // stop reading (no return(): that would close the socket before the answer)
     }
   }
   if (size > MAX_BODY_BYTES)
@@ -185,6 +190,17 @@ async function readJson(c: Context): Promise<unknown> {
   } catch (err) {
     throw new ApiError(400, `the request body is not valid JSON (${(err as Error).message})`);
   }
+}
+
+/**
+ * The request body's chunks as they arrive: under @hono/node-server straight from Node's IncomingMessage (its
+ * Request's web stream over the same socket cost a stream conversion per request), else (the app called as a
+ * plain fetch handler) from the Request's stream; null without a body.
+ */
+function bodyChunks(c: Context): AsyncIterator<Uint8Array> | null {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming) return incoming[Symbol.asyncIterator]();
+  return c.req.raw.body?.[Symbol.asyncIterator]() ?? null;
 }
 
 /** A failed body read as ClientGone when it is the client's connection closing (Node's "aborted"), else as it is. */
@@ -252,6 +268,7 @@ function common(
     n: req.n ?? 1,
     stream: req.stream ?? false,
     includeUsage: req.stream_options?.include_usage ?? false,
+    streamIntervalMs: opts.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS,
   };
 }
 

@@ -10,6 +10,7 @@ import { ApiError } from './api-error.js';
 import type { ContinuousBatcher, EndReason, Job } from './batcher.js';
 import type { PromptInput } from './requests.js';
 import type { ServedModel } from './served-models.js';
+import { SseStream } from './sse-stream.js';
 import { StopMatcher } from './stop-sequences.js';
 
 export type CompletionKind = 'text' | 'chat';
@@ -31,6 +32,8 @@ export interface CompletionSpec {
   n: number;
   stream: boolean;
   includeUsage: boolean;
+  /** How long streamed text may wait for more tokens before it is written (SseStream). */
+  streamIntervalMs: number;
 }
 
 type FinishReason = 'stop' | 'length';
@@ -93,53 +96,41 @@ export async function complete(
 
   // Streaming: Server-Sent Events written straight into a ReadableStream (enqueue is synchronous,
   // so the batcher's callbacks never wait on the socket; a cancel is the client going away).
-  const encoder = new TextEncoder();
   const chunkHead = { ...head, object: spec.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion' };
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let open = true;
-  const send = (data: unknown) => {
-    if (open) controller.enqueue(encoder.encode(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`));
-  };
-  const close = () => {
-    if (!open) return;
-    open = false;
-    controller.close();
-  };
-  const body = new ReadableStream<Uint8Array>({
-    start: (c) => {
-      controller = c;
-    },
-    cancel: () => {
-      open = false;
-      cancel.abort();
-    },
-  });
+  const out = new SseStream(
+    spec.streamIntervalMs,
+    (index, text) => ({ ...chunkHead, choices: [deltaChoice(spec.kind, index, { text })] }),
+    () => cancel.abort(),
+  );
   const finished: Choice[] = [];
   let failed = false;
   const jobs = makeJobs(spec, prompts, seed, cancel.signal, {
-    text: (choice, text) => send({ ...chunkHead, choices: [deltaChoice(spec.kind, choice.index, { text })] }),
+    text: (choice, text) => out.text(choice.index, text),
     end: (choice, reason, error) => {
       if (failed) return;
       if (reason === 'shutdown' || reason === 'error' || reason === 'cancelled') {
         failed = true;
         cancel.abort(); // the other choices of this request stop too
-        send(endError(reason, error).body);
-        send('[DONE]');
-        return close();
+        out.event(endError(reason, error).body);
+        out.event('[DONE]');
+        return out.close();
       }
       finished.push(choice);
-      send({ ...chunkHead, choices: [deltaChoice(spec.kind, choice.index, { finish: reason })] });
+      out.event({ ...chunkHead, choices: [deltaChoice(spec.kind, choice.index, { finish: reason })] });
       if (finished.length < total) return;
-      if (spec.includeUsage) send({ ...chunkHead, choices: [], usage: usage(finished) });
-      send('[DONE]');
-      close();
+      if (spec.includeUsage) out.event({ ...chunkHead, choices: [], usage: usage(finished) });
+      out.event('[DONE]');
+      out.close();
     },
   });
   batcher.submit(jobs); // throws 429/503 before any byte is sent
   if (spec.kind === 'chat')
     for (let i = 0; i < spec.n; i++)
-      send({ ...chunkHead, choices: [{ index: i, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
-  return new Response(body, {
+      out.event({
+        ...chunkHead,
+        choices: [{ index: i, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+      });
+  return new Response(out.body, {
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
   });
 }

@@ -21,6 +21,8 @@ export interface ServeOptions {
   /** Sequences waiting for a slot, per model, before requests get 429. */
   maxQueue: number;
   maxTokensLimit: number;
+  /** How long streamed text may wait for more tokens before it is written; default DEFAULT_STREAM_INTERVAL_MS. */
+  streamIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -41,6 +43,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     apiKey: opts.apiKey,
     corsOrigin: opts.corsOrigin,
     maxTokensLimit: opts.maxTokensLimit,
+    streamIntervalMs: opts.streamIntervalMs,
     closing: () => closing,
   });
   const server = createAdaptorServer({ fetch: app.fetch, hostname: opts.host }) as Server;

@@ -12,6 +12,7 @@ export class StopMatcher {
   /** Adds decoded text; returns the text that is now safe to show. */
   push(text: string): string {
     if (this.stopped) return '';
+    if (this.stops.length === 0) return text; // nothing to hold back (most requests; this runs per token)
     this.pending += text;
     let cut = -1;
     for (const s of this.stops) {

@@ -47,6 +47,34 @@ export function groupExpand(
   }
 }
 
+/** out (N, width) = channels [start, start + width) of x (N, C). */
+export function columnsForward(
+  x: FloatArray,
+  out: FloatArray,
+  N: number,
+  C: number,
+  start: number,
+  width: number,
+): void {
+  for (let r = 0; r < N; r++) out.set(x.subarray(r * C + start, r * C + start + width), r * width);
+}
+
+/** dx (N, C) channels [start, start + width) += dy (N, width). */
+export function columnsBackward(
+  dy: FloatArray,
+  dx: FloatArray,
+  N: number,
+  C: number,
+  start: number,
+  width: number,
+): void {
+  for (let r = 0; r < N; r++) {
+    const o = r * C + start,
+      i0 = r * width;
+    for (let i = 0; i < width; i++) dx[o + i] += dy[i0 + i];
+  }
+}
+
 /** Group g of the channels reads y[b, t] = x[b, t − shifts[g]] (zero for t < shift); x, y are (B, T, C). */
 export function shiftForward(x: FloatArray, y: FloatArray, B: number, T: number, C: number, shifts: Int32Array): void {
   const width = C / shifts.length;

@@ -17,7 +17,7 @@ import {
   type ScalingOptions,
 } from '../../bench/scaling.js';
 import { scalingTable } from '../../bench/scaling-report.js';
-import { benchTrain, DEFAULT_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../../bench/train.js';
+import { benchTrain, DEFAULT_TRAIN_BENCH, STUDY_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../../bench/train.js';
 import { runProvenance } from '../../report/provenance.js';
 import { benchServe, type ServeBenchOptions } from '../../bench/serve.js';
 import { benchBrowser, type BrowserBenchOptions } from '../../bench/browser.js';
@@ -171,8 +171,8 @@ function addTrainBench(bench: Command): void {
     .option('--json', 'print JSON Lines, one object per measurement')
     .option(
       '--configs <list>',
-      `configurations: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}`,
-      (v: string) => v.split(','),
+      `configurations: ${Object.keys(TRAIN_BENCH_CONFIGS).join(', ')}; study: the context study's models (${STUDY_TRAIN_BENCH.join(', ')})`,
+      (v: string) => v.split(',').flatMap((n) => (n.trim() === 'study' ? STUDY_TRAIN_BENCH : [n])),
       DEFAULT_TRAIN_BENCH,
     )
     .option('--steps <n>', 'timed steps per engine and configuration', count, 30)

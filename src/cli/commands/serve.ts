@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
+import { DEFAULT_STREAM_INTERVAL_MS } from '../../serve/app.js';
 import { startServer } from '../../serve/server.js';
 import { integerIn, repeatable } from '../arguments.js';
 
@@ -13,6 +14,7 @@ interface ServeFlags {
   parallel: number;
   maxQueue: number;
   maxTokensLimit: number;
+  streamIntervalMs: number;
   cors?: string;
 }
 
@@ -35,6 +37,13 @@ export function registerServe(program: Command): void {
     .option('--parallel <n>', 'sequences decoded together per model (the batch size)', integerIn(1, 1024), 16)
     .option('--max-queue <n>', 'sequences waiting per model before requests get 429', integerIn(0, 100_000), 256)
     .option('--max-tokens-limit <n>', 'largest max_tokens a request may ask for', integerIn(1, 1_000_000), 4096)
+    .option(
+      '--stream-interval-ms <ms>',
+      'streamed text waits up to this long for more tokens and goes out in one chunk (fewer writes and JSON chunks ' +
+        'at small model widths; the first token is never held; 0 = every token in its own chunk)',
+      integerIn(0, 1000),
+      DEFAULT_STREAM_INTERVAL_MS,
+    )
     .option('--cors <origin>', 'allow browser pages from this origin (or *) to call the API')
     .action(async (f: ServeFlags) => {
       if (f.ckpt.length === 0) throw new UserError('--ckpt: give at least one run folder');
@@ -48,6 +57,7 @@ export function registerServe(program: Command): void {
         parallel: f.parallel,
         maxQueue: f.maxQueue,
         maxTokensLimit: f.maxTokensLimit,
+        streamIntervalMs: f.streamIntervalMs,
       });
       console.log(`hsm: serving ${server.models.join(', ')} at ${server.url} (playground: ${server.url}/)`);
       console.log(`hsm: OpenAI-compatible API at ${server.url}/v1${apiKey ? ' (API key required)' : ''}; Ctrl-C stops`);
