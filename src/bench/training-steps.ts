@@ -5,6 +5,7 @@
  */
 import { Tape } from '../autograd/tape.js';
 import { kernels } from '../backend/index.js';
+import type { BlockStyleName } from '../model/block-style.js';
 import { describeModel } from '../model/cost.js';
 import { Transformer } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
@@ -28,6 +29,8 @@ export interface TrainBenchConfig {
   baseline?: string;
   /** FFN hidden width (default 4·nEmbd); a parameter-matched HSM plan has its own. */
   ffnHidden?: number;
+  /** Block style (default gpt2). */
+  style?: BlockStyleName;
 }
 
 const shakespeare = PRESETS['shakespeare-char-cpu'];
@@ -95,6 +98,7 @@ export function timeTrainingSteps(name: string, cfg: TrainBenchConfig, o: StepTi
       nEmbd: cfg.nEmbd,
       plan: cfg.plan,
       ffnHidden: cfg.ffnHidden,
+      style: cfg.style,
     },
     { seed: o.seed },
   );
