@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DECODE_WINDOW } from '../src/bench/decode.js';
 import { logLogSlope } from '../src/bench/scaling.js';
+import { scalingTable } from '../src/bench/scaling-report.js';
+import { parseScalingModels, resolveScalingModel, SCALING_MODELS } from '../src/bench/scaling-models.js';
 import { assertUserError, cli, tmp } from './helpers.js';
 
 const hsm = (...args: string[]) => cli(args);
@@ -69,7 +71,16 @@ test('hsm bench scaling: records per model and context, exponents, and charts', 
   const perContext = records.filter((r) => r.context !== undefined);
   assert.equal(perContext.length, 6);
   for (const r of perContext) {
-    for (const key of ['model', 'context', 'train_tokens_per_s', 'peak_rss_mb', 'gen_ms_per_token'])
+    for (const key of [
+      'model',
+      'context',
+      'train_tokens_per_s',
+      'peak_rss_mb',
+      'gen_ms_per_token',
+      'params',
+      'receptive_field',
+      'covers_context',
+    ])
       assert.ok(key in r, `${key} in ${JSON.stringify(r)}`);
     assert.ok(
       Number(r.train_tokens_per_s) > 0 &&
@@ -84,6 +95,12 @@ test('hsm bench scaling: records per model and context, exponents, and charts', 
     );
   }
   assert.ok(perContext.filter((r) => r.model === 'gpt').every((r) => 'attention_gflops' in r));
+  // Three pow2 HSM blocks reach offsets 0…7: never the whole context here, and the table says so.
+  for (const r of perContext)
+    if (r.model === 'mine') assert.ok(r.receptive_field === 8 && r.covers_context === false, JSON.stringify(r));
+    else assert.ok(r.receptive_field === r.context && r.covers_context === true, JSON.stringify(r));
+  assert.match(run.stderr, /^mine \*/m);
+  assert.match(run.stderr, /^\* does not see the whole context/m);
   // Throughput is the tokens of a step over its median time; the speedup is against gpt at the same context.
   const at = (model: string, context: number) => perContext.find((r) => r.model === model && r.context === context)!;
   for (const r of perContext) {
@@ -101,8 +118,11 @@ test('hsm bench scaling: records per model and context, exponents, and charts', 
   assert.ok(stepsMs <= wallMs, `${stepsMs.toFixed(1)} ms of training steps in a run of ${wallMs.toFixed(1)} ms`);
   const exponents = records.filter((r) => r.exponent !== undefined);
   assert.deepEqual(
-    exponents.map((r) => r.model),
-    ['gpt', 'mine'],
+    exponents.map((r) => [r.model, r.covers_context]),
+    [
+      ['gpt', true],
+      ['mine', false],
+    ],
   );
   for (const r of exponents) {
     const model = String(r.model);
@@ -134,10 +154,132 @@ test('hsm bench scaling: records per model and context, exponents, and charts', 
   }
 });
 
+test('hsm bench scaling: {levels} covers every context, matched models have the baseline parameters', () => {
+  const run = hsm(
+    'bench',
+    'scaling',
+    '--json',
+    '--models',
+    'tpp,pair-pp,hybrid-pp,mine=hsm:ab*{levels}/style=transformer++/match=attn*4',
+    '--contexts',
+    '16,32',
+    '--tokens-per-step',
+    '64',
+    '--n-embd',
+    '16',
+    '--steps',
+    '1',
+    '--warmup',
+    '0',
+    '--fit-from',
+    '16',
+    '--no-generate',
+  );
+  assert.equal(run.status, 0, run.stderr);
+  const records = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const at = (model: string, context: number) =>
+    records.find((r) => r.model === model && r.context === context) as Record<string, unknown>;
+  for (const context of [16, 32]) {
+    const levels = Math.log2(context);
+    assert.equal(at('pair-pp', context).plan, `hsm:pair*${levels}`);
+    assert.equal(at('pair-pp', context).n_layer, levels);
+    assert.equal(at('mine', context).plan, `hsm:ab*${levels}`);
+    const baseline = Number(at('tpp', context).params);
+    for (const model of ['pair-pp', 'hybrid-pp', 'mine']) {
+      const r = at(model, context);
+      assert.equal(r.style, 'transformer++');
+      assert.equal(r.matched_to, 'attn*4');
+      assert.equal(r.matched_params_target, baseline);
+      assert.equal(r.params_matched, true);
+      assert.ok(
+        Math.abs(Number(r.params) / baseline - 1) < 0.01,
+        `${model} at ${context}: ${String(r.params)} vs ${baseline}`,
+      );
+    }
+    for (const model of ['tpp', 'pair-pp', 'hybrid-pp', 'mine'])
+      assert.ok(at(model, context).covers_context === true && at(model, context).receptive_field === context);
+  }
+  const summary = records.find((r) => r.model === 'pair-pp' && r.exponent !== undefined)!;
+  assert.equal(summary.plan, 'hsm:pair*{levels}');
+  assert.deepEqual(summary.n_layer_by_context, { 16: 4, 32: 5 });
+  assert.equal(summary.covers_context, true);
+  assert.doesNotMatch(run.stderr, /does not see the whole context/);
+});
+
+test('scaling models at d=128: matched to tpp within 1% where the FFN allows, and flagged where not', () => {
+  const shape = { nEmbd: 128, nHead: 4, vocabSize: 65 };
+  for (const context of [256, 512, 1024, 2048, 4096, 8192]) {
+    const facts = (name: string) => resolveScalingModel(SCALING_MODELS[name], { ...shape, context }).facts;
+    const tpp = Number(facts('tpp').params);
+    for (const name of ['pair-pp', 'hybrid-pp']) {
+      const m = facts(name);
+      const within = Math.abs(Number(m.params) / tpp - 1) <= 0.01;
+      assert.equal(m.matched_params_target, tpp);
+      assert.equal(m.params_matched, within, `${name} at ${context}`);
+      assert.equal(m.covers_context, true, `${name} at ${context}`);
+    }
+    assert.equal(facts('hybrid-pp').params_matched, true);
+    // ⌈log2 T⌉ pair blocks cost 4C² each, as attention does: past 12 of them (T > 4096) no FFN width matches.
+    assert.equal(facts('pair-pp').n_layer, Math.log2(context));
+    assert.equal(facts('pair-pp').params_matched, context <= 4096, `pair-pp at ${context}`);
+    // The old models' four pow2 blocks reach offsets 0…15 (15 earlier tokens), whatever the context.
+    const old = facts('hsm-ab');
+    assert.ok(old.receptive_field === 16 && old.covers_context === false);
+  }
+});
+
+test('scaling table: parameters and receptive field beside each model, unmatched ones marked', () => {
+  const summary = (model: string, covers: boolean, matched?: boolean) => ({
+    model,
+    exponent: 1,
+    params_by_context: { 64: 795392 },
+    receptive_field_by_context: { 64: covers ? 64 : 16 },
+    covers_context: covers,
+    ...(matched === undefined ? {} : { params_matched: matched }),
+  });
+  const row = (model: string) => ({ model, context: 64, train_tokens_per_s: 1000 });
+  const table = scalingTable([
+    row('tpp'),
+    row('old'),
+    row('deep'),
+    summary('tpp', true),
+    summary('old', false),
+    summary('deep', true, false),
+  ]);
+  assert.match(table, /^tpp +795,392 +64 +1000/m);
+  assert.match(table, /^old \* +795,392 +16 /m);
+  assert.match(table, /^deep † /m);
+  assert.match(table, /^\* does not see the whole context/m);
+  assert.match(table, /^† not within 1%/m);
+});
+
+test('scaling models: a custom plan keeps its commas, modifiers give style and matching', () => {
+  assert.deepEqual(parseScalingModels('mine=hsm:conv[k=3,proj]*2,attn/style=transformer++/match=attn*4, gpt'), [
+    ['mine', { plan: 'hsm:conv[k=3,proj]*2,attn', style: 'transformer++', matchParams: 'attn*4' }],
+    ['gpt', SCALING_MODELS.gpt],
+  ]);
+  assert.deepEqual(
+    parseScalingModels('gpt,hsm-ab,hsm-gated,hybrid-gated').map(([name]) => name),
+    ['gpt', 'hsm-ab', 'hsm-gated', 'hybrid-gated'],
+  );
+});
+
 test('hsm bench scaling: a bad option is a clear error', () => {
   assertUserError(
     hsm('bench', 'scaling', '--contexts', '300', '--tokens-per-step', '1024'),
     /multiple of every context/,
   );
-  assertUserError(hsm('bench', 'scaling', '--models', 'gpt,transformerXL'), /unknown model "transformerXL"/);
+  assertUserError(
+    hsm('bench', 'scaling', '--models', 'gpt,transformerXL'),
+    /unknown model "transformerXL"; use one of tpp, gpt, pair-pp, hybrid-pp, hsm-ab, hsm-gated, hybrid-gated or name=PLAN/,
+  );
+  assertUserError(
+    hsm('bench', 'scaling', '--models', 'mine=attn*2/style=llama'),
+    /model "mine": unknown "\/style=llama"/,
+  );
+  assertUserError(hsm('bench', 'scaling', '--models', 'mine=hsm:nope*2'), /nope/);
+  assertUserError(hsm('bench', 'scaling', '--models', 'gpt,gpt'), /model "gpt" is named twice/);
 });

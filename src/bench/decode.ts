@@ -1,5 +1,6 @@
 import { kernels, withBackend, type BackendName, type WasmKernels } from '../backend/index.js';
 import { Sampler, type SamplingOptions } from '../generate/sampler.js';
+import type { BlockStyleName } from '../model/block-style.js';
 import { parsePlan } from '../model/plan.js';
 import { Transformer } from '../model/transformer.js';
 import { Rng } from '../tensor/random.js';
@@ -10,6 +11,9 @@ export const DECODE_WINDOW = 64;
 
 export interface DecodeBenchOptions {
   plans: string[];
+  /** Block style and FFN width of every plan (default gpt2 and the style's own width). */
+  style?: BlockStyleName;
+  ffnHidden?: number;
   positions: number[];
   nEmbd?: number;
   nHead?: number;
@@ -58,6 +62,8 @@ function benchPlan(plan: string, opts: DecodeBenchOptions): void {
     nHead: H,
     nEmbd: C,
     plan,
+    style: opts.style,
+    ffnHidden: opts.ffnHidden,
   });
   // On wasm the weights stay resident in the module's memory, as the browser worker keeps them.
   const weights = model.params.list.map((p) => p.data as Float32Array);

@@ -5,15 +5,25 @@ type Rec = Record<string, unknown>;
 const perContext = (records: Rec[]) => records.filter((r) => r.context !== undefined);
 const perModel = (records: Rec[]) => records.filter((r) => r.exponent !== undefined);
 
-/** Rows: models; columns: training tokens/s per context, the exponent, and generation ms/token at the first and last position. */
+/** Exact, so a match within 1% shows. */
+const count = (n: unknown) => (n === undefined ? '-' : Number(n).toLocaleString('en-US'));
+
+/**
+ * Rows: models, with their parameters and receptive field at the largest
+ * context (a model that does not cover the context is marked); columns:
+ * training tokens/s per context, the exponent, and generation ms/token.
+ */
 export function scalingTable(records: Rec[]): string {
   const rows = perContext(records),
     models = perModel(records);
   const contexts = [...new Set(rows.map((r) => Number(r.context)))].sort((a, b) => a - b);
+  const last = contexts[contexts.length - 1];
   const cell = (s: string, n: number) => s.padStart(n);
   const lines = [
     'training tokens/s by context (same tokens per step), growth exponent, generation ms/token by position',
-    'model'.padEnd(12) +
+    'model'.padEnd(14) +
+      cell(`params@${last}`, 14) +
+      cell('field', 8) +
       contexts.map((t) => cell(String(t), 9)).join('') +
       cell('exponent', 10) +
       '  generation ms/token',
@@ -26,9 +36,24 @@ export function scalingTable(records: Rec[]): string {
     const gen = Object.entries((m.gen_ms_per_token ?? {}) as Record<string, number>)
       .map(([p, ms]) => `${p}:${ms.toFixed(2)}`)
       .join(' ');
-    lines.push(String(m.model).padEnd(12) + tps.join('') + cell(Number(m.exponent).toFixed(2), 10) + '  ' + gen);
+    const at = (field: string) => (m[field] as Record<string, unknown> | undefined)?.[String(last)];
+    const name = `${String(m.model)}${m.covers_context === false ? ' *' : ''}${m.params_matched === false ? ' †' : ''}`;
+    lines.push(
+      name.padEnd(14) +
+        cell(count(at('params_by_context')), 14) +
+        cell(String(at('receptive_field_by_context') ?? '-'), 8) +
+        tps.join('') +
+        cell(Number(m.exponent).toFixed(2), 10) +
+        '  ' +
+        gen,
+    );
   }
-  const last = contexts[contexts.length - 1];
+  if (models.some((m) => m.covers_context === false))
+    lines.push('* does not see the whole context (receptive field below it): not a matched comparison');
+  if (models.some((m) => m.params_matched === false))
+    lines.push(
+      '† not within 1% of its matched parameter count at every context (params_by_context): not matched there',
+    );
   const speedups = rows.filter((r) => r.context === last && r.train_speedup_vs_baseline !== undefined);
   if (speedups.length)
     lines.push(

@@ -5,17 +5,25 @@
  * object on stdout.
  */
 import { kernels, nativeBackend } from '../backend/index.js';
+import type { BlockStyleName } from '../model/block-style.js';
 import { parsePlan } from '../model/plan.js';
 import { benchDecode } from './decode.js';
 import { attentionRecords } from './kernels.js';
 import { round } from './timing.js';
 import { timeTrainingSteps } from './training-steps.js';
 
-export interface TrainJob {
-  kind: 'train';
+/** The model a job builds: the one resolveScalingModel chose at that context. */
+export interface JobModel {
   plan: string;
   nHead: number;
   nEmbd: number;
+  style?: BlockStyleName;
+  ffnHidden?: number;
+}
+
+export interface TrainJob {
+  kind: 'train';
+  model: JobModel;
   context: number;
   batch: number;
   vocab: number;
@@ -28,9 +36,7 @@ export interface TrainJob {
 
 export interface DecodeJob {
   kind: 'decode';
-  plan: string;
-  nHead: number;
-  nEmbd: number;
+  model: JobModel;
   positions: number[];
   threads: number;
 }
@@ -42,17 +48,19 @@ const peakRssMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1);
 const baselineRssMb = peakRssMb();
 
 function runTrain(job: TrainJob): Record<string, unknown> {
-  const nLayer = parsePlan(job.plan).length;
+  const m = job.model;
   const { record } = timeTrainingSteps(
-    job.plan,
+    m.plan,
     {
-      nLayer,
-      nHead: job.nHead,
-      nEmbd: job.nEmbd,
+      nLayer: parsePlan(m.plan).length,
+      nHead: m.nHead,
+      nEmbd: m.nEmbd,
       blockSize: job.context,
       batchSize: job.batch,
       vocabSize: job.vocab,
-      plan: job.plan,
+      plan: m.plan,
+      style: m.style,
+      ffnHidden: m.ffnHidden,
     },
     { steps: job.steps, warmup: job.warmup, threads: job.threads, profile: false, seed: 1337 },
   );
@@ -65,15 +73,15 @@ function runTrain(job: TrainJob): Record<string, unknown> {
     baseline_rss_mb: baselineRssMb,
   };
   if (job.attention) {
-    const dh = job.nEmbd / job.nHead;
+    const dh = job.model.nEmbd / job.model.nHead;
     const [fwd, bwd] = attentionRecords(kernels(), job.threads, 1000, {
       b: job.batch,
-      h: job.nHead,
+      h: job.model.nHead,
       t: job.context,
       dh,
     });
     out.attention_gflops = { forward: round(fwd.gflops, 1), backward: round(bwd.gflops, 1) };
-    out.attention_gflops_of = `fused causal attention kernel alone at B${job.batch} H${job.nHead} T${job.context} D${dh}; FLOPs counted dense (forward 4·B·H·T²·D, backward 10·B·H·T²·D), as PyTorch comparisons do`;
+    out.attention_gflops_of = `fused causal attention kernel alone at B${job.batch} H${job.model.nHead} T${job.context} D${dh}; FLOPs counted dense (forward 4·B·H·T²·D, backward 10·B·H·T²·D), as PyTorch comparisons do`;
   }
   return out;
 }
@@ -81,10 +89,12 @@ function runTrain(job: TrainJob): Record<string, unknown> {
 function runDecode(job: DecodeJob): Record<string, unknown> {
   let result: Record<string, unknown> = {};
   benchDecode({
-    plans: [job.plan],
+    plans: [job.model.plan],
+    style: job.model.style,
+    ffnHidden: job.model.ffnHidden,
     positions: job.positions,
-    nEmbd: job.nEmbd,
-    nHead: job.nHead,
+    nEmbd: job.model.nEmbd,
+    nHead: job.model.nHead,
     emit: (r) => (result = r),
   });
   return { gen_ms_per_token: result.ms_per_token, peak_rss_mb: peakRssMb() };

@@ -1,6 +1,8 @@
 /**
- * `hsm bench scaling`: cost against context length, training and generation,
- * for GPT, all-HSM plans and a hybrid of the same width and depth.
+ * `hsm bench scaling`: cost against context length, training and generation.
+ * The default models see the whole context at every length and have the same
+ * parameters (scaling-models.ts); every record states each model's
+ * parameters, receptive field and coverage.
  *
  * Training: every context runs the same number of tokens per step (the batch
  * shrinks as the context grows), so a linear-cost model keeps its tokens/s and
@@ -8,7 +10,8 @@
  * (scaling-worker.ts) so its peak resident set is its own.
  * Generation: one sequence per model, decoded token by token through the
  * streaming caches (ring buffers, KV cache); time per new token at each
- * position (the median over DECODE_WINDOW tokens from there).
+ * position (the median over DECODE_WINDOW tokens from there). A model that
+ * changes with the context ("{levels}") is decoded once per context.
  * The growth exponent is the least-squares slope of log(time per sequence)
  * against log(context): 1 for linear cost, 2 for quadratic.
  */
@@ -18,25 +21,19 @@ import { makeFolder } from '../io/folders.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernels, nativeBackend } from '../backend/index.js';
-import { mixerEntry } from '../model/mixers/registry.js';
 import { UserError } from '../errors.js';
-import { parsePlan } from '../model/plan.js';
 import { scalingCharts } from './scaling-report.js';
-import type { ScalingJob } from './scaling-worker.js';
+import { resolveScalingModel, type ResolvedScalingModel, type ScalingModel } from './scaling-models.js';
+import type { JobModel, ScalingJob } from './scaling-worker.js';
 import { DECODE_WINDOW } from './decode.js';
 import { round } from './timing.js';
 
-/** The models compared by default, by the name records carry in `model`. */
-export const SCALING_MODELS: Record<string, string> = {
-  gpt: 'attn*4',
-  'hsm-ab': 'hsm:ab*4',
-  'hsm-gated': 'hsm:gated*4',
-  hybrid: 'hsm:gated*3,attn',
-};
+/** Vocabulary of every model (Shakespeare's characters). */
+const VOCAB = 65;
 
 export interface ScalingOptions {
-  /** name → layer plan; the first is the baseline the speedups are relative to. */
-  models: [string, string][];
+  /** (name, model); the first is the baseline the speedups are relative to. */
+  models: [string, ScalingModel][];
   contexts: number[];
   tokensPerStep: number;
   positions: number[];
@@ -51,24 +48,6 @@ export interface ScalingOptions {
   emit: (record: Record<string, unknown>) => void;
   /** Called before each measurement starts (progress on stderr). */
   onProgress?: (what: string) => void;
-}
-
-/** Parses "gpt,hsm-ab" or "mine=hsm:conv*4,gpt" into (name, plan) pairs; a plan is checked here, before any work. */
-export function parseScalingModels(spec: string): [string, string][] {
-  return spec
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry): [string, string] => {
-      const eq = entry.indexOf('=');
-      const [name, plan] = eq >= 0 ? [entry.slice(0, eq), entry.slice(eq + 1)] : [entry, SCALING_MODELS[entry]];
-      if (!plan)
-        throw new UserError(
-          `unknown model "${entry}"; use one of ${Object.keys(SCALING_MODELS).join(', ')} or name=PLAN`,
-        );
-      for (const block of parsePlan(plan)) mixerEntry(block.mixer, block.options); // unknown mixers fail here, not in a worker
-      return [name, plan];
-    });
 }
 
 /** Least-squares slope of log y against log x. */
@@ -94,7 +73,7 @@ function runWorker(job: ScalingJob): Record<string, unknown> {
     maxBuffer: 16 * 1024 * 1024,
   });
   if (run.error) throw run.error;
-  if (run.status !== 0) throw new Error(`scaling worker failed (${job.kind} ${job.plan}): ${run.stderr.trim()}`);
+  if (run.status !== 0) throw new Error(`scaling worker failed (${job.kind} ${job.model.plan}): ${run.stderr.trim()}`);
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
@@ -111,10 +90,58 @@ function validate(o: ScalingOptions): void {
     bad(`the exponent fit needs at least two contexts ≥ ${o.fitFrom}; lower --fit-from or add contexts`);
 }
 
+interface Model {
+  name: string;
+  spec: ScalingModel;
+  /** The model at each context. */
+  at: Map<number, ResolvedScalingModel>;
+}
+
+type Generation = { ms: Record<string, number>; peakRssMb: number };
+
+const jobModel = (r: ResolvedScalingModel): JobModel => ({
+  plan: r.config.plan,
+  nHead: r.config.nHead,
+  nEmbd: r.config.nEmbd,
+  style: r.config.style,
+  ffnHidden: r.config.ffnHidden,
+});
+
+/**
+ * Generation timings by model and context: one decode run per distinct model
+ * (its cost does not depend on the training context, but a "{levels}" plan
+ * or a matched width does). A run times the positions that fit its largest
+ * context, all of them for the model at the largest context.
+ */
+function generation(models: Model[], contexts: number[], o: ScalingOptions, threads: number) {
+  const gen = new Map<string, Generation>();
+  const key = (name: string, context: number) => `${name}@${context}`;
+  const last = contexts[contexts.length - 1];
+  for (const m of models) {
+    const groups = new Map<string, number[]>();
+    for (const t of contexts) {
+      const k = JSON.stringify(jobModel(m.at.get(t)!));
+      groups.set(k, [...(groups.get(k) ?? []), t]);
+    }
+    for (const [k, ts] of groups) {
+      const top = ts[ts.length - 1];
+      const positions = top === last ? o.positions : o.positions.filter((p) => p + DECODE_WINDOW <= top);
+      if (!positions.length) continue;
+      const model = JSON.parse(k) as JobModel;
+      o.onProgress?.(`${m.name}: generation up to position ${Math.max(...positions)} (${model.plan})`);
+      const r = runWorker({ kind: 'decode', model, positions, threads });
+      for (const t of ts)
+        gen.set(key(m.name, t), { ms: r.gen_ms_per_token as Record<string, number>, peakRssMb: Number(r.peak_rss_mb) });
+    }
+  }
+  return (name: string, context: number) => gen.get(key(name, context));
+}
+
 /** Runs the benchmark; returns every record it emitted (per context and model, then per model). */
 export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
   validate(o);
   const contexts = [...o.contexts].sort((a, b) => a - b);
+  const last = contexts[contexts.length - 1];
   const native = nativeBackend();
   const threads = o.threads ?? native?.threads() ?? 1;
   const records: Record<string, unknown>[] = [];
@@ -123,28 +150,14 @@ export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
     o.emit(r);
   };
   const common = { bench: 'scaling', n_embd: o.nEmbd, n_head: o.nHead, threads, backend: kernels().name };
-  const models = o.models.map(([name, plan]) => ({
+  // Every model at every context is built (shapes only) before any work, so a bad one fails first.
+  const shape = { nEmbd: o.nEmbd, nHead: o.nHead, vocabSize: VOCAB };
+  const models: Model[] = o.models.map(([name, spec]) => ({
     name,
-    plan,
-    nLayer: parsePlan(plan).length,
-    hasAttention: /attn/.test(plan),
+    spec,
+    at: new Map(contexts.map((context) => [context, resolveScalingModel(spec, { ...shape, context })])),
   }));
-
-  // Generation: one decode run per model (its cost does not depend on the training context).
-  const gen = new Map<string, { ms: Record<string, number>; peakRssMb: number }>();
-  for (const m of models) {
-    if (!o.generate) break;
-    o.onProgress?.(`${m.name}: generation up to position ${Math.max(...o.positions)}`);
-    const r = runWorker({
-      kind: 'decode',
-      plan: m.plan,
-      nHead: o.nHead,
-      nEmbd: o.nEmbd,
-      positions: o.positions,
-      threads,
-    });
-    gen.set(m.name, { ms: r.gen_ms_per_token as Record<string, number>, peakRssMb: Number(r.peak_rss_mb) });
-  }
+  const genAt = o.generate ? generation(models, contexts, o, threads) : () => undefined;
 
   // Training: the models take turns at each context (in alternating order), so
   // the speedups compare measurements made seconds apart, not minutes.
@@ -154,38 +167,41 @@ export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
     const order = ci % 2 === 0 ? models : [...models].reverse();
     const measured = new Map<string, Record<string, unknown>>();
     for (const m of order) {
-      o.onProgress?.(`${m.name}: training at context ${context} (batch ${batch})`);
+      const model = jobModel(m.at.get(context)!);
+      o.onProgress?.(`${m.name}: training at context ${context} (batch ${batch}, ${model.plan})`);
       measured.set(
         m.name,
         runWorker({
           kind: 'train',
-          plan: m.plan,
-          nHead: o.nHead,
-          nEmbd: o.nEmbd,
+          model,
           context,
           batch,
-          vocab: 65,
+          vocab: VOCAB,
           steps: o.steps,
           warmup: o.warmup,
           threads,
-          attention: m.hasAttention,
+          attention: /attn/.test(model.plan),
         }),
       );
     }
     const baselineTps = Number(measured.get(models[0].name)!.train_tokens_per_s);
     for (const [index, m] of models.entries()) {
       const r = measured.get(m.name)!;
+      const { facts } = m.at.get(context)!;
+      if (r.params !== facts.params)
+        throw new Error(
+          `${m.name} at ${context}: the worker built ${String(r.params)} parameters, not ${String(facts.params)}`,
+        );
       const tps = Number(r.train_tokens_per_s);
       perSequenceMs.get(m.name)!.push(Number(r.train_ms_per_step) / batch);
       // Positions whose timing window (DECODE_WINDOW tokens from there) fits in this context.
       const genHere = Object.fromEntries(
-        Object.entries(gen.get(m.name)?.ms ?? {}).filter(([p]) => Number(p) + DECODE_WINDOW <= context),
+        Object.entries(genAt(m.name, context)?.ms ?? {}).filter(([p]) => Number(p) + DECODE_WINDOW <= context),
       );
       emit({
         ...common,
-        n_layer: m.nLayer,
         model: m.name,
-        plan: m.plan,
+        ...facts,
         context,
         batch,
         tokens_per_step: o.tokensPerStep,
@@ -210,15 +226,27 @@ export function benchScaling(o: ScalingOptions): Record<string, unknown>[] {
         .slice(1)
         .map((t, i) => [`${contexts[i]}-${t}`, round(logLogSlope([contexts[i], t], [ms[i], ms[i + 1]]))]),
     );
-    const g = gen.get(m.name);
+    const g = genAt(m.name, last);
     const positions = Object.keys(g?.ms ?? {})
       .map(Number)
       .sort((a, b) => a - b);
+    const byContext = (field: string) =>
+      Object.fromEntries(contexts.map((t) => [String(t), m.at.get(t)!.facts[field]]));
+    const top = m.at.get(last)!.facts;
     emit({
       ...common,
-      n_layer: m.nLayer,
       model: m.name,
-      plan: m.plan,
+      plan: m.spec.plan,
+      style: top.style,
+      ...(m.spec.matchParams ? { matched_to: m.spec.matchParams } : {}),
+      n_layer_by_context: byContext('n_layer'),
+      params_by_context: byContext('params'),
+      receptive_field_by_context: byContext('receptive_field'),
+      // Whether the model sees the whole context at every context measured.
+      covers_context: contexts.every((t) => m.at.get(t)!.facts.covers_context === true),
+      ...(m.spec.matchParams
+        ? { params_matched: contexts.every((t) => m.at.get(t)!.facts.params_matched === true) }
+        : {}),
       exponent: round(exponent),
       exponent_of: `least-squares slope of log(training time per sequence) against log(context), contexts ${fitIdx.map((i) => contexts[i]).join(', ')}`,
       exponent_by_interval: local,

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describeZodError, UserError } from '../errors.js';
 import { formatMqarSpec, checkMqarSpec, zoologyPairs, type MqarSpec } from '../data/mqar.js';
-import { pow2Levels } from '../model/schedule.js';
+import { resolveLevels } from '../model/schedule.js';
 import { resolvePlan } from '../model/transformer.js';
 import { mergeConfigs, parseTrainConfig, presetConfig, type TrainConfig } from '../train/config.js';
 import { BUILTIN_GRIDS } from './builtin-grids.js';
@@ -310,7 +310,7 @@ function runConfig(
   );
   const model = merged.model as Record<string, unknown>;
   const blockSize = typeof model.blockSize === 'number' ? model.blockSize : 64; // the schema's default
-  model.plan = m.plan.replaceAll('{levels}', String(pow2Levels(blockSize)));
+  model.plan = resolveLevels(m.plan, blockSize);
   const config = named(where, () => parseTrainConfig(merged, where));
   if (config.tokenizer === 'ids' && !recall) throw new UserError(`${where}: the ids tokenizer needs the "recall" task`);
   named(where, () => resolvePlan({ ...config.model, vocabSize: 2 })); // unknown mixers and options fail here, not hours later

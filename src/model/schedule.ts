@@ -12,6 +12,11 @@ export function pow2Levels(context: number): number {
   return Math.max(1, Math.ceil(Math.log2(Math.max(2, context))));
 }
 
+/** A plan with "{levels}" written out as pow2Levels(context): "hsm:pair*{levels}" covers the context at any length. */
+export function resolveLevels(plan: string, context: number): string {
+  return plan.replaceAll('{levels}', String(pow2Levels(context)));
+}
+
 /** Shifts of HSM layer `l` (0-based among HSM layers), one per head group. */
 export function layerShifts(schedule: ShiftSchedule, l: number, groups: number, context: number): number[] {
   const K = pow2Levels(context);

@@ -9,13 +9,13 @@ import { benchOnnxDecode } from '../../bench/onnx-decode.js';
 import { benchEngines } from '../../bench/engines.js';
 import { benchKernels } from '../../bench/kernels.js';
 import { measureNativePeaks, measurePeak, type PeakSource } from '../../bench/peak.js';
+import { benchScaling, writeScalingOutputs, type ScalingOptions } from '../../bench/scaling.js';
 import {
-  benchScaling,
+  DEFAULT_SCALING_MODELS,
+  describeScalingModel,
   parseScalingModels,
   SCALING_MODELS,
-  writeScalingOutputs,
-  type ScalingOptions,
-} from '../../bench/scaling.js';
+} from '../../bench/scaling-models.js';
 import { scalingTable } from '../../bench/scaling-report.js';
 import { benchTrain, DEFAULT_TRAIN_BENCH, STUDY_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../../bench/train.js';
 import { runProvenance } from '../../report/provenance.js';
@@ -377,9 +377,10 @@ function addScalingBench(bench: Command): void {
     .option(
       '--models <list>',
       `models: ${Object.entries(SCALING_MODELS)
-        .map(([k, v]) => `${k} (${v})`)
-        .join(', ')}, or name=PLAN; the first is the baseline`,
-      'gpt,hsm-ab,hsm-gated,hybrid',
+        .map(([k, v]) => `${k} (${describeScalingModel(v)})`)
+        .join('; ')}; or name=PLAN[/style=transformer++][/match=PLAN] ({levels} in a plan is ⌈log2 context⌉); ` +
+        'the first is the baseline',
+      DEFAULT_SCALING_MODELS,
     )
     .option('--contexts <list>', 'context lengths', sizeList, [256, 512, 1024, 2048, 4096, 8192])
     .option('--tokens-per-step <n>', 'tokens per training step at every context (batch = this / context)', count, 8192)
