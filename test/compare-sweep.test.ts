@@ -166,6 +166,24 @@ test('the context study: 56 sweep runs (the HSM models also at lr 8e-3), every m
   assert.equal(budgets.length, 4 * (2 + 2 + 2 + 3));
 });
 
+test('context use: 4 windows a step and equal steps at every context, each model covering its context', async () => {
+  const { loadGrid } = await import('../src/compare/grid.js');
+  const { describeModel, modelShapes } = await import('../src/model/cost.js');
+  const { resolveModelConfig } = await import('../src/train/config.js');
+  const runs = expandGrid(loadGrid('context-use'), '/x');
+  assert.equal(runs.length, 3 * 4 * 2);
+  for (const run of runs) {
+    const T = run.config.model.blockSize;
+    assert.ok([256, 512, 1024, 2048].includes(T) && run.model.endsWith(`-${T}`), run.id);
+    assert.deepEqual([run.config.batchSize, run.config.maxIters], [4, 1226], run.id);
+    assert.equal(run.config.minLr, run.config.lr / 10);
+    const shape = describeModel(modelShapes(resolveModelConfig(run.config.model, 100)));
+    assert.ok(shape.coversContext && shape.receptiveField >= T, `${run.id} covers its context`);
+  }
+  const plansAt = (T: number) => runs.filter((r) => r.config.model.blockSize === T).map((r) => r.config.model.plan);
+  assert.ok(plansAt(2048).includes('hsm:pair*11') && plansAt(256).includes('hsm:pair*8'));
+});
+
 /** A recall grid with a learning-rate sweep: picked per length, by accuracy. */
 const RECALL_GRID: GridInput = {
   description: 'recall sweep test grid',

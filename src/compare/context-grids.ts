@@ -118,6 +118,32 @@ const SANITY_MODELS: GridInput['models'] = [
   },
 ];
 
+/**
+ * Context use: does a longer window help when the number of windows a step is
+ * held fixed (4, so a longer window also means more tokens)? Each family's
+ * pick of the study's sweep (model and lr, 4 windows) at contexts 256 to 2048,
+ * the same steps as the sweep's GPT (1226), 2 seeds. The evidence is the loss
+ * by position: a model uses its context only where that keeps falling. The
+ * picks are the sweep's as it stands; hybrid-pp's and the lr 8e-3 runs were
+ * still training, so check the hybrid's pick before starting this grid.
+ */
+const CONTEXT_USE_T = [256, 512, 1024, 2048] as const;
+const CONTEXT_USE_FAMILIES = [
+  { name: 'tpp', plan: 'attn*4', style: 'transformer++', lr: 2e-3 },
+  { name: 'pair-pp', plan: 'hsm:pair*{levels}', style: 'transformer++', lr: 2e-3, matchParams: 'attn*4' },
+  { name: 'hybrid', plan: 'hsm:ab[proj]*3,attn', style: 'gpt2', lr: 4e-3, matchParams: 'attn*4' },
+] as const;
+const CONTEXT_USE_MODELS: GridInput['models'] = CONTEXT_USE_T.flatMap((T) =>
+  CONTEXT_USE_FAMILIES.map(({ name, plan, style, lr, ...rest }) => ({
+    name: `${name}-${T}`,
+    plan,
+    ...rest,
+    model: { blockSize: T, style },
+    train: { lr, minLr: lr / 10 },
+    note: `${name} (the study's pick, lr ${lr}) at context ${T}, 4 windows a step`,
+  })),
+);
+
 export const CONTEXT_GRIDS: Record<string, GridInput> = {
   // 56 sweep runs, then 36 budget runs of which 4 are picked sweep runs: about 20 core-hours; two `--worker` processes, HSM_THREADS=1.
   'context-study': {
@@ -142,5 +168,15 @@ export const CONTEXT_GRIDS: Record<string, GridInput> = {
     models: SANITY_MODELS,
     seeds: [1, 2],
     eval: { decodePositions: [8, 127], sampleTokens: 200 },
+  },
+  // 24 runs, about 5 core-hours (the 2048 windows dominate).
+  'context-use': {
+    description:
+      "context use: Transformer++, pure HSM and the hybrid (the study's picks) at contexts 256 to 2048 with 4 windows a step and equal steps, loss by position, 2 seeds",
+    train: { ...STUDY_TRAIN, batchSize: 4, maxIters: SANITY_STEPS },
+    models: CONTEXT_USE_MODELS,
+    baseline: 'tpp-256',
+    seeds: [1, 2],
+    eval: { decodePositions: [8, 255], sampleTokens: 200 },
   },
 };
