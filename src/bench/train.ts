@@ -31,6 +31,9 @@ import { BENCH_OPTIMIZER, timeTrainingSteps, type TrainBenchConfig } from './tra
 const shakespeare = PRESETS['shakespeare-char-cpu'];
 
 /** The configurations `hsm bench train` knows, by the name records carry in `config`. */
+/** The long-context study's shape: sotu characters, d=128, 4 heads, context 512, 2,048 tokens a step. */
+const LONG_SHAPE: TrainBenchConfig = { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 512, batchSize: 4, vocabSize: 99 };
+
 export const TRAIN_BENCH_CONFIGS: Record<string, TrainBenchConfig> = {
   // The preset itself (4 layers, 4 heads, d=128, context 64, batch 12) with its character vocabulary of 65.
   'shakespeare-char-cpu': {
@@ -92,64 +95,25 @@ export const TRAIN_BENCH_CONFIGS: Record<string, TrainBenchConfig> = {
   // The long grid's leaders at its shape (sotu characters, d=128, context 512, 2,048 tokens a step), parameter-matched
   // as the grid matched them (FFN widths from docs/results/long/results.json): their speeds side by side turn the
   // grid's equal-FLOP results into equal-wall-time ones (README, "Long context at equal compute").
-  'long-gpt': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 512, batchSize: 4, vocabSize: 99 },
-  'long-pair': {
-    nLayer: 9,
-    nHead: 4,
-    nEmbd: 128,
-    blockSize: 512,
-    batchSize: 4,
-    vocabSize: 99,
-    plan: 'hsm:pair*9',
-    ffnHidden: 112,
-    baseline: 'long-gpt',
-  },
-  'long-ab-proj-attn-last': {
-    nLayer: 4,
-    nHead: 4,
-    nEmbd: 128,
-    blockSize: 512,
-    batchSize: 4,
-    vocabSize: 99,
-    plan: 'hsm:ab[proj]*3,attn',
-    ffnHidden: 657,
-    baseline: 'long-gpt',
-  },
+  'long-gpt': { ...LONG_SHAPE },
+  'long-pair': { ...LONG_SHAPE, nLayer: 9, plan: 'hsm:pair*9', ffnHidden: 112, baseline: 'long-gpt' },
+  'long-ab-proj-attn-last': { ...LONG_SHAPE, plan: 'hsm:ab[proj]*3,attn', ffnHidden: 657, baseline: 'long-gpt' },
   // The context study's other models at the same shape (src/compare/context-grids.ts), parameter-matched to the
   // 4-block GPT of their block style (matchFfnWidth): all HSM ab[proj] blocks, and the Transformer++ style (RMSNorm,
   // SwiGLU, rotary, no biases) of GPT, pair and the hybrid. Their fraction of the peak beside their baseline's is the
   // per-FLOP comparison; the ratio record compares tokens/s.
-  'long-ab-proj': {
-    nLayer: 4,
-    nHead: 4,
-    nEmbd: 128,
-    blockSize: 512,
-    batchSize: 4,
-    vocabSize: 99,
-    plan: 'hsm:ab[proj]*4',
-    ffnHidden: 768,
-    baseline: 'long-gpt',
-  },
-  'long-tpp': { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 512, batchSize: 4, vocabSize: 99, style: 'transformer++' },
+  'long-ab-proj': { ...LONG_SHAPE, plan: 'hsm:ab[proj]*4', ffnHidden: 768, baseline: 'long-gpt' },
+  'long-tpp': { ...LONG_SHAPE, style: 'transformer++' },
   'long-pair-pp': {
+    ...LONG_SHAPE,
     nLayer: 9,
-    nHead: 4,
-    nEmbd: 128,
-    blockSize: 512,
-    batchSize: 4,
-    vocabSize: 99,
     plan: 'hsm:pair*9',
     ffnHidden: 56,
     style: 'transformer++',
     baseline: 'long-tpp',
   },
   'long-hybrid-pp': {
-    nLayer: 4,
-    nHead: 4,
-    nEmbd: 128,
-    blockSize: 512,
-    batchSize: 4,
-    vocabSize: 99,
+    ...LONG_SHAPE,
     plan: 'hsm:ab[proj]*3,attn',
     ffnHidden: 437,
     style: 'transformer++',
