@@ -32,11 +32,13 @@ const STUDY_TRAIN = {
  * largest); warm-up 5% of the steps, cosine decay to lr/10 at the last step.
  */
 /**
- * The sweep's peak learning rates, and the HSM models' one more: pair and the
- * hybrid in GPT-2's block had their best at 4e-3, the edge of the grid's values.
+ * The sweep's peak learning rates, and one more wherever a family's best sat
+ * at the edge: pair and the hybrid in GPT-2's block had theirs at 4e-3, then
+ * the hybrid at 8e-3.
  */
 const STUDY_SWEEP_LR = [5e-4, 1e-3, 2e-3, 4e-3];
 const HSM_SWEEP_LR = [...STUDY_SWEEP_LR, 8e-3];
+const HYBRID_SWEEP_LR = [...HSM_SWEEP_LR, 1.6e-2];
 
 const STUDY_MODELS_BY_STYLE = (['gpt2', 'transformer++'] as const).map((style) => {
   const pp = style === 'transformer++' ? '-pp' : '';
@@ -66,7 +68,7 @@ const STUDY_MODELS_BY_STYLE = (['gpt2', 'transformer++'] as const).map((style) =
       matchParams: 'attn*4',
       model,
       family: 'hybrid',
-      sweepLr: HSM_SWEEP_LR,
+      sweepLr: HYBRID_SWEEP_LR,
       note: `hybrid: 3 HSM ab[proj] blocks (shifts 1, 2, 4), then attention; ${style} block, parameter-matched`,
     },
   ];
@@ -124,14 +126,14 @@ const SANITY_MODELS: GridInput['models'] = [
  * pick of the study's sweep (model and lr, 4 windows) at contexts 256 to 2048,
  * the same steps as the sweep's GPT (1226), 2 seeds. The evidence is the loss
  * by position: a model uses its context only where that keeps falling. The
- * picks are the sweep's as it stands; hybrid-pp's and the lr 8e-3 runs were
- * still training, so check the hybrid's pick before starting this grid.
+ * picks are the sweep's as it stands; hybrid-pp's and the hybrids' lr 1.6e-2
+ * runs were still training, so check the hybrid's pick before starting it.
  */
 const CONTEXT_USE_T = [256, 512, 1024, 2048] as const;
 const CONTEXT_USE_FAMILIES = [
   { name: 'tpp', plan: 'attn*4', style: 'transformer++', lr: 2e-3 },
   { name: 'pair-pp', plan: 'hsm:pair*{levels}', style: 'transformer++', lr: 2e-3, matchParams: 'attn*4' },
-  { name: 'hybrid', plan: 'hsm:ab[proj]*3,attn', style: 'gpt2', lr: 4e-3, matchParams: 'attn*4' },
+  { name: 'hybrid', plan: 'hsm:ab[proj]*3,attn', style: 'gpt2', lr: 8e-3, matchParams: 'attn*4' },
 ] as const;
 const CONTEXT_USE_MODELS: GridInput['models'] = CONTEXT_USE_T.flatMap((T) =>
   CONTEXT_USE_FAMILIES.map(({ name, plan, style, lr, ...rest }) => ({
@@ -145,7 +147,7 @@ const CONTEXT_USE_MODELS: GridInput['models'] = CONTEXT_USE_T.flatMap((T) =>
 );
 
 export const CONTEXT_GRIDS: Record<string, GridInput> = {
-  // 56 sweep runs, then 36 budget runs of which 4 are picked sweep runs: about 20 core-hours; two `--worker` processes, HSM_THREADS=1.
+  // 60 sweep runs, then 36 budget runs of which 4 are picked sweep runs: about 20 core-hours; two `--worker` processes, HSM_THREADS=1.
   'context-study': {
     description:
       'GPT, Transformer++, the best pure HSM model and the best hybrid at context 512: lr × batch sweep per model, then compute curves from 1.6e13 to 1.28e14 training FLOPs',
