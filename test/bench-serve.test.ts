@@ -47,6 +47,35 @@ test('bench serve: server_efficiency is the server tokens/s over the model decod
   }
 });
 
+test("bench serve: --stream-interval-ms reaches the server (0: a chunk per token; 1000: the rest of a request's text in one)", async () => {
+  const chunksAt = async (streamIntervalMs: number) => {
+    const records: Record<string, unknown>[] = [];
+    await benchServe({
+      ckpts: [],
+      plans: ['hsm:pair*2'],
+      nEmbd: 16,
+      context: 64,
+      concurrency: [2],
+      requests: 2,
+      maxTokens: 32,
+      promptTokens: 6,
+      deadlineS: 120,
+      streamIntervalMs,
+      emit: (r) => records.push(r),
+    });
+    const [run] = records.filter((r) => r.bench === 'serve');
+    assert.equal(run.completed, 2, JSON.stringify(run));
+    assert.equal(run.stream_interval_ms, streamIntervalMs);
+    return run.chunks_per_request as number;
+  };
+  const gathered = await chunksAt(1000);
+  const perToken = await chunksAt(0);
+  // The first text goes at once and a request ends long before 1000 ms: at most two chunks. Without gathering,
+  // every token that completes a character is a chunk of its own (a random byte model completes most of them).
+  assert.ok(gathered <= 2, `1000 ms: ${gathered} chunks a request`);
+  assert.ok(perToken >= 8, `0 ms: ${perToken} chunks a request`);
+});
+
 test('bench serve: a prompt that leaves no room to decode in the context is a user error', async () => {
   await assert.rejects(
     benchServe({

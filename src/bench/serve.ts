@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTokenizer } from '../data/tokenizers.js';
 import { UserError } from '../errors.js';
+import { DEFAULT_STREAM_INTERVAL_MS } from '../serve/app.js';
 import { parsePlan } from '../model/plan.js';
 import { Transformer } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
@@ -39,6 +40,8 @@ export interface ServeBenchOptions {
   promptTokens: number;
   /** Time limit per (model, C). */
   deadlineS: number;
+  /** The server's --stream-interval-ms (default: the server's default). */
+  streamIntervalMs?: number;
   emit: (record: Record<string, unknown>) => void;
 }
 
@@ -103,6 +106,7 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
         parallel: maxC,
         maxQueue: 4 * maxC,
         maxTokensLimit: opts.maxTokens,
+        streamIntervalMs: opts.streamIntervalMs,
       });
       try {
         const model = run.dir.split('/').pop()!;
@@ -139,6 +143,9 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
           ttft_ms_p99: round(percentile(r.ttftMs, 99), 2),
           itl_ms_p50: round(percentile(r.itlMs, 50), 3),
           itl_ms_p99: round(percentile(r.itlMs, 99), 3),
+          // Text chunks a request arrived in (the server gathers a request's tokens for up to this interval).
+          stream_interval_ms: opts.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS,
+          chunks_per_request: r.completed > 0 ? round(r.itlMs.length / r.completed + 1, 2) : 0,
           peak_rss_mb: round(peakRssBytes / 2 ** 20, 1),
           // Cores busy on average (2 = both of this machine's): the server's process and the load generator's.
           server_cpu: round((cpuS - serverCpu0) / r.wallS, 2),

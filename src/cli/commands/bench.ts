@@ -20,6 +20,7 @@ import { scalingTable } from '../../bench/scaling-report.js';
 import { benchTrain, DEFAULT_TRAIN_BENCH, STUDY_TRAIN_BENCH, TRAIN_BENCH_CONFIGS } from '../../bench/train.js';
 import { runProvenance } from '../../report/provenance.js';
 import { benchServe, type ServeBenchOptions } from '../../bench/serve.js';
+import { DEFAULT_STREAM_INTERVAL_MS } from '../../serve/app.js';
 import { benchBrowser, type BrowserBenchOptions } from '../../bench/browser.js';
 
 /** `hsm bench peak|kernels|train|engines|decode|onnx|scaling|serve|browser`: the benchmarks of src/bench, one subcommand each. */
@@ -468,6 +469,12 @@ function addServeBench(bench: Command): void {
     .option('--max-tokens <n>', 'tokens per request', integerIn(1, 100_000), 64)
     .option('--prompt-tokens <n>', 'prompt length in tokens', integerIn(1, 1 << 16), 16)
     .option('--deadline-s <s>', 'time limit per model and concurrency level', integerIn(1, 3600), 300)
+    .option(
+      '--stream-interval-ms <ms>',
+      "the server's --stream-interval-ms (how long a request's text waits for more tokens before it is written)",
+      integerIn(0, 1000),
+      DEFAULT_STREAM_INTERVAL_MS,
+    )
     .action(async (o: Omit<ServeBenchOptions, 'ckpts' | 'emit'> & { json?: boolean; ckpt: string[] }) => {
       await benchServe({
         ...o,
