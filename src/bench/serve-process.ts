@@ -2,6 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ServeOptions } from '../serve/server.js';
+import type { DecodeRateRequest } from './serve-worker.js';
 
 const WORKER = fileURLToPath(new URL('./serve-worker.js', import.meta.url));
 
@@ -17,6 +18,8 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Resident memory now (after a GC) and at its peak so far, in bytes; CPU time used so far (all threads). */
   stats(): Promise<ServerStats>;
+  /** The first served model's decodeBatch tokens/s at `sequences`, timed in the server's process (median of rounds). */
+  decodeRate(sequences: number, promptTokens: number, steps: number, rounds?: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -38,10 +41,16 @@ export async function startServerProcess(
       child.once('message', (m) => resolve(m as ServerStats));
       child.send('stats');
     });
+  const decodeRate = (sequences: number, promptTokens: number, steps: number, rounds = 3) =>
+    new Promise<number>((resolve) => {
+      child.once('message', (m) => resolve((m as { decodeRate: number }).decodeRate));
+      child.send({ type: 'decode-rate', sequences, promptTokens, steps, rounds } satisfies DecodeRateRequest);
+    });
   return {
     url: first.url,
     child,
     stats: ask,
+    decodeRate,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -22,7 +22,6 @@ import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../tensor/random.js';
 import { CHECKPOINT_FORMAT, loadModel, saveCheckpoint } from '../train/checkpoint.js';
 import { parseTrainConfig, resolveModelConfig } from '../train/config.js';
-import { decodeBatchRate } from './decode.js';
 import { percentile, runLoad } from './serve-load.js';
 import { startServerProcess } from './serve-process.js';
 import { round } from './timing.js';
@@ -96,7 +95,7 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
   const prompt = promptOf(opts.promptTokens);
   const maxC = Math.max(...opts.concurrency);
   for (const run of runs) {
-    const modelRate = decodeRates(run.dir, opts);
+    checkPromptRoom(run.dir, opts.promptTokens);
     const perC: Record<string, unknown>[] = [];
     for (const C of opts.concurrency) {
       const server = await startServerProcess({
@@ -123,6 +122,8 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
         });
         const clientCpu = process.cpuUsage(clientCpu0);
         const { peakRssBytes, cpuS } = await server.stats();
+        // The same model's decodeBatch rate at C sequences, timed in the server's process after the load.
+        const modelRate = await server.decodeRate(C, opts.promptTokens, opts.maxTokens);
         const tokensPerS = round(r.tokens / r.wallS, 1);
         const record = {
           bench: 'serve',
@@ -137,8 +138,8 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
           max_tokens: opts.maxTokens,
           tokens_per_s: tokensPerS,
           // The same model's decodeBatch rate at C sequences, measured above, and the share of it the server delivers.
-          decode_batch_tokens_per_s: modelRate.get(C)!,
-          server_efficiency: round(tokensPerS / modelRate.get(C)!, 4),
+          decode_batch_tokens_per_s: modelRate,
+          server_efficiency: round(tokensPerS / modelRate, 4),
           ttft_ms_p50: round(percentile(r.ttftMs, 50), 2),
           ttft_ms_p99: round(percentile(r.ttftMs, 99), 2),
           itl_ms_p50: round(percentile(r.itlMs, 50), 3),
@@ -172,19 +173,12 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
   }
 }
 
-/**
- * `hsm bench decode`'s batched rate (decodeBatch, no sampling, median step) of the model in `dir`, loaded and packed
- * as the server loads it, for each concurrency's number of sequences at the requests' prompt length and token count.
- */
-function decodeRates(dir: string, opts: ServeBenchOptions): Map<number, number> {
+/** A prompt of `promptTokens` must leave room to decode in the model's context (checked before any server starts). */
+function checkPromptRoom(dir: string, promptTokens: number): void {
   const { model } = loadModel(dir);
-  if (opts.promptTokens + 11 >= model.maxDecodeLength)
+  if (promptTokens + 11 >= model.maxDecodeLength)
     throw new UserError(
-      `--prompt-tokens ${opts.promptTokens}: leaves no room to decode in ${dir}'s context of ${model.maxDecodeLength} ` +
+      `--prompt-tokens ${promptTokens}: leaves no room to decode in ${dir}'s context of ${model.maxDecodeLength} ` +
         `tokens; give at most ${model.maxDecodeLength - 12}`,
     );
-  model.packWeights();
-  const rates = new Map<number, number>();
-  for (const C of opts.concurrency) rates.set(C, decodeBatchRate(model, C, opts.promptTokens, opts.maxTokens));
-  return rates;
 }

@@ -7,7 +7,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { UserError } from '../errors.js';
 import { createApp } from './app.js';
 import { ContinuousBatcher } from './batcher.js';
-import { loadServedModels } from './served-models.js';
+import { loadServedModels, type ServedModel } from './served-models.js';
 
 export interface ServeOptions {
   ckpts: string[];
@@ -28,6 +28,8 @@ export interface ServeOptions {
 export interface RunningServer {
   url: string;
   models: string[];
+  /** The models as loaded and packed for serving (benchmarks time them in the server's own process). */
+  served: readonly ServedModel[];
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   return {
     url: `http://${host}:${port}`,
     models: models.map((m) => m.id),
+    served: models,
     close: async () => {
       if (closing) return;
       closing = true;
