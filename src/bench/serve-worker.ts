@@ -4,6 +4,7 @@
 // stops on "stop".
 import { startServer, type ServeOptions } from '../serve/server.js';
 import { decodeBatchRate } from './decode.js';
+import { median } from './timing.js';
 
 /** Asks the server process for its first model's decodeBatch rate at `sequences` (after the load: it allocates states). */
 export interface DecodeRateRequest {
@@ -36,7 +37,7 @@ process.on('message', (msg: string | DecodeRateRequest) => {
     const { model } = server.served[0];
     const rates = Array.from({ length: msg.rounds }, () =>
       decodeBatchRate(model, msg.sequences, msg.promptTokens, msg.steps),
-    ).sort((a, b) => a - b);
-    process.send!({ decodeRate: rates[Math.floor(rates.length / 2)] });
+    );
+    process.send!({ decodeRate: median(rates) });
   }
 });

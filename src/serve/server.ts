@@ -27,8 +27,7 @@ export interface ServeOptions {
 
 export interface RunningServer {
   url: string;
-  models: string[];
-  /** The models as loaded and packed for serving (benchmarks time them in the server's own process). */
+  /** The models as loaded and packed for serving, each with its id (benchmarks time them in the server's process). */
   served: readonly ServedModel[];
   close(): Promise<void>;
 }
@@ -69,7 +68,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     url: `http://${host}:${port}`,
-    models: models.map((m) => m.id),
     served: models,
     close: async () => {
       if (closing) return;

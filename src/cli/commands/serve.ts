@@ -59,11 +59,13 @@ export function registerServe(program: Command): void {
         maxTokensLimit: f.maxTokensLimit,
         streamIntervalMs: f.streamIntervalMs,
       });
-      console.log(`hsm: serving ${server.models.join(', ')} at ${server.url} (playground: ${server.url}/)`);
+      console.log(
+        `hsm: serving ${server.served.map((m) => m.id).join(', ')} at ${server.url} (playground: ${server.url}/)`,
+      );
       console.log(`hsm: OpenAI-compatible API at ${server.url}/v1${apiKey ? ' (API key required)' : ''}; Ctrl-C stops`);
       if (!apiKey)
         console.log(
-          `hsm: each model also runs in the browser: ${server.models.map((id) => `${server.url}/web/${id}/`).join(', ')}`,
+          `hsm: each model also runs in the browser: ${server.served.map(({ id }) => `${server.url}/web/${id}/`).join(', ')}`,
         );
       const stop = (signal: NodeJS.Signals) => {
         console.log(`hsm: ${signal}: ending running streams and shutting down`);
