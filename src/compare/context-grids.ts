@@ -125,15 +125,13 @@ const SANITY_MODELS: GridInput['models'] = [
  * held fixed (4, so a longer window also means more tokens)? Each family's
  * pick of the study's sweep (model and lr, 4 windows) at contexts 256 to 2048,
  * the same steps as the sweep's GPT (1226), 2 seeds. The evidence is the loss
- * by position: a model uses its context only where that keeps falling. The
- * picks are the sweep's as it stands; hybrid-pp's and the hybrids' lr 1.6e-2
- * runs were still training, so check the hybrid's pick before starting it.
+ * by position: a model uses its context only where that keeps falling.
  */
 const CONTEXT_USE_T = [256, 512, 1024, 2048] as const;
 const CONTEXT_USE_FAMILIES = [
   { name: 'tpp', plan: 'attn*4', style: 'transformer++', lr: 2e-3 },
   { name: 'pair-pp', plan: 'hsm:pair*{levels}', style: 'transformer++', lr: 2e-3, matchParams: 'attn*4' },
-  { name: 'hybrid', plan: 'hsm:ab[proj]*3,attn', style: 'gpt2', lr: 8e-3, matchParams: 'attn*4' },
+  { name: 'hybrid-pp', plan: 'hsm:ab[proj]*3,attn', style: 'transformer++', lr: 8e-3, matchParams: 'attn*4' },
 ] as const;
 const CONTEXT_USE_MODELS: GridInput['models'] = CONTEXT_USE_T.flatMap((T) =>
   CONTEXT_USE_FAMILIES.map(({ name, plan, style, lr, ...rest }) => ({
