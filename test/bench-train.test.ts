@@ -99,6 +99,37 @@ test('bench train: unknown configurations and bad step counts are user errors', 
     (e: unknown) => e instanceof UserError && /d256-ctx256/.test(e.message),
   );
   assert.throws(() => benchTrain({ steps: 0, torch: false, emit: () => {} }), UserError);
+  assert.throws(() => benchTrain({ rounds: 0, torch: false, emit: () => {} }), /rounds must be a positive integer/);
+});
+
+test('bench train --rounds: the configurations take turns round by round, then one median per configuration', () => {
+  const records: Record<string, unknown>[] = [];
+  benchTrain({
+    steps: 1,
+    warmup: 0,
+    torch: false,
+    rounds: 3,
+    configs: ['d128-ctx256', 'd128-ctx256-hsm-ab'],
+    threads: 1,
+    peak: 'none',
+    emit: (r) => records.push(r),
+  });
+  const runs = records.filter((r) => r.engine !== undefined);
+  assert.deepEqual(
+    runs.map((r) => [r.round, r.config]),
+    [1, 2, 3].flatMap((round) => [
+      [round, 'd128-ctx256'],
+      [round, 'd128-ctx256-hsm-ab'],
+    ]),
+  );
+  const ratios = records.filter((r) => r.baseline !== undefined).map((r) => r.ratio as number);
+  assert.equal(ratios.length, 3);
+  const summary = records.filter((r) => r.bench === 'train-rounds');
+  assert.equal(summary.length, 1, JSON.stringify(summary));
+  const { median, rounds } = summary[0].baseline_ratio as { median: number; rounds: number[] };
+  assert.equal(summary[0].config, 'd128-ctx256-hsm-ab');
+  assert.deepEqual(rounds, ratios);
+  assert.equal(median, [...ratios].sort((a, b) => a - b)[1]);
 });
 
 test('bench decode reports a time per token at every position for every plan, within the time it took', async () => {

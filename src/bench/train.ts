@@ -25,7 +25,7 @@ import { kernels, nativeBackend } from '../backend/index.js';
 import { UserError } from '../errors.js';
 import { PRESETS } from '../train/config.js';
 import { ceilingCheck, fractionOfPeak, resolvePeaks, type PeakSource } from './peak.js';
-import { round } from './timing.js';
+import { median, round } from './timing.js';
 import { BENCH_OPTIMIZER, timeTrainingSteps, type TrainBenchConfig } from './training-steps.js';
 
 const shakespeare = PRESETS['shakespeare-char-cpu'];
@@ -153,6 +153,12 @@ export interface TrainBenchOptions {
    * OMP_NUM_THREADS, MKL_NUM_THREADS and OPENBLAS_NUM_THREADS = threads; the torch record lists them in torch_env.
    */
   torchEnv?: Record<string, string>;
+  /**
+   * Passes over the configurations (default 1). With more, the engines take turns through the whole run, every
+   * record carries its round, and a summary record per configuration gives the median of the rounds' ratios: a
+   * shared machine's speed drifts over minutes, and one pair of measurements can land on either side of a drift.
+   */
+  rounds?: number;
   /** Seed of the weights and the random batches (default 1337). */
   seed?: number;
   /** The CPU's ceiling the GFLOP/s are reported against (default: measured first, at `threads`, for 1 s). */
@@ -235,6 +241,8 @@ export function benchTrain(opts: TrainBenchOptions): void {
   if (!Number.isInteger(steps) || steps < 1) throw new UserError(`steps must be a positive integer, got ${steps}`);
   if (!Number.isInteger(warmup) || warmup < 0)
     throw new UserError(`warmup must be a non-negative integer, got ${warmup}`);
+  const rounds = opts.rounds ?? 1;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new UserError(`rounds must be a positive integer, got ${rounds}`);
   const names = opts.configs ?? DEFAULT_TRAIN_BENCH;
   for (const name of names) {
     if (!TRAIN_BENCH_CONFIGS[name]) {
@@ -260,71 +268,107 @@ export function benchTrain(opts: TrainBenchOptions): void {
   try {
     const peak = resolvePeaks(opts.peak ?? { measureMs: 1000 }, [threads], 'train', opts.emit).get(threads);
     const check = ceilingCheck('train', opts.emit);
-    for (const name of names) {
-      const cfg = TRAIN_BENCH_CONFIGS[name];
-      const ours = timeTrainingSteps(name, cfg, { steps, warmup, threads, profile: !!opts.profile, seed });
-      const r = ours.record;
-      opts.emit({
-        ...r,
-        ...fractionOfPeak(r.gflops as number, peak),
-        ...(peak && { fraction_of_peak_best: round((r.gflops_best as number) / peak.gflops, 5) }),
-        // With --profile: each matmul shape's GFLOP/s against the same ceiling.
-        ...(peak &&
-          Array.isArray(r.profile_matmuls) && {
-            profile_matmuls: (r.profile_matmuls as { gflops: number }[]).map((m) => ({
-              ...m,
-              fraction_of_peak: round(m.gflops / peak.gflops, 4),
-            })),
-          }),
-      });
-      check(peak && (r.gflops_best as number) / peak.gflops);
-      const gflops = (ours.trainFlopsPerToken * ours.tokensPerS) / 1e9;
-      measured.set(name, { tps: ours.tokensPerS, gflops });
-      const base = cfg.baseline ? measured.get(cfg.baseline) : undefined;
-      if (base) {
+    const ratios = new Map<string, { torch: number[]; baseline: number[]; gflops: number[] }>();
+    const ratiosOf = (name: string) => {
+      if (!ratios.has(name)) ratios.set(name, { torch: [], baseline: [], gflops: [] });
+      return ratios.get(name)!;
+    };
+    for (let pass = 1; pass <= rounds; pass++) {
+      const tag = rounds > 1 ? { round: pass } : {};
+      for (const name of names) {
+        const cfg = TRAIN_BENCH_CONFIGS[name];
+        const ours = timeTrainingSteps(name, cfg, { steps, warmup, threads, profile: !!opts.profile, seed });
+        const r = ours.record;
+        opts.emit({
+          ...r,
+          ...tag,
+          ...fractionOfPeak(r.gflops as number, peak),
+          ...(peak && { fraction_of_peak_best: round((r.gflops_best as number) / peak.gflops, 5) }),
+          // With --profile: each matmul shape's GFLOP/s against the same ceiling.
+          ...(peak &&
+            Array.isArray(r.profile_matmuls) && {
+              profile_matmuls: (r.profile_matmuls as { gflops: number }[]).map((m) => ({
+                ...m,
+                fraction_of_peak: round(m.gflops / peak.gflops, 4),
+              })),
+            }),
+        });
+        check(peak && (r.gflops_best as number) / peak.gflops);
+        const gflops = (ours.trainFlopsPerToken * ours.tokensPerS) / 1e9;
+        measured.set(name, { tps: ours.tokensPerS, gflops });
+        const base = cfg.baseline ? measured.get(cfg.baseline) : undefined;
+        if (base) {
+          ratiosOf(name).baseline.push(ours.tokensPerS / base.tps);
+          ratiosOf(name).gflops.push(gflops / base.gflops);
+          opts.emit({
+            bench: 'train',
+            config: name,
+            ...tag,
+            threads,
+            baseline: cfg.baseline,
+            ratio: round(ours.tokensPerS / base.tps),
+            ratio_of: `${name}/${cfg.baseline} tokens_per_s (both in our engine)`,
+            gflops_ratio: round(gflops / base.gflops),
+            gflops_ratio_of: `${name}/${cfg.baseline} training GFLOP/s: efficiency per counted FLOP`,
+          });
+        }
+        // The PyTorch script implements the GPT baseline in GPT-2's block only.
+        if (!torch || cfg.plan || (cfg.style && cfg.style !== 'gpt2')) continue;
+        const theirs = torchRecord(name, cfg, steps, warmup, threads, !!opts.profile, seed, opts.torchEnv ?? {});
+        if (typeof theirs === 'string') {
+          opts.emit({ bench: 'train', note: `torch comparison skipped: ${theirs}` });
+          torch = false; // the same reason would apply to every other configuration
+          continue;
+        }
+        // The same model, so the same counted FLOPs per token.
+        const theirGflops = round((ours.trainFlopsPerToken * Number(theirs.tokens_per_s)) / 1e9, 3);
+        opts.emit({
+          ...theirs,
+          ...tag,
+          train_flops_per_token: ours.trainFlopsPerToken,
+          gflops: theirGflops,
+          ...fractionOfPeak(theirGflops, peak),
+        });
+        check(peak && theirGflops / peak.gflops);
+        const tps = Number(theirs.tokens_per_s),
+          tpsBest = Number(theirs.tokens_per_s_best);
+        ratiosOf(name).torch.push(ours.tokensPerS / tps);
         opts.emit({
           bench: 'train',
           config: name,
+          ...tag,
           threads,
-          baseline: cfg.baseline,
-          ratio: round(ours.tokensPerS / base.tps),
-          ratio_of: `${name}/${cfg.baseline} tokens_per_s (both in our engine)`,
-          gflops_ratio: round(gflops / base.gflops),
-          gflops_ratio_of: `${name}/${cfg.baseline} training GFLOP/s: efficiency per counted FLOP`,
+          ratio: round(ours.tokensPerS / tps),
+          ratio_best: round(ours.tokensPerSBest / tpsBest),
+          ratio_of: 'hsm/torch tokens_per_s from median step times (ratio_best: from best step times)',
+          hsm_tokens_per_s: round(ours.tokensPerS, 1),
+          torch_tokens_per_s: round(tps, 1),
+          torch_attention: theirs.attention,
         });
       }
-      // The PyTorch script implements the GPT baseline in GPT-2's block only.
-      if (!torch || cfg.plan || (cfg.style && cfg.style !== 'gpt2')) continue;
-      const theirs = torchRecord(name, cfg, steps, warmup, threads, !!opts.profile, seed, opts.torchEnv ?? {});
-      if (typeof theirs === 'string') {
-        opts.emit({ bench: 'train', note: `torch comparison skipped: ${theirs}` });
-        torch = false; // the same reason would apply to every other configuration
-        continue;
-      }
-      // The same model, so the same counted FLOPs per token.
-      const theirGflops = round((ours.trainFlopsPerToken * Number(theirs.tokens_per_s)) / 1e9, 3);
-      opts.emit({
-        ...theirs,
-        train_flops_per_token: ours.trainFlopsPerToken,
-        gflops: theirGflops,
-        ...fractionOfPeak(theirGflops, peak),
-      });
-      check(peak && theirGflops / peak.gflops);
-      const tps = Number(theirs.tokens_per_s),
-        tpsBest = Number(theirs.tokens_per_s_best);
-      opts.emit({
-        bench: 'train',
-        config: name,
-        threads,
-        ratio: round(ours.tokensPerS / tps),
-        ratio_best: round(ours.tokensPerSBest / tpsBest),
-        ratio_of: 'hsm/torch tokens_per_s from median step times (ratio_best: from best step times)',
-        hsm_tokens_per_s: round(ours.tokensPerS, 1),
-        torch_tokens_per_s: round(tps, 1),
-        torch_attention: theirs.attention,
-      });
     }
+    if (rounds > 1) for (const [name, r] of ratios) opts.emit(roundsSummary(name, threads, r));
   } finally {
     if (native) native.setThreads(initialThreads);
   }
+}
+
+/** One configuration's ratios over the rounds: the median, and each round's in order. */
+function roundsSummary(
+  name: string,
+  threads: number,
+  r: { torch: number[]; baseline: number[]; gflops: number[] },
+): Record<string, unknown> {
+  const summary = (xs: number[]) => ({ median: round(median(xs)), rounds: xs.map((x) => round(x)) });
+  return {
+    bench: 'train-rounds',
+    config: name,
+    threads,
+    ...(r.torch.length > 0 && { ratio: summary(r.torch), ratio_of: 'hsm/torch tokens_per_s, median over rounds' }),
+    ...(r.baseline.length > 0 && {
+      baseline_ratio: summary(r.baseline),
+      gflops_ratio: summary(r.gflops),
+      baseline_ratio_of: 'tokens_per_s and GFLOP/s against the baseline in our engine, median over rounds',
+    }),
+  };
 }

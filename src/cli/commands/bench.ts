@@ -185,12 +185,19 @@ function addTrainBench(bench: Command): void {
       'run PyTorch with OMP_WAIT_POLICY=PASSIVE (its spinning threads fight ours on a loaded 2-core machine)',
     )
     .option('--profile', 'add per-phase and per-kernel times of our engine')
+    .option(
+      '--rounds <n>',
+      'passes over the configurations, the engines taking turns; then the median ratio per configuration',
+      integerIn(1, 20),
+      1,
+    )
     .action(
       (o: {
         json?: boolean;
         configs: string[];
         steps: number;
         warmup: number;
+        rounds: number;
         threads?: number;
         torch: boolean;
         torchPassive?: boolean;
@@ -206,10 +213,12 @@ function addTrainBench(bench: Command): void {
           threads: o.threads,
           torch: o.torch,
           profile: o.profile,
+          rounds: o.rounds,
           torchEnv: o.torchPassive ? { OMP_WAIT_POLICY: 'PASSIVE' } : {},
           emit: (r) => {
             if (o.json) console.log(JSON.stringify(r));
             else if (r.note) console.log(`note: ${r.note}`);
+            else if (r.bench === 'train-rounds') console.log(`  over the rounds, ${r.config}: ${JSON.stringify(r)}`);
             else if (r.ratio !== undefined) console.log(`  ratio ${r.config}: ${r.ratio} (${r.ratio_of})`);
             else if (r.bench === 'peak')
               console.log(`peak (${r.isa} ${r.op}, ${r.threads} threads): ${r.gflops} GFLOP/s`);
