@@ -87,6 +87,11 @@ test('an interrupted compare resumes the interrupted run and ends where an unint
   assert.ok(cut.stopped);
   assert.deepEqual(cut.trained, ['gpt-s1']);
   assert.ok(existsSync(join(root, 'cut', 'results.json')), 'partial results are written');
+  // A report of what has finished trains nothing and leaves the interrupted run where it was.
+  const report = await runCompare(grid, join(root, 'cut'), {}, { reportOnly: true });
+  assert.deepEqual([report.trained, report.skipped, report.results.runs_finished], [[], ['gpt-s1'], 1]);
+  assert.ok(report.files.includes('report.md') && existsSync(join(root, 'cut', 'report.md')));
+  await assert.rejects(runCompare(grid, join(root, 'nothing'), {}, { reportOnly: true }), /not a compare folder/);
   const starts: Record<string, number> = {};
   const resumed = await runCompare(grid, join(root, 'cut'), {
     onRunStart: (run, info) => (starts[run.id] = info.startStep),
@@ -101,6 +106,11 @@ test('an interrupted compare resumes the interrupted run and ends where an unint
 test('bad grids are one-line errors that name the problem', () => {
   const root = tmp('compare');
   const expectError = (args: string[], pattern: RegExp) => assertUserError(cli(args), pattern, args.join(' '));
+  expectError(
+    ['compare', '--grid', 'smoke', '--out', join(root, 'r'), '--report-only', '--worker'],
+    /give one of them/,
+  );
+  expectError(['compare', '--grid', 'smoke', '--out', join(root, 'r'), '--report-only'], /not a compare folder/);
   expectError(
     ['compare', '--grid', 'papper', '--out', join(root, 'x')],
     // Every built-in grid is named, in order, and the known core ones are among them.

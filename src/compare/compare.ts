@@ -1,6 +1,7 @@
 // `hsm compare` as a library call: train every run of a grid that is not
 // finished yet, then write results.json, report.md, report.html and the charts
 // as SVG into the output folder.
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { kernels } from '../backend/index.js';
@@ -47,6 +48,12 @@ export interface CompareOptions {
   worker?: boolean;
   /** A waiting worker looks again after this many seconds (default 30). */
   pollSeconds?: number;
+  /**
+   * Write results.json and the reports from the runs finished so far, and
+   * train nothing: a grid that workers train for days can be read meanwhile
+   * (it takes no lock, and leaves the runs and grid.json as they are).
+   */
+  reportOnly?: boolean;
 }
 
 export async function runCompare(
@@ -59,6 +66,7 @@ export async function runCompare(
     throw new UserError(
       `grid ${grid.name} trains on the synthetic recall task, which only the native engine generates; run it without --engine torch`,
     );
+  if (options.reportOnly) return reportFinished(grid, outDir, options);
   makeFolder(outDir, 'compare folder');
   // Workers share the folder; each run folder keeps its own one-writer lock.
   const release = options.worker ? () => {} : lockFolder(outDir, 'compare folder', hooks.onWarning);
@@ -170,6 +178,20 @@ async function compareLocked(
   const results = resultsOf(grid, planRuns(grid, outDir, data), engineName(options), data);
   const files = await writeReports(outDir, results);
   return { results, files, stopped, trained, skipped };
+}
+
+/** The reports of the runs finished so far, as a compare would write them at its end; trains nothing. */
+async function reportFinished(grid: Grid, outDir: string, options: CompareOptions): Promise<CompareOutcome> {
+  if (!existsSync(join(outDir, 'grid.json')))
+    throw new UserError(
+      `--out ${outDir}: not a compare folder of grid ${grid.name} (no grid.json); train it first with hsm compare --grid ${grid.name} --out ${outDir}`,
+    );
+  const data = new DataCache();
+  const plan = planRuns(grid, outDir, data); // a grid that changed under the folder fails here
+  const results = resultsOf(grid, plan, engineName(options), data);
+  writeResults(outDir, results);
+  const files = await writeReports(outDir, results);
+  return { results, files, stopped: false, trained: [], skipped: results.runs.map((r) => r.id) };
 }
 
 /** Waits `seconds` unless asked to stop first (then true). */

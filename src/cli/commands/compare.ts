@@ -7,6 +7,7 @@ import { loadGrid, type GridRun } from '../../compare/grid.js';
 import { summaryTables } from '../../compare/tables.js';
 import type { StepMetrics } from '../../train/trainer.js';
 import { stopOnCtrlC } from '../ctrl-c.js';
+import { UserError } from '../../errors.js';
 import { addEngineOptions, torchEngineOptions, type EngineFlags } from '../engine-options.js';
 
 export function registerCompare(program: Command): void {
@@ -24,16 +25,24 @@ export function registerCompare(program: Command): void {
       '--worker',
       'share the grid with other `hsm compare --worker` processes on the same --out: each trains the next run nobody trains',
     )
+    .option(
+      '--report-only',
+      'write results.json and the reports from the runs finished so far and train nothing (workers may go on beside it)',
+    )
     .option('--list', 'list the built-in grids and their models');
   addEngineOptions(cmd, { multiNode: false }).action(
-    async (f: EngineFlags & { grid?: string; out?: string; list?: boolean; worker?: boolean }) => {
+    async (
+      f: EngineFlags & { grid?: string; out?: string; list?: boolean; worker?: boolean; reportOnly?: boolean },
+    ) => {
       const torch = torchEngineOptions(f);
       if (f.list || f.grid === undefined) {
         listGrids();
         return;
       }
       const out = f.out ?? `runs/compare-${f.grid.replace(/^.*\//, '').replace(/\.json$/, '')}`;
-      await compare(f.grid, out, { torch, worker: f.worker === true });
+      if (f.reportOnly && f.worker)
+        throw new UserError('--report-only and --worker: a report trains nothing; give one of them');
+      await compare(f.grid, out, { torch, worker: f.worker === true, reportOnly: f.reportOnly === true });
     },
   );
 }
