@@ -92,7 +92,7 @@ export function computeCurveChart(results: CompareResults): NamedChart {
       law: `L = ${fit.a.toPrecision(3)}·C^−${fit.b.toFixed(3)}`,
     }));
   });
-  const y = { type: 'log', zero: false, nice: false, padding: 12 };
+  const y = { type: 'log', nice: false, padding: 12 }; // a log scale never reaches zero (Vega-Lite warns at `zero`)
   const color = {
     field: 'model',
     type: 'nominal',
