@@ -158,6 +158,8 @@ export const CONTEXT_GRIDS: Record<string, GridInput> = {
       train: { budget: { flops: 1.6e13 } },
     },
     budgets: [{ flops: 1.6e13 }, { flops: 3.2e13 }, { flops: 6.4e13 }, { flops: 1.28e14, seeds: [1, 2, 3] }],
+    // Gaps against Transformer++, the attention baseline that passes the sanity bar (GPT's learned positions fail it).
+    baseline: 'tpp',
     seeds: [1, 2],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
   },
