@@ -10,6 +10,7 @@ import { runCompare } from '../src/compare/compare.js';
 import { renderSvg } from '../src/report/chart.js';
 import { expandGrid, expandSweep, loadGrid, parseGrid } from '../src/compare/grid.js';
 import { stat, type CompareResults } from '../src/compare/results.js';
+import { SPEED_NOTE } from '../src/compare/tables.js';
 import { UserError } from '../src/errors.js';
 import { projectRoot } from '../src/project-root.js';
 import { tinyRecallGrid, tinyTextGrid } from './compare-fixtures.js';
@@ -53,6 +54,10 @@ test('hsm compare --grid smoke: every file exists and parses, the report names e
     assert.ok(html.includes(`<td>${m.name}</td>`), `report.html has a row for ${m.name}`);
   }
   assert.ok(!/<script[^>]+src=/.test(html) && !html.includes('<link'), 'report.html loads nothing from elsewhere');
+  assert.ok(
+    md.includes(SPEED_NOTE) && html.includes('are timed while each run trained'),
+    'the speed columns are flagged',
+  );
   for (const chart of ['loss-vs-tokens', 'loss-vs-time', 'loss-vs-flops', 'final-loss']) {
     assert.match(readFileSync(join(out, `${chart}.svg`), 'utf8'), /^<svg[\s\S]*<\/svg>\s*$/, `${chart}.svg`);
     assert.ok(md.includes(`(${chart}.svg)`) && html.includes(`id="chart-${chart}"`), chart);

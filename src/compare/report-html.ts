@@ -3,7 +3,7 @@
 import { toVega, vegaRuntimeSource } from '../report/chart.js';
 import type { NamedChart } from './charts.js';
 import type { CompareResults } from './results.js';
-import { summaryTables } from './tables.js';
+import { SPEED_NOTE, summaryTables } from './tables.js';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -54,6 +54,7 @@ export function reportHtml(results: CompareResults, charts: NamedChart[]): strin
     for (const row of t.rows) parts.push('<tr>' + row.map((c) => `<td>${cellHtml(c)}</td>`).join('') + '</tr>');
     parts.push('</tbody></table>');
   }
+  if (tables.length > 0) parts.push(`<p>${cellHtml(SPEED_NOTE)}</p>`);
   parts.push('<h2>Charts</h2>');
   for (const c of charts) {
     parts.push(

@@ -1,7 +1,7 @@
 // report.md: the results tables, the charts (SVG files beside it), model notes and samples.
 import type { NamedChart } from './charts.js';
 import type { CompareResults } from './results.js';
-import { summaryTables } from './tables.js';
+import { SPEED_NOTE, summaryTables } from './tables.js';
 
 export function reportMarkdown(results: CompareResults, charts: NamedChart[]): string {
   const g = results.grid;
@@ -28,6 +28,7 @@ export function reportMarkdown(results: CompareResults, charts: NamedChart[]): s
     for (const row of t.rows) lines.push(`| ${row.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`);
     lines.push('');
   }
+  if (tables.length > 0) lines.push(SPEED_NOTE, '');
   lines.push('## Charts', '');
   for (const c of charts) lines.push(`![${c.title}](${c.id}.svg)`, '');
   lines.push('## Models', '');

@@ -53,6 +53,10 @@ const genSpeed = (s: ModelSummary) =>
     .map((g) => count(g.mean))
     .join(' / ');
 
+/** Under every results table: its speed columns are not a benchmark. */
+export const SPEED_NOTE =
+  'Speeds (tokens/s, wall time) are timed while each run trained, beside whatever else the machine ran then; compare speed with `hsm bench`.';
+
 /** One table per task, models in grid order. */
 export function summaryTables(results: CompareResults): Table[] {
   const tasks = [...new Set(results.summary.map((s) => s.task))];
