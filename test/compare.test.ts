@@ -43,9 +43,16 @@ test('hsm compare --grid smoke: every file exists and parses, the report names e
     assert.deepEqual(Object.keys(r.gen_tokens_per_s), ['8', '63']);
     assert.ok(r.curve.length === Math.ceil(r.steps / 10) && r.sample.length > 0, r.id);
   }
+  const lossOf = (model: string, seed: number) =>
+    results.runs.find((r) => r.model === model && r.seed === seed)!.final_val_loss;
   for (const s of results.summary) {
     assert.equal(s.final_val_loss.n, 2);
     assert.equal(s.vs_baseline === null, s.model === 'gpt');
+    if (!s.vs_baseline) continue;
+    // The gap's spread pairs the seeds: half the range of (model − GPT) seed by seed.
+    const gaps = grid.seeds.map((seed) => lossOf(s.model, seed) - lossOf('gpt', seed));
+    assert.ok(Math.abs(s.vs_baseline.final_val_loss_spread! - Math.abs(gaps[0] - gaps[1]) / 2) < 1e-12, s.model);
+    assert.ok(Math.abs(s.vs_baseline.final_val_loss - (gaps[0] + gaps[1]) / 2) < 1e-12, s.model);
   }
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   const html = readFileSync(join(out, 'report.html'), 'utf8');

@@ -88,8 +88,17 @@ export interface ModelSummary {
   train_tokens_per_s: Stat;
   wall_time_s: Stat;
   gen_tokens_per_s: Record<string, Stat>;
-  /** Against the baseline's means on the same task: loss difference (and relative), accuracy difference. */
-  vs_baseline: { final_val_loss: number; final_val_loss_rel: number; accuracy?: number } | null;
+  /**
+   * Against the baseline's means on the same task: loss difference (and relative), accuracy difference.
+   * final_val_loss_spread: half the range of the per-seed differences, over the seeds both finished (paired by
+   * seed; absent with fewer than two).
+   */
+  vs_baseline: {
+    final_val_loss: number;
+    final_val_loss_rel: number;
+    final_val_loss_spread?: number;
+    accuracy?: number;
+  } | null;
 }
 
 export interface CompareResults {
@@ -130,6 +139,7 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
     const base = baseRuns.length
       ? { loss: stat(baseRuns.map((r) => r.final_val_loss)).mean, acc: optionalStat(baseRuns, 'accuracy')?.mean }
       : null;
+    const baseLossBySeed = new Map(baseRuns.map((r) => [r.seed, r.final_val_loss]));
     for (const m of grid.models) {
       const rs = runs.filter((r) => r.task === task && r.model === m.name);
       if (rs.length === 0) continue;
@@ -159,6 +169,7 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
             ? {
                 final_val_loss: loss.mean - base.loss,
                 final_val_loss_rel: (loss.mean - base.loss) / base.loss,
+                ...pairedSpread(rs, baseLossBySeed),
                 ...(accuracy && base.acc !== undefined ? { accuracy: accuracy.mean - base.acc } : {}),
               }
             : null,
@@ -166,6 +177,14 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
     }
   }
   return out;
+}
+
+/** Half the range of the model's loss minus the baseline's, seed by seed, when at least two seeds have both. */
+function pairedSpread(runs: RunResult[], baseLossBySeed: Map<number, number>): { final_val_loss_spread?: number } {
+  const gaps = runs
+    .filter((r) => baseLossBySeed.has(r.seed))
+    .map((r) => r.final_val_loss - baseLossBySeed.get(r.seed)!);
+  return gaps.length > 1 ? { final_val_loss_spread: stat(gaps).spread } : {};
 }
 
 function optionalStat(runs: RunResult[], key: 'accuracy' | 'bits_per_char'): Stat | undefined {

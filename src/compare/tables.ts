@@ -23,7 +23,11 @@ const scientific = (n: number) => n.toExponential(2).replace('e+', 'e');
 /** "+0.083 (+4.4%)" against the baseline; "—" for the baseline itself. */
 function lossDelta(s: ModelSummary): string {
   if (!s.vs_baseline) return '—';
-  return `${signed(s.vs_baseline.final_val_loss, 3)} (${signed(100 * s.vs_baseline.final_val_loss_rel, 1)}%)`;
+  const spread = s.vs_baseline.final_val_loss_spread;
+  return (
+    `${signed(s.vs_baseline.final_val_loss, 3)}${spread === undefined ? '' : ` ± ${spread.toFixed(3)}`}` +
+    ` (${signed(100 * s.vs_baseline.final_val_loss_rel, 1)}%)`
+  );
 }
 
 /** Accuracy above the bag of values (the no-recall level), in points. */
