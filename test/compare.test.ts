@@ -9,7 +9,7 @@ import { reportCharts } from '../src/compare/charts.js';
 import { runCompare } from '../src/compare/compare.js';
 import { renderSvg } from '../src/report/chart.js';
 import { expandGrid, expandSweep, loadGrid, parseGrid } from '../src/compare/grid.js';
-import { stat, type CompareResults } from '../src/compare/results.js';
+import { stat, type CompareResults, type RunResult } from '../src/compare/results.js';
 import { SPEED_NOTE } from '../src/compare/tables.js';
 import { UserError } from '../src/errors.js';
 import { projectRoot } from '../src/project-root.js';
@@ -272,4 +272,17 @@ test("the recall grids train on Zoology's protocol: 256 sequences a step, β2 0.
   const bar = expandSweep(loadGrid('recall-bar'), 'out');
   assert.deepEqual([...new Set(bar.map((r) => r.task))], ['T128', 'T256']);
   assert.deepEqual([bar[0].config.model.plan, bar[0].config.model.positions], ['hsm:conv,attn', false]);
+});
+
+test('loss by position: the largest budget every model has reached, not a larger one only some have', async () => {
+  const { positionChart } = await import('../src/compare/study-charts.js');
+  const run = (model: string, task: string, flops: number, loss: number) =>
+    ({ model, task, train_flops: flops, val_loss_by_position: [{ from: 0, to: 1, loss }] }) as unknown as RunResult;
+  const results = {
+    grid: { models: [{ name: 'a' }, { name: 'b' }] },
+    runs: [run('a', 'x 1e13', 1e13, 2), run('b', 'x 1e13', 1e13, 3), run('a', 'x 2e13', 2e13, 1)],
+  } as unknown as CompareResults;
+  assert.match(positionChart(results)!.title, /\(x 1e13;/);
+  results.runs.push(run('b', 'x 2e13', 2e13, 1.5));
+  assert.match(positionChart(results)!.title, /\(x 2e13;/);
 });

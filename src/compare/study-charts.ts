@@ -152,16 +152,24 @@ export function computeCurveChart(results: CompareResults): NamedChart {
 }
 
 /**
- * Validation loss by position in the window at the largest budget (or the
- * only task), mean over seeds, one line per model, with the n-gram levels: a
- * model uses its context where its line keeps falling to the right.
+ * Validation loss by position in the window at the largest budget that every
+ * model has reached (or the only task), mean over seeds, one line per model,
+ * with the n-gram levels: a model uses its context where its line keeps
+ * falling to the right. (While a compute curve trains, its largest budget
+ * has only some models; a chart of those would hide the others.)
  */
 export function positionChart(results: CompareResults): NamedChart | null {
   const withPositions = results.runs.filter((r) => r.val_loss_by_position?.length);
   if (withPositions.length === 0) return null;
-  const flopsOf = (r: RunResult) => r.train_flops ?? 0;
-  const largest = withPositions.reduce((a, b) => (flopsOf(b) > flopsOf(a) ? b : a)).task;
-  const runs = withPositions.filter((r) => r.task === largest);
+  const models = new Set(withPositions.map((r) => r.model));
+  const byTask = new Map<string, RunResult[]>();
+  for (const r of withPositions) byTask.set(r.task, [...(byTask.get(r.task) ?? []), r]);
+  const budgetOf = (task: string) => Math.max(...byTask.get(task)!.map((r) => r.train_flops ?? 0));
+  const complete = [...byTask.keys()].filter((t) => new Set(byTask.get(t)!.map((r) => r.model)).size === models.size);
+  const largest = (complete.length > 0 ? complete : [...byTask.keys()]).reduce((a, b) =>
+    budgetOf(b) > budgetOf(a) ? b : a,
+  );
+  const runs = byTask.get(largest)!;
   const title = `Validation loss by position in the window (${largest}; mean over seeds)`;
   const rows = new Map<string, { model: string; position: number; from: number; to: number; losses: number[] }>();
   for (const r of runs) {
