@@ -104,6 +104,10 @@ test('an interrupted compare resumes the interrupted run and ends where an unint
   assert.deepEqual([report.trained, report.skipped, report.results.runs_finished], [[], ['gpt-s1'], 1]);
   assert.ok(report.files.includes('report.md') && existsSync(join(root, 'cut', 'report.md')));
   await assert.rejects(runCompare(grid, join(root, 'nothing'), {}, { reportOnly: true }), /not a compare folder/);
+  await assert.rejects(
+    runCompare({ ...grid, name: 'other' }, join(root, 'cut'), {}, { reportOnly: true }),
+    /holds grid tiny, not other/,
+  );
   const starts: Record<string, number> = {};
   const resumed = await runCompare(grid, join(root, 'cut'), {
     onRunStart: (run, info) => (starts[run.id] = info.startStep),

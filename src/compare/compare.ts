@@ -1,7 +1,7 @@
 // `hsm compare` as a library call: train every run of a grid that is not
 // finished yet, then write results.json, report.md, report.html and the charts
 // as SVG into the output folder.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { kernels } from '../backend/index.js';
@@ -182,9 +182,15 @@ async function compareLocked(
 
 /** The reports of the runs finished so far, as a compare would write them at its end; trains nothing. */
 async function reportFinished(grid: Grid, outDir: string, options: CompareOptions): Promise<CompareOutcome> {
-  if (!existsSync(join(outDir, 'grid.json')))
+  const gridFile = join(outDir, 'grid.json');
+  if (!existsSync(gridFile))
     throw new UserError(
       `--out ${outDir}: not a compare folder of grid ${grid.name} (no grid.json); train it first with hsm compare --grid ${grid.name} --out ${outDir}`,
+    );
+  const held = readGridName(gridFile);
+  if (held !== grid.name)
+    throw new UserError(
+      `--out ${outDir} holds grid ${held ?? '(unreadable grid.json)'}, not ${grid.name}; give its --grid`,
     );
   const data = new DataCache();
   const plan = planRuns(grid, outDir, data); // a grid that changed under the folder fails here
@@ -192,6 +198,16 @@ async function reportFinished(grid: Grid, outDir: string, options: CompareOption
   writeResults(outDir, results);
   const files = await writeReports(outDir, results);
   return { results, files, stopped: false, trained: [], skipped: results.runs.map((r) => r.id) };
+}
+
+/** The name in a compare folder's grid.json, or null when it cannot be read. */
+function readGridName(file: string): string | null {
+  try {
+    const name = (JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name;
+    return typeof name === 'string' ? name : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Waits `seconds` unless asked to stop first (then true). */
