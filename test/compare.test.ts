@@ -290,3 +290,37 @@ test('loss by position: the largest budget every model has reached, not a larger
   results.runs.push(run('b', 'x 2e13', 2e13, 1.5));
   assert.match(positionChart(results)!.title, /\(x 2e13;/);
 });
+
+test('the gap chart: model minus baseline seed by seed at each budget, and it renders', async () => {
+  const { gapChart, gapPoints } = await import('../src/compare/gap-chart.js');
+  const run = (model: string, flops: number, seed: number, loss: number) =>
+    ({ model, task: `x ${flops}`, seed, train_flops: flops, final_val_loss: loss }) as unknown as RunResult;
+  const results = {
+    grid: { baseline: 'base', models: [{ name: 'base' }, { name: 'm' }] },
+    runs: [
+      run('base', 1e13, 1, 2.0),
+      run('base', 1e13, 2, 2.2),
+      run('m', 1e13, 1, 1.9),
+      run('m', 1e13, 2, 2.0), // gaps −0.1 and −0.2: paired by seed, not −0.15 ± the seeds' own spread
+      run('m', 1e13, 3, 1.0), // no baseline run with seed 3: left out
+      run('base', 2e13, 1, 1.5),
+      run('m', 2e13, 1, 1.45),
+    ],
+  } as unknown as CompareResults;
+  const points = gapPoints(results);
+  assert.deepEqual(
+    points.map((p) => [p.model, p.flops, Number(p.gap.toFixed(6)), Number(p.min.toFixed(6)), p.seeds]),
+    [
+      ['m', 1e13, -0.15, -0.2, 2],
+      ['m', 2e13, -0.05, -0.05, 1],
+    ],
+  );
+  const chart = gapChart(results)!;
+  assert.match(chart.title, /minus base's at the same budget/);
+  assert.match(await renderSvg(chart.spec), /^<svg[\s\S]*<\/svg>\s*$/);
+  assert.equal(
+    gapChart({ ...results, runs: results.runs.slice(0, 5) } as CompareResults),
+    null,
+    'one budget: no chart',
+  );
+});

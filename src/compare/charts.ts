@@ -2,6 +2,7 @@
 import type { ChartSpec } from '../report/chart.js';
 import type { NamedChart } from './named-chart.js';
 import type { CompareResults, RunResult } from './results.js';
+import { gapChart } from './gap-chart.js';
 import { computeCurveChart, levelLayers, levelRows, positionChart } from './study-charts.js';
 
 export type { NamedChart } from './named-chart.js';
@@ -308,8 +309,11 @@ export function reportCharts(results: CompareResults): NamedChart[] {
     if (results.runs.every((r) => r.train_flops !== undefined)) charts.push(finalLossAgainst(results, 'train_flops'));
   }
   if (results.runs.some((r) => r.accuracy !== undefined)) charts.push(accuracyChart(results));
-  if (new Set(results.runs.map((r) => r.train_flops)).size > 1 && results.grid.budgets)
+  if (new Set(results.runs.map((r) => r.train_flops)).size > 1 && results.grid.budgets) {
     charts.push(computeCurveChart(results));
+    const gaps = gapChart(results);
+    if (gaps) charts.push(gaps);
+  }
   const positions = positionChart(results);
   if (positions) charts.push(positions);
   return charts;
