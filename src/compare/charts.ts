@@ -1,13 +1,11 @@
 // The report's charts as Vega-Lite specs, built from results.json alone.
 import type { ChartSpec } from '../report/chart.js';
-import type { NamedChart } from './named-chart.js';
+import { SCHEMA, type NamedChart } from './named-chart.js';
 import type { CompareResults, RunResult } from './results.js';
 import { gapChart } from './gap-chart.js';
 import { computeCurveChart, levelLayers, levelRows, positionChart } from './study-charts.js';
 
 export type { NamedChart } from './named-chart.js';
-
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'; // an identifier only: nothing is fetched
 
 interface MeanPoint {
   task: string;

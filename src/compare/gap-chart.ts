@@ -4,10 +4,8 @@
 // loss-against-compute chart leaves to the eye (its lines are 1–2 nats apart
 // and the gaps a few hundredths).
 import type { ChartSpec } from '../report/chart.js';
-import type { NamedChart } from './named-chart.js';
+import { FLOPS_AXIS, modelColor, SCHEMA, type NamedChart } from './named-chart.js';
 import type { CompareResults } from './results.js';
-
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'; // an identifier only: nothing is fetched
 
 export interface GapPoint {
   model: string;
@@ -53,19 +51,8 @@ export function gapChart(results: CompareResults): NamedChart | null {
   if (new Set(points.map((p) => p.task)).size < 2) return null; // one budget is a point, not a trend
   const base = results.grid.baseline;
   const title = `Final validation loss minus ${base}'s at the same budget, seed by seed (band: min to max; below 0: better than ${base})`;
-  const x = {
-    field: 'flops',
-    type: 'quantitative',
-    title: 'training FLOPs',
-    scale: { type: 'log', nice: false, padding: 12 },
-    axis: { format: '.2~s' },
-  };
-  const color = {
-    field: 'model',
-    type: 'nominal',
-    sort: results.grid.models.map((m) => m.name),
-    scale: { scheme: 'tableau10' },
-  };
+  const x = FLOPS_AXIS;
+  const color = modelColor(results.grid.models);
   const spec = {
     $schema: SCHEMA,
     title,

@@ -2,10 +2,9 @@
 // with seed bands and a fitted power law, and loss by position in the window;
 // and the n-gram reference levels every loss chart draws as dashed lines.
 import type { ChartSpec } from '../report/chart.js';
-import type { NamedChart } from './named-chart.js';
+import { FLOPS_AXIS, modelColor, SCHEMA, type NamedChart } from './named-chart.js';
 import type { CompareResults, RunResult } from './results.js';
 
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'; // an identifier only: nothing is fetched
 const LEVELS = ['unigram', 'bigram', 'trigram'] as const;
 
 /** The reference levels of the results' first text task as rows { level, name } (none for recall grids). */
@@ -93,19 +92,8 @@ export function computeCurveChart(results: CompareResults): NamedChart {
     }));
   });
   const y = { type: 'log', nice: false, padding: 12 }; // a log scale never reaches zero (Vega-Lite warns at `zero`)
-  const color = {
-    field: 'model',
-    type: 'nominal',
-    sort: results.grid.models.map((m) => m.name),
-    scale: { scheme: 'tableau10' },
-  };
-  const x = {
-    field: 'flops',
-    type: 'quantitative',
-    title: 'training FLOPs',
-    scale: { type: 'log', nice: false, padding: 12 },
-    axis: { format: '.2~s' },
-  };
+  const color = modelColor(results.grid.models);
+  const x = FLOPS_AXIS;
   const spec = {
     $schema: SCHEMA,
     title,
@@ -206,12 +194,7 @@ export function positionChart(results: CompareResults): NamedChart | null {
             scale: { type: 'log' },
           },
           y: { field: 'loss', type: 'quantitative', title: 'validation loss', scale: { zero: false } },
-          color: {
-            field: 'model',
-            type: 'nominal',
-            sort: results.grid.models.map((m) => m.name),
-            scale: { scheme: 'tableau10' },
-          },
+          color: modelColor(results.grid.models),
           tooltip: [{ field: 'model' }, { field: 'bucket' }, { field: 'loss', format: '.4f' }],
         },
       },
