@@ -324,3 +324,28 @@ test('the gap chart: model minus baseline seed by seed at each budget, and it re
     'one budget: no chart',
   );
 });
+
+test('a run whose warm-up is a fraction of fixed steps (no budget) resumes after an interrupt, and its finished result is kept', async () => {
+  const root = tmp('compare');
+  const input = tinyTextGrid(smallCorpus(root));
+  const grid = parseGrid(
+    {
+      ...input,
+      train: { ...input.train, warmupFraction: 0.25, warmupIters: 2 },
+      models: input.models.slice(0, 1),
+      seeds: [1],
+    },
+    'fraction',
+  );
+  const out = join(root, 'fraction');
+  let steps = 0;
+  const cut = await runCompare(grid, out, { onStep: () => void steps++, shouldStop: () => steps >= 5 });
+  assert.ok(cut.stopped);
+  const starts: number[] = [];
+  const resumed = await runCompare(grid, out, { onRunStart: (_run, info) => void starts.push(info.startStep) });
+  assert.deepEqual([starts, resumed.trained], [[5], ['gpt-s1']], 'the interrupted run continued from its checkpoint');
+  const again = await runCompare(grid, out);
+  assert.deepEqual([again.trained, again.skipped], [[], ['gpt-s1']]);
+  const straight = await runCompare(grid, join(root, 'straight'));
+  assert.equal(resumed.results.runs[0].final_val_loss, straight.results.runs[0].final_val_loss);
+});

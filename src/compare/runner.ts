@@ -43,15 +43,26 @@ export interface RunHooks {
 }
 
 /** A config as compared between invocations: the folder may move, the training must not change. */
+/**
+ * A configuration with its warm-up in steps as training runs it: a warmupFraction
+ * decides warmupIters (train/budget.ts), and a checkpoint keeps the steps while a
+ * grid (and a result.json written from it) may keep the default beside the fraction.
+ */
+function asTrained(cfg: TrainConfig): TrainConfig {
+  if (cfg.warmupFraction === undefined) return cfg;
+  return { ...cfg, warmupIters: Math.round(cfg.warmupFraction * cfg.maxIters) };
+}
+
 function comparable(cfg: TrainConfig): string {
-  const { out: _, ...rest } = cfg;
+  const { out: _, ...rest } = asTrained(cfg);
   return JSON.stringify(rest);
 }
 
 function changedKeys(a: TrainConfig, b: TrainConfig): string {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => k !== 'out');
+  const [x, y] = [asTrained(a), asTrained(b)];
+  const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => k !== 'out');
   return keys
-    .filter((k) => JSON.stringify(a[k as keyof TrainConfig]) !== JSON.stringify(b[k as keyof TrainConfig]))
+    .filter((k) => JSON.stringify(x[k as keyof TrainConfig]) !== JSON.stringify(y[k as keyof TrainConfig]))
     .join(', ');
 }
 
