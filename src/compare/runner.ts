@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { describeModel, modelShapes } from '../model/cost.js';
 import type { Transformer } from '../model/transformer.js';
 import { committedStep, hasResumableCheckpoint, readRunConfig } from '../train/checkpoint.js';
-import { applyBudget, tokensPerStep } from '../train/budget.js';
+import { applyBudget, tokensPerStep, withWarmup } from '../train/budget.js';
 import { resolveModelConfig, type TrainConfig } from '../train/config.js';
 import type { TorchEngineOptions } from '../train/torch-launch.js';
 import { DivergedError } from '../train/run-setup.js';
@@ -43,23 +43,14 @@ export interface RunHooks {
 }
 
 /** A config as compared between invocations: the folder may move, the training must not change. */
-/**
- * A configuration with its warm-up in steps as training runs it: a warmupFraction
- * decides warmupIters (train/budget.ts), and a checkpoint keeps the steps while a
- * grid (and a result.json written from it) may keep the default beside the fraction.
- */
-function asTrained(cfg: TrainConfig): TrainConfig {
-  if (cfg.warmupFraction === undefined) return cfg;
-  return { ...cfg, warmupIters: Math.round(cfg.warmupFraction * cfg.maxIters) };
-}
-
 function comparable(cfg: TrainConfig): string {
-  const { out: _, ...rest } = asTrained(cfg);
+  // A checkpoint keeps the warm-up in steps; a grid (and a result.json written from it) may keep the fraction's default.
+  const { out: _, ...rest } = withWarmup(cfg);
   return JSON.stringify(rest);
 }
 
 function changedKeys(a: TrainConfig, b: TrainConfig): string {
-  const [x, y] = [asTrained(a), asTrained(b)];
+  const [x, y] = [withWarmup(a), withWarmup(b)];
   const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => k !== 'out');
   return keys
     .filter((k) => JSON.stringify(x[k as keyof TrainConfig]) !== JSON.stringify(y[k as keyof TrainConfig]))

@@ -17,6 +17,11 @@ export function trainFlopsPerStep(cfg: TrainConfig, vocabSize: number): number {
   return describeModel(model).trainFlopsPerToken * tokensPerStep(cfg);
 }
 
+/** The configuration with a warmupFraction turned into warmupIters, that fraction of maxIters. */
+export function withWarmup(c: TrainConfig): TrainConfig {
+  return c.warmupFraction === undefined ? c : { ...c, warmupIters: Math.round(c.warmupFraction * c.maxIters) };
+}
+
 /**
  * The configuration with its steps fixed: with a FLOP budget, maxIters is the
  * whole number of steps the budget pays for and the cosine decay ends there
@@ -25,8 +30,6 @@ export function trainFlopsPerStep(cfg: TrainConfig, vocabSize: number): number {
  * must be shorter than the run.
  */
 export function applyBudget(cfg: TrainConfig, vocabSize: number): TrainConfig {
-  const withWarmup = (c: TrainConfig): TrainConfig =>
-    c.warmupFraction === undefined ? c : { ...c, warmupIters: Math.round(c.warmupFraction * c.maxIters) };
   if (!cfg.budget) return withWarmup(cfg);
   const perStep = trainFlopsPerStep(cfg, vocabSize);
   const steps = Math.floor(cfg.budget.flops / perStep);
