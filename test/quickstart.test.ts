@@ -112,13 +112,13 @@ test('the comparison with GPT: val loss from this run, speed ratio from the comm
       { path: 'docs/results/quickstart/hsm.json', summary: committedHsm },
     ),
     [
-      "vs GPT (committed run, docs/results/quickstart/gpt.json): val loss 1.552 vs 1.623 (\u22124.4%), 1.21× GPT's training tokens/s (both committed runs, on one machine)",
+      "vs GPT (committed run, docs/results/quickstart/gpt.json): val loss 1.552 vs 1.623 (\u22120.071 nats), 1.21× GPT's training tokens/s (both committed runs, on one machine)",
       '  here: 9,100 training tokens/s, 5.2 min; committed runs on AMD EPYC, 1 thread: this model 8,000 tokens/s, 6.3 min; GPT 6,600 tokens/s, 7.5 min (docs/results/quickstart/hsm.json)',
     ],
   );
   // Without this model's committed run (or with another plan), the ratio is across machines and says so.
   const expectedAcross = [
-    "vs GPT (committed run, docs/results/quickstart/gpt.json): val loss 1.552 vs 1.623 (\u22124.4%), 1.38× GPT's training tokens/s across machines",
+    "vs GPT (committed run, docs/results/quickstart/gpt.json): val loss 1.552 vs 1.623 (\u22120.071 nats), 1.38× GPT's training tokens/s across machines",
     "  here: 9,100 training tokens/s, 5.2 min; GPT's committed run: 6,600 tokens/s, 7.5 min on AMD EPYC, 1 thread, not this machine",
   ];
   assert.deepEqual(formatComparison(run, { ...PATHS, summary: gpt }), expectedAcross);
@@ -132,7 +132,7 @@ test('the comparison with GPT: val loss from this run, speed ratio from the comm
   // A worse run gets a plus sign.
   assert.match(
     formatComparison(summary(HSM, 1.7, 9100, 312), { ...PATHS, summary: gpt })[0],
-    /val loss 1\.700 vs 1\.623 \(\+4\.7%\)/,
+    /val loss 1\.700 vs 1\.623 \(\+0\.077 nats\)/,
   );
 });
 

@@ -34,7 +34,8 @@ export function budgetDifference(run: RunSummary, ref: RunSummary): string | nul
 }
 
 const MINUS = '\u2212';
-const signedPercent = (x: number) => `${x < 0 ? MINUS : '+'}${Math.abs(x * 100).toFixed(1)}%`;
+/** A difference of losses in nats, signed (claims are differences in nats, not percentages of a loss). */
+const signedNats = (x: number) => `${x < 0 ? MINUS : '+'}${Math.abs(x).toFixed(3)} nats`;
 const tokens = (x: number) => Math.round(x).toLocaleString('en-US');
 const minutes = (s: number) => (s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
 const machine = (s: RunSummary) => {
@@ -61,7 +62,7 @@ export function formatComparison(
   if (differs) {
     return [`hsm: not compared with ${ref.name}'s committed run (${ref.path}): this run differs in ${differs}`];
   }
-  const loss = `val loss ${run.final_val_loss.toFixed(3)} vs ${base.final_val_loss.toFixed(3)} (${signedPercent(run.final_val_loss / base.final_val_loss - 1)})`;
+  const loss = `val loss ${run.final_val_loss.toFixed(3)} vs ${base.final_val_loss.toFixed(3)} (${signedNats(run.final_val_loss - base.final_val_loss)})`;
   const head = `vs ${ref.name} (committed run, ${ref.path}): ${loss}`;
   const here = `here: ${tokens(run.train_tokens_per_s)} training tokens/s, ${minutes(run.wall_s)}`;
   const mine = own?.summary;
