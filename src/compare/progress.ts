@@ -1,11 +1,20 @@
 // Overall progress of a compare: steps left across all runs, at the pace seen so far.
 
-/** ETA from the training steps still to run and the pace of this invocation (evaluations included in the pace). */
+/**
+ * Progress of a compare: the share of the grid's training steps done, counting
+ * runs finished (and steps trained) before this invocation, and the ETA from
+ * the steps still to run at the pace of this invocation (evaluations included
+ * in the pace). A worker sees the runs others finished when it started.
+ */
 export class CompareEta {
   private readonly start = performance.now();
   private done = 0;
 
-  constructor(private remaining: number) {}
+  /** `remaining`: steps this invocation has to train; `before`: steps of the grid trained before it. */
+  constructor(
+    private remaining: number,
+    private readonly before = 0,
+  ) {}
 
   get stepsLeft(): number {
     return this.remaining;
@@ -14,6 +23,12 @@ export class CompareEta {
   advance(steps = 1): void {
     this.done += steps;
     this.remaining = Math.max(0, this.remaining - steps);
+  }
+
+  /** Whole percent of the grid's steps trained (100 when there is nothing to train). */
+  percent(): number {
+    const total = this.before + this.done + this.remaining;
+    return total ? Math.floor((100 * (this.before + this.done)) / total) : 100;
   }
 
   /** Seconds left, or null before the first step. */

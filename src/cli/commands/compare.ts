@@ -70,11 +70,10 @@ async function compare(gridSpec: string, outDir: string, options: CompareOptions
       )
     : null;
   let eta = new CompareEta(0),
-    totalSteps = 0,
     index = 0,
     total = 0,
     lastVal = '-';
-  const overall = () => (totalSteps ? Math.floor((100 * (totalSteps - eta.stepsLeft)) / totalSteps) : 100);
+  const overall = () => eta.percent();
   const label = (run: GridRun) => `[${index}/${total}] ${run.id}`;
   try {
     const outcome = await runCompare(
@@ -83,11 +82,12 @@ async function compare(gridSpec: string, outDir: string, options: CompareOptions
       {
         onPlan: (runs, states) => {
           total = runs.length;
-          totalSteps = runs.reduce((s, r, i) => {
+          const gridSteps = runs.reduce((s, r) => s + r.config.maxIters, 0);
+          const totalSteps = runs.reduce((s, r, i) => {
             const st = states[i];
             return s + (st.kind === 'finished' ? 0 : r.config.maxIters - (st.kind === 'resume' ? st.step : 0));
           }, 0);
-          eta = new CompareEta(totalSteps);
+          eta = new CompareEta(totalSteps, gridSteps - totalSteps);
           const done = states.filter((s) => s.kind === 'finished').length;
           const sweeps = runs.filter((r) => r.sweep).length;
           const shape = grid.sweep
