@@ -166,6 +166,24 @@ test('the context study: 60 sweep runs (HSM also at lr 8e-3, the hybrids at 1.6e
   assert.equal(budgets.length, 4 * (2 + 2 + 2 + 3));
 });
 
+test("the finer sweep trains the context study's Transformer++-block sweep runs at other learning rates only", async () => {
+  const { loadGrid } = await import('../src/compare/grid.js');
+  const study = expandSweep(loadGrid('context-study'), '/x');
+  const fine = expandSweep(loadGrid('context-lr-fine'), '/x');
+  assert.equal(fine.length, 6);
+  const picks: Record<string, number> = { tpp: 2e-3, 'pair-pp': 2e-3, 'hybrid-pp': 8e-3 };
+  for (const run of fine) {
+    const pick = study.find(
+      (r) => r.model === run.model && r.config.lr === picks[run.model] && r.config.batchSize === 4,
+    )!;
+    const ratio = run.config.lr / pick.config.lr;
+    assert.ok(Math.abs(ratio - Math.SQRT2) < 0.02 || Math.abs(ratio - Math.SQRT1_2) < 0.02, `${run.id}: ×${ratio}`);
+    assert.ok(Math.abs(run.config.minLr - run.config.lr / 10) < 1e-12, run.id);
+    const rest = (c: typeof run.config) => ({ ...c, lr: 0, minLr: 0, out: '' });
+    assert.deepEqual(rest(run.config), rest(pick.config), `${run.id} trains as ${pick.id} but for its lr`);
+  }
+});
+
 test('context use: 4 windows a step and equal steps at every context, each model covering its context', async () => {
   const { loadGrid } = await import('../src/compare/grid.js');
   const { describeModel, modelShapes } = await import('../src/model/cost.js');

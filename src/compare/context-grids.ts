@@ -144,6 +144,21 @@ const CONTEXT_USE_MODELS: GridInput['models'] = CONTEXT_USE_T.flatMap((T) =>
   })),
 );
 
+/**
+ * A check of the sweep's resolution: its learning rates are 2× apart, and the
+ * Transformer++ baseline had 8 cells against the HSM families' 20 and 24. Each
+ * Transformer++-block pick again at its sweep's budget, batch and seed, at the
+ * two learning rates √2 either side of its pick (the hybrid's pick 8e-3 is
+ * between 5.7e-3 and 1.13e-2). If a finer value beats a pick by more than the
+ * seed spread, the study's picks are in question.
+ */
+const FINE_LR: Record<string, number[]> = {
+  tpp: [1.4e-3, 2.8e-3],
+  'pair-pp': [1.4e-3, 2.8e-3],
+  'hybrid-pp': [5.7e-3, 1.13e-2],
+};
+const FINE_MODELS: GridInput['models'] = STUDY_MODELS_BY_STYLE[1].map((m) => ({ ...m, sweepLr: FINE_LR[m.name] }));
+
 export const CONTEXT_GRIDS: Record<string, GridInput> = {
   // 60 sweep runs, then 36 budget runs of which 4 are picked sweep runs: about 20 core-hours; two `--worker` processes, HSM_THREADS=1.
   'context-study': {
@@ -161,6 +176,17 @@ export const CONTEXT_GRIDS: Record<string, GridInput> = {
     // Gaps against Transformer++, the attention baseline that passes the sanity bar (GPT's learned positions fail it).
     baseline: 'tpp',
     seeds: [1, 2],
+    eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
+  },
+  // 6 runs, about an hour on one core: the sweep's picks at learning rates between its values.
+  'context-lr-fine': {
+    description:
+      "the context study's sweep at a finer step: each Transformer++-block pick at the learning rates √2 either side of its pick, at the sweep's budget, batch and seed",
+    train: STUDY_TRAIN,
+    models: FINE_MODELS,
+    sweep: { lr: STUDY_SWEEP_LR, batchSize: [4], minLrFraction: 0.1, train: { budget: { flops: 1.6e13 } } },
+    baseline: 'tpp',
+    seeds: [1],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
   },
   'context-sanity': {
