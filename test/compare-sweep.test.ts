@@ -182,6 +182,18 @@ test("the finer sweep trains the context study's Transformer++-block sweep runs 
     const rest = (c: typeof run.config) => ({ ...c, lr: 0, minLr: 0, out: '' });
     assert.deepEqual(rest(run.config), rest(pick.config), `${run.id} trains as ${pick.id} but for its lr`);
   }
+  // Whichever run a family picks, its pick is that sweep run: the grid trains nothing more.
+  const familyPicks = new Map(
+    ['tpp', 'hsm', 'hybrid'].map((family, i) => {
+      const r = fine[2 * i + 1];
+      return [family, { model: r.model, lr: r.config.lr, minLr: r.config.minLr, batchSize: 4 }];
+    }),
+  );
+  const runs = expandGrid(loadGrid('context-lr-fine'), '/x', familyPicks, fine);
+  assert.deepEqual(
+    runs.map((r) => r.id),
+    [fine[1].id, fine[3].id, fine[5].id],
+  );
 });
 
 test('context use: 4 windows a step and equal steps at every context, each model covering its context', async () => {

@@ -182,9 +182,10 @@ export const CONTEXT_GRIDS: Record<string, GridInput> = {
   'context-lr-fine': {
     description:
       "the context study's sweep at a finer step: each Transformer++-block pick at the learning rates √2 either side of its pick, at the sweep's budget, batch and seed",
-    train: STUDY_TRAIN,
+    // The budget in train too, so that each family's pick is its sweep run, not another run without the budget.
+    train: { ...STUDY_TRAIN, budget: { flops: 1.6e13 } },
     models: FINE_MODELS,
-    sweep: { lr: STUDY_SWEEP_LR, batchSize: [4], minLrFraction: 0.1, train: { budget: { flops: 1.6e13 } } },
+    sweep: { lr: STUDY_SWEEP_LR, batchSize: [4], minLrFraction: 0.1 },
     baseline: 'tpp',
     seeds: [1],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
