@@ -170,29 +170,34 @@ test("the finer sweep trains the context study's Transformer++-block sweep runs 
   const { loadGrid } = await import('../src/compare/grid.js');
   const study = expandSweep(loadGrid('context-study'), '/x');
   const fine = expandSweep(loadGrid('context-lr-fine'), '/x');
-  assert.equal(fine.length, 6);
+  assert.equal(fine.length, 9);
   const picks: Record<string, number> = { tpp: 2e-3, 'pair-pp': 2e-3, 'hybrid-pp': 8e-3 };
   for (const run of fine) {
     const pick = study.find(
       (r) => r.model === run.model && r.config.lr === picks[run.model] && r.config.batchSize === 4,
     )!;
     const ratio = run.config.lr / pick.config.lr;
-    assert.ok(Math.abs(ratio - Math.SQRT2) < 0.02 || Math.abs(ratio - Math.SQRT1_2) < 0.02, `${run.id}: ×${ratio}`);
+    assert.ok(
+      [1, Math.SQRT2, Math.SQRT1_2].some((x) => Math.abs(ratio - x) < 0.02),
+      `${run.id}: ×${ratio}`,
+    );
     assert.ok(Math.abs(run.config.minLr - run.config.lr / 10) < 1e-12, run.id);
+    if (ratio === 1)
+      assert.deepEqual({ ...run.config, out: '' }, { ...pick.config, out: '' }, `${run.id} repeats ${pick.id}`);
     const rest = (c: typeof run.config) => ({ ...c, lr: 0, minLr: 0, out: '' });
     assert.deepEqual(rest(run.config), rest(pick.config), `${run.id} trains as ${pick.id} but for its lr`);
   }
   // Whichever run a family picks, its pick is that sweep run: the grid trains nothing more.
   const familyPicks = new Map(
     ['tpp', 'hsm', 'hybrid'].map((family, i) => {
-      const r = fine[2 * i + 1];
+      const r = fine[3 * i + 2];
       return [family, { model: r.model, lr: r.config.lr, minLr: r.config.minLr, batchSize: 4 }];
     }),
   );
   const runs = expandGrid(loadGrid('context-lr-fine'), '/x', familyPicks, fine);
   assert.deepEqual(
     runs.map((r) => r.id),
-    [fine[1].id, fine[3].id, fine[5].id],
+    [fine[2].id, fine[5].id, fine[8].id],
   );
 });
 

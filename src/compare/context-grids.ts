@@ -147,15 +147,17 @@ const CONTEXT_USE_MODELS: GridInput['models'] = CONTEXT_USE_T.flatMap((T) =>
 /**
  * A check of the sweep's resolution: its learning rates are 2× apart, and the
  * Transformer++ baseline had 8 cells against the HSM families' 20 and 24. Each
- * Transformer++-block pick again at its sweep's budget, batch and seed, at the
- * two learning rates √2 either side of its pick (the hybrid's pick 8e-3 is
- * between 5.7e-3 and 1.13e-2). If a finer value beats a pick by more than the
- * seed spread, the study's picks are in question.
+ * Transformer++-block pick again at its sweep's budget, batch and seed, at its
+ * pick and the two learning rates √2 either side (the hybrid's pick 8e-3 is
+ * between 5.7e-3 and 1.13e-2), so that this grid's own report compares each
+ * family at its best of three. The pick's run repeats the study's sweep run
+ * exactly, a check that training is deterministic. If a finer value beats a
+ * pick by more than the seed spread, the study's picks are in question.
  */
 const FINE_LR: Record<string, number[]> = {
-  tpp: [1.4e-3, 2.8e-3],
-  'pair-pp': [1.4e-3, 2.8e-3],
-  'hybrid-pp': [5.7e-3, 1.13e-2],
+  tpp: [1.4e-3, 2e-3, 2.8e-3],
+  'pair-pp': [1.4e-3, 2e-3, 2.8e-3],
+  'hybrid-pp': [5.7e-3, 8e-3, 1.13e-2],
 };
 const FINE_MODELS: GridInput['models'] = STUDY_MODELS_BY_STYLE[1].map((m) => ({ ...m, sweepLr: FINE_LR[m.name] }));
 
@@ -178,10 +180,10 @@ export const CONTEXT_GRIDS: Record<string, GridInput> = {
     seeds: [1, 2],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
   },
-  // 6 runs, about an hour on one core: the sweep's picks at learning rates between its values.
+  // 9 runs, about 45 minutes on one core: the sweep's picks and the learning rates √2 either side.
   'context-lr-fine': {
     description:
-      "the context study's sweep at a finer step: each Transformer++-block pick at the learning rates √2 either side of its pick, at the sweep's budget, batch and seed",
+      "the context study's sweep at a finer step: each Transformer++-block pick at its learning rate and √2 either side, at the sweep's budget, batch and seed",
     // The budget in train too, so that each family's pick is its sweep run, not another run without the budget.
     train: { ...STUDY_TRAIN, budget: { flops: 1.6e13 } },
     models: FINE_MODELS,
