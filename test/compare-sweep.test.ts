@@ -133,13 +133,21 @@ test('hsm compare runs the sweep, then each family at every budget with its pick
   }
 });
 
-test('the context study: 60 sweep runs (HSM also at lr 8e-3, the hybrids at 1.6e-2), every model covers context 512 and matches its style’s GPT within 1%', async () => {
+test('the context study: 82 sweep runs (HSM also at lr 8e-3, the hybrids and gated at 1.6e-2), every model covers context 512 and matches its style’s GPT within 1%', async () => {
   const { loadGrid } = await import('../src/compare/grid.js');
   const { describeModel, modelShapes } = await import('../src/model/cost.js');
   const { resolveModelConfig } = await import('../src/train/config.js');
   const grid = loadGrid('context-study');
   const sweep = expandSweep(grid, '/x');
-  assert.equal(sweep.length, 2 * 4 * 2 + 2 * 5 * 2 + 2 * 6 * 2);
+  assert.equal(sweep.length, 2 * 4 * 2 + 2 * 5 * 2 + 2 * 6 * 2 + 6 * 2 + 5 * 2);
+  // The screened mixers compete in the pure HSM family, in the Transformer++ block.
+  for (const name of ['gated-pp', 'ab-proj-pp']) {
+    const run = sweep.find((r) => r.model === name)!;
+    assert.deepEqual(
+      [run.config.model.style, run.config.model.plan],
+      ['transformer++', `hsm:${name === 'gated-pp' ? 'gated' : 'ab[proj]'}*9`],
+    );
+  }
   const size = (run: (typeof sweep)[number]) => describeModel(modelShapes(resolveModelConfig(run.config.model, 100)));
   const gptOf = {
     gpt2: size(sweep.find((r) => r.model === 'gpt')!),

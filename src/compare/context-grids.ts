@@ -73,8 +73,30 @@ const STUDY_MODELS_BY_STYLE = (['gpt2', 'transformer++'] as const).map((style) =
     },
   ];
 });
-// Family by family (the attention baselines' sweeps first: the sanity bar rests on them), both styles side by side.
-const STUDY_MODELS: GridInput['models'] = [0, 1, 2].flatMap((i) => STUDY_MODELS_BY_STYLE.map((models) => models[i]));
+/**
+ * Pure HSM mixers that a later screen in the Transformer++ block put ahead of
+ * `pair` at `pair-pp`'s pick (docs/results/context-mixers/: gated 1.451 at lr
+ * 4e-3, the edge of its three, and ab[proj] 1.497, against pair-pp's 1.515), so
+ * they compete in the pure HSM family's sweep too; gated also at 1.6e-2.
+ */
+const SCREENED_HSM: GridInput['models'] = [
+  { mixer: 'gated', name: 'gated-pp', sweepLr: HYBRID_SWEEP_LR },
+  { mixer: 'ab[proj]', name: 'ab-proj-pp', sweepLr: HSM_SWEEP_LR },
+].map(({ mixer, name, sweepLr }) => ({
+  name,
+  plan: `hsm:${mixer}*{levels}`,
+  matchParams: 'attn*4',
+  model: { style: 'transformer++' as const },
+  family: 'hsm',
+  sweepLr,
+  note: `HSM ${mixer}, 9 pow2 blocks (shifts 1…256), transformer++ block, parameter-matched (added after the mixer screen)`,
+}));
+// Family by family (the attention baselines' sweeps first: the sanity bar rests on them), both styles side by
+// side; the screened mixers last, so the runs trained before them keep their places.
+const STUDY_MODELS: GridInput['models'] = [
+  ...[0, 1, 2].flatMap((i) => STUDY_MODELS_BY_STYLE.map((models) => models[i])),
+  ...SCREENED_HSM,
+];
 
 /**
  * The sanity bar: a model given more context must not be worse at equal
@@ -162,7 +184,7 @@ const FINE_LR: Record<string, number[]> = {
 const FINE_MODELS: GridInput['models'] = STUDY_MODELS_BY_STYLE[1].map((m) => ({ ...m, sweepLr: FINE_LR[m.name] }));
 
 export const CONTEXT_GRIDS: Record<string, GridInput> = {
-  // 60 sweep runs, then 36 budget runs of which 4 are picked sweep runs: about 20 core-hours; two `--worker` processes, HSM_THREADS=1.
+  // 82 sweep runs, then 36 budget runs of which 4 are picked sweep runs: about 22 core-hours; two `--worker` processes, HSM_THREADS=1.
   'context-study': {
     description:
       'GPT, Transformer++, the best pure HSM model and the best hybrid at context 512: lr × batch sweep per model, then compute curves from 1.6e13 to 1.28e14 training FLOPs',
