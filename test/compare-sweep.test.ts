@@ -185,6 +185,7 @@ test("the finer sweep trains the context study's Transformer++-block sweep runs 
       (r) => r.model === run.model && r.config.lr === picks[run.model] && r.config.batchSize === 4,
     )!;
     const ratio = run.config.lr / pick.config.lr;
+    // The neighbours are rounded (2e-3 / √2 = 1.414e-3 is written 1.4e-3): ratios within 1.5% of √2.
     assert.ok(
       [1, Math.SQRT2, Math.SQRT1_2].some((x) => Math.abs(ratio - x) < 0.02),
       `${run.id}: ×${ratio}`,

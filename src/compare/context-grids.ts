@@ -150,10 +150,18 @@ const SANITY_MODELS: GridInput['models'] = [
  * by position: a model uses its context only where that keeps falling.
  */
 const CONTEXT_USE_T = [256, 512, 1024, 2048] as const;
+/** The sweep's picks in the Transformer++ block (its table in the study README): context-use and the finer sweep start from them. */
+const PICK_LR = { tpp: 2e-3, 'pair-pp': 2e-3, 'hybrid-pp': 8e-3 } as const;
 const CONTEXT_USE_FAMILIES = [
-  { name: 'tpp', plan: 'attn*4', style: 'transformer++', lr: 2e-3 },
-  { name: 'pair-pp', plan: 'hsm:pair*{levels}', style: 'transformer++', lr: 2e-3, matchParams: 'attn*4' },
-  { name: 'hybrid-pp', plan: 'hsm:ab[proj]*3,attn', style: 'transformer++', lr: 8e-3, matchParams: 'attn*4' },
+  { name: 'tpp', plan: 'attn*4', style: 'transformer++', lr: PICK_LR.tpp },
+  { name: 'pair-pp', plan: 'hsm:pair*{levels}', style: 'transformer++', lr: PICK_LR['pair-pp'], matchParams: 'attn*4' },
+  {
+    name: 'hybrid-pp',
+    plan: 'hsm:ab[proj]*3,attn',
+    style: 'transformer++',
+    lr: PICK_LR['hybrid-pp'],
+    matchParams: 'attn*4',
+  },
 ] as const;
 const CONTEXT_USE_MODELS: GridInput['models'] = CONTEXT_USE_T.flatMap((T) =>
   CONTEXT_USE_FAMILIES.map(({ name, plan, style, lr, ...rest }) => ({
@@ -176,10 +184,11 @@ const CONTEXT_USE_MODELS: GridInput['models'] = CONTEXT_USE_T.flatMap((T) =>
  * exactly, a check that training is deterministic. If a finer value beats a
  * pick by more than the seed spread, the study's picks are in question.
  */
+// The neighbours are written out, not computed: their rounding names the run folders.
 const FINE_LR: Record<string, number[]> = {
-  tpp: [1.4e-3, 2e-3, 2.8e-3],
-  'pair-pp': [1.4e-3, 2e-3, 2.8e-3],
-  'hybrid-pp': [5.7e-3, 8e-3, 1.13e-2],
+  tpp: [1.4e-3, PICK_LR.tpp, 2.8e-3],
+  'pair-pp': [1.4e-3, PICK_LR['pair-pp'], 2.8e-3],
+  'hybrid-pp': [5.7e-3, PICK_LR['hybrid-pp'], 1.13e-2],
 };
 const FINE_MODELS: GridInput['models'] = STUDY_MODELS_BY_STYLE[1].map((m) => ({ ...m, sweepLr: FINE_LR[m.name] }));
 
@@ -209,6 +218,7 @@ export const CONTEXT_GRIDS: Record<string, GridInput> = {
     // The budget in train too, so that each family's pick is its sweep run, not another run without the budget.
     train: { ...STUDY_TRAIN, budget: { flops: 1.6e13 } },
     models: FINE_MODELS,
+    // sweep.lr is required; every model's sweepLr replaces it here.
     sweep: { lr: STUDY_SWEEP_LR, batchSize: [4], minLrFraction: 0.1 },
     baseline: 'tpp',
     seeds: [1],

@@ -73,7 +73,6 @@ async function compare(gridSpec: string, outDir: string, options: CompareOptions
     index = 0,
     total = 0,
     lastVal = '-';
-  const overall = () => eta.percent();
   const label = (run: GridRun) => `[${index}/${total}] ${run.id}`;
   try {
     const outcome = await runCompare(
@@ -114,7 +113,7 @@ async function compare(gridSpec: string, outDir: string, options: CompareOptions
               runs: total,
               steps: info.maxIters,
               val: '-',
-              overall: overall(),
+              overall: eta.percent(),
               eta: formatDuration(eta.seconds()),
             });
           } else process.stderr.write(`${label(run)}: ${what} (${run.config.model.plan}, ${info.maxIters} steps)\n`);
@@ -122,10 +121,10 @@ async function compare(gridSpec: string, outDir: string, options: CompareOptions
         onStep: (run, m: StepMetrics) => {
           eta.advance();
           if (m.val_loss !== undefined) lastVal = m.val_loss.toFixed(4);
-          if (bar) bar.update(m.step, { val: lastVal, overall: overall(), eta: formatDuration(eta.seconds()) });
+          if (bar) bar.update(m.step, { val: lastVal, overall: eta.percent(), eta: formatDuration(eta.seconds()) });
           else if (m.val_loss !== undefined) {
             process.stderr.write(
-              `${label(run)}: step ${m.step}/${run.config.maxIters} val ${lastVal} · overall ${overall()}%, ETA ${formatDuration(eta.seconds())}\n`,
+              `${label(run)}: step ${m.step}/${run.config.maxIters} val ${lastVal} · overall ${eta.percent()}%, ETA ${formatDuration(eta.seconds())}\n`,
             );
           }
         },
