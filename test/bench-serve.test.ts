@@ -35,6 +35,20 @@ test('bench serve: server_efficiency is the server tokens/s over the model decod
       model = r.decode_batch_tokens_per_s as number;
     assert.ok(server > 0 && model > 0, JSON.stringify(r));
     assert.ok(Math.abs((r.server_efficiency as number) - server / model) <= 5e-5, JSON.stringify(r));
+    // The step decomposition: every one of the 3 requests × 8 tokens drawn in some step, every request prefilled
+    // in one, and the parts of a step (with the time between steps) adding up to its wall time.
+    const steps = r.steps as number,
+      ms = r.step_ms as Record<string, number | null>;
+    assert.ok(Math.abs(steps * (r.tokens_per_step as number) - 24) <= steps * 5e-4, JSON.stringify(r));
+    const prefills = steps * (r.prefill_step_share as number);
+    assert.ok(prefills >= 1 - 1e-3 && prefills <= 3 + 1e-3, JSON.stringify(r));
+    const parts = ms.model_passes! + ms.sampling! + ms.scheduling! + ms.outside_steps!;
+    assert.ok(Math.abs(parts - ms.wall!) <= 3e-3, JSON.stringify(r));
+    assert.ok(ms.model_passes! > 0 && ms.sampling! > 0 && ms.outside_steps! >= 0, JSON.stringify(r));
+    assert.ok(
+      Math.abs(ms.decode_batch_median! - ((r.concurrency as number) * 1000) / model) <= 1e-3,
+      JSON.stringify(r),
+    );
   }
   const summaries = records.filter((r) => r.bench === 'serve-summary');
   assert.equal(summaries.length, 2);

@@ -1,6 +1,7 @@
 // Starting and querying a server child process (serve-worker.ts).
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { BatcherStats } from '../serve/batcher.js';
 import type { ServeOptions } from '../serve/server.js';
 import type { DecodeRateRequest } from './serve-worker.js';
 
@@ -11,6 +12,8 @@ export interface ServerStats {
   heapUsedBytes: number;
   peakRssBytes: number;
   cpuS: number;
+  /** The first served model's scheduling counters. */
+  batcher: BatcherStats;
 }
 
 export interface ServerProcess {

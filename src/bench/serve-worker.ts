@@ -28,6 +28,7 @@ process.on('message', (msg: string | DecodeRateRequest) => {
       heapUsedBytes: m.heapUsed,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       cpuS: (cpu.user + cpu.system) / 1e6,
+      batcher: server.batcherStats()[0],
     });
   } else if (msg === 'stop') {
     void server.close().then(() => process.exit(0));

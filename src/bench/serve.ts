@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createTokenizer } from '../data/tokenizers.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_STREAM_INTERVAL_MS } from '../serve/app.js';
+import type { BatcherStats } from '../serve/batcher.js';
 import { parsePlan } from '../model/plan.js';
 import { Transformer } from '../model/transformer.js';
 import { AdamW } from '../optim/adamw.js';
@@ -112,7 +113,7 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
         const load = { url: server.url, model, maxTokens: opts.maxTokens, prompt };
         // Warm-up (JIT, buffer pools) at the same concurrency, not measured.
         await runLoad({ ...load, concurrency: C, requests: C, deadlineMs: opts.deadlineS * 1000 });
-        const serverCpu0 = (await server.stats()).cpuS,
+        const before = await server.stats(),
           clientCpu0 = process.cpuUsage();
         const r = await runLoad({
           ...load,
@@ -121,7 +122,7 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
           deadlineMs: opts.deadlineS * 1000,
         });
         const clientCpu = process.cpuUsage(clientCpu0);
-        const { peakRssBytes, cpuS } = await server.stats();
+        const after = await server.stats();
         // The same model's decodeBatch rate at C sequences, timed in the server's process after the load.
         const modelRate = await server.decodeRate(C, opts.promptTokens, opts.maxTokens);
         const tokensPerS = round(r.tokens / r.wallS, 1);
@@ -147,9 +148,10 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
           // Text chunks a request arrived in (the server gathers a request's tokens for up to this interval).
           stream_interval_ms: opts.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS,
           chunks_per_request: r.completed > 0 ? round(r.itlMs.length / r.completed + 1, 2) : 0,
-          peak_rss_mb: round(peakRssBytes / 2 ** 20, 1),
+          ...stepTimes(before.batcher, after.batcher, r.wallS, C, modelRate),
+          peak_rss_mb: round(after.peakRssBytes / 2 ** 20, 1),
           // Cores busy on average (2 = both of this machine's): the server's process and the load generator's.
-          server_cpu: round((cpuS - serverCpu0) / r.wallS, 2),
+          server_cpu: round((after.cpuS - before.cpuS) / r.wallS, 2),
           client_cpu: round((clientCpu.user + clientCpu.system) / 1e6 / r.wallS, 2),
         };
         perC.push(record);
@@ -171,6 +173,34 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
       server_efficiency: Object.fromEntries(perC.map((r) => [String(r.concurrency), r.server_efficiency])),
     });
   }
+}
+
+/**
+ * Where the server's time per scheduling step went during the load, in ms, beside decodeBatch's median step for
+ * the same C sequences: the server's efficiency is that median step over the server's wall time per C tokens.
+ * Model passes include the prefill of joining prompts (`prefill_step_share` of the steps had one); the full-batch
+ * decode pass is the server's counterpart of decodeBatch's step; "outside" is the event loop's HTTP work.
+ */
+function stepTimes(b0: BatcherStats, b1: BatcherStats, wallS: number, C: number, modelRate: number) {
+  const steps = b1.steps - b0.steps;
+  if (steps === 0) return {};
+  const per = (key: keyof BatcherStats) => round((b1[key] - b0[key]) / steps, 3);
+  const stepMs = b1.stepMs - b0.stepMs,
+    fullSteps = b1.fullDecodeSteps - b0.fullDecodeSteps;
+  return {
+    steps,
+    tokens_per_step: per('tokens'),
+    prefill_step_share: per('prefillSteps'),
+    step_ms: {
+      wall: round((wallS * 1000) / steps, 3),
+      model_passes: per('passMs'),
+      sampling: per('sampleMs'),
+      scheduling: round((stepMs - (b1.passMs - b0.passMs) - (b1.sampleMs - b0.sampleMs)) / steps, 3),
+      outside_steps: round((wallS * 1000 - stepMs) / steps, 3),
+      full_decode_pass: fullSteps > 0 ? round((b1.fullDecodeMs - b0.fullDecodeMs) / fullSteps, 3) : null,
+      decode_batch_median: round((C * 1000) / modelRate, 3),
+    },
+  };
 }
 
 /** A prompt of `promptTokens` must leave room to decode in the model's context (checked before any server starts). */

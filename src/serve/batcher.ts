@@ -31,6 +31,23 @@ export interface BatcherOptions {
   prefillTokensPerStep?: number;
 }
 
+/** Counters since the server started (`/health` shows them; `hsm bench serve` takes differences over its load). */
+export interface BatcherStats {
+  steps: number;
+  tokens: number;
+  largestBatch: number;
+  /** Steps whose pass also prefilled joining prompts, and the prompt tokens they prefilled. */
+  prefillSteps: number;
+  promptTokens: number;
+  /** Milliseconds in whole steps; in the model's passes; in the passes that only decoded a full batch (`parallel` sequences). */
+  stepMs: number;
+  passMs: number;
+  fullDecodeMs: number;
+  fullDecodeSteps: number;
+  /** Milliseconds drawing tokens and handing them to their requests (tokenizer, stop sequences, the stream's buffer). */
+  sampleMs: number;
+}
+
 interface Active {
   job: Job;
   stream: GenerationStream;
@@ -43,7 +60,18 @@ export class ContinuousBatcher {
   private closed = false;
   private readonly sampler = new Sampler(); // steps run one at a time, so one scratch serves all sequences
   /** Counters for /health and the benchmark. */
-  readonly stats = { steps: 0, tokens: 0, largestBatch: 0 };
+  readonly stats: BatcherStats = {
+    steps: 0,
+    tokens: 0,
+    largestBatch: 0,
+    prefillSteps: 0,
+    promptTokens: 0,
+    stepMs: 0,
+    passMs: 0,
+    fullDecodeMs: 0,
+    fullDecodeSteps: 0,
+    sampleMs: 0,
+  };
 
   constructor(
     private readonly model: Transformer,
@@ -109,6 +137,8 @@ export class ContinuousBatcher {
    * from the logits just computed. Finished sequences leave at once.
    */
   private step(): void {
+    const stats = this.stats,
+      t0 = performance.now();
     this.active = this.active.filter((a) => {
       if (!a.job.signal.aborted) return true;
       end(a.job, 'cancelled');
@@ -118,12 +148,24 @@ export class ContinuousBatcher {
     const [shared = [], ...own] = prefillGroups(this.admit()).map((group) =>
       group.flatMap((job) => this.newStream(job)),
     );
-    if (running.length > 0 || shared.length > 0) {
-      this.stats.steps++;
-      this.stats.largestBatch = Math.max(this.stats.largestBatch, running.length);
+    const joining = [...shared, ...own.flat()];
+    if (running.length > 0 || joining.length > 0) {
+      stats.steps++;
+      stats.largestBatch = Math.max(stats.largestBatch, running.length);
     }
+    if (joining.length > 0) {
+      stats.prefillSteps++;
+      stats.promptTokens += joining.reduce((sum, a) => sum + a.job.prompt.length, 0);
+    }
+    const t1 = performance.now();
     // Further prefill groups take a pass of their own (no running sequences).
     this.active = [...this.pass(running, shared), ...own.flatMap((group) => this.pass([], group))];
+    const t2 = performance.now();
+    stats.passMs += t2 - t1;
+    if (joining.length === 0 && running.length === this.opts.parallel) {
+      stats.fullDecodeMs += t2 - t1;
+      stats.fullDecodeSteps++;
+    }
     this.active = this.active.filter((a) => {
       let token: number;
       try {
@@ -132,12 +174,15 @@ export class ContinuousBatcher {
         end(a.job, 'error', err);
         return false;
       }
-      this.stats.tokens++;
+      stats.tokens++;
       if (!deliver(a.job, token)) end(a.job, 'stop');
       else if (a.stream.finished) end(a.job, 'length');
       else return true;
       return false;
     });
+    const t3 = performance.now();
+    stats.sampleMs += t3 - t2;
+    stats.stepMs += t3 - t0;
   }
 
   /** Waiting jobs that join the batch now, within the prefill budget. */

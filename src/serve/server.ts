@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { UserError } from '../errors.js';
 import { createApp } from './app.js';
-import { ContinuousBatcher } from './batcher.js';
+import { ContinuousBatcher, type BatcherStats } from './batcher.js';
 import { loadServedModels, type ServedModel } from './served-models.js';
 
 export interface ServeOptions {
@@ -29,6 +29,8 @@ export interface RunningServer {
   url: string;
   /** The models as loaded and packed for serving, each with its id (benchmarks time them in the server's process). */
   served: readonly ServedModel[];
+  /** Each served model's scheduling counters, in the order of `served` (as /health shows them). */
+  batcherStats(): BatcherStats[];
   close(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   return {
     url: `http://${host}:${port}`,
     served: models,
+    batcherStats: () => models.map((m) => ({ ...batchers.get(m.id)!.stats })),
     close: async () => {
       if (closing) return;
       closing = true;
