@@ -94,6 +94,15 @@ test("a model's sweepLr replaces the sweep's learning rates for that model only"
   assert.equal(runs.length, 2 * (2 + 3 + 2));
   const noSweep = { ...GRID, sweep: undefined, budgets: undefined, models };
   assert.throws(() => parseGrid(noSweep, 'x'), /model ab: sweepLr needs the grid's "sweep"/);
+  // Without sweep.lr, every model brings its own; one that does not is named.
+  const { lr: _lr, ...sweepWithoutLr } = GRID.sweep!;
+  assert.throws(
+    () => parseGrid({ ...GRID, models, sweep: sweepWithoutLr }, 'no-lr'),
+    /sweep\.lr: give the learning rates to try, or a sweepLr to each model \(missing for gpt, /,
+  );
+  const allOwn = GRID.models.map((m) => ({ ...m, sweepLr: [1e-3] }));
+  const ownOnly = expandSweep(parseGrid({ ...GRID, models: allOwn, sweep: sweepWithoutLr }, 'own-only'), '/x');
+  assert.deepEqual([...new Set(ownOnly.map((r) => r.sweep!.lr))], [1e-3]);
   assert.throws(() => parseGrid({ ...GRID, models: [{ ...GRID.models[0], sweepLr: [-1] }] }, 'x'), UserError);
 });
 

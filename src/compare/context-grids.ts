@@ -218,8 +218,7 @@ export const CONTEXT_GRIDS: Record<string, GridInput> = {
     // The budget in train too, so that each family's pick is its sweep run, not another run without the budget.
     train: { ...STUDY_TRAIN, budget: { flops: 1.6e13 } },
     models: FINE_MODELS,
-    // sweep.lr is required; every model's sweepLr replaces it here.
-    sweep: { lr: STUDY_SWEEP_LR, batchSize: [4], minLrFraction: 0.1 },
+    sweep: { batchSize: [4], minLrFraction: 0.1 }, // every model gives its own sweepLr
     baseline: 'tpp',
     seeds: [1],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },

@@ -37,8 +37,8 @@ const GridModelSchema = z
  */
 const SweepSchema = z
   .object({
-    /** Peak learning rates; each run's minLr is lr × minLrFraction. */
-    lr: z.array(z.number().positive().max(10)).min(1).max(16),
+    /** Peak learning rates; each run's minLr is lr × minLrFraction. Optional when every model gives its sweepLr. */
+    lr: z.array(z.number().positive().max(10)).min(1).max(16).optional(),
     minLrFraction: z.number().min(0).max(1).default(0.1),
     /** Sequences per micro-batch (default: the grid's). */
     batchSize: z.array(positiveInt).min(1).max(8).optional(),

@@ -109,6 +109,11 @@ export function parseGrid(raw: unknown, name: string): Grid {
   const ownLr = grid.models.find((m) => m.sweepLr);
   if (ownLr && !grid.sweep)
     throw new UserError(`grid ${name}: model ${ownLr.name}: sweepLr needs the grid's "sweep" (it replaces sweep.lr)`);
+  const noLr = grid.models.filter((m) => !m.sweepLr).map((m) => m.name);
+  if (grid.sweep && !grid.sweep.lr && noLr.length > 0)
+    throw new UserError(
+      `grid ${name}: sweep.lr: give the learning rates to try, or a sweepLr to each model (missing for ${noLr.join(', ')})`,
+    );
   // Checks every run's configuration now, before any training: the sweep's, and the grid's with any settings picked.
   const sweepRuns = expandSweep(full, '.');
   const taskNames = full.recall ? recallTasks(full).map((t) => t.name) : [undefined];
@@ -123,8 +128,13 @@ export function parseGrid(raw: unknown, name: string): Grid {
 
 /** One combination of the sweep for model m (the first), to check a picked configuration early. */
 function somePick(grid: Grid, m: GridModel): SweepPick {
-  const lr = (m.sweepLr ?? grid.sweep!.lr)[0];
+  const lr = sweepLrOf(grid, m)[0];
   return { model: m.name, lr, minLr: lr * grid.sweep!.minLrFraction, batchSize: grid.sweep!.batchSize?.[0] ?? 1 };
+}
+
+/** The peak learning rates model m tries in the sweep: its own, or the sweep's (validation checked one is there). */
+function sweepLrOf(grid: Grid, m: GridModel): number[] {
+  return m.sweepLr ?? grid.sweep?.lr ?? [];
 }
 
 /** A number as it appears in run names: 0.001 → "1e-3", 16000000000000 → "1.6e13". */
@@ -147,7 +157,7 @@ export function expandSweep(grid: Grid, outDir: string): GridRun[] {
     for (const task of tasks) {
       for (const m of grid.models) {
         for (const batchSize of sweep.batchSize ?? [Number(base.batchSize ?? 12)]) {
-          for (const lr of m.sweepLr ?? sweep.lr) {
+          for (const lr of sweepLrOf(grid, m)) {
             const settings = { lr, minLr: lr * sweep.minLrFraction, batchSize };
             const id = `sweep-${task ? task.name + '-' : ''}${m.name}-lr${shortNumber(lr)}-b${batchSize}-s${seed}`;
             const data = task ? recallData(task.recall, task.steps) : {};
