@@ -170,6 +170,8 @@ const CONTEXT_USE_MODELS: GridInput['models'] = CONTEXT_USE_T.flatMap((T) =>
     ...rest,
     model: { blockSize: T, style },
     train: { lr, minLr: lr / 10 },
+    // Each HSM family against attention at its own context; Transformer++ against itself at 256 (the window's effect).
+    ...(name !== 'tpp' && { baseline: `tpp-${T}` }),
     note: `${name} (the study's pick, lr ${lr}) at context ${T}, 4 windows a step`,
   })),
 );

@@ -26,6 +26,11 @@ const GridModelSchema = z
      * (e.g. one more value where its best sat at the edge of the grid's).
      */
     sweepLr: z.array(z.number().positive().max(10)).min(1).max(16).optional(),
+    /**
+     * The model this one's loss is compared with in the results table (default: the grid's baseline), e.g. the
+     * attention model at the same context when the grid spans several.
+     */
+    baseline: z.string().optional(),
   })
   .strict();
 

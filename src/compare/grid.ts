@@ -104,6 +104,15 @@ export function parseGrid(raw: unknown, name: string): Grid {
   const baseline = grid.baseline ?? names[0];
   if (!names.includes(baseline))
     throw new UserError(`grid ${name}: baseline "${baseline}" is not one of its models (${names.join(', ')})`);
+  for (const m of grid.models) {
+    if (m.baseline === undefined) continue;
+    if (!names.includes(m.baseline))
+      throw new UserError(
+        `grid ${name}: model ${m.name}: baseline "${m.baseline}" is not one of its models (${names.join(', ')})`,
+      );
+    if (m.baseline === m.name)
+      throw new UserError(`grid ${name}: model ${m.name}: baseline: a model is not compared with itself; leave it out`);
+  }
   const full: Grid = { ...grid, name, baseline };
   if (grid.budgets && grid.recall) throw new UserError(`grid ${name}: budgets are for text grids`);
   const ownLr = grid.models.find((m) => m.sweepLr);

@@ -3,7 +3,7 @@
 import { toVega, vegaRuntimeSource } from '../report/chart.js';
 import type { NamedChart } from './charts.js';
 import type { CompareResults } from './results.js';
-import { SPEED_NOTE, summaryTables } from './tables.js';
+import { baselineLine, SPEED_NOTE, summaryTables } from './tables.js';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -41,7 +41,7 @@ export function reportHtml(results: CompareResults, charts: NamedChart[]): strin
   parts.push(`<h1>hsm compare: ${escapeHtml(g.name)}</h1>`);
   parts.push(`<p>${escapeHtml(g.description)}</p>`);
   parts.push(
-    `<p>Baseline: <b>${escapeHtml(g.baseline)}</b>. Seeds: ${g.seeds.join(', ')}; values are the mean ± half the range over seeds. ` +
+    `<p>Baseline: ${escapeHtml(baselineLine(results))}. Seeds: ${g.seeds.join(', ')}; values are the mean ± half the range over seeds. ` +
       `${results.runs_finished} of ${results.runs_total} runs finished. ${results.machine.cpus} CPUs, ${escapeHtml(results.machine.backend)} backend; ${escapeHtml(results.created)}.</p>`,
   );
   const tables = summaryTables(results);

@@ -1,7 +1,7 @@
 // report.md: the results tables, the charts (SVG files beside it), model notes and samples.
 import type { NamedChart } from './charts.js';
 import type { CompareResults } from './results.js';
-import { SPEED_NOTE, summaryTables } from './tables.js';
+import { baselineLine, SPEED_NOTE, summaryTables } from './tables.js';
 
 export function reportMarkdown(results: CompareResults, charts: NamedChart[]): string {
   const g = results.grid;
@@ -10,7 +10,7 @@ export function reportMarkdown(results: CompareResults, charts: NamedChart[]): s
     '',
     `${g.description}`,
     '',
-    `Baseline: ${g.baseline}. Seeds: ${g.seeds.join(', ')}; values are the mean ± half the range over seeds. ` +
+    `Baseline: ${baselineLine(results)}. Seeds: ${g.seeds.join(', ')}; values are the mean ± half the range over seeds. ` +
       `${results.runs_finished} of ${results.runs_total} runs finished. ${results.machine.cpus} CPUs, ${results.machine.backend} backend; ${results.created}.`,
     '',
   ];

@@ -94,6 +94,8 @@ export interface ModelSummary {
    * seed; absent with fewer than two).
    */
   vs_baseline: {
+    /** The model compared with: the grid's baseline, or the one this model names. */
+    model: string;
     final_val_loss: number;
     final_val_loss_rel: number;
     final_val_loss_spread?: number;
@@ -135,17 +137,24 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
   const tasks = [...new Set(runs.map((r) => r.task))];
   const out: ModelSummary[] = [];
   for (const task of tasks) {
-    const baseRuns = runs.filter((r) => r.task === task && r.model === grid.baseline);
-    const base = baseRuns.length
-      ? { loss: stat(baseRuns.map((r) => r.final_val_loss)).mean, acc: optionalStat(baseRuns, 'accuracy')?.mean }
-      : null;
-    const baseLossBySeed = new Map(baseRuns.map((r) => [r.seed, r.final_val_loss]));
+    const baselineOf = (name: string) => {
+      const baseRuns = runs.filter((r) => r.task === task && r.model === name);
+      if (baseRuns.length === 0) return null;
+      return {
+        name,
+        loss: stat(baseRuns.map((r) => r.final_val_loss)).mean,
+        acc: optionalStat(baseRuns, 'accuracy')?.mean,
+        lossBySeed: new Map(baseRuns.map((r) => [r.seed, r.final_val_loss])),
+      };
+    };
     for (const m of grid.models) {
       const rs = runs.filter((r) => r.task === task && r.model === m.name);
       if (rs.length === 0) continue;
       const loss = stat(rs.map((r) => r.final_val_loss));
       const accuracy = optionalStat(rs, 'accuracy');
       const positions = Object.keys(rs[0].gen_tokens_per_s);
+      const baseName = m.baseline ?? grid.baseline;
+      const base = baseName === m.name ? null : baselineOf(baseName);
       out.push({
         task,
         model: m.name,
@@ -164,15 +173,15 @@ export function summarize(grid: Grid, runs: RunResult[]): ModelSummary[] {
         train_tokens_per_s: stat(rs.map((r) => r.train_tokens_per_s)),
         wall_time_s: stat(rs.map((r) => r.wall_time_s)),
         gen_tokens_per_s: Object.fromEntries(positions.map((p) => [p, stat(rs.map((r) => r.gen_tokens_per_s[p]))])),
-        vs_baseline:
-          base && m.name !== grid.baseline
-            ? {
-                final_val_loss: loss.mean - base.loss,
-                final_val_loss_rel: (loss.mean - base.loss) / base.loss,
-                ...pairedSpread(rs, baseLossBySeed),
-                ...(accuracy && base.acc !== undefined ? { accuracy: accuracy.mean - base.acc } : {}),
-              }
-            : null,
+        vs_baseline: base
+          ? {
+              model: base.name,
+              final_val_loss: loss.mean - base.loss,
+              final_val_loss_rel: (loss.mean - base.loss) / base.loss,
+              ...pairedSpread(rs, base.lossBySeed),
+              ...(accuracy && base.acc !== undefined ? { accuracy: accuracy.mean - base.acc } : {}),
+            }
+          : null,
       });
     }
   }

@@ -20,13 +20,14 @@ const seconds = (x: number) => (x < 10 ? x.toFixed(1) : count(x));
 const millions = (n: number) => `${(n / 1e6).toFixed(3)}M`;
 const scientific = (n: number) => n.toExponential(2).replace('e+', 'e');
 
-/** "+0.083 (+4.4%)" against the baseline; "—" for the baseline itself. */
-function lossDelta(s: ModelSummary): string {
+/** "+0.083 (+4.4%)" against the baseline (named when models have their own); "—" for the baseline itself. */
+function lossDelta(s: ModelSummary, named: boolean): string {
   if (!s.vs_baseline) return '—';
   const spread = s.vs_baseline.final_val_loss_spread;
   return (
     `${signed(s.vs_baseline.final_val_loss, 3)}${spread === undefined ? '' : ` ± ${spread.toFixed(3)}`}` +
-    ` (${signed(100 * s.vs_baseline.final_val_loss_rel, 1)}%)`
+    ` (${signed(100 * s.vs_baseline.final_val_loss_rel, 1)}%)` +
+    (named ? ` vs ${s.vs_baseline.model}` : '')
   );
 }
 
@@ -47,15 +48,23 @@ function noRecallNote(s: ModelSummary): string | undefined {
   return `No recall (the values in the pairs, not which key holds which): ${level(b.accuracy, b.cross_entropy)}${after}.`;
 }
 
-function accuracyDelta(s: ModelSummary): string {
+function accuracyDelta(s: ModelSummary, named: boolean): string {
   if (!s.vs_baseline || s.vs_baseline.accuracy === undefined) return '—';
-  return `${signed(100 * s.vs_baseline.accuracy, 1)} pts`;
+  return `${signed(100 * s.vs_baseline.accuracy, 1)} pts${named ? ` vs ${s.vs_baseline.model}` : ''}`;
 }
 
 const genSpeed = (s: ModelSummary) =>
   Object.values(s.gen_tokens_per_s)
     .map((g) => count(g.mean))
     .join(' / ');
+
+/** "tpp-256", or with models that name their own baseline, where the table says which. */
+export function baselineLine(results: CompareResults): string {
+  const own = results.grid.models.filter((m) => m.baseline !== undefined).length;
+  return own === 0
+    ? results.grid.baseline
+    : `${results.grid.baseline}, except for ${own} model${own > 1 ? 's' : ''} that name their own (the "vs baseline" column says which)`;
+}
 
 /** Under every results table: its speed columns are not a benchmark. */
 export const SPEED_NOTE =
@@ -69,6 +78,9 @@ export function summaryTables(results: CompareResults): Table[] {
     const rows = results.summary.filter((s) => s.task === task);
     const positions = Object.keys(rows[0]?.gen_tokens_per_s ?? {}).join(' / ');
     const recall = rows.some((s) => s.accuracy);
+    // Models that name their own baseline: the column names each row's.
+    const named = results.grid.models.some((m) => m.baseline !== undefined);
+    const vs = named ? 'vs baseline' : `vs ${base}`;
     const header = [
       'model',
       'plan',
@@ -77,8 +89,8 @@ export function summaryTables(results: CompareResults): Table[] {
       'steps',
       'train FLOPs',
       ...(recall
-        ? ['accuracy', 'vs no recall', `vs ${base}`, 'final val loss']
-        : ['final val loss', 'best val loss', 'bits/char', `vs ${base}`]),
+        ? ['accuracy', 'vs no recall', vs, 'final val loss']
+        : ['final val loss', 'best val loss', 'bits/char', vs]),
       'train tokens/s',
       `gen tokens/s @ ${positions}`,
       'wall time (s)',
@@ -92,8 +104,13 @@ export function summaryTables(results: CompareResults): Table[] {
       count(s.steps.mean),
       scientific(s.train_flops.mean),
       ...(recall
-        ? [s.accuracy ? percent(s.accuracy) : '', aboveNoRecall(s), accuracyDelta(s), loss(s.final_val_loss)]
-        : [loss(s.final_val_loss), loss(s.best_val_loss), s.bits_per_char ? loss(s.bits_per_char) : '', lossDelta(s)]),
+        ? [s.accuracy ? percent(s.accuracy) : '', aboveNoRecall(s), accuracyDelta(s, named), loss(s.final_val_loss)]
+        : [
+            loss(s.final_val_loss),
+            loss(s.best_val_loss),
+            s.bits_per_char ? loss(s.bits_per_char) : '',
+            lossDelta(s, named),
+          ]),
       count(s.train_tokens_per_s.mean),
       genSpeed(s),
       seconds(s.wall_time_s.mean),
