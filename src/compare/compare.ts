@@ -17,12 +17,21 @@ import { expandGrid, expandSweep, type Grid, type GridRun } from './grid.js';
 import { reportHtml } from './report-html.js';
 import { reportMarkdown } from './report-md.js';
 import { RESULTS_FORMAT, summarize, type CompareResults, type RunResult } from './results.js';
-import { checkRunMemory, DataCache, runOne, runState, withBudget, type RunHooks, type RunState } from './runner.js';
+import {
+  checkRunMemory,
+  DataCache,
+  runFlopsPerStep,
+  runOne,
+  runState,
+  withBudget,
+  type RunHooks,
+  type RunState,
+} from './runner.js';
 import { familiesWithoutPick, pickSettings, type SweepOutcome } from './sweep.js';
 
 export interface CompareHooks extends RunHooks {
-  /** Before any training: every run and where it stands. */
-  onPlan?(runs: GridRun[], states: RunState[]): void;
+  /** Before any training, and again when more runs become known: every run, where it stands, its FLOPs a step. */
+  onPlan?(runs: GridRun[], states: RunState[], flopsPerStep: number[]): void;
   onRunSkipped?(run: GridRun, result: RunResult): void;
   onRunDone?(run: GridRun, result: RunResult): void;
 }
@@ -133,7 +142,12 @@ async function compareLocked(
   for (;;) {
     plan = planRuns(grid, outDir, data);
     const ids = plan.runs.map((r) => r.id).join(' ');
-    if (ids !== planned) hooks.onPlan?.(plan.runs, plan.states);
+    if (ids !== planned)
+      hooks.onPlan?.(
+        plan.runs,
+        plan.states,
+        plan.runs.map((r) => runFlopsPerStep(r, data)),
+      );
     planned = ids;
     plan.states.forEach((st, i) => {
       const run = plan.runs[i];

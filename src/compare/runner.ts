@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { describeModel, modelShapes } from '../model/cost.js';
 import type { Transformer } from '../model/transformer.js';
 import { committedStep, hasResumableCheckpoint, readRunConfig } from '../train/checkpoint.js';
-import { applyBudget, tokensPerStep, withWarmup } from '../train/budget.js';
+import { applyBudget, tokensPerStep, trainFlopsPerStep, withWarmup } from '../train/budget.js';
 import { resolveModelConfig, type TrainConfig } from '../train/config.js';
 import type { TorchEngineOptions } from '../train/torch-launch.js';
 import { DivergedError } from '../train/run-setup.js';
@@ -147,6 +147,11 @@ export class DataCache {
 export function withBudget(run: GridRun, data: DataCache): GridRun {
   if (!run.config.budget) return run;
   return { ...run, config: applyBudget(run.config, runVocabSize(run, data)) };
+}
+
+/** Training FLOPs of one step of the run (forward + backward, as `hsm info` counts them). */
+export function runFlopsPerStep(run: GridRun, data: DataCache): number {
+  return trainFlopsPerStep(run.config, runVocabSize(run, data));
 }
 
 function runVocabSize(run: GridRun, data: DataCache): number {

@@ -69,24 +69,34 @@ async function compare(gridSpec: string, outDir: string, options: CompareOptions
         cliProgress.Presets.shades_classic,
       )
     : null;
-  let eta = new CompareEta(0),
+  let eta: CompareEta | null = null,
     index = 0,
     total = 0,
     lastVal = '-';
+  const flopsPerStepOf = new Map<string, number>();
   const label = (run: GridRun) => `[${index}/${total}] ${run.id}`;
+  const overall = () => eta?.percent() ?? 0;
+  const etaText = () => formatDuration(eta?.seconds() ?? null);
   try {
     const outcome = await runCompare(
       grid,
       outDir,
       {
-        onPlan: (runs, states) => {
+        onPlan: (runs, states, flopsPerStep) => {
           total = runs.length;
-          const gridSteps = runs.reduce((s, r) => s + r.config.maxIters, 0);
-          const totalSteps = runs.reduce((s, r, i) => {
+          let gridFlops = 0,
+            leftFlops = 0,
+            totalSteps = 0;
+          runs.forEach((r, i) => {
             const st = states[i];
-            return s + (st.kind === 'finished' ? 0 : r.config.maxIters - (st.kind === 'resume' ? st.step : 0));
-          }, 0);
-          eta = new CompareEta(totalSteps, gridSteps - totalSteps);
+            const left = st.kind === 'finished' ? 0 : r.config.maxIters - (st.kind === 'resume' ? st.step : 0);
+            flopsPerStepOf.set(r.id, flopsPerStep[i]);
+            gridFlops += r.config.maxIters * flopsPerStep[i];
+            leftFlops += left * flopsPerStep[i];
+            totalSteps += left;
+          });
+          if (eta) eta.replan(leftFlops, gridFlops - leftFlops);
+          else eta = new CompareEta(leftFlops, gridFlops - leftFlops);
           const done = states.filter((s) => s.kind === 'finished').length;
           const sweeps = runs.filter((r) => r.sweep).length;
           const shape = grid.sweep
@@ -94,7 +104,8 @@ async function compare(gridSpec: string, outDir: string, options: CompareOptions
             : `${grid.models.length} models × ${grid.budgets ? `${grid.budgets.length} budgets × ` : ''}${grid.seeds.length} seeds` +
               (grid.recall ? ` × ${grid.recall.lengths.length} lengths` : '');
           process.stderr.write(
-            `hsm: compare ${grid.name} into ${outDir}: ${total} runs known now (${shape}), ${done} finished earlier, ${totalSteps} steps to train\n`,
+            `hsm: compare ${grid.name} into ${outDir}: ${total} runs known now (${shape}), ${done} finished earlier, ` +
+              `${totalSteps} steps (${leftFlops.toExponential(2).replace('e+', 'e')} training FLOPs) to train\n`,
           );
         },
         onRunSkipped: (run) => {
@@ -113,18 +124,18 @@ async function compare(gridSpec: string, outDir: string, options: CompareOptions
               runs: total,
               steps: info.maxIters,
               val: '-',
-              overall: eta.percent(),
-              eta: formatDuration(eta.seconds()),
+              overall: overall(),
+              eta: etaText(),
             });
           } else process.stderr.write(`${label(run)}: ${what} (${run.config.model.plan}, ${info.maxIters} steps)\n`);
         },
         onStep: (run, m: StepMetrics) => {
-          eta.advance();
+          eta?.advance(flopsPerStepOf.get(run.id) ?? 0);
           if (m.val_loss !== undefined) lastVal = m.val_loss.toFixed(4);
-          if (bar) bar.update(m.step, { val: lastVal, overall: eta.percent(), eta: formatDuration(eta.seconds()) });
+          if (bar) bar.update(m.step, { val: lastVal, overall: overall(), eta: etaText() });
           else if (m.val_loss !== undefined) {
             process.stderr.write(
-              `${label(run)}: step ${m.step}/${run.config.maxIters} val ${lastVal} · overall ${eta.percent()}%, ETA ${formatDuration(eta.seconds())}\n`,
+              `${label(run)}: step ${m.step}/${run.config.maxIters} val ${lastVal} · overall ${overall()}%, ETA ${etaText()}\n`,
             );
           }
         },
