@@ -282,8 +282,9 @@ function evaluateRun(
     scores.no_recall = noRecallRecord(data.noRecall!);
     sample = describeRecall(data.recall, model);
   } else {
-    // The final model on a larger validation sample than training's estimates (400 windows, the same for every
-    // run of the grid), by position in the window: comparisons between runs and seeds rest on this number.
+    // The final model on a larger validation sample than training's estimates (400 windows, drawn from the run's
+    // seed: the same windows for every model at one seed, so gaps paired by seed compare like with like, and other
+    // windows at another seed, so the spread over seeds includes the sample's), by position in the window.
     const text = openTextDataWith(cfg.data, tokenizer, cfg.valFraction).data;
     const buckets = lossByPosition(model, text, 'val', FINAL_EVAL.batches, FINAL_EVAL.batchSize, cfg.seed + 2);
     scores.val_loss_by_position = buckets;
