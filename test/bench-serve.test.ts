@@ -90,6 +90,47 @@ test("bench serve: --stream-interval-ms reaches the server (0: a chunk per token
   assert.ok(perToken >= 8, `0 ms: ${perToken} chunks a request`);
 });
 
+test('bench serve --rounds: every model and concurrency once a round, in turns; the summary takes the medians', async () => {
+  const records: Record<string, unknown>[] = [];
+  await benchServe({
+    ckpts: [],
+    plans: ['hsm:pair*2', 'attn*2'],
+    nEmbd: 16,
+    context: 64,
+    concurrency: [1, 2],
+    requests: 2,
+    maxTokens: 8,
+    promptTokens: 6,
+    deadlineS: 120,
+    rounds: 3,
+    emit: (r) => records.push(r),
+  });
+  const runs = records.filter((r) => r.bench === 'serve');
+  // In turns: round 1 over both models and both concurrencies, then round 2, then round 3.
+  assert.deepEqual(
+    runs.map((r) => `${String(r.round)} ${String(r.model)} ${String(r.concurrency)}`),
+    [1, 2, 3].flatMap((round) =>
+      ['hsm:pair*2', 'attn*2'].flatMap((model) => [1, 2].map((c) => `${round} ${model} ${c}`)),
+    ),
+  );
+  const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+  for (const s of records.filter((r) => r.bench === 'serve-summary')) {
+    assert.equal(s.rounds, 3);
+    for (const c of [1, 2]) {
+      const mine = runs.filter((r) => r.model === s.model && r.concurrency === c);
+      const eff = mine.map((r) => r.server_efficiency as number);
+      assert.equal((s.server_efficiency as Record<string, number>)[String(c)], medianOf(eff));
+      assert.deepEqual((s.server_efficiency_range as Record<string, number[]>)[String(c)], [
+        Math.min(...eff),
+        Math.max(...eff),
+      ]);
+    }
+    const tps = (c: number) =>
+      medianOf(runs.filter((r) => r.model === s.model && r.concurrency === c).map((r) => r.tokens_per_s as number));
+    assert.deepEqual(s.throughput_vs_first, [1, Math.round((tps(2) / tps(1)) * 100) / 100]);
+  }
+});
+
 test('bench serve: a prompt that leaves no room to decode in the context is a user error', async () => {
   await assert.rejects(
     benchServe({

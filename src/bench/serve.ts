@@ -25,7 +25,7 @@ import { CHECKPOINT_FORMAT, loadModel, saveCheckpoint } from '../train/checkpoin
 import { parseTrainConfig, resolveModelConfig } from '../train/config.js';
 import { percentile, runLoad } from './serve-load.js';
 import { startServerProcess } from './serve-process.js';
-import { round } from './timing.js';
+import { median, round } from './timing.js';
 
 export interface ServeBenchOptions {
   /** Trained run folders; without them, fresh models of `plans`. */
@@ -42,6 +42,11 @@ export interface ServeBenchOptions {
   deadlineS: number;
   /** The server's --stream-interval-ms (default: the server's default). */
   streamIntervalMs?: number;
+  /**
+   * Passes over every model and concurrency, in turns (default 1): each record carries its round, and each
+   * model's summary takes the median over rounds, so a drift of the shared machine lands on every setting alike.
+   */
+  rounds?: number;
   emit: (record: Record<string, unknown>) => void;
 }
 
@@ -95,83 +100,133 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
   }
   const prompt = promptOf(opts.promptTokens);
   const maxC = Math.max(...opts.concurrency);
-  for (const run of runs) {
-    checkPromptRoom(run.dir, opts.promptTokens);
-    const perC: Record<string, unknown>[] = [];
-    for (const C of opts.concurrency) {
-      const server = await startServerProcess({
-        ckpts: [run.dir],
-        host: '127.0.0.1',
-        port: 0,
-        parallel: maxC,
-        maxQueue: 4 * maxC,
-        maxTokensLimit: opts.maxTokens,
-        streamIntervalMs: opts.streamIntervalMs,
-      });
-      try {
-        const model = run.dir.split('/').pop()!;
-        const load = { url: server.url, model, maxTokens: opts.maxTokens, prompt };
-        // Warm-up (JIT, buffer pools) at the same concurrency, not measured.
-        await runLoad({ ...load, concurrency: C, requests: C, deadlineMs: opts.deadlineS * 1000 });
-        const before = await server.stats(),
-          clientCpu0 = process.cpuUsage();
-        const r = await runLoad({
-          ...load,
-          concurrency: C,
-          requests: Math.max(C, opts.requests),
-          deadlineMs: opts.deadlineS * 1000,
-        });
-        const clientCpu = process.cpuUsage(clientCpu0);
-        const after = await server.stats();
-        // The same model's decodeBatch rate at C sequences, timed in the server's process after the load.
-        const modelRate = await server.decodeRate(C, opts.promptTokens, opts.maxTokens);
-        const tokensPerS = round(r.tokens / r.wallS, 1);
-        const record = {
-          bench: 'serve',
-          model: run.name,
-          concurrency: C,
-          requests: r.requests,
-          completed: r.completed,
-          errors: r.errors,
-          malformed: r.malformed,
-          lost: r.lost,
-          prompt_tokens: opts.promptTokens,
-          max_tokens: opts.maxTokens,
-          tokens_per_s: tokensPerS,
-          // The same model's decodeBatch rate at C sequences, measured above, and the share of it the server delivers.
-          decode_batch_tokens_per_s: modelRate,
-          server_efficiency: round(tokensPerS / modelRate, 4),
-          ttft_ms_p50: round(percentile(r.ttftMs, 50), 2),
-          ttft_ms_p99: round(percentile(r.ttftMs, 99), 2),
-          itl_ms_p50: round(percentile(r.itlMs, 50), 3),
-          itl_ms_p99: round(percentile(r.itlMs, 99), 3),
-          // Text chunks a request arrived in (the server gathers a request's tokens for up to this interval).
-          stream_interval_ms: opts.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS,
-          chunks_per_request: r.completed > 0 ? round(r.itlMs.length / r.completed + 1, 2) : 0,
-          ...stepTimes(before.batcher, after.batcher, r.wallS, C, modelRate),
-          peak_rss_mb: round(after.peakRssBytes / 2 ** 20, 1),
-          // Cores busy on average (2 = both of this machine's): the server's process and the load generator's.
-          server_cpu: round((after.cpuS - before.cpuS) / r.wallS, 2),
-          client_cpu: round((clientCpu.user + clientCpu.system) / 1e6 / r.wallS, 2),
-        };
-        perC.push(record);
-        opts.emit(record);
-      } finally {
-        await server.stop();
+  const rounds = opts.rounds ?? 1;
+  for (const run of runs) checkPromptRoom(run.dir, opts.promptTokens);
+  // Records by model, then concurrency (one per round).
+  const byModel = new Map(runs.map((run) => [run.name, opts.concurrency.map(() => [] as ServeRecord[])]));
+  for (let pass = 1; pass <= rounds; pass++) {
+    for (const run of runs) {
+      for (const [i, C] of opts.concurrency.entries()) {
+        const record = await measureServer(run, C, maxC, prompt, opts);
+        const out = rounds > 1 ? { round: pass, ...record } : record;
+        byModel.get(run.name)![i].push(record);
+        opts.emit(out);
       }
     }
+  }
+  for (const run of runs) {
+    // Per concurrency, the median over rounds; the ratios then compare those medians.
+    const perC = byModel.get(run.name)!.map((records) => medianRecord(records));
     const first = perC[0],
       last = perC[perC.length - 1];
-    const ratio = (key: string, r: Record<string, unknown>) => round((r[key] as number) / (first[key] as number), 2);
+    const ratio = (key: keyof MedianRecord, r: MedianRecord) => round(r[key] / first[key], 2);
     opts.emit({
       bench: 'serve-summary',
       model: run.name,
       concurrency: opts.concurrency,
+      ...(rounds > 1 && { rounds, of_rounds: 'the median over rounds, per concurrency' }),
       throughput_vs_first: perC.map((r) => ratio('tokens_per_s', r)),
       ttft_p99_vs_first: perC.map((r) => ratio('ttft_ms_p99', r)),
       peak_rss_last_vs_first: ratio('peak_rss_mb', last),
-      server_efficiency: Object.fromEntries(perC.map((r) => [String(r.concurrency), r.server_efficiency])),
+      server_efficiency: Object.fromEntries(perC.map((r, i) => [String(opts.concurrency[i]), r.server_efficiency])),
+      ...(rounds > 1 && {
+        server_efficiency_range: Object.fromEntries(
+          byModel
+            .get(run.name)!
+            .map((records, i) => [String(opts.concurrency[i]), rangeOf(records.map((r) => r.server_efficiency))]),
+        ),
+      }),
     });
+  }
+}
+
+type ServeRecord = Record<string, unknown> & {
+  tokens_per_s: number;
+  ttft_ms_p99: number;
+  peak_rss_mb: number;
+  server_efficiency: number;
+};
+type MedianRecord = Pick<ServeRecord, 'tokens_per_s' | 'ttft_ms_p99' | 'peak_rss_mb' | 'server_efficiency'>;
+
+function medianRecord(records: ServeRecord[]): MedianRecord {
+  const of = (key: keyof MedianRecord) => median(records.map((r) => r[key]));
+  return {
+    tokens_per_s: of('tokens_per_s'),
+    ttft_ms_p99: of('ttft_ms_p99'),
+    peak_rss_mb: of('peak_rss_mb'),
+    server_efficiency: of('server_efficiency'),
+  };
+}
+
+function rangeOf(values: number[]): [number, number] {
+  return [Math.min(...values), Math.max(...values)];
+}
+
+/** One (model, C): a fresh server process, a warm-up load, the measured load, then the model's own rate there. */
+async function measureServer(
+  run: { name: string; dir: string },
+  C: number,
+  maxC: number,
+  prompt: string,
+  opts: ServeBenchOptions,
+): Promise<ServeRecord> {
+  const server = await startServerProcess({
+    ckpts: [run.dir],
+    host: '127.0.0.1',
+    port: 0,
+    parallel: maxC,
+    maxQueue: 4 * maxC,
+    maxTokensLimit: opts.maxTokens,
+    streamIntervalMs: opts.streamIntervalMs,
+  });
+  try {
+    const model = run.dir.split('/').pop()!;
+    const load = { url: server.url, model, maxTokens: opts.maxTokens, prompt };
+    // Warm-up (JIT, buffer pools) at the same concurrency, not measured.
+    await runLoad({ ...load, concurrency: C, requests: C, deadlineMs: opts.deadlineS * 1000 });
+    const before = await server.stats(),
+      clientCpu0 = process.cpuUsage();
+    const r = await runLoad({
+      ...load,
+      concurrency: C,
+      requests: Math.max(C, opts.requests),
+      deadlineMs: opts.deadlineS * 1000,
+    });
+    const clientCpu = process.cpuUsage(clientCpu0);
+    const after = await server.stats();
+    // The same model's decodeBatch rate at C sequences, timed in the server's process after the load.
+    const modelRate = await server.decodeRate(C, opts.promptTokens, opts.maxTokens);
+    const tokensPerS = round(r.tokens / r.wallS, 1);
+    return {
+      bench: 'serve',
+      model: run.name,
+      concurrency: C,
+      requests: r.requests,
+      completed: r.completed,
+      errors: r.errors,
+      malformed: r.malformed,
+      lost: r.lost,
+      prompt_tokens: opts.promptTokens,
+      max_tokens: opts.maxTokens,
+      tokens_per_s: tokensPerS,
+      // The same model's decodeBatch rate at C sequences, measured above, and the share of it the server delivers.
+      decode_batch_tokens_per_s: modelRate,
+      server_efficiency: round(tokensPerS / modelRate, 4),
+      ttft_ms_p50: round(percentile(r.ttftMs, 50), 2),
+      ttft_ms_p99: round(percentile(r.ttftMs, 99), 2),
+      itl_ms_p50: round(percentile(r.itlMs, 50), 3),
+      itl_ms_p99: round(percentile(r.itlMs, 99), 3),
+      // Text chunks a request arrived in (the server gathers a request's tokens for up to this interval).
+      stream_interval_ms: opts.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS,
+      chunks_per_request: r.completed > 0 ? round(r.itlMs.length / r.completed + 1, 2) : 0,
+      ...stepTimes(before.batcher, after.batcher, r.wallS, C, modelRate),
+      peak_rss_mb: round(after.peakRssBytes / 2 ** 20, 1),
+      // Cores busy on average (2 = both of this machine's): the server's process and the load generator's.
+      server_cpu: round((after.cpuS - before.cpuS) / r.wallS, 2),
+      client_cpu: round((clientCpu.user + clientCpu.system) / 1e6 / r.wallS, 2),
+    };
+  } finally {
+    await server.stop();
   }
 }
 

@@ -484,6 +484,12 @@ function addServeBench(bench: Command): void {
       integerIn(0, 1000),
       DEFAULT_STREAM_INTERVAL_MS,
     )
+    .option(
+      '--rounds <n>',
+      'passes over every model and concurrency in turns; the summary takes the median over them (a shared machine drifts)',
+      integerIn(1, 20),
+      1,
+    )
     .action(async (o: Omit<ServeBenchOptions, 'ckpts' | 'emit'> & { json?: boolean; ckpt: string[] }) => {
       await benchServe({
         ...o,
@@ -493,7 +499,7 @@ function addServeBench(bench: Command): void {
             o.json
               ? JSON.stringify(r)
               : r.bench === 'serve'
-                ? `${String(r.model).padEnd(14)} C=${String(r.concurrency).padStart(3)}  ${r.tokens_per_s} tokens/s  ` +
+                ? `${r.round ? `round ${String(r.round)}  ` : ''}${String(r.model).padEnd(14)} C=${String(r.concurrency).padStart(3)}  ${r.tokens_per_s} tokens/s  ` +
                   `TTFT p50/p99 ${r.ttft_ms_p50}/${r.ttft_ms_p99} ms  ITL p50/p99 ${r.itl_ms_p50}/${r.itl_ms_p99} ms  ` +
                   `peak RSS ${r.peak_rss_mb} MB  ok ${r.completed}/${r.requests}  ` +
                   `server efficiency ${r.server_efficiency} (of ${r.decode_batch_tokens_per_s} tokens/s decodeBatch)`
