@@ -2,10 +2,11 @@
 // as many sequences, measured in the same run, and their ratio.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { benchServe } from '../src/bench/serve.js';
+import { benchServe, type ServeBenchOptions } from '../src/bench/serve.js';
 import { UserError } from '../src/errors.js';
 
-test('bench serve: server_efficiency is the server tokens/s over the model decodeBatch rate, per concurrency', async () => {
+/** Fresh tiny models of both kinds, a few short requests; the records it emitted. */
+async function tinyBench(opts: Partial<ServeBenchOptions>): Promise<Record<string, unknown>[]> {
   const records: Record<string, unknown>[] = [];
   await benchServe({
     ckpts: [],
@@ -17,8 +18,14 @@ test('bench serve: server_efficiency is the server tokens/s over the model decod
     maxTokens: 8,
     promptTokens: 6,
     deadlineS: 120,
+    ...opts,
     emit: (r) => records.push(r),
   });
+  return records;
+}
+
+test('bench serve: server_efficiency is the server tokens/s over the model decodeBatch rate, per concurrency', async () => {
+  const records = await tinyBench({});
   const runs = records.filter((r) => r.bench === 'serve');
   assert.deepEqual(
     runs.map((r) => [r.model, r.concurrency]),
@@ -63,19 +70,12 @@ test('bench serve: server_efficiency is the server tokens/s over the model decod
 
 test("bench serve: --stream-interval-ms reaches the server (0: a chunk per token; 1000: the rest of a request's text in one)", async () => {
   const chunksAt = async (streamIntervalMs: number) => {
-    const records: Record<string, unknown>[] = [];
-    await benchServe({
-      ckpts: [],
+    const records = await tinyBench({
       plans: ['hsm:pair*2'],
-      nEmbd: 16,
-      context: 64,
       concurrency: [2],
       requests: 2,
       maxTokens: 32,
-      promptTokens: 6,
-      deadlineS: 120,
       streamIntervalMs,
-      emit: (r) => records.push(r),
     });
     const [run] = records.filter((r) => r.bench === 'serve');
     assert.equal(run.completed, 2, JSON.stringify(run));
@@ -91,20 +91,7 @@ test("bench serve: --stream-interval-ms reaches the server (0: a chunk per token
 });
 
 test('bench serve --rounds: every model and concurrency once a round, in turns; the summary takes the medians', async () => {
-  const records: Record<string, unknown>[] = [];
-  await benchServe({
-    ckpts: [],
-    plans: ['hsm:pair*2', 'attn*2'],
-    nEmbd: 16,
-    context: 64,
-    concurrency: [1, 2],
-    requests: 2,
-    maxTokens: 8,
-    promptTokens: 6,
-    deadlineS: 120,
-    rounds: 3,
-    emit: (r) => records.push(r),
-  });
+  const records = await tinyBench({ concurrency: [1, 2], requests: 2, rounds: 3 });
   const runs = records.filter((r) => r.bench === 'serve');
   // In turns: round 1 over both models and both concurrencies, then round 2, then round 3.
   assert.deepEqual(
@@ -133,18 +120,7 @@ test('bench serve --rounds: every model and concurrency once a round, in turns; 
 
 test('bench serve: a prompt that leaves no room to decode in the context is a user error', async () => {
   await assert.rejects(
-    benchServe({
-      ckpts: [],
-      plans: ['attn*2'],
-      nEmbd: 16,
-      context: 16,
-      concurrency: [1],
-      requests: 1,
-      maxTokens: 4,
-      promptTokens: 8,
-      deadlineS: 60,
-      emit: () => {},
-    }),
+    tinyBench({ plans: ['attn*2'], context: 16, concurrency: [1], requests: 1, maxTokens: 4, promptTokens: 8 }),
     (e: unknown) => e instanceof UserError && /--prompt-tokens 8: leaves no room .* at most 4/.test(e.message),
   );
 });
