@@ -148,21 +148,23 @@ export class ContinuousBatcher {
     const [shared = [], ...own] = prefillGroups(this.admit()).map((group) =>
       group.flatMap((job) => this.newStream(job)),
     );
-    const joining = [...shared, ...own.flat()];
-    if (running.length > 0 || joining.length > 0) {
+    let joining = 0;
+    for (const group of [shared, ...own])
+      for (const a of group) {
+        joining++;
+        stats.promptTokens += a.job.prompt.length;
+      }
+    if (running.length > 0 || joining > 0) {
       stats.steps++;
       stats.largestBatch = Math.max(stats.largestBatch, running.length);
     }
-    if (joining.length > 0) {
-      stats.prefillSteps++;
-      stats.promptTokens += joining.reduce((sum, a) => sum + a.job.prompt.length, 0);
-    }
+    if (joining > 0) stats.prefillSteps++;
     const t1 = performance.now();
     // Further prefill groups take a pass of their own (no running sequences).
     this.active = [...this.pass(running, shared), ...own.flatMap((group) => this.pass([], group))];
     const t2 = performance.now();
     stats.passMs += t2 - t1;
-    if (joining.length === 0 && running.length === this.opts.parallel) {
+    if (joining === 0 && running.length === this.opts.parallel) {
       stats.fullDecodeMs += t2 - t1;
       stats.fullDecodeSteps++;
     }
