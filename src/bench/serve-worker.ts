@@ -15,6 +15,9 @@ export interface DecodeRateRequest {
   rounds: number;
 }
 
+/** decodeBatch rounds run and not counted before the measured ones. */
+const WARM_ROUNDS = 10;
+
 const opts = JSON.parse(process.argv[2]) as ServeOptions;
 const server = await startServer(opts);
 process.send!({ url: server.url });
@@ -36,6 +39,9 @@ process.on('message', (msg: string | DecodeRateRequest) => {
     // The served (packed) model in the server's own process and thread pool, so the server efficiency compares
     // two rates of one process: rates differ by up to 1.5x between processes on a shared machine.
     const { model } = server.served[0];
+    // Rounds not counted first: with a decode thread this thread never ran the model, and V8 compiles its hot
+    // loops only after a few hundred steps (the first rounds of a fresh process run at 45–70% of the later ones).
+    for (let i = 0; i < WARM_ROUNDS; i++) decodeBatchRate(model, msg.sequences, msg.promptTokens, msg.steps);
     const rates = Array.from({ length: msg.rounds }, () =>
       decodeBatchRate(model, msg.sequences, msg.promptTokens, msg.steps),
     );
