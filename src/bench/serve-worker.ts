@@ -39,8 +39,8 @@ process.on('message', (msg: string | DecodeRateRequest) => {
     // The served (packed) model in the server's own process and thread pool, so the server efficiency compares
     // two rates of one process: rates differ by up to 1.5x between processes on a shared machine.
     const { model } = server.served[0];
-    // Rounds not counted first: with a decode thread this thread never ran the model, and V8 compiles its hot
-    // loops only after a few hundred steps (the first rounds of a fresh process run at 45–70% of the later ones).
+    // Rounds not counted first: V8 compiles decodeBatchInto's loops only after a few hundred steps (in a fresh
+    // process the first rounds ran at 45–70% of the later ones), and the server's passes enter the model elsewhere.
     for (let i = 0; i < WARM_ROUNDS; i++) decodeBatchRate(model, msg.sequences, msg.promptTokens, msg.steps);
     const rates = Array.from({ length: msg.rounds }, () =>
       decodeBatchRate(model, msg.sequences, msg.promptTokens, msg.steps),

@@ -47,16 +47,7 @@ export interface ServeBenchOptions {
    * model's summary takes the median over rounds, so a drift of the shared machine lands on every setting alike.
    */
   rounds?: number;
-  /** The server's decoding: on a thread of its own, on the event loop, or both as two settings measured in turns. */
-  decodeThread?: 'on' | 'off' | 'both';
   emit: (record: Record<string, unknown>) => void;
-}
-
-/** One server setting measured: a model and where its server decodes. */
-interface Setting {
-  name: string;
-  dir: string;
-  decodeThread: boolean;
 }
 
 /**
@@ -111,31 +102,27 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
   const maxC = Math.max(...opts.concurrency);
   const rounds = opts.rounds ?? 1;
   for (const run of runs) checkPromptRoom(run.dir, opts.promptTokens);
-  const mode = opts.decodeThread ?? 'on';
-  const threads = mode === 'both' ? [true, false] : [mode === 'on'];
-  const settings: Setting[] = runs.flatMap((run) => threads.map((decodeThread) => ({ ...run, decodeThread })));
-  // Records by setting, then concurrency (one per round).
-  const bySetting = new Map(settings.map((s) => [s, opts.concurrency.map(() => [] as ServeRecord[])]));
+  // Records by model, then concurrency (one per round).
+  const byModel = new Map(runs.map((run) => [run.name, opts.concurrency.map(() => [] as ServeRecord[])]));
   for (let pass = 1; pass <= rounds; pass++) {
-    for (const setting of settings) {
+    for (const run of runs) {
       for (const [i, C] of opts.concurrency.entries()) {
-        const record = await measureServer(setting, C, maxC, prompt, opts);
+        const record = await measureServer(run, C, maxC, prompt, opts);
         const out = rounds > 1 ? { round: pass, ...record } : record;
-        bySetting.get(setting)![i].push(record);
+        byModel.get(run.name)![i].push(record);
         opts.emit(out);
       }
     }
   }
-  for (const setting of settings) {
+  for (const run of runs) {
     // Per concurrency, the median over rounds; the ratios then compare those medians.
-    const perC = bySetting.get(setting)!.map((records) => medianRecord(records));
+    const perC = byModel.get(run.name)!.map((records) => medianRecord(records));
     const first = perC[0],
       last = perC[perC.length - 1];
     const ratio = (key: keyof MedianRecord, r: MedianRecord) => round(r[key] / first[key], 2);
     opts.emit({
       bench: 'serve-summary',
-      model: setting.name,
-      decode_thread: setting.decodeThread,
+      model: run.name,
       concurrency: opts.concurrency,
       ...(rounds > 1 && { rounds, of_rounds: 'the median over rounds, per concurrency' }),
       throughput_vs_first: perC.map((r) => ratio('tokens_per_s', r)),
@@ -144,8 +131,8 @@ export async function benchServe(opts: ServeBenchOptions): Promise<void> {
       server_efficiency: Object.fromEntries(perC.map((r, i) => [String(opts.concurrency[i]), r.server_efficiency])),
       ...(rounds > 1 && {
         server_efficiency_range: Object.fromEntries(
-          bySetting
-            .get(setting)!
+          byModel
+            .get(run.name)!
             .map((records, i) => [String(opts.concurrency[i]), rangeOf(records.map((r) => r.server_efficiency))]),
         ),
       }),
@@ -177,7 +164,7 @@ function rangeOf(values: number[]): [number, number] {
 
 /** One (model, C): a fresh server process, a warm-up load, the measured load, then the model's own rate there. */
 async function measureServer(
-  run: Setting,
+  run: { name: string; dir: string },
   C: number,
   maxC: number,
   prompt: string,
@@ -191,7 +178,6 @@ async function measureServer(
     maxQueue: 4 * maxC,
     maxTokensLimit: opts.maxTokens,
     streamIntervalMs: opts.streamIntervalMs,
-    decodeThread: run.decodeThread,
   });
   try {
     const model = run.dir.split('/').pop()!;
@@ -214,7 +200,6 @@ async function measureServer(
     return {
       bench: 'serve',
       model: run.name,
-      decode_thread: run.decodeThread,
       concurrency: C,
       requests: r.requests,
       completed: r.completed,
@@ -249,8 +234,7 @@ async function measureServer(
  * Where the server's time per scheduling step went during the load, in ms, beside decodeBatch's median step for
  * the same C sequences: the server's efficiency is that median step over the server's wall time per C tokens.
  * Model passes include the prefill of joining prompts (`prefill_step_share` of the steps had one); the full-batch
- * decode pass is the server's counterpart of decodeBatch's step; "outside" is the event loop's HTTP work, or with a
- * decode thread the time that thread waited between steps.
+ * decode pass is the server's counterpart of decodeBatch's step; "outside" is the event loop's HTTP work.
  */
 function stepTimes(b0: BatcherStats, b1: BatcherStats, wallS: number, C: number, modelRate: number) {
   const steps = b1.steps - b0.steps;

@@ -15,7 +15,7 @@ import { GPT2_RANKS_FILE } from '../data/gpt2-bpe.js';
 import { gpt2RanksJson } from '../data/gpt2-tokenizer.js';
 import { projectRoot } from '../project-root.js';
 import { ApiError, ClientGone } from './api-error.js';
-import type { Batcher } from './batcher.js';
+import type { ContinuousBatcher } from './batcher.js';
 import { CHAT_STOP, chatPrompt } from './chat-template.js';
 import { complete, type CompletionSpec } from './completions.js';
 import { chatRequest, completionRequest, parseRequest, type CompletionRequest } from './requests.js';
@@ -33,7 +33,7 @@ export const DEFAULT_STREAM_INTERVAL_MS = 10;
 
 export interface AppOptions {
   models: ServedModel[];
-  batchers: Map<string, Batcher>;
+  batchers: Map<string, ContinuousBatcher>;
   apiKey?: string;
   corsOrigin?: string;
   /** Largest max_tokens a request may ask for. */

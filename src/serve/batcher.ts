@@ -29,17 +29,6 @@ export interface BatcherOptions {
   maxQueue: number;
   /** Prompt tokens prefilled between two decode steps (at least one prompt), so joining requests do not stall the others. */
   prefillTokensPerStep?: number;
-  /** Called after every step (the decode thread sends the step's tokens to the HTTP thread in one message). */
-  afterStep?: () => void;
-}
-
-/** What the server asks of a model's scheduler: this class on the event loop, or ThreadedBatcher on a decode thread. */
-export interface Batcher {
-  readonly stats: BatcherStats;
-  readonly activeCount: number;
-  readonly queuedCount: number;
-  submit(jobs: Job[]): void;
-  shutdown(): void;
 }
 
 /** Counters since the server started (`/health` shows them; `hsm bench serve` takes differences over its load). */
@@ -64,7 +53,7 @@ interface Active {
   stream: GenerationStream;
 }
 
-export class ContinuousBatcher implements Batcher {
+export class ContinuousBatcher {
   private readonly queue: Job[] = [];
   private active: Active[] = [];
   private scheduled = false;
@@ -98,7 +87,24 @@ export class ContinuousBatcher implements Batcher {
 
   /** Queues jobs (all or none); a full queue is a 429 now rather than a wait. */
   submit(jobs: Job[]): void {
-    checkAdmission(jobs.length, this.active.length, this.queue.length, this.closed, this.opts);
+    if (this.closed) throw new ApiError(503, 'the server is shutting down', 'server_error', null, 'shutting_down');
+    const most = this.opts.parallel + this.opts.maxQueue;
+    if (jobs.length > most)
+      throw new ApiError(
+        400,
+        `this request needs ${jobs.length} sequences (prompts × n), more than this server ever holds at once ` +
+          `(--parallel ${this.opts.parallel} + --max-queue ${this.opts.maxQueue} = ${most}); send fewer prompts or a smaller n`,
+      );
+    const room = this.opts.maxQueue - this.queue.length + Math.max(0, this.opts.parallel - this.active.length);
+    if (jobs.length > room)
+      throw new ApiError(
+        429,
+        `the server is busy: ${this.active.length} sequences decoding and ${this.queue.length} waiting ` +
+          `(--parallel ${this.opts.parallel}, --max-queue ${this.opts.maxQueue}); retry later`,
+        'rate_limit_error',
+        null,
+        'queue_full',
+      );
     this.queue.push(...jobs);
     this.wake();
   }
@@ -179,7 +185,6 @@ export class ContinuousBatcher implements Batcher {
     const t3 = performance.now();
     stats.sampleMs += t3 - t2;
     stats.stepMs += t3 - t0;
-    this.opts.afterStep?.();
   }
 
   /** Waiting jobs that join the batch now, within the prefill budget. */
@@ -234,38 +239,6 @@ export class ContinuousBatcher implements Batcher {
 }
 
 /**
- * Refuses `count` more sequences, all or none, beside `decoding` running and
- * `waiting` queued ones: 503 once shut down, 400 beyond what the server ever
- * holds, 429 when it is full now.
- */
-export function checkAdmission(
-  count: number,
-  decoding: number,
-  waiting: number,
-  closed: boolean,
-  opts: Pick<BatcherOptions, 'parallel' | 'maxQueue'>,
-): void {
-  if (closed) throw new ApiError(503, 'the server is shutting down', 'server_error', null, 'shutting_down');
-  const most = opts.parallel + opts.maxQueue;
-  if (count > most)
-    throw new ApiError(
-      400,
-      `this request needs ${count} sequences (prompts × n), more than this server ever holds at once ` +
-        `(--parallel ${opts.parallel} + --max-queue ${opts.maxQueue} = ${most}); send fewer prompts or a smaller n`,
-    );
-  const room = opts.maxQueue - waiting + Math.max(0, opts.parallel - decoding);
-  if (count > room)
-    throw new ApiError(
-      429,
-      `the server is busy: ${decoding} sequences decoding and ${waiting} waiting ` +
-        `(--parallel ${opts.parallel}, --max-queue ${opts.maxQueue}); retry later`,
-      'rate_limit_error',
-      null,
-      'queue_full',
-    );
-}
-
-/**
  * Rows (prompts × padded length) of one batched prefill at most: its
  * temporaries all live until it ends, and 64 joining prompts of 16 tokens in
  * one pass raised the server's peak RSS by about half for no gain in
@@ -299,7 +272,7 @@ function prefillGroups(jobs: Job[]): Job[][] {
 }
 
 /** A job's token callback; one that throws (a closed socket, say) ends that job only. */
-export function deliver(job: Job, token: number): boolean {
+function deliver(job: Job, token: number): boolean {
   try {
     return job.onToken(token);
   } catch {
@@ -307,8 +280,7 @@ export function deliver(job: Job, token: number): boolean {
   }
 }
 
-/** Tells a job it ended; a callback that throws is the request gone, with nothing left to tell it. */
-export function end(job: Job, reason: EndReason, error?: unknown): void {
+function end(job: Job, reason: EndReason, error?: unknown): void {
   try {
     job.onEnd(reason, error);
   } catch {

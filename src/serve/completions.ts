@@ -7,7 +7,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { createStreamDecoder } from '../data/stream-decoder.js';
 import { UserError } from '../errors.js';
 import { ApiError } from './api-error.js';
-import type { Batcher, EndReason, Job } from './batcher.js';
+import type { ContinuousBatcher, EndReason, Job } from './batcher.js';
 import type { PromptInput } from './requests.js';
 import type { ServedModel } from './served-models.js';
 import { SseStream } from './sse-stream.js';
@@ -47,7 +47,11 @@ interface Choice {
 }
 
 /** Runs a completion; resolves with the Response (streamed or whole). */
-export async function complete(spec: CompletionSpec, batcher: Batcher, client: AbortSignal): Promise<Response> {
+export async function complete(
+  spec: CompletionSpec,
+  batcher: ContinuousBatcher,
+  client: AbortSignal,
+): Promise<Response> {
   const prompts = spec.prompts.map((p, i) => encodePrompt(spec, p, spec.prompts.length > 1 ? i : null));
   const total = prompts.length * spec.n;
   const promptTokens = prompts.reduce((s, p) => s + p.length, 0);

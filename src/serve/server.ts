@@ -6,8 +6,7 @@ import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { UserError } from '../errors.js';
 import { createApp } from './app.js';
-import { ContinuousBatcher, type Batcher, type BatcherStats } from './batcher.js';
-import { ThreadedBatcher } from './decode-thread.js';
+import { ContinuousBatcher, type BatcherStats } from './batcher.js';
 import { loadServedModels, type ServedModel } from './served-models.js';
 
 export interface ServeOptions {
@@ -24,11 +23,6 @@ export interface ServeOptions {
   maxTokensLimit: number;
   /** How long streamed text may wait for more tokens before it is written; default DEFAULT_STREAM_INTERVAL_MS. */
   streamIntervalMs?: number;
-  /**
-   * Decode on a thread of its own per model, beside the HTTP thread (default true); false runs the batcher on the
-   * event loop, between the HTTP work.
-   */
-  decodeThread?: boolean;
 }
 
 export interface RunningServer {
@@ -42,11 +36,8 @@ export interface RunningServer {
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const models = loadServedModels(opts.ckpts);
-  const limits = { parallel: opts.parallel, maxQueue: opts.maxQueue };
-  const batchers = new Map<string, Batcher>(
-    opts.decodeThread === false
-      ? models.map((m) => [m.id, new ContinuousBatcher(m.model, limits)])
-      : await Promise.all(models.map(async (m) => [m.id, await ThreadedBatcher.start(m.dir, limits)] as const)),
+  const batchers = new Map(
+    models.map((m) => [m.id, new ContinuousBatcher(m.model, { parallel: opts.parallel, maxQueue: opts.maxQueue })]),
   );
   let closing = false;
   const app = createApp({
@@ -59,9 +50,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     closing: () => closing,
   });
   const server = createAdaptorServer({ fetch: app.fetch, hostname: opts.host }) as Server;
-  await listen(server, opts).catch((err: unknown) => {
-    for (const b of batchers.values()) b.shutdown(); // decode threads would keep the process alive
-    throw err;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new UserError(
+              `--port ${opts.port}: ${opts.host}:${opts.port} is in use; choose another port (0 = any free one)`,
+            )
+          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+            ? new UserError(`--host ${opts.host}: not an address of this machine (${err.code})`)
+            : err.code === 'EACCES'
+              ? new UserError(`--port ${opts.port}: not allowed for this user (ports below 1024 need privileges)`)
+              : err,
+      ),
+    );
+    server.listen(opts.port, opts.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -81,24 +84,4 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       });
     },
   };
-}
-
-/** Listens on opts.host:opts.port; the usual failures become one-line errors that say what to change. */
-function listen(server: Server, opts: ServeOptions): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new UserError(
-              `--port ${opts.port}: ${opts.host}:${opts.port} is in use; choose another port (0 = any free one)`,
-            )
-          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
-            ? new UserError(`--host ${opts.host}: not an address of this machine (${err.code})`)
-            : err.code === 'EACCES'
-              ? new UserError(`--port ${opts.port}: not allowed for this user (ports below 1024 need privileges)`)
-              : err,
-      ),
-    );
-    server.listen(opts.port, opts.host, () => resolve());
-  });
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { integerIn, integerListIn, numberIn, repeatable } from '../arguments.js';
 import { BACKEND_NAMES, kernels, nativeBackend, wasmBackend, type BackendName } from '../../backend/index.js';
 import { UserError } from '../../errors.js';
@@ -490,14 +490,6 @@ function addServeBench(bench: Command): void {
       integerIn(1, 20),
       1,
     )
-    .addOption(
-      new Option(
-        '--decode-thread <mode>',
-        "the server's decoding: on a thread of its own (on, its default), on the event loop (off), or both in turns",
-      )
-        .choices(['on', 'off', 'both'])
-        .default('on'),
-    )
     .action(async (o: Omit<ServeBenchOptions, 'ckpts' | 'emit'> & { json?: boolean; ckpt: string[] }) => {
       await benchServe({
         ...o,
@@ -507,11 +499,11 @@ function addServeBench(bench: Command): void {
             o.json
               ? JSON.stringify(r)
               : r.bench === 'serve'
-                ? `${r.round ? `round ${String(r.round)}  ` : ''}${String(r.model).padEnd(14)} ${r.decode_thread ? 'thread' : 'loop  '} C=${String(r.concurrency).padStart(3)}  ${r.tokens_per_s} tokens/s  ` +
+                ? `${r.round ? `round ${String(r.round)}  ` : ''}${String(r.model).padEnd(14)} C=${String(r.concurrency).padStart(3)}  ${r.tokens_per_s} tokens/s  ` +
                   `TTFT p50/p99 ${r.ttft_ms_p50}/${r.ttft_ms_p99} ms  ITL p50/p99 ${r.itl_ms_p50}/${r.itl_ms_p99} ms  ` +
                   `peak RSS ${r.peak_rss_mb} MB  ok ${r.completed}/${r.requests}  ` +
                   `server efficiency ${r.server_efficiency} (of ${r.decode_batch_tokens_per_s} tokens/s decodeBatch)`
-                : `${String(r.model).padEnd(14)} ${r.decode_thread ? 'thread' : 'loop  '} throughput ×${JSON.stringify(r.throughput_vs_first)}, ` +
+                : `${String(r.model).padEnd(14)} throughput ×${JSON.stringify(r.throughput_vs_first)}, ` +
                   `TTFT p99 ×${JSON.stringify(r.ttft_p99_vs_first)}, peak RSS ×${r.peak_rss_last_vs_first}, ` +
                   `server efficiency ${JSON.stringify(r.server_efficiency)}`,
           ),

@@ -16,7 +16,6 @@ interface ServeFlags {
   maxTokensLimit: number;
   streamIntervalMs: number;
   cors?: string;
-  decodeThread: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -46,11 +45,6 @@ export function registerServe(program: Command): void {
       DEFAULT_STREAM_INTERVAL_MS,
     )
     .option('--cors <origin>', 'allow browser pages from this origin (or *) to call the API')
-    .option(
-      '--no-decode-thread',
-      'decode on the event loop between the HTTP work instead of on a thread of its own per model ' +
-        '(one copy of the weights instead of two; slower under load)',
-    )
     .action(async (f: ServeFlags) => {
       if (f.ckpt.length === 0) throw new UserError('--ckpt: give at least one run folder');
       const apiKey = readApiKey(f);
@@ -64,7 +58,6 @@ export function registerServe(program: Command): void {
         maxQueue: f.maxQueue,
         maxTokensLimit: f.maxTokensLimit,
         streamIntervalMs: f.streamIntervalMs,
-        decodeThread: f.decodeThread,
       });
       console.log(
         `hsm: serving ${server.served.map((m) => m.id).join(', ')} at ${server.url} (playground: ${server.url}/)`,
