@@ -219,6 +219,27 @@ test("the finer sweep trains the context study's Transformer++-block sweep runs 
   );
 });
 
+test("the batch edge trains each family's pick with 2 windows a step, at its learning rate and half of it", async () => {
+  const { loadGrid } = await import('../src/compare/grid.js');
+  const study = expandSweep(loadGrid('context-study'), '/x');
+  const edge = expandSweep(loadGrid('context-batch-edge'), '/x');
+  const picks: Record<string, number> = { gpt: 2e-3, tpp: 2e-3, 'gated-pp': 4e-3, 'hybrid-pp': 8e-3 };
+  assert.deepEqual(
+    edge.map((r) => `${r.model} ${r.config.lr} ${r.config.batchSize}`).sort(),
+    Object.entries(picks)
+      .flatMap(([m, lr]) => [`${m} ${lr / 2} 2`, `${m} ${lr} 2`])
+      .sort(),
+  );
+  for (const run of edge) {
+    const pick = study.find(
+      (r) => r.model === run.model && r.config.lr === picks[run.model] && r.config.batchSize === 4,
+    )!;
+    const rest = (c: typeof run.config) => ({ ...c, lr: 0, minLr: 0, batchSize: 0, out: '' });
+    assert.deepEqual(rest(run.config), rest(pick.config), `${run.id} trains as ${pick.id} but for its lr and batch`);
+    assert.ok(Math.abs(run.config.minLr - run.config.lr / 10) < 1e-12, run.id);
+  }
+});
+
 test('context use: 4 windows a step and equal steps at every context, each model covering its context', async () => {
   const { loadGrid } = await import('../src/compare/grid.js');
   const { describeModel, modelShapes } = await import('../src/model/cost.js');

@@ -194,6 +194,25 @@ const FINE_LR: Record<string, number[]> = {
 };
 const FINE_MODELS: GridInput['models'] = STUDY_MODELS_BY_STYLE[1].map((m) => ({ ...m, sweepLr: FINE_LR[m.name] }));
 
+/**
+ * The batch axis at its edge: every family picked 4 windows a step, the
+ * smaller of the sweep's two, so each family's pick again with 2 windows (twice
+ * the steps at the same budget), at its learning rate and at half of it (a
+ * smaller batch tends to want a smaller one), at the sweep's budget and seed.
+ * If one beats its family's pick by more than the seed spread, the recipe of
+ * the budget runs is in question.
+ */
+const EDGE_LR: Record<string, number[]> = {
+  gpt: [1e-3, 2e-3],
+  tpp: [1e-3, 2e-3],
+  'gated-pp': [2e-3, 4e-3],
+  'hybrid-pp': [4e-3, 8e-3],
+};
+const EDGE_MODELS: GridInput['models'] = STUDY_MODELS.filter((m) => m.name in EDGE_LR).map((m) => ({
+  ...m,
+  sweepLr: EDGE_LR[m.name],
+}));
+
 export const CONTEXT_GRIDS: Record<string, GridInput> = {
   // 82 sweep runs, then 36 budget runs of which 4 are picked sweep runs: about 22 core-hours; two `--worker` processes, HSM_THREADS=1.
   'context-study': {
@@ -221,6 +240,17 @@ export const CONTEXT_GRIDS: Record<string, GridInput> = {
     train: { ...STUDY_TRAIN, budget: { flops: 1.6e13 } },
     models: FINE_MODELS,
     sweep: { batchSize: [4], minLrFraction: 0.1 }, // every model gives its own sweepLr
+    baseline: 'tpp',
+    seeds: [1],
+    eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
+  },
+  // 8 runs, about 1.5 core-hours on one core.
+  'context-batch-edge': {
+    description:
+      "the context study's batch axis at its edge: each family's pick with 2 windows a step (the sweep had 4 and 8), at its learning rate and half of it, at the sweep's budget and seed",
+    train: { ...STUDY_TRAIN, budget: { flops: 1.6e13 } },
+    models: EDGE_MODELS,
+    sweep: { batchSize: [2], minLrFraction: 0.1 },
     baseline: 'tpp',
     seeds: [1],
     eval: { decodePositions: [8, 256, 511], sampleTokens: 300 },
