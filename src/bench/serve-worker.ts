@@ -39,8 +39,9 @@ process.on('message', (msg: string | DecodeRateRequest) => {
     // The served (packed) model in the server's own process and thread pool, so the server efficiency compares
     // two rates of one process: rates differ by up to 1.5x between processes on a shared machine.
     const { model } = server.served[0];
-    // Rounds not counted first: V8 compiles decodeBatchInto's loops only after a few hundred steps (in a fresh
-    // process the first rounds ran at 45–70% of the later ones), and the server's passes enter the model elsewhere.
+    // Rounds not counted first: V8 optimises decodeBatchInto's loops only after a few hundred steps, so a fresh
+    // process's first rounds run well below its later ones (docs/results/serve/), and the server's own passes enter
+    // the model through other functions, so they do not warm these.
     for (let i = 0; i < WARM_ROUNDS; i++) decodeBatchRate(model, msg.sequences, msg.promptTokens, msg.steps);
     const rates = Array.from({ length: msg.rounds }, () =>
       decodeBatchRate(model, msg.sequences, msg.promptTokens, msg.steps),
